@@ -1,0 +1,130 @@
+"""Frozen records passed between the stages of the data path.
+
+Every stage takes and returns these; none of them does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRules:
+    """Operator-given extraction rules for one host (`[sites."host"]`)."""
+
+    content: str | None = None
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One entry of a parsed feed. `link` is absolute; `content_html` is the entry's own HTML."""
+
+    entry_id: str
+    link: str
+    title: str
+    published: datetime | None
+    content_html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    entries: tuple[FeedEntry, ...]
+    ttl_seconds: float | None
+    """The feed's own <ttl> (RSS) in seconds, when it declares one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What is versioned: the normalized headline and body text, and their hash."""
+
+    title: str
+    text: str
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What differs between two versions (the `changes` object of an edited event)."""
+
+    title: bool
+    lead: bool
+    body: bool
+    chars_added: int
+    chars_removed: int
+    similarity: float
+    diff: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A tracked article as stored."""
+
+    article_id: int
+    canonical_url: str
+    url: str
+    feed_url: str
+    first_seen_at: datetime
+    current_version: int
+    current_hash: str
+    title: str
+    deleted: bool
+    check_count: int
+    next_check_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    article_id: int
+    number: int
+    content_hash: str
+    title: str
+    text: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A detected change, ready to store: `payload` is the complete JSON body sent to receivers.
+
+    `endpoints` are the URLs of the configured webhooks that want this event type; the store
+    writes one pending delivery per endpoint in the same transaction as the event.
+    """
+
+    event_id: str
+    event_type: str
+    created_at: datetime
+    payload: str
+    endpoints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    feed_url: str
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    consecutive_errors: int
+    next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to be sent to one endpoint."""
+
+    delivery_id: int
+    event_id: str
+    event_type: str
+    endpoint_url: str
+    payload: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    status: str
+    """"pending", "delivered", "failed" or "disabled" (the endpoint answered 410)."""
+    last_status: int | None
+    last_error: str | None

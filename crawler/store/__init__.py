@@ -1,0 +1,5 @@
+"""Persistence: the `Store` seam and its SQLite implementation."""
+
+from crawler.store.base import ArticleExistsError, Store
+
+__all__ = ["ArticleExistsError", "Store"]

@@ -1,0 +1,138 @@
+"""The store seam: what the rest of the crawler needs from a database.
+
+SQLite (`crawler.store.sqlite.SQLiteStore`) is the first implementation; nothing outside
+`crawler/store/` may know which one it talks to. Every method that writes does so in one
+transaction: either all of its rows are there afterwards or none is.
+Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Open the database, apply pending migrations. Idempotent."""
+
+    async def close(self) -> None:
+        """Checkpoint and close. Safe to call twice."""
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query (for health checks)."""
+
+    # --- feeds -------------------------------------------------------------------------------
+    async def get_feed_state(self, feed_url: str) -> FeedState | None:
+        """The stored poll state of a feed; None if it was never polled."""
+
+    async def record_feed_poll(
+        self,
+        feed_url: str,
+        *,
+        polled_at: datetime,
+        status: str,
+        error: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime | None,
+    ) -> None:
+        """Store a poll's outcome. `status` is "ok", "not_modified" or "error"; an error
+        increments `consecutive_errors` and keeps the previous etag/last_modified, any other
+        status resets it to 0 and replaces them."""
+
+    async def list_feed_states(self) -> list[FeedState]:
+        """Every feed ever polled, ordered by URL."""
+
+    # --- articles ----------------------------------------------------------------------------
+    async def find_article_by_url(self, url: str) -> Article | None:
+        """The article that `url` (an entry link or a canonical URL, normalized) points to."""
+
+    async def add_url_alias(self, article_id: int, url: str) -> None:
+        """Record that `url` also leads to the article (no-op if already known)."""
+
+    async def create_article(
+        self,
+        *,
+        canonical_url: str,
+        url: str,
+        feed_url: str,
+        content: Content,
+        event: EventRecord,
+        seen_at: datetime,
+        next_check_at: datetime,
+    ) -> Article:
+        """First sight: article + version 1 + its event + deliveries, one transaction. `url`
+        (the entry link) and `canonical_url` both become aliases. Raises
+        `ArticleExistsError` if the canonical URL is already tracked."""
+
+    async def add_version(
+        self,
+        article_id: int,
+        *,
+        content: Content,
+        event: EventRecord | None,
+        fetched_at: datetime,
+        next_check_at: datetime | None,
+    ) -> int:
+        """A new distinct version: the next version number, the event and its deliveries, one
+        transaction; clears the deleted mark. `event` None records the version silently (a
+        flap back to a recent version). Returns the new version number."""
+
+    async def mark_checked(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+    ) -> None:
+        """Same content as before: only the check time, count and next check move.
+        `next_check_at` None ends re-checking."""
+
+    async def mark_deleted(
+        self,
+        article_id: int,
+        *,
+        event: EventRecord,
+        checked_at: datetime,
+        next_check_at: datetime | None,
+    ) -> None:
+        """The page is gone (404/410): mark deleted, store the event and its deliveries."""
+
+    async def due_articles(self, now: datetime, limit: int) -> list[Article]:
+        """Articles whose `next_check_at` <= now, oldest due first (an indexed query)."""
+
+    async def get_versions(self, article_id: int) -> list[Version]:
+        """Every stored version of an article, oldest first."""
+
+    async def count_articles(self) -> int: ...
+
+    # --- deliveries (the outbox) -------------------------------------------------------------
+    async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+
+    async def record_delivery_attempt(
+        self,
+        delivery_id: int,
+        *,
+        attempted_at: datetime,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: float,
+        outcome: str,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """One attempt, in its own transaction. `outcome` is "delivered", "retry" (then
+        `next_attempt_at` is set), "failed" (schedule exhausted) or "disabled" (410)."""
+
+    async def list_deliveries(self, statuses: tuple[str, ...]) -> list[Delivery]:
+        """Deliveries in the given statuses, for operators."""
+
+    async def requeue_deliveries(
+        self, *, event_id: str | None, failed: bool, endpoint_url: str | None, now: datetime
+    ) -> int:
+        """Set matching deliveries back to pending, due now, attempts reset; returns how many."""
+
+    async def count_pending_deliveries(self) -> int: ...
+
+
+class ArticleExistsError(Exception):
+    """create_article() for a canonical URL that is already tracked."""
