@@ -28,7 +28,8 @@ from crawler.units import parse_duration, parse_size
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
 CONFIG_ENV_VAR = "CRAWLER_CONFIG"
-EVENT_TYPES = ("article.new", "article.edited", "article.deleted")
+EventType = Literal["article.new", "article.edited", "article.deleted"]
+EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited", "article.deleted")
 DEFAULT_USER_AGENT = f"crawler/{__version__} (news change monitor; +{PROJECT_URL})"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -137,7 +138,7 @@ class SiteSettings(_Section):
 class WebhookSettings(_Section):
     url: HttpUrl
     secret: tuple[str, ...]
-    events: tuple[Literal["article.new", "article.edited", "article.deleted"], ...] = EVENT_TYPES
+    events: tuple[EventType, ...] = EVENT_TYPES
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -225,7 +226,9 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_config(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Settings:
+def parse_config(
+    text: str, env: Mapping[str, str] | None = None, source: str = "config"
+) -> Settings:
     """Settings from TOML text. Raises ConfigError listing every problem with its key."""
     try:
         raw = tomllib.loads(text)

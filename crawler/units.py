@@ -35,7 +35,9 @@ def parse_size(text: str | int) -> int:
         return text
     match = _SIZE.match(text)
     if match is None:
-        raise ValueError(f"invalid size {text!r}: expected a whole number and B/KB/MB/GB, like \"10MB\"")
+        raise ValueError(
+            f"invalid size {text!r}: expected a whole number and B/KB/MB/GB, like \"10MB\""
+        )
     unit = (match.group(2) or "b").lower()
     return int(match.group(1)) * _SIZE_FACTORS[unit]
 

@@ -1,0 +1,99 @@
+"""The composition root: builds the parts from the settings and hands them to each other.
+
+No module keeps global state; everything the daemon and the commands use is built here and
+closed here, in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+
+import aiohttp
+import structlog
+
+from crawler.config import Settings
+from crawler.fetch import Fetcher
+from crawler.pipeline import Pipeline, PollOutcome, utc_now
+from crawler.store.sqlite import SQLiteStore
+from crawler.webhooks.deliverer import Deliverer
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PassSummary:
+    """What one full pass (`crawler once`) did."""
+
+    feeds: list[PollOutcome]
+    checked: int
+    failed_checks: int
+    delivery_attempts: int
+    failed: bool = field(default=False)
+
+
+class App:
+    """The running parts: store, fetcher, webhook session, deliverer and pipeline."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = SQLiteStore(settings.storage.database)
+        self.delivery_wake = asyncio.Event()
+        self._stack = AsyncExitStack()
+        self._fetcher: Fetcher | None = None
+        self._pipeline: Pipeline | None = None
+        self._deliverer: Deliverer | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        assert self._pipeline is not None, "App used outside `async with`"
+        return self._pipeline
+
+    @property
+    def deliverer(self) -> Deliverer:
+        assert self._deliverer is not None, "App used outside `async with`"
+        return self._deliverer
+
+    async def __aenter__(self) -> App:
+        try:
+            await self.store.open()
+            self._stack.push_async_callback(self.store.close)
+            self._fetcher = await self._stack.enter_async_context(Fetcher(self.settings.fetch))
+            # Webhook targets are the operator's own (often internal) endpoints, so they get a
+            # session of their own, without the fetcher's private-address guard.
+            webhook_session = await self._stack.enter_async_context(
+                aiohttp.ClientSession(headers={"User-Agent": self.settings.fetch.user_agent})
+            )
+            self._deliverer = Deliverer(self.store, self.settings.webhooks,
+                                        self.settings.delivery, webhook_session,
+                                        clock=self.clock)
+            self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
+                                      clock=self.clock, on_event=self.delivery_wake.set)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self._stack.aclose()
+
+    async def run_pass(self) -> PassSummary:
+        """One full pass: every feed polled once, every due article checked, every due
+        delivery attempted once."""
+        feeds = await asyncio.gather(*(self.pipeline.poll_feed(f) for f in self.settings.feeds))
+        checks = []
+        while True:
+            batch = await self.pipeline.check_due()
+            checks.extend(batch)
+            if len(batch) < 500:
+                break
+        attempts = await self.deliverer.run_once()
+        failed_checks = sum(1 for c in checks if not c.ok)
+        failed = any(not f.ok for f in feeds) or failed_checks > 0
+        return PassSummary(list(feeds), len(checks), failed_checks, attempts, failed)

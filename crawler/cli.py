@@ -1,0 +1,99 @@
+"""The `crawler` command line (CONTRACT.md, "Install and commands")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from crawler import __version__
+from crawler.config import ConfigError, Settings, load_config, resolve_config_path
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH",
+                        help="config file (default: $CRAWLER_CONFIG, then config/crawler.toml)")
+    parser = argparse.ArgumentParser(
+        prog="crawler", parents=[common],
+        description="News crawler and change monitor: polls feeds, follows entries to their "
+                    "articles, keeps every version and sends signed webhooks for changes.",
+    )
+    parser.add_argument("--version", action="version", version=f"crawler {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="run the daemon until SIGTERM/SIGINT")
+    sub.add_parser("once", parents=[common],
+                   help="one full pass: poll feeds, check due articles, attempt deliveries")
+    sub.add_parser("check-config", parents=[common], help="validate the config and print it")
+    extract = sub.add_parser("extract", parents=[common],
+                             help="extract articles from local HTML files (no network)")
+    extract.add_argument("files", nargs="+", metavar="FILE")
+    extract.add_argument("--url", help="the URL the pages were fetched from")
+    history = sub.add_parser("history", parents=[common],
+                             help="the stored versions of one article")
+    history.add_argument("url")
+    diff = sub.add_parser("diff", parents=[common], help="the diff between two stored versions")
+    diff.add_argument("url")
+    diff.add_argument("--from", dest="from_version", type=int, metavar="N")
+    diff.add_argument("--to", dest="to_version", type=int, metavar="M")
+    diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
+                      help="auto: coloured word diff on a terminal, unified diff when piped")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    path = resolve_config_path(args.config)
+    return load_config(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "extract":
+        from crawler.commands.extract import extract_files
+
+        return extract_files([Path(f) for f in args.files], args.url)
+    try:
+        settings = _load(args)
+    except ConfigError as exc:
+        print(f"crawler: invalid config: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        from crawler.commands.check_config import describe
+
+        print(describe(settings, resolve_config_path(args.config)))
+        return EXIT_OK
+
+    from crawler.logging_setup import configure_logging
+
+    try:
+        configure_logging(settings.logging)
+    except OSError as exc:
+        print(f"crawler: invalid config: logging.file: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "run":
+        from crawler.daemon import Daemon
+
+        return asyncio.run(Daemon(settings, resolve_config_path(args.config)).run())
+    if args.command == "once":
+        from crawler.commands.once import run_once
+
+        return asyncio.run(run_once(settings))
+    if args.command == "history":
+        from crawler.commands.history import show_history
+
+        return asyncio.run(show_history(settings, args.url))
+    if args.command == "diff":
+        from crawler.commands.history import show_diff
+
+        return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
+                                     args.format))
+    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per command that needs more than a line in cli.py."""

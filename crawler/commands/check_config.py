@@ -1,0 +1,42 @@
+"""`crawler check-config`: what the crawler understood of its config, secrets withheld."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crawler.config import Settings
+from crawler.units import format_duration
+
+
+def describe(settings: Settings, path: Path) -> str:
+    f, r = settings.fetch, settings.recheck
+    lines = [
+        f"config {path}: valid",
+        f"storage: SQLite database {settings.storage.database}",
+        f"fetch: user agent {f.user_agent!r}; timeout {format_duration(f.timeout)}; "
+        f"max {f.max_bytes} bytes; per host {f.per_host_concurrency} at once, "
+        f"{format_duration(f.per_host_delay)} apart; robots.txt "
+        f"{'respected' if f.respect_robots_txt else 'ignored'}; private addresses "
+        f"{'allowed' if f.allow_private_addresses else 'refused'}",
+        "recheck: after " + ", ".join(format_duration(i) for i in r.intervals)
+        + f" (last repeats), for {format_duration(r.max_age)} after first seen",
+        f"logging: level {settings.logging.level}, format {settings.logging.format}, "
+        f"file {settings.logging.file or '(none)'}",
+        f"feeds ({len(settings.feeds)}):",
+    ]
+    lines += [f"  {feed.url} every {format_duration(feed.interval)}" for feed in settings.feeds]
+    if settings.sites:
+        lines.append(f"sites ({len(settings.sites)}):")
+        for host, site in settings.sites.items():
+            ignore = ", ".join(site.ignore) or "-"
+            lines.append(f"  {host}: content {site.content or '(automatic)'}; ignore {ignore}")
+    lines.append(f"webhooks ({len(settings.webhooks)}):")
+    for hook in settings.webhooks:
+        secrets = len(hook.secret)
+        lines.append(f"  {hook.url} for {', '.join(hook.events)} "
+                     f"({secrets} secret{'s' if secrets > 1 else ''}, not shown)")
+    d = settings.delivery
+    lines.append(f"delivery: timeout {format_duration(d.timeout)}; retries after "
+                 + ", ".join(format_duration(s) for s in d.retry_schedule)
+                 + f"; payloads up to {d.max_payload_bytes} bytes")
+    return "\n".join(lines)

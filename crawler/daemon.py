@@ -1,0 +1,213 @@
+"""`crawler run`: the long-running daemon.
+
+APScheduler drives a few periodic jobs (one per feed, one for due re-checks, one WAL checkpoint);
+the deliverer runs as its own task, woken whenever an event is stored. What is due lives in the
+database, not in scheduler jobs.
+
+Stopping (SIGTERM/SIGINT): no new work is started, work in flight gets `DRAIN_SECONDS` to finish,
+then is cancelled; the store's transactions are shielded, so a cancelled task never leaves a
+version half-written. Undelivered events simply stay pending in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from crawler.app import App
+from crawler.config import ConfigError, FeedSettings, Settings, load_config
+from crawler.logging_setup import configure_logging, reopen_log_files
+
+log = structlog.get_logger(__name__)
+
+DRAIN_SECONDS = 25.0
+RECHECK_EVERY = 15.0
+CHECKPOINT_EVERY = 600.0
+MIN_SAFE_INTERVAL = 60.0
+
+
+def _feed_job_id(feed: FeedSettings) -> str:
+    return f"feed:{feed.url}"
+
+
+class Daemon:
+    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.stop_event = asyncio.Event()
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._app: App | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
+        loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
+        try:
+            async with App(self.settings) as app:
+                self._app = app
+                self._warn_short_intervals(self.settings)
+                deliverer_task = asyncio.create_task(
+                    app.deliverer.run(self.stop_event, app.delivery_wake), name="deliverer"
+                )
+                self._scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+                self._schedule_all(self.settings)
+                self._scheduler.start()
+                log.info("daemon_started", feeds=len(self.settings.feeds),
+                         webhooks=len(self.settings.webhooks),
+                         database=self.settings.storage.database)
+                await self.stop_event.wait()
+                log.info("daemon_stopping", inflight=len(self._inflight))
+                self._scheduler.shutdown(wait=False)
+                await self._drain()
+                await self._finish(deliverer_task)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+                loop.remove_signal_handler(sig)
+        log.info("daemon_stopped")
+        return 0
+
+    def request_stop(self, reason: str = "request") -> None:
+        if not self.stop_event.is_set():
+            log.info("stop_requested", reason=reason)
+            self.stop_event.set()
+
+    async def _drain(self) -> None:
+        if not self._inflight:
+            return
+        _, pending = await asyncio.wait(set(self._inflight), timeout=DRAIN_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("drain_deadline_passed", cancelled=len(pending))
+            await asyncio.wait(pending, timeout=5)
+
+    async def _finish(self, deliverer_task: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(deliverer_task, timeout=DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning("deliverer_stop_timeout")
+        except Exception:
+            log.exception("deliverer_crashed")
+
+    # --- jobs ----------------------------------------------------------------------------------
+    def _tracked(self, name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        """A job body whose work survives the scheduler's shutdown (which cancels running jobs)
+        so that `_drain` can let it finish."""
+
+        async def job() -> None:
+            if self.stop_event.is_set():
+                return
+            task = asyncio.ensure_future(work())
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job_crashed", job=name)
+
+        return job
+
+    def _schedule_all(self, settings: Settings) -> None:
+        assert self._scheduler is not None
+        for feed in settings.feeds:
+            self._schedule_feed(feed, first=True)
+        self._scheduler.add_job(
+            self._tracked("recheck", self._recheck), "interval", seconds=RECHECK_EVERY,
+            id="recheck", max_instances=1, coalesce=True, misfire_grace_time=int(RECHECK_EVERY),
+            next_run_time=_soon(1.0),
+        )
+        self._scheduler.add_job(
+            self._tracked("checkpoint", self._checkpoint), "interval", seconds=CHECKPOINT_EVERY,
+            id="checkpoint", max_instances=1, coalesce=True,
+            misfire_grace_time=int(CHECKPOINT_EVERY),
+        )
+
+    def _schedule_feed(self, feed: FeedSettings, *, first: bool) -> None:
+        assert self._scheduler is not None
+        # Jitter spreads feeds that share an interval, so they do not all fire together.
+        jitter = min(feed.interval * 0.1, 60.0)
+        self._scheduler.add_job(
+            self._tracked(_feed_job_id(feed), lambda f=feed: self._poll(f)),
+            "interval", seconds=feed.interval, jitter=jitter if jitter >= 1 else None,
+            id=_feed_job_id(feed), replace_existing=True, max_instances=1, coalesce=True,
+            misfire_grace_time=max(1, int(feed.interval)),
+            next_run_time=_soon(random.uniform(0, min(5.0, feed.interval))) if first else None,
+        )
+
+    async def _poll(self, feed: FeedSettings) -> None:
+        assert self._app is not None
+        await self._app.pipeline.poll_feed(feed, force=False)
+
+    async def _recheck(self) -> None:
+        assert self._app is not None
+        await self._app.pipeline.check_due()
+
+    async def _checkpoint(self) -> None:
+        assert self._app is not None
+        await self._app.store.checkpoint()
+
+    # --- reload --------------------------------------------------------------------------------
+    def _spawn_reload(self) -> None:
+        task = asyncio.ensure_future(self.reload())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def reload(self) -> bool:
+        """Re-read the config; an invalid one is logged and the running one kept."""
+        if self.config_path is None or self._app is None or self._scheduler is None:
+            return False
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            log.error("reload_rejected", config=str(self.config_path), error=str(exc))
+            return False
+        if new.storage != self.settings.storage:
+            log.warning("reload_storage_ignored", reason="the database changes only on restart")
+            new = new.model_copy(update={"storage": self.settings.storage})
+        try:
+            configure_logging(new.logging)
+        except OSError as exc:
+            log.error("reload_rejected", config=str(self.config_path), error=str(exc))
+            return False
+        old_ids = {_feed_job_id(f) for f in self.settings.feeds}
+        new_ids = {_feed_job_id(f) for f in new.feeds}
+        for job_id in old_ids - new_ids:
+            self._scheduler.remove_job(job_id)
+        old_feeds = {f.url: f for f in self.settings.feeds}
+        for feed in new.feeds:
+            if old_feeds.get(feed.url) != feed:
+                self._schedule_feed(feed, first=feed.url not in old_feeds)
+        self.settings = new
+        self._app.settings = new
+        self._app.pipeline.replace_settings(new)
+        self._app.deliverer.replace_webhooks(new.webhooks, new.delivery)
+        self._warn_short_intervals(new)
+        log.info("config_reloaded", feeds=len(new.feeds), webhooks=len(new.webhooks),
+                 added=len(new_ids - old_ids), removed=len(old_ids - new_ids))
+        return True
+
+    @staticmethod
+    def _warn_short_intervals(settings: Settings) -> None:
+        for feed in settings.feeds:
+            if feed.interval < MIN_SAFE_INTERVAL:
+                log.warning("short_interval", feed=feed.url, interval_s=feed.interval,
+                            reason="below one minute: meant for testing against local servers")
+
+
+def _soon(seconds: float) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -1,0 +1,114 @@
+"""Event payloads as receivers see them (CONTRACT.md, "Events and webhooks"). Pure.
+
+The payload is rendered once, when the change is detected, and stored with the event: every
+retry sends the very same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.config import WebhookSettings
+from crawler.models import Changes, Content, EventRecord
+
+NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
+_TRUNCATION_MARK = "\n[truncated: the full text is available with `crawler diff`]"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    url: str
+    canonical_url: str
+    feed_url: str
+    title: str
+
+
+def new_event_id() -> str:
+    """A unique, opaque event id; it doubles as the `webhook-id` of every delivery attempt."""
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def _article(ref: ArticleRef) -> dict[str, str]:
+    return {"url": ref.url, "canonical_url": ref.canonical_url,
+            "feed_url": ref.feed_url, "title": ref.title}
+
+
+def _changes(changes: Changes) -> dict[str, Any]:
+    return {"title": changes.title, "lead": changes.lead, "body": changes.body,
+            "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
+            "similarity": changes.similarity}
+
+
+def _encode(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _fit(body: dict[str, Any], max_bytes: int) -> str:
+    """Render `body`, cutting the long fields (text, diff) until it fits in `max_bytes`."""
+    rendered = _encode(body)
+    size = len(rendered.encode())
+    if size <= max_bytes:
+        return rendered
+    data = body["data"]
+    data["truncated"] = True
+    for field in ("diff", "text"):
+        if field not in data:
+            continue
+        excess = len(_encode(body).encode()) - max_bytes
+        if excess <= 0:
+            break
+        value: str = data[field]
+        raw = value.encode()
+        keep = max(0, len(raw) - excess - len(_TRUNCATION_MARK.encode()) - 16)
+        data[field] = raw[:keep].decode("utf-8", "ignore") + _TRUNCATION_MARK
+    return _encode(body)
+
+
+def _event(event_type: str, created_at: datetime, data: dict[str, Any],
+           webhooks: Sequence[WebhookSettings], max_bytes: int) -> EventRecord:
+    body = {"type": event_type, "timestamp": format_timestamp(created_at), "data": data}
+    return EventRecord(
+        event_id=new_event_id(),
+        event_type=event_type,
+        created_at=created_at,
+        payload=_fit(body, max_bytes),
+        endpoints=endpoints_for(event_type, webhooks),
+    )
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with a Z, seconds precision: "2026-11-26T12:00:00Z"."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def endpoints_for(event_type: str, webhooks: Sequence[WebhookSettings]) -> tuple[str, ...]:
+    """URLs of the configured webhooks whose `events` list names this type."""
+    return tuple(w.url for w in webhooks if event_type in w.events)
+
+
+def article_new(ref: ArticleRef, content: Content, *, created_at: datetime,
+                webhooks: Sequence[WebhookSettings], max_bytes: int) -> EventRecord:
+    data = {"article": _article(ref), "version": 1,
+            "content_hash": content.content_hash, "text": content.text}
+    return _event(NEW, created_at, data, webhooks, max_bytes)
+
+
+def article_edited(ref: ArticleRef, previous: Content, current: Content, changes: Changes, *,
+                   version: int, created_at: datetime, webhooks: Sequence[WebhookSettings],
+                   max_bytes: int) -> EventRecord:
+    data = {"article": _article(ref), "version": version, "previous_version": version - 1,
+            "content_hash": current.content_hash, "previous_hash": previous.content_hash,
+            "changes": _changes(changes), "diff": changes.diff, "text": current.text}
+    return _event(EDITED, created_at, data, webhooks, max_bytes)
+
+
+def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
+                    created_at: datetime, webhooks: Sequence[WebhookSettings],
+                    max_bytes: int) -> EventRecord:
+    data = {"article": _article(ref), "previous_version": previous_version, "status": status}
+    return _event(DELETED, created_at, data, webhooks, max_bytes)

@@ -1,0 +1,166 @@
+"""Schema migrations for the SQLite store, tracked with `PRAGMA user_version`.
+
+`MIGRATIONS[i]` brings a database from user_version i to i + 1. Each is applied in its own
+`BEGIN IMMEDIATE` transaction together with the user_version bump, so a crash mid-migration
+leaves the database at the previous version, never half-migrated. Append only: never edit a
+migration that has shipped.
+
+Conventions of the schema:
+- Times are ISO-8601 UTC text of fixed width ("2026-11-26T12:00:00.000000Z"), so that text
+  comparison in SQL is time comparison and the due-work indexes can be range-scanned.
+- `versions.text` is a BLOB whose first byte names its format (see `sqlite_rows.encode_text`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE feeds (
+        url                TEXT PRIMARY KEY,
+        etag               TEXT,
+        last_modified      TEXT,
+        last_polled_at     TEXT,
+        last_status        TEXT,
+        last_error         TEXT,
+        consecutive_errors INTEGER NOT NULL DEFAULT 0,
+        next_poll_at       TEXT
+    );
+
+    CREATE TABLE articles (
+        id              INTEGER PRIMARY KEY,
+        canonical_url   TEXT NOT NULL UNIQUE,
+        url             TEXT NOT NULL,
+        feed_url        TEXT NOT NULL,
+        first_seen_at   TEXT NOT NULL,
+        last_checked_at TEXT NOT NULL,
+        next_check_at   TEXT,
+        check_count     INTEGER NOT NULL DEFAULT 0,
+        current_version INTEGER NOT NULL,
+        current_hash    TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        deleted         INTEGER NOT NULL DEFAULT 0,
+        deleted_at      TEXT
+    );
+    -- Only articles still being re-checked are in the index: the due query stays cheap with
+    -- 100,000 tracked articles of which most have stopped.
+    CREATE INDEX articles_due ON articles (next_check_at) WHERE next_check_at IS NOT NULL;
+
+    CREATE TABLE article_urls (
+        url        TEXT PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX article_urls_article ON article_urls (article_id);
+
+    CREATE TABLE versions (
+        article_id   INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        number       INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        title        TEXT NOT NULL,
+        text         BLOB NOT NULL,
+        fetched_at   TEXT NOT NULL,
+        PRIMARY KEY (article_id, number)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE events (
+        id         TEXT PRIMARY KEY,
+        type       TEXT NOT NULL,
+        article_id INTEGER REFERENCES articles (id) ON DELETE CASCADE,
+        version    INTEGER,
+        created_at TEXT NOT NULL,
+        payload    TEXT NOT NULL
+    );
+    CREATE INDEX events_article ON events (article_id);
+
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        event_id        TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        endpoint_url    TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'delivered', 'failed', 'disabled')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_status     INTEGER,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        delivered_at    TEXT,
+        UNIQUE (event_id, endpoint_url)
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_endpoint ON deliveries (endpoint_url, status);
+
+    CREATE TABLE delivery_attempts (
+        id           INTEGER PRIMARY KEY,
+        delivery_id  INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        attempted_at TEXT NOT NULL,
+        status_code  INTEGER,
+        error        TEXT,
+        duration_ms  REAL NOT NULL,
+        outcome      TEXT NOT NULL
+    );
+    CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
+    """,
+)
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer crawler (user_version beyond our migrations)."""
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of a script, one per item.
+
+    `executescript` is not usable inside our own transaction (Python's sqlite3 commits any open
+    transaction before running it), so migrations run statement by statement; SQLite's own
+    `complete_statement` decides where one ends, which keeps `;` inside strings or triggers safe.
+    """
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if statement and statement != ";":
+                statements.append(statement)
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
+    return statements
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def apply_migrations(conn: aiosqlite.Connection) -> int:
+    """Bring the database to the latest schema; returns the resulting user_version.
+
+    `conn` must be in autocommit mode (isolation_level None). Safe against a second process
+    migrating at the same time: the version is re-read after the write lock is taken.
+    Raises SchemaTooNewError for a database from a newer crawler.
+    """
+    target = len(MIGRATIONS)
+    while True:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = await _user_version(conn)
+            if version > target:
+                raise SchemaTooNewError(
+                    f"database schema version {version} is newer than this crawler's {target}"
+                )
+            if version == target:
+                await conn.execute("COMMIT")
+                return version
+            for statement in split_statements(MIGRATIONS[version]):
+                await conn.execute(statement)
+            # PRAGMA takes no parameters; the value is our own integer.
+            await conn.execute(f"PRAGMA user_version = {version + 1:d}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,84 @@
+"""Shared fixtures: the local news site, config files and a controllable clock."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.news_site import NewsSite
+
+REPO = Path(__file__).resolve().parent.parent
+CRAWLER_CMD = [sys.executable, "-m", "crawler"]
+
+
+class FakeClock:
+    """A wall clock the test moves by hand (monotonic politeness timers still use real time)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[NewsSite]:
+    news = await NewsSite().start()
+    try:
+        yield news
+    finally:
+        await news.close()
+
+
+def write_config(tmp_path: Path, feeds: list[str], *, webhooks: str = "", extra: str = "",
+                 intervals: str = '["10m", "30m", "1h"]') -> Path:
+    """A config for local servers: private addresses allowed, no politeness delay."""
+    feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\ninterval = "1s"\n\n' for url in feeds)
+    text = f"""
+[storage]
+database = "{tmp_path / 'crawler.db'}"
+
+[fetch]
+timeout = "5s"
+per_host_delay = "0s"
+per_host_concurrency = 4
+allow_private_addresses = true
+
+[recheck]
+intervals = {intervals}
+max_age = "7d"
+
+[logging]
+level = "info"
+format = "json"
+file = "{tmp_path / 'crawler.jsonl'}"
+
+{extra}
+
+{feed_tables}
+{webhooks}
+"""
+    path = tmp_path / "crawler.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env

@@ -1,0 +1,187 @@
+"""A local news site for end-to-end tests: RSS and Atom feeds and article pages on 127.0.0.1.
+
+Every response carries boilerplate that changes on each request, as real news pages do: ad slots
+with random ids, "updated N minutes ago", a rotating "most read" list (also inside the body),
+view counters, CSRF nonces, cache-busting query strings. Tests edit the articles through
+`NewsSite` and the pages change accordingly.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import secrets
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+_HEADLINES = [
+    "Markets rally after rate decision", "Storm leaves thousands without power",
+    "Minister resigns over budget row", "Scientists map deep-sea vents",
+    "Local team wins cup final", "Museum returns looted artefacts",
+    "Talks resume on border dispute", "Rail strike called off",
+]
+
+
+@dataclass
+class Story:
+    slug: str
+    title: str
+    lead: str
+    paragraphs: list[str]
+    status: int = 200
+    in_feed: bool = True
+    published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+
+
+class NewsSite:
+    """State of the site; the aiohttp app reads it on every request."""
+
+    def __init__(self) -> None:
+        self.stories: dict[str, Story] = {}
+        self.requests: list[str] = []
+        self._rng = random.Random()
+        self.server: TestServer | None = None
+
+    @property
+    def base(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, slug: str, title: str, lead: str, paragraphs: list[str]) -> Story:
+        story = Story(slug, title, lead, list(paragraphs))
+        self.stories[slug] = story
+        return story
+
+    def article_url(self, slug: str) -> str:
+        return self.url(f"/news/{slug}.html")
+
+    # --- pages ---------------------------------------------------------------------------------
+    def _noise_box(self) -> str:
+        picks = self._rng.sample(_HEADLINES, 4)
+        items = "".join(f'<li><a href="/news/x{self._rng.randint(1, 999)}.html">{h}</a></li>'
+                        for h in picks)
+        return f'<aside class="most-read"><h3>Most read</h3><ol>{items}</ol></aside>'
+
+    def _ad(self) -> str:
+        slot = secrets.token_hex(6)
+        return (f'<div class="ad-slot" id="ad-{slot}" data-ad-unit="/1234/news/{slot}">'
+                f'<span>Advertisement</span></div>')
+
+    def page(self, story: Story) -> str:
+        minutes = self._rng.randint(1, 59)
+        views = self._rng.randint(1000, 99999)
+        nonce = secrets.token_urlsafe(12)
+        body_parts = [f'<p class="lead"><strong>{html.escape(story.lead)}</strong></p>']
+        for i, para in enumerate(story.paragraphs):
+            body_parts.append(f"<p>{html.escape(para)}</p>")
+            if i == 0:
+                body_parts.append(self._ad())
+            if i == 1:
+                body_parts.append(
+                    '<div class="read-also"><span>Read also</span>'
+                    f'<a href="/news/x{self._rng.randint(1, 999)}.html">'
+                    f'{self._rng.choice(_HEADLINES)}</a></div>')
+        body = "\n".join(body_parts)
+        canonical = self.article_url(story.slug)
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(story.title)} - Local Gazette</title>
+<link rel="canonical" href="{canonical}?utm_source=rss">
+<meta property="og:title" content="{html.escape(story.title)}">
+<meta name="csrf-token" content="{nonce}">
+<script>window.__NONCE__="{nonce}";</script>
+<link rel="stylesheet" href="/static/site.css?v={self._rng.randint(1, 10**9)}">
+</head><body>
+<header class="site-header"><nav><a href="/">Home</a> <a href="/world">World</a>
+<a href="/sport">Sport</a></nav></header>
+<main>
+<article>
+<h1>{html.escape(story.title)}</h1>
+<div class="byline">By Staff Reporter · <time>Updated {minutes} minutes ago</time> ·
+<span class="views">{views} views</span></div>
+<div class="article-body">
+{body}
+</div>
+<div class="share"><a href="https://facebook.example/share?u={canonical}">Share</a>
+<a href="https://x.example/intent?u={canonical}">Post</a></div>
+</article>
+{self._noise_box()}
+</main>
+<footer><p>© 2026 Local Gazette · <a href="/privacy">Privacy</a></p></footer>
+</body></html>"""
+
+    # --- feeds ---------------------------------------------------------------------------------
+    def _feed_items(self) -> list[Story]:
+        return [s for s in self.stories.values() if s.in_feed]
+
+    def rss(self) -> str:
+        items = "".join(
+            f"<item><title>{html.escape(s.title)}</title>"
+            f"<link>/news/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
+            f'<guid isPermaLink="false">gazette-{s.slug}</guid>'
+            f"<pubDate>{format_datetime(s.published)}</pubDate>"
+            f"<description>{html.escape(s.lead)}</description></item>"
+            for s in self._feed_items()
+        )
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>Local Gazette</title><link>{self.base}/</link>"
+                f"<description>News</description>{items}</channel></rss>")
+
+    def atom(self) -> str:
+        entries = "".join(
+            f"<entry><id>tag:gazette,2026:{s.slug}</id><title>{html.escape(s.title)}</title>"
+            f'<link rel="alternate" href="{self.article_url(s.slug)}"/>'
+            f"<updated>{s.published.strftime('%Y-%m-%dT%H:%M:%SZ')}</updated>"
+            f"<summary>{html.escape(s.lead)}</summary></entry>"
+            for s in self._feed_items()
+        )
+        return ('<?xml version="1.0" encoding="utf-8"?>'
+                '<feed xmlns="http://www.w3.org/2005/Atom"><title>Local Gazette</title>'
+                f"<id>tag:gazette,2026:feed</id><updated>2026-11-26T08:00:00Z</updated>"
+                f"{entries}</feed>")
+
+    # --- server --------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        async def rss(request: web.Request) -> web.Response:
+            self.requests.append(request.path_qs)
+            return web.Response(text=self.rss(), content_type="application/rss+xml")
+
+        async def atom(request: web.Request) -> web.Response:
+            self.requests.append(request.path_qs)
+            return web.Response(text=self.atom(), content_type="application/atom+xml")
+
+        async def article(request: web.Request) -> web.Response:
+            self.requests.append(request.path_qs)
+            story = self.stories.get(request.match_info["slug"])
+            if story is None:
+                raise web.HTTPNotFound(text="no such story")
+            if story.status != 200:
+                return web.Response(status=story.status, text="<h1>Gone</h1>",
+                                    content_type="text/html")
+            return web.Response(text=self.page(story), content_type="text/html")
+
+        async def robots(request: web.Request) -> web.Response:
+            return web.Response(text="User-agent: *\nDisallow: /private/\n")
+
+        app = web.Application()
+        app.router.add_get("/rss.xml", rss)
+        app.router.add_get("/atom.xml", atom)
+        app.router.add_get("/news/{slug}.html", article)
+        app.router.add_get("/robots.txt", robots)
+        return app
+
+    async def start(self) -> NewsSite:
+        self.server = TestServer(self.app(), host="127.0.0.1", port=0)
+        await self.server.start_server()
+        return self
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()

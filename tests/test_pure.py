@@ -1,0 +1,105 @@
+"""Table-driven tests of the pure parts: units, URLs, identity, normalization, scheduling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawler.config import RecheckSettings
+from crawler.identity import article_identity
+from crawler.schedule import next_feed_poll, next_recheck
+from crawler.textnorm import content_hash, make_content, normalize_text
+from crawler.units import format_duration, parse_duration, parse_size
+from crawler.urls import is_fetchable, normalize_url
+
+
+@pytest.mark.parametrize(("text", "seconds"),
+                         [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("0s", 0)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["10", "1.5h", "-1s", "10 minutes", "", "m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "size"), [("10MB", 10 * 1024**2), ("256KB", 262144),
+                                            ("512", 512), ("1GiB", 1024**3), (100, 100)])
+def test_sizes(text: str | int, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("HTTPS://WWW.Example.ORG:443/a?utm_source=rss&id=7&fbclid=x#top",
+     "https://www.example.org/a?id=7"),
+    ("http://example.org", "http://example.org/"),
+    ("http://example.org:8080/p?gclid=1&utm_medium=feed", "http://example.org:8080/p"),
+    ("http://[::1]:9000/x", "http://[::1]:9000/x"),
+])
+def test_normalize_url(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected
+
+
+def test_relative_urls_resolve() -> None:
+    assert normalize_url("../b/c.html", base="https://e.org/news/a/") == "https://e.org/news/b/c.html"
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://e.org/a", True), ("http://e.org", True), ("file:///etc/passwd", False),
+    ("ftp://e.org/x", False), ("gopher://e.org/", False), ("javascript:alert(1)", False),
+    ("data:text/html,<b>x</b>", False), ("http://a:1\\@b/", False), ("//e.org/x", False),
+])
+def test_only_http_is_fetchable(url: str, ok: bool) -> None:
+    assert is_fetchable(url) is ok
+
+
+@pytest.mark.parametrize(("final", "claimed", "identity"), [
+    ("https://www.e.org/a?utm_source=x", None, "https://www.e.org/a"),
+    ("https://www.e.org/a?x=1", "https://www.e.org/story/a", "https://www.e.org/story/a"),
+    ("https://www.e.org/a", "/story/a", "https://www.e.org/story/a"),
+    ("https://m.e.org/a", "https://www.e.org/a", "https://www.e.org/a"),
+    # a page may not claim another site's article, nor the home page, nor a non-http URL
+    ("https://www.e.org/a", "https://other.org/a", "https://www.e.org/a"),
+    ("https://www.e.org/a", "https://www.e.org/", "https://www.e.org/a"),
+    ("https://www.e.org/a", "javascript:void(0)", "https://www.e.org/a"),
+])
+def test_article_identity(final: str, claimed: str | None, identity: str) -> None:
+    assert article_identity(final, claimed) == identity
+
+
+def test_normalization_ignores_invisible_differences() -> None:
+    a = make_content("Title\u00a0here", "First\u200b para.\n\n\n  Second   para. ")
+    b = make_content(" Title here", "First para.\r\n\r\nSecond para.")
+    assert a == b
+    assert a.text == "First para.\n\nSecond para."
+    assert a.content_hash.startswith("sha256:") and len(a.content_hash) == 7 + 64
+    # NFC: a composed and a decomposed é are the same text
+    assert normalize_text("caf\u00e9") == normalize_text("cafe\u0301")
+
+
+def test_hash_covers_title_and_body() -> None:
+    assert content_hash("A", "body") != content_hash("B", "body")
+    assert content_hash("A", "body") != content_hash("A", "body.")
+
+
+def test_recheck_schedule_repeats_last_interval_until_max_age() -> None:
+    settings = RecheckSettings.model_validate({"intervals": ["10m", "1h"], "max_age": "1d"})
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert next_recheck(t0, 0, t0, settings) == t0 + timedelta(minutes=10)
+    assert next_recheck(t0, 1, t0, settings) == t0 + timedelta(hours=1)
+    later = t0 + timedelta(hours=5)
+    assert next_recheck(t0, 7, later, settings) == later + timedelta(hours=1)
+    assert next_recheck(t0, 30, t0 + timedelta(hours=23, minutes=30), settings) is None
+
+
+def test_feed_backoff_and_ttl() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert next_feed_poll(t0, 600, consecutive_errors=0) == t0 + timedelta(minutes=10)
+    assert next_feed_poll(t0, 600, consecutive_errors=0, ttl_seconds=3600) == t0 + timedelta(hours=1)
+    assert next_feed_poll(t0, 600, consecutive_errors=0, ttl_seconds=10**6) == t0 + timedelta(hours=6)
+    assert next_feed_poll(t0, 600, consecutive_errors=3) == t0 + timedelta(minutes=80)
+    assert next_feed_poll(t0, 600, consecutive_errors=40) == t0 + timedelta(days=1)
