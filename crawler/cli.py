@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--to", dest="to_version", type=int, metavar="M")
     diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
                       help="auto: coloured word diff on a terminal, unified diff when piped")
+    deliveries = sub.add_parser("deliveries", parents=[common],
+                                help="list pending and failed webhook deliveries")
+    deliveries_sub = deliveries.add_subparsers(dest="action", metavar="ACTION")
+    replay = deliveries_sub.add_parser("replay", parents=[common],
+                                       help="queue deliveries again (same event ids)")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--event", dest="event_id", metavar="ID", help="one event, every endpoint")
+    which.add_argument("--failed", action="store_true", help="every failed delivery")
+    replay.add_argument("--endpoint", metavar="URL", help="only deliveries to this endpoint")
     return parser
 
 
@@ -92,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
                                      args.format))
+    if args.command == "deliveries":
+        from crawler.commands import deliveries as cmd
+
+        if args.action == "replay":
+            return asyncio.run(cmd.replay(settings, event_id=args.event_id, failed=args.failed,
+                                          endpoint=args.endpoint))
+        return asyncio.run(cmd.list_deliveries(settings))
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
 
 

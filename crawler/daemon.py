@@ -12,6 +12,7 @@ version half-written. Undelivered events simply stay pending in the outbox.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import signal
 from collections.abc import Awaitable, Callable
@@ -101,7 +102,9 @@ class Daemon:
             log.exception("deliverer_crashed")
 
     # --- jobs ----------------------------------------------------------------------------------
-    def _tracked(self, name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    def _tracked(
+        self, name: str, work: Callable[[], Awaitable[Any]]
+    ) -> Callable[[], Awaitable[None]]:
         """A job body whose work survives the scheduler's shutdown (which cancels running jobs)
         so that `_drain` can let it finish."""
 
@@ -140,11 +143,13 @@ class Daemon:
         # Jitter spreads feeds that share an interval, so they do not all fire together.
         jitter = min(feed.interval * 0.1, 60.0)
         self._scheduler.add_job(
-            self._tracked(_feed_job_id(feed), lambda f=feed: self._poll(f)),
+            self._tracked(_feed_job_id(feed), functools.partial(self._poll, feed)),
             "interval", seconds=feed.interval, jitter=jitter if jitter >= 1 else None,
             id=_feed_job_id(feed), replace_existing=True, max_instances=1, coalesce=True,
             misfire_grace_time=max(1, int(feed.interval)),
-            next_run_time=_soon(random.uniform(0, min(5.0, feed.interval))) if first else None,
+            # Spread first polls over a few seconds (not security-relevant randomness).
+            next_run_time=_soon(random.uniform(0, min(5.0, feed.interval)))  # noqa: S311
+            if first else None,
         )
 
     async def _poll(self, feed: FeedSettings) -> None:

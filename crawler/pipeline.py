@@ -20,7 +20,7 @@ from crawler.config import FeedSettings, Settings
 from crawler.diffing import describe_changes
 from crawler.extract import extract_article
 from crawler.feeds import FeedParseError, parse_feed
-from crawler.fetch import FetchError, Fetcher, Response, decode_html
+from crawler.fetch import Fetcher, FetchError, Response, decode_html
 from crawler.identity import article_identity
 from crawler.models import Article, Content, FeedEntry, SiteRules
 from crawler.schedule import next_feed_poll, next_recheck
@@ -30,7 +30,8 @@ from crawler.urls import host_of
 
 log = structlog.get_logger(__name__)
 
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+               "text/xml;q=0.8, */*;q=0.5")
 GONE_STATUSES = (404, 410)
 # A re-check that loses this share of the text at once is treated as an extraction collapse
 # (paywall, redesign, error page served with 200), not as an edit.

@@ -12,8 +12,8 @@ import html
 import random
 import secrets
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer

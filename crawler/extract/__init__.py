@@ -1,0 +1,132 @@
+"""Article extraction: headline, body text and canonical URL from one HTML page or feed entry.
+
+Pure and deterministic: the same HTML always gives the same result, and the result leaves out
+what changes between two fetches of an unchanged article (dates, counters, ads, related lists),
+because its hash decides whether an edit is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.extract.candidates import choose
+from crawler.extract.canonical import canonical_url
+from crawler.extract.cleaning import clean_body, clean_ruled, preclean
+from crawler.extract.dom import render, text_length
+from crawler.extract.headline import headline
+from crawler.extract.hints import READ_ALSO, READ_ALSO_MAX, VOLATILE_LINE, VOLATILE_MAX
+from crawler.extract.jsonld import article_body
+from crawler.extract.scan import scan
+from crawler.models import SiteRules
+from crawler.textnorm import normalize_line, normalize_text
+
+__all__ = ["ExtractedArticle", "SiteRules", "extract_article"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedArticle:
+    title: str
+    """The headline, without the site's name; empty when the page names none."""
+    text: str
+    """The article body (lead included, boilerplate excluded), paragraphs separated by a blank
+    line; empty when nothing looks like an article."""
+    canonical_url: str | None
+    """Absolute URL from <link rel=canonical>, else og:url; None if the page declares neither."""
+
+
+_EMPTY = ExtractedArticle(title="", text="", canonical_url=None)
+
+
+def extract_article(html: str, url: str, rules: SiteRules | None = None) -> ExtractedArticle:
+    """Extract the article from a page or an HTML fragment (a full-content feed entry).
+
+    `rules` (the operator's per-site selectors) win when configured and matching. Never
+    raises: on input it cannot make sense of, returns empty title and text.
+    """
+    try:
+        return _extract(html, url, rules)
+    except Exception:
+        return _EMPTY
+
+
+def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
+    if not isinstance(html, str) or not html.strip():
+        return _EMPTY
+    # NUL is not text in any page; lexbor would keep it as U+FFFD.
+    tree = LexborHTMLParser(html.replace("\x00", ""))
+    found = scan(tree)
+    canonical = canonical_url(found.links, found.metas, url)
+    title = headline(found.metas, found.h1s, found.titles)
+    structured = article_body(found.scripts)
+    preclean(tree, found.junk)
+    nodes = _ruled_nodes(tree, rules)
+    if nodes is None:
+        choice = choose(found)
+        if choice is not None:
+            nodes = list(choice.nodes)
+        elif tree.body is not None:
+            nodes = [tree.body]
+        else:
+            nodes = []
+        for node in nodes:
+            clean_body(node, text_length(node))
+    paragraphs = _keep(render(nodes), title)
+    text = "\n\n".join(paragraphs)
+    if _prefer_structured(text, structured):
+        text = "\n\n".join(_keep(normalize_text(structured).split("\n\n"), title))
+    return ExtractedArticle(title=title, text=text, canonical_url=canonical)
+
+
+def _ruled_nodes(tree: LexborHTMLParser, rules: SiteRules | None) -> list[LexborNode] | None:
+    """The operator's body selection, cleaned of their ignore list; None when no rule applies
+    (or the selector matches nothing on this page), so the heuristics take over."""
+    if rules is None:
+        return None
+    clean_ruled(tree, rules.ignore)
+    if not rules.content:
+        return None
+    try:
+        nodes = tree.css(rules.content)
+    except Exception:
+        return None
+    if not nodes:
+        return None
+    # A selector may match an element and its descendant: keep the outermost only.
+    ids = {n.mem_id for n in nodes}
+    outer = [n for n in nodes if not _has_ancestor_in(n, ids)]
+    for node in outer:
+        clean_ruled(node, ())
+    return outer
+
+
+def _has_ancestor_in(node: LexborNode, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _keep(paragraphs: list[str], title: str) -> list[str]:
+    """Drop the headline repeated in the body, date/counter lines and "read also" lines."""
+    key = normalize_line(title).casefold()
+    out: list[str] = []
+    for para in paragraphs:
+        if key and para.casefold() == key:
+            continue
+        if len(para) <= VOLATILE_MAX and VOLATILE_LINE.search(para):
+            continue
+        if len(para) <= READ_ALSO_MAX and READ_ALSO.search(para):
+            continue
+        out.append(para)
+    return out
+
+
+def _prefer_structured(text: str, structured: str) -> bool:
+    """JSON-LD articleBody when the page's DOM gave clearly less of it."""
+    if len(structured) < 200:
+        return False
+    return len(text) < 0.5 * len(structured)

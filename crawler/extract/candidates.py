@@ -1,0 +1,239 @@
+"""Choosing the element that holds the article body.
+
+Readability's idea, on the lexbor tree: every paragraph-like text block gives points to its
+parent, grand-parent and a few more ancestors; elements start from a weight given by their tag
+and their class/id hints; the final score is discounted by the share of link text. The best
+element, joined by siblings that look like more of the same body, is the article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborNode
+
+from crawler.extract.dom import link_density, text_length, text_of
+from crawler.extract.hints import LEAD, POSITIVE, UNLIKELY, class_id
+from crawler.extract.scan import Scan
+
+_TAG_WEIGHT = {
+    "div": 5, "article": 8, "main": 3, "section": 2, "pre": 3, "td": 3, "blockquote": 3,
+    "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
+    "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5, "header": -5,
+}
+_HINT_WEIGHT = 25
+# schema.org's explicit marker of the article body.
+_ARTICLE_BODY_BONUS = 60
+_MIN_PARAGRAPH = 25
+_LEVELS = 5
+# A standfirst is a sentence or a short paragraph.
+_MIN_LEAD = 30
+_MAX_LEAD = 700
+# A block's points go in full to its parent, half to the grand-parent, then less and less.
+_DIVIDERS = (1, 2, 6, 9, 12)
+_HALF_POINTS = frozenset({"h2", "h3", "td"})
+_TOP_N = 5
+# Commas and their CJK and Arabic cousins: more clauses, more prose.
+_COMMAS = re.compile(r"[,，、،]")
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+_STOP = frozenset({"html", "body", "-undef", "-document", "#document"})
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    nodes: tuple[LexborNode, ...]
+    score: float
+
+
+def _initial(node: LexborNode) -> float:
+    weight = float(_TAG_WEIGHT.get(node.tag or "", 0))
+    attrs = node.attributes
+    hint = class_id(attrs)
+    if hint:
+        if UNLIKELY.search(hint):
+            weight -= _HINT_WEIGHT
+        if POSITIVE.search(hint):
+            weight += _HINT_WEIGHT
+    itemprop = (attrs.get("itemprop") or "").lower()
+    if "articlebody" in itemprop or "articletext" in itemprop:
+        weight += _ARTICLE_BODY_BONUS
+    return weight
+
+
+def _paragraphs(found: Scan) -> list[tuple[LexborNode, str, bool]]:
+    """Text blocks and whether each scores its own element (bare text inside a container)
+    or only its ancestors (a <p>)."""
+    blocks: list[tuple[LexborNode, str, bool]] = []
+    for node in found.paragraphs:
+        blocks.append((node, text_of(node), False))
+    # Text typed straight into a container, between <br>s: the "div soup" of older blogs.
+    for node in found.containers:
+        own = node.text(deep=False, separator="", strip=False)
+        if len(own) >= _MIN_PARAGRAPH and not own.isspace():
+            blocks.append((node, own, True))
+    return blocks
+
+
+def choose(found: Scan) -> Choice | None:
+    """The body element(s) in document order, or None when no text block qualifies.
+
+    Call after the junk was detached: blocks inside detached subtrees score only there, and
+    those subtrees are never chosen."""
+    scores: dict[int, float] = {}
+    nodes: dict[int, LexborNode] = {}
+    # Sibling paragraphs share their ancestors: walk each chain once.
+    chains: dict[int, list[int]] = {}
+    for para, text, self_scoring in _paragraphs(found):
+        length = len(" ".join(text.split()))
+        if length < _MIN_PARAGRAPH:
+            continue
+        points = 1 + len(_COMMAS.findall(text)) + min(length // 100, 3)
+        if para.tag in _HALF_POINTS:
+            points *= 0.5
+        start = para if self_scoring else para.parent
+        if start is None:
+            continue
+        chain = chains.get(start.mem_id)
+        if chain is None:
+            chain = chains[start.mem_id] = _chain(start, scores, nodes)
+        for level, key in enumerate(chain):
+            scores[key] += points / _DIVIDERS[level]
+    if not scores:
+        return None
+    ranked = [
+        k for k in sorted(scores, key=scores.__getitem__, reverse=True)[: _TOP_N * 2]
+        if _attached(nodes[k])
+    ][:_TOP_N]
+    if not ranked:
+        return None
+    final = {k: scores[k] * (1 - link_density(nodes[k])) for k in ranked}
+    best = max(ranked, key=final.__getitem__)
+    top = nodes[best]
+    top_score = final[best]
+    top = _climb(top, top_score, scores)
+    picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
+    return Choice(nodes=tuple(_leads(picked) + picked), score=top_score)
+
+
+def _leads(picked: list[LexborNode]) -> list[LexborNode]:
+    """The standfirst when the template keeps it outside the body box, beside the headline:
+    an element of the body's parent whose class says lead/intro/summary."""
+    parent = picked[0].parent
+    if parent is None or parent.tag in _STOP:
+        return []
+    inside = {n.mem_id for n in picked}
+    leads: list[LexborNode] = []
+    for node in parent.css("[class],[id],[itemprop]"):
+        attrs = node.attributes
+        hint = f"{class_id(attrs)} {(attrs.get('itemprop') or '').lower()}"
+        if not LEAD.search(hint) or any(_within(node, key) for key in inside):
+            continue
+        if leads and _within(node, leads[-1].mem_id):
+            continue
+        if _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
+            leads.append(node)
+    return leads
+
+
+def _within(node: LexborNode, ancestor_id: int) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id == ancestor_id:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _chain(start: LexborNode, scores: dict[int, float], nodes: dict[int, LexborNode]) -> list[int]:
+    """Up to `_LEVELS` ancestors from `start` (included), registered as candidates."""
+    chain: list[int] = []
+    node: LexborNode | None = start
+    while node is not None and len(chain) < _LEVELS and node.tag not in _STOP:
+        key = node.mem_id
+        if key not in scores:
+            scores[key] = _initial(node)
+            nodes[key] = node
+        chain.append(key)
+        node = node.parent
+    return chain
+
+
+def _attached(node: LexborNode) -> bool:
+    """Still in the document (not inside something detached as junk)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "html":
+            return True
+        parent = parent.parent
+    return False
+
+
+def _climb(top: LexborNode, top_score: float, scores: dict[int, float]) -> LexborNode:
+    """Move up from a wrapper that is its parent's only child, or to an ancestor that scores
+    higher (the body split into several boxes by ads)."""
+    node = top
+    threshold = top_score / 3
+    last = top_score
+    parent = node.parent
+    while parent is not None and parent.tag not in _STOP:
+        score = scores.get(parent.mem_id)
+        if score is None:
+            parent = parent.parent
+            continue
+        if score < threshold:
+            break
+        if score > last:
+            node = parent
+            break
+        last = score
+        parent = parent.parent
+    parent = node.parent
+    while parent is not None and parent.tag not in _STOP and _only_child(node):
+        node = parent
+        parent = node.parent
+    return node
+
+
+def _only_child(node: LexborNode) -> bool:
+    parent = node.parent
+    if parent is None:
+        return False
+    count = 0
+    for _child in parent.iter(include_text=False):
+        count += 1
+        if count > 1:
+            return False
+    return True
+
+
+def _with_siblings(
+    top: LexborNode, top_score: float, scores: dict[int, float]
+) -> list[LexborNode]:
+    parent = top.parent
+    # <body> is a fine parent here: a feed entry's lead often sits beside the body's <div>.
+    if parent is None or parent.tag in ("html", "-undef", "#document"):
+        return [top]
+    threshold = max(10.0, top_score * 0.2)
+    top_class = top.attributes.get("class") or ""
+    picked: list[LexborNode] = []
+    for sibling in parent.iter(include_text=False):
+        if sibling.mem_id == top.mem_id:
+            picked.append(sibling)
+            continue
+        bonus = top_score * 0.2 if top_class and sibling.attributes.get("class") == top_class else 0
+        score = scores.get(sibling.mem_id)
+        if (
+            score is not None
+            and score + bonus >= threshold
+            and score * (1 - link_density(sibling)) + bonus >= threshold
+        ):
+            picked.append(sibling)
+        elif sibling.tag == "p":
+            length = text_length(sibling)
+            density = link_density(sibling)
+            if (length > 80 and density < 0.25) or (
+                0 < length <= 80 and density == 0 and _SENTENCE_END.search(text_of(sibling))
+            ):
+                picked.append(sibling)
+    return picked

@@ -1,0 +1,95 @@
+"""Removing what is not article text: page furniture before scoring, boilerplate inside the
+chosen body after it."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.extract.dom import detach, ink, text_length, text_of
+from crawler.extract.hints import COMMENTS, NEGATIVE, POSITIVE, class_id
+from crawler.extract.scan import hidden_or_furniture
+
+# Inside the body: the headline, bylines, dates and credits.
+_META = (
+    "h1,time,address,[itemprop~='author' i],[itemprop~='datePublished' i],"
+    "[itemprop~='dateModified' i],[rel~='author' i],[itemprop~='caption' i],"
+    "[itemtype*='ImageObject' i],[itemtype*='VideoObject' i],[class~='sr-only'],"
+    "[class~='visually-hidden'],[class~='screen-reader-text']"
+)
+# A block of links longer than this is read as a list of things to click, not text.
+_LINK_DENSE = 0.5
+_LINKY_BLOCKS = "div,section,ul,ol,dl,table,header,span,p,li,blockquote,h2,h3,h4,h5,h6,strong,b,em"
+# A hinted element holding more than this share of the body is the body itself, whatever its
+# class says ("post-content has-comments").
+_BIG_SHARE = 0.3
+# Whatever its class, an element holding most of the body is the body (template frameworks
+# call every box a "widget"); only a comment thread is dropped whatever its size.
+_HUGE_SHARE = 0.5
+
+
+def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
+    """Detach `junk` (scripts, styles, embeds, navigation, footers, figures: see scan.py) and
+    hidden elements."""
+    for node in junk:
+        detach(node)
+    for node in hidden_or_furniture(tree):
+        detach(node)
+
+
+def clean_body(root: LexborNode, total: int) -> None:
+    """Detach boilerplate inside one chosen body element whose text length is `total`."""
+    for node in root.css(_META):
+        detach(node)
+    for node in root.css("[class],[id]"):
+        hint = class_id(node.attributes)
+        if not hint or not NEGATIVE.search(hint):
+            continue
+        if not COMMENTS.search(hint):
+            share = text_length(node) / total if total else 0.0
+            if share > _HUGE_SHARE or (share > _BIG_SHARE and POSITIVE.search(hint)):
+                continue
+        detach(node)
+    _drop_link_lists(root)
+
+
+def _drop_link_lists(root: LexborNode) -> None:
+    anchors = root.css("a")
+    if not anchors:
+        return
+    # Link ink per element, summed up from every anchor once instead of one query per block.
+    linked: dict[int, int] = {}
+    root_id = root.mem_id
+    for anchor in anchors:
+        amount = ink(text_of(anchor))
+        if amount == 0:
+            continue
+        node = anchor.parent
+        while node is not None:
+            key = node.mem_id
+            if key == root_id:
+                break
+            linked[key] = linked.get(key, 0) + amount
+            node = node.parent
+        linked[anchor.mem_id] = linked.get(anchor.mem_id, 0) + amount
+    for node in root.css(_LINKY_BLOCKS):
+        links = linked.get(node.mem_id, 0)
+        if links == 0:
+            continue
+        length = ink(text_of(node))
+        density = links / length if length else 1.0
+        # Long paragraphs with many links are still prose; short linked blocks are promos.
+        if density > _LINK_DENSE and (length < 600 or density > 0.8):
+            detach(node)
+
+def clean_ruled(root: LexborHTMLParser | LexborNode, ignore: tuple[str, ...]) -> None:
+    """The operator's ignore selectors, then bylines and dates; an invalid selector is skipped."""
+    for selector in ignore:
+        try:
+            found = root.css(selector)
+        except Exception:  # noqa: S112 - one bad selector must not void the others
+            continue
+        for node in found:
+            detach(node)
+    if isinstance(root, LexborNode):
+        for node in root.css(_META):
+            detach(node)

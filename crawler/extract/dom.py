@@ -1,0 +1,77 @@
+"""Small helpers over the lexbor tree: text measures and block-aware text rendering.
+
+Nodes are only ever detached (`remove()`), never destroyed: lexbor frees destroyed memory at
+once, and a node object obtained before its ancestor was destroyed would then point at freed
+memory. Detached nodes live until the whole document is freed, so this is safe and still flat.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborNode
+
+from crawler.textnorm import normalize_line
+
+# A private-use character marks block boundaries while the text is flattened; it never occurs in
+# real text worth keeping, and any stray one in the page is dropped with the boundaries.
+_BREAK = "\ue000"
+BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+    "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
+)
+_BLOCKS = frozenset(BLOCK_TAGS)
+# Table cells are separated by a space, not a paragraph: a row of figures reads as one line.
+_CELLS = frozenset({"td", "th"})
+
+
+def text_of(node: LexborNode) -> str:
+    return node.text(deep=True, separator="", strip=False)
+
+
+def text_length(node: LexborNode) -> int:
+    """Characters of text, white space runs counted once (what a reader sees)."""
+    return len(" ".join(text_of(node).split()))
+
+
+def ink(text: str) -> int:
+    """Characters that are not white space: a cheaper measure than `text_length` for ratios."""
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
+
+
+def link_length(node: LexborNode) -> int:
+    """Ink of the link text inside `node`."""
+    return sum(ink(text_of(a)) for a in node.css("a"))
+
+
+def link_density(node: LexborNode) -> float:
+    """Share of the text of `node` that is link text, 0 for an empty node."""
+    total = ink(text_of(node))
+    if total == 0:
+        return 0.0
+    return min(1.0, link_length(node) / total)
+
+
+def detach(node: LexborNode) -> None:
+    node.remove()
+
+
+def render(nodes: list[LexborNode]) -> list[str]:
+    """The text of `nodes` as paragraphs: one per block element (and per `<br>`), normalized,
+    empty ones dropped. Marks the tree: call it last."""
+    out: list[str] = []
+    for node in nodes:
+        for child in node.traverse(include_text=False):
+            tag = child.tag
+            if tag in _BLOCKS:
+                child.insert_before(_BREAK)
+                child.insert_after(_BREAK)
+            elif tag == "br":
+                child.insert_after(_BREAK)
+            elif tag in _CELLS:
+                child.insert_after(" ")
+        for part in text_of(node).split(_BREAK):
+            line = normalize_line(part)
+            if line:
+                out.append(line)
+    return out

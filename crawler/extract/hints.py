@@ -1,0 +1,104 @@
+"""Word lists that hint at what an element is, from its class/id and its text.
+
+Kept in one place so the scoring and the cleaning agree on what "boilerplate" means. Only generic
+vocabulary of web page templates: nothing here names a particular site.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Template vocabulary for blocks that are never article text. Two kinds: stems that may be
+# followed by more letters in camelCase or compound names ("shareButtons", "relatedArticles"),
+# and short words that must stand alone ("ad" but not "header"/"load").
+_NEGATIVE_STEMS = (
+    "comment", "disqus", "share", "sharing", "social", "related", "newsletter", "subscri",
+    "signup", "promo", "advert", "sponsor", "outbrain", "taboola", "byline", "caption",
+    "breadcrumb", "recommend", "popular", "trending", "mostread", "most-read", "most-popular",
+    "widget", "sidebar", "cookie", "consent", "gdpr", "paywall", "pagination", "pager",
+    "readmore", "read-more", "readalso", "read-also", "see-also", "seealso", "more-stories",
+    "morestories", "toolbar", "dateline", "timestamp", "adslot", "ad-slot", "adunit", "ad-unit",
+    "dfp", "skyscraper", "teaser", "inline-ad", "lire-aussi", "copyright", "disclaimer",
+)
+_NEGATIVE_WORDS = (
+    "ad", "ads", "adv", "date", "tags", "tag", "nav", "menu", "footer", "print", "author",
+    "authors", "credit", "credits", "also", "modal", "popup", "banner", "meta", "rating",
+    "counter", "views", "follow", "donate", "donation", "embed", "video", "audio", "player",
+    "photo", "gallery", "slideshow", "rail", "aside", "rss", "app", "apps", "login", "contact",
+    "masthead", "topics", "keywords", "bio", "profile", "updated", "published",
+    "time", "source", "sources", "links", "more", "next", "prev", "previous", "hide", "hidden",
+)
+NEGATIVE = re.compile(
+    r"(?:^|[^a-z0-9])(?:"
+    + "|".join(re.escape(s) for s in _NEGATIVE_STEMS)
+    + r")|(?:^|[^a-z0-9])(?:"
+    + "|".join(re.escape(w) for w in _NEGATIVE_WORDS)
+    + r")(?:$|[^a-z])"
+)
+# The standfirst, in the names templates give it.
+LEAD = re.compile(
+    r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|intro|introduction|"
+    r"summary|dek|deck|excerpt|sapo|subhead|subheadline|sub-headline|teaser-text|"
+    r"description|article-description|abstract|kicker-text)(?:$|[^a-z])"
+)
+COMMENTS = re.compile(r"comment|disqus|replies|discussion")
+POSITIVE = re.compile(
+    r"article|body|content|entry|hentry|main|post|text|blog|story|prose|rich-?text|paragraph"
+)
+# Whole-page regions, for scoring candidates only (a match here is a strong "not the body").
+UNLIKELY = re.compile(
+    r"comment|disqus|sidebar|footer|menu|nav(?:bar|igation)?\b|related|recommend|popular|"
+    r"trending|social|share|sponsor|promo|advert|newsletter|breadcrumb|cookie|widget|"
+    r"masthead|skyscraper|outbrain|taboola|pager|pagination|remark|shoutbox|supplemental"
+)
+
+# Lines that introduce a link to another article, in the languages the project meets.
+READ_ALSO = re.compile(
+    r"^\W*(?:read|see|watch|listen)(?: also| more| next)?\b\s*:|"
+    r"^\W*(?:read|see) (?:also|more)\b|^\W*(?:related|recommended|more)(?: stories| articles| "
+    r"coverage| on this| reading)?\s*:|^\W*(?:à|a) (?:lire|voir|écouter) (?:aussi|également)\b|"
+    r"^\W*lire (?:aussi|également|la suite)\b|^\W*(?:sur le même sujet|notre dossier)\b|"
+    r"^\W*(?:lesen sie auch|mehr zum thema|auch interessant)\b|^\W*(?:lee|leer) también\b|"
+    r"^\W*(?:延伸阅读|延伸閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|阅读更多|閱讀更多|推荐阅读)|"
+    r"^\W*(?:advertisement|advertising|publicité|anzeige|sponsored|werbung)\W*$|"
+    r"^\W*(?:share|partager|分享|teilen|compartir)\s*[:：]?\s*$|"
+    r"^\W*(?:获取更多|獲取更多)",
+    re.IGNORECASE,
+)
+
+# A "read also" line is the label and one headline.
+READ_ALSO_MAX = 250
+
+
+def class_id(attrs: dict[str, str | None]) -> str:
+    """The lower-cased class and id of an element, `_` folded to `-` so both spellings match."""
+    cls = attrs.get("class") or ""
+    ident = attrs.get("id") or ""
+    if not cls and not ident:
+        return ""
+    # `shareButtons` and `share_buttons` are spelled `share-buttons` elsewhere.
+    return _CAMEL.sub(r"\1-\2", f"{cls} {ident}").lower().replace("_", "-")
+
+
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+
+# Short lines that only say when, or how often, the page was touched: they change between two
+# fetches of an unchanged article, so they never belong to its text.
+_WHEN_WORDS = (
+    r"updated|last updated|published|posted|modified|first published|"
+    r"mis à jour|publié|modifié|actualisé|aktualisiert|veröffentlicht|actualizado|publicado|"
+    r"更新|发布|發布|发表|發表|更新时间|发布时间"
+)
+VOLATILE_LINE = re.compile(
+    r"^\W*(?:" + _WHEN_WORDS + r")\b.{0,60}$|"
+    r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago\b|"
+    r"^\W*il y a \d+|^\W*vor \d+ (?:sekunden|minuten|stunden|tagen)|^\W*hace \d+|"
+    r"^\W*\d+\s*(?:分钟|小时|天)前|"
+    r"^\W*[\d.,]+\s*[kKmM]?\s*(?:views?|reads?|comments?|shares?|likes?|vues|commentaires|"
+    r"partages|lectures|aufrufe|kommentare|次阅读|次閱讀|条评论|則留言)\W*$|"
+    r"^\W*(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4})?\W{0,4}(?:\d{1,2}[:h]\d{2}(?::\d{2})?)?"
+    r"\s*(?:[ap]\.?m\.?|utc|gmt|cet|cest|est|edt|pst|pdt)?\W*$",
+    re.IGNORECASE,
+)
+# Volatile lines are short; a long line mentioning "updated" is prose.
+VOLATILE_MAX = 90

@@ -1,0 +1,86 @@
+"""One walk over the whole document collecting every element the later steps need.
+
+A CSS query over a whole page costs about as much as one Python walk over it, and the
+extraction needs a dozen of them; walking once keeps a page around a millisecond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# Never text a reader reads as the article, wherever they are.
+JUNK_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
+    "nav", "aside", "button", "select", "textarea", "input", "option", "dialog", "menu",
+    "footer", "figcaption", "figure", "picture", "video", "audio", "map", "head",
+})
+# Blocks whose whole text is a paragraph.
+PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "h2", "h3"})
+# Containers that may hold text typed straight into them ("div soup").
+CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "font", "center"})
+# Hidden or page-furniture by attribute; checked in Python on the few elements that have them.
+ATTRIBUTE_QUERY = "[hidden],[aria-hidden],[style],[role]"
+_FURNITURE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
+
+
+@dataclass(slots=True)
+class Scan:
+    """Element lists, in document order. Mutable only while the walk fills it."""
+
+    metas: list[LexborNode] = field(default_factory=list)
+    links: list[LexborNode] = field(default_factory=list)
+    scripts: list[LexborNode] = field(default_factory=list)
+    titles: list[LexborNode] = field(default_factory=list)
+    h1s: list[LexborNode] = field(default_factory=list)
+    junk: list[LexborNode] = field(default_factory=list)
+    paragraphs: list[LexborNode] = field(default_factory=list)
+    containers: list[LexborNode] = field(default_factory=list)
+
+
+def scan(tree: LexborHTMLParser) -> Scan:
+    found = Scan()
+    root = tree.root
+    if root is None:
+        return found
+    for node in root.traverse(include_text=False):
+        tag = node.tag
+        if tag in JUNK_TAGS:
+            found.junk.append(node)
+            if tag == "script":
+                found.scripts.append(node)
+        elif tag == "meta":
+            found.metas.append(node)
+        elif tag == "link":
+            found.links.append(node)
+        elif tag == "title":
+            found.titles.append(node)
+        elif tag == "h1":
+            found.h1s.append(node)
+        if tag in PARAGRAPH_TAGS:
+            found.paragraphs.append(node)
+        if tag in CONTAINER_TAGS:
+            found.containers.append(node)
+    # <head> went to junk for the body's sake; its children were collected above already.
+    return found
+
+
+def hidden_or_furniture(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Elements hidden from readers, and landmarks that are navigation, sidebars or footers."""
+    out: list[LexborNode] = []
+    for node in tree.css(ATTRIBUTE_QUERY):
+        attrs = node.attributes
+        if "hidden" in attrs:
+            out.append(node)
+            continue
+        if (attrs.get("aria-hidden") or "").strip().lower() == "true":
+            out.append(node)
+            continue
+        style = (attrs.get("style") or "").replace(" ", "").lower()
+        if "display:none" in style or "visibility:hidden" in style:
+            out.append(node)
+            continue
+        if (attrs.get("role") or "").strip().lower() in _FURNITURE_ROLES:
+            out.append(node)
+    return out

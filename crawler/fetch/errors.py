@@ -1,0 +1,21 @@
+"""The one exception the fetcher raises."""
+
+from __future__ import annotations
+
+
+class FetchError(Exception):
+    """A URL was not fetched, for a policy or transport reason.
+
+    `kind` is a short stable snake_case reason callers may branch on:
+    "unsupported_scheme", "invalid_url", "blocked_address", "robots_disallowed", "rate_limited",
+    "too_large", "timeout", "too_many_redirects", "bad_redirect", "bad_encoding", "tls",
+    "connection". `retry_after` (seconds) is set for "rate_limited": the host asked for a pause
+    longer than the fetcher is willing to sleep inside one call.
+    """
+
+    def __init__(self, kind: str, url: str, message: str, *, retry_after: float | None = None):
+        super().__init__(f"{kind}: {url}: {message}")
+        self.kind = kind
+        self.url = url
+        self.message = message
+        self.retry_after = retry_after

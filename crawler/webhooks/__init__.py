@@ -1,0 +1,1 @@
+"""Webhook delivery: Standard Webhooks signing and the outbox deliverer."""

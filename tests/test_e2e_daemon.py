@@ -1,0 +1,158 @@
+"""End to end through the real command line: `crawler once`, `crawler run` (a subprocess daemon
+with real signals), `crawler history` and `crawler diff`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CRAWLER_CMD, REPO, subprocess_env, write_config
+from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.news_site import NewsSite
+
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = [
+    "Twelve homes were damaged in the village of Westport, according to the fire service.",
+    "Residents were evacuated overnight as the water rose above the harbour wall.",
+]
+FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with start_receiver() as rec:
+        yield rec
+
+
+async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, *args, cwd=cwd, env=subprocess_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def start_daemon(config: Path, cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_once_history_and_diff(tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["1s"]')
+    code, _, err = await crawler("once", "--config", str(config), cwd=tmp_path)
+    assert code == 0, err
+    assert [r.json["type"] for r in receiver.accepted()] == ["article.new"]
+
+    story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+    await asyncio.sleep(1.1)  # the first re-check is due after 1s
+    code, _, err = await crawler("once", "--config", str(config), cwd=tmp_path)
+    assert code == 0, err
+    assert [r.json["type"] for r in receiver.accepted()] == ["article.new", "article.edited"]
+
+    code, out, _ = await crawler("history", site.article_url("storm"), "--config", str(config),
+                                 cwd=tmp_path)
+    assert code == 0
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert all(r[2].startswith("sha256:") and r[3] == "Storm hits coast" for r in rows)
+
+    code, out, _ = await crawler("diff", site.article_url("storm") + "?utm_source=x",
+                                 "--config", str(config), cwd=tmp_path)
+    assert code == 0
+    assert "-Twelve homes" in out and "+Twenty homes" in out
+
+    code, out, _ = await crawler("diff", site.article_url("storm"), "--format", "json",
+                                 "--from", "1", "--to", "2", "--config", str(config), cwd=tmp_path)
+    assert code == 0 and '"chars_added": 6' in out
+
+    code, _, err = await crawler("history", site.url("/news/unknown.html"), "--config",
+                                 str(config), cwd=tmp_path)
+    assert code == 1 and "no article known" in err
+
+
+async def test_once_exits_1_when_a_feed_fails(tmp_path: Path, site: NewsSite) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/nope.xml"), site.url("/rss.xml")])
+    code, _, _ = await crawler("once", "--config", str(config), cwd=tmp_path)
+    assert code == 1
+    code, out, _ = await crawler("history", site.article_url("storm"), "--config", str(config),
+                                 cwd=tmp_path)
+    assert code == 0 and out.startswith("1\t")  # the healthy feed was still followed
+
+
+async def test_daemon_detects_edits_and_stops_cleanly_on_sigterm(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["1s"]', extra=FAST)
+    daemon = await start_daemon(config, tmp_path)
+    try:
+        await wait_for(lambda: len(receiver.accepted()) >= 1)
+        story.title = "Storm batters northern coast"
+        await wait_for(lambda: any(r.json["type"] == "article.edited" for r in receiver.accepted()))
+        story.status = 410
+        await wait_for(lambda: any(r.json["type"] == "article.deleted"
+                                   for r in receiver.accepted()))
+        started = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(daemon.wait(), timeout=40)
+        assert code == 0
+        assert time.monotonic() - started < 30
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+    types = [r.json["type"] for r in receiver.accepted()]
+    assert types == ["article.new", "article.edited", "article.deleted"]
+    assert all(r.verified for r in receiver.requests)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
+async def test_daemon_killed_and_restarted_loses_no_delivery(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    for i in range(3):
+        site.add(f"story{i}", f"Story number {i}", f"Lead of story {i} is here today.",
+                 [f"Body paragraph of story {i}, with enough words to be an article."])
+    receiver.fail_next(10_000, status=503)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          extra=FAST)
+    daemon = await start_daemon(config, tmp_path)
+    try:
+        await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.requests}) >= 3)
+    finally:
+        daemon.kill()  # SIGKILL: no chance to clean up
+        await daemon.wait()
+    ids_before = {r.headers["webhook-id"] for r in receiver.requests}
+    receiver.fail_next(0)
+    daemon = await start_daemon(config, tmp_path)
+    try:
+        await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.accepted()}) >= 3)
+        daemon.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+    delivered = {r.headers["webhook-id"] for r in receiver.accepted()}
+    assert delivered == ids_before
+    assert sorted(r.json["data"]["article"]["title"] for r in receiver.accepted()) == [
+        f"Story number {i}" for i in range(3)]
+    assert REPO.exists()

@@ -1,0 +1,187 @@
+"""End to end through `App.run_pass` (what `crawler once` runs): the local news site, a real
+SQLite file and a webhook receiver that verifies every request with `standardwebhooks`.
+
+The wall clock is moved by hand, so re-checks that are hours apart run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.app import App
+from crawler.config import Settings, load_config
+from tests.conftest import FakeClock, write_config
+from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.news_site import NewsSite
+
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = [
+    "Twelve homes were damaged in the village of Westport, according to the fire service.",
+    "Residents were evacuated overnight as the water rose above the harbour wall.",
+    "The weather office expects calmer conditions by the weekend, with light winds.",
+]
+HOUR = 3600.0
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with start_receiver() as rec:
+        yield rec
+
+
+def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings:
+    path = write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")],
+                        webhooks=webhook_table(receiver))
+    return load_config(path)
+
+
+async def run_pass(settings: Settings, clock: FakeClock) -> bool:
+    async with App(settings, clock=clock) as app:
+        return (await app.run_pass()).failed
+
+
+def events_of(receiver: Receiver, event_type: str | None = None) -> list[dict[str, Any]]:
+    bodies = [r.json for r in receiver.accepted()]
+    return [b for b in bodies if event_type is None or b["type"] == event_type]
+
+
+async def test_new_articles_give_exactly_one_new_event_each(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    site.add("rail", "Rail strike called off", "Unions called off Friday's strike.",
+             ["The agreement came after talks that lasted through the night.",
+              "Trains will run to the normal timetable from Friday morning."])
+    settings = settings_for(tmp_path, site, receiver)
+    assert await run_pass(settings, clock) is False
+    new = events_of(receiver, "article.new")
+    assert sorted(e["data"]["article"]["title"] for e in new) == [
+        "Rail strike called off", "Storm hits coast"]
+    assert all(r.verified for r in receiver.requests)
+    storm = next(e for e in new if e["data"]["article"]["title"] == "Storm hits coast")
+    assert storm["data"]["version"] == 1
+    assert storm["data"]["article"]["canonical_url"] == site.article_url("storm")
+    assert storm["data"]["article"]["feed_url"] in settings.feeds[0].url + settings.feeds[1].url
+    assert storm["data"]["text"].startswith(LEAD) and PARAS[-1] in storm["data"]["text"]
+    assert "Most read" not in storm["data"]["text"] and "Advertisement" not in storm["data"]["text"]
+    assert storm["data"]["content_hash"].startswith("sha256:")
+
+    # the same articles seen again (both feeds list them) give nothing new
+    clock.advance(60)
+    await run_pass(settings, clock)
+    assert len(events_of(receiver)) == 2
+
+
+EDITS = [
+    ("one word", lambda s: s.paragraphs.__setitem__(0, PARAS[0].replace("Twelve", "Twenty")),
+     ["-Twelve homes", "+Twenty homes"], {"title": False, "body": True}),
+    ("new headline", lambda s: setattr(s, "title", "Storm batters northern coast"),
+     ["-Storm hits coast", "+Storm batters northern coast"], {"title": True, "body": False}),
+    ("added paragraph",
+     lambda s: s.paragraphs.append("Officials promised emergency funds for repairs on Monday."),
+     ["+Officials promised emergency funds for repairs on Monday."], {"title": False, "body": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "diff_lines", "changes"), EDITS, ids=[e[0] for e in EDITS])
+async def test_each_edit_gives_one_edited_event_with_its_diff(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        name: str, edit: Any, diff_lines: list[str], changes: dict[str, bool]) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    edit(story)
+    for _ in range(3):  # the edit is seen on the first re-check, then nothing more
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    edited = events_of(receiver, "article.edited")
+    assert len(edited) == 1, [e["data"].get("diff") for e in edited]
+    data = edited[0]["data"]
+    assert (data["version"], data["previous_version"]) == (2, 1)
+    for line in diff_lines:
+        assert line in data["diff"]
+    for key, value in changes.items():
+        assert data["changes"][key] is value
+    new = events_of(receiver, "article.new")[0]["data"]
+    assert data["previous_hash"] == new["content_hash"] != data["content_hash"]
+    assert all(r.verified for r in receiver.requests)
+
+
+async def test_twenty_polls_of_boilerplate_noise_give_no_event(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    pages_before = sum(1 for r in site.requests if r.startswith("/news/storm"))
+    for _ in range(20):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    pages_after = sum(1 for r in site.requests if r.startswith("/news/storm"))
+    assert pages_after - pages_before >= 20  # it really looked, every time
+    assert [e["type"] for e in events_of(receiver)] == ["article.new"]
+
+
+async def test_rechecks_continue_after_the_entry_leaves_the_feed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.in_feed = False
+    clock.advance(2 * HOUR)
+    await run_pass(settings, clock)
+    story.paragraphs.append("A late correction was added to this report.")
+    clock.advance(2 * HOUR)
+    await run_pass(settings, clock)
+    assert [e["type"] for e in events_of(receiver)] == ["article.new", "article.edited"]
+
+
+async def test_a_page_answering_404_gives_one_deleted_event(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.status = 404
+    for _ in range(3):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    deleted = events_of(receiver, "article.deleted")
+    assert len(deleted) == 1
+    assert deleted[0]["data"]["status"] == 404 and deleted[0]["data"]["previous_version"] == 1
+    assert deleted[0]["data"]["article"]["canonical_url"] == site.article_url("storm")
+
+
+async def test_receiver_failing_then_recovering_gets_every_event_with_same_ids(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    site.add("rail", "Rail strike called off", "Unions called off Friday's strike.",
+             ["The agreement came after talks that lasted through the night."])
+    receiver.fail_next(6, status=500)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    for _ in range(6):
+        clock.advance(HOUR)  # past every retry gap so far
+        await run_pass(settings, clock)
+    accepted = receiver.accepted()
+    assert sorted(r.json["data"]["article"]["title"] for r in accepted) == [
+        "Rail strike called off", "Storm hits coast"]
+    assert all(r.verified for r in receiver.requests)
+    ids_tried = {r.headers["webhook-id"] for r in receiver.requests}
+    assert ids_tried == {r.headers["webhook-id"] for r in accepted}  # retries reuse the id
+    assert len(receiver.requests) == 6 + 2
+
+
+async def test_a_broken_feed_affects_only_itself(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/missing.xml"), site.url("/rss.xml")],
+                        webhooks=webhook_table(receiver))
+    settings = load_config(path)
+    assert await run_pass(settings, clock) is True  # a failure is reported ...
+    assert [e["type"] for e in events_of(receiver)] == ["article.new"]  # ... others go on
+    log_lines = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()
+                 if line.strip()] if (tmp_path / "crawler.jsonl").exists() else []
+    assert log_lines == [] or any(line.get("event") == "feed_failed" for line in log_lines)

@@ -1,0 +1,164 @@
+"""Per-host politeness, global cap and Retry-After (RELIABILITY 33, 35, 36)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from aiohttp import web
+
+from crawler.fetch import Fetcher, FetchError
+from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness, parse_retry_after
+from tests.hostile_server import StaticResolver, fetch_settings, recording_app, serve, text
+
+
+def _sleeping(seconds: float, body: str = "ok") -> web.RequestHandler:  # type: ignore[name-defined]
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(seconds)
+        return web.Response(text=body)
+
+    return handler
+
+
+async def test_fifty_pages_on_one_host_respect_concurrency_and_delay() -> None:
+    routes = {f"/p{i}": _sleeping(0.1) for i in range(50)}
+    app, hits = recording_app(routes)
+    delay = 0.04
+    settings = fetch_settings(per_host_concurrency=2, per_host_delay=delay, timeout=5.0)
+    async with serve(app) as server, Fetcher(settings) as f:
+        urls = [server.make_url(f"/p{i}").human_repr() for i in range(50)]
+        responses = await asyncio.gather(*(f.fetch(u) for u in urls))
+    assert all(r.status == 200 for r in responses)
+    assert hits.count() == 50
+    assert hits.max_in_flight <= 2
+    gaps = [b - a for a, b in zip(hits.starts, hits.starts[1:], strict=False)]
+    # Randomized 0.5-1.5x the delay; a few ms allowed for the scheduling of the server side.
+    assert min(gaps) >= 0.5 * delay - 0.008, f"smallest gap {min(gaps):.4f}s"
+
+
+async def test_concurrency_per_host_is_capped_without_any_delay() -> None:
+    app, hits = recording_app({f"/p{i}": _sleeping(0.05) for i in range(30)})
+    settings = fetch_settings(per_host_concurrency=3)
+    async with serve(app) as server, Fetcher(settings) as f:
+        await asyncio.gather(*(f.fetch(server.make_url(f"/p{i}").human_repr()) for i in range(30)))
+    assert hits.max_in_flight == 3
+
+
+async def test_global_cap_holds_across_hosts() -> None:
+    app, hits = recording_app({"/": _sleeping(0.1)})
+    hosts = [f"h{i}.example" for i in range(6)]
+    resolver = StaticResolver({h: ["127.0.0.1"] for h in hosts})
+    settings = fetch_settings(global_concurrency=2, per_host_concurrency=4)
+    async with serve(app) as server, Fetcher(settings, resolver=resolver) as f:
+        await asyncio.gather(*(f.fetch(f"http://{h}:{server.port}/") for h in hosts))
+    assert hits.max_in_flight == 2
+
+
+async def test_a_slow_host_does_not_hold_up_another() -> None:
+    app, _ = recording_app({"/slow": _sleeping(1.5), "/fast": text("fast")})
+    resolver = StaticResolver({"slow.example": ["127.0.0.1"], "fast.example": ["127.0.0.1"]})
+    settings = fetch_settings(per_host_concurrency=1, per_host_delay=0.5, timeout=3.0)
+    async with serve(app) as server, Fetcher(settings, resolver=resolver) as f:
+        slow = [
+            asyncio.create_task(f.fetch(f"http://slow.example:{server.port}/slow"))
+            for _ in range(4)
+        ]
+        await asyncio.sleep(0.05)  # the slow host's slot is now busy and has a queue
+        started = time.monotonic()
+        fast = await f.fetch(f"http://fast.example:{server.port}/fast")
+        fast_took = time.monotonic() - started
+        for task in slow:
+            task.cancel()
+        await asyncio.gather(*slow, return_exceptions=True)
+    assert fast.body == b"fast"
+    assert fast_took < 0.5
+
+
+async def test_retry_after_seconds_keeps_the_host_waiting() -> None:
+    calls = 0
+
+    async def throttled(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return web.Response(status=429, headers={"Retry-After": "1"}, text="slow down")
+        return web.Response(text="ok")
+
+    app, hits = recording_app({"/": throttled, "/other": text("other")})
+    resolver = StaticResolver({"busy.example": ["127.0.0.1"], "calm.example": ["127.0.0.1"]})
+    async with serve(app) as server, Fetcher(fetch_settings(timeout=2.0), resolver=resolver) as f:
+        first = await f.fetch(f"http://busy.example:{server.port}/")
+        started = time.monotonic()
+        other = await f.fetch(f"http://calm.example:{server.port}/other")
+        other_took = time.monotonic() - started
+        second = await f.fetch(f"http://busy.example:{server.port}/")
+    assert first.status == 429  # returned, not raised
+    assert first.body == b"slow down"
+    assert other.status == 200
+    assert other_took < 0.5  # another host is not held back
+    assert second.status == 200
+    busy_starts = [t for p, t in zip(hits.paths, hits.starts, strict=True) if p == "/"]
+    assert busy_starts[1] - busy_starts[0] >= 0.95
+
+
+async def test_retry_after_http_date_on_503_keeps_the_host_waiting() -> None:
+    calls = 0
+
+    async def unavailable(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            when = datetime.now(UTC) + timedelta(seconds=2)
+            return web.Response(status=503, headers={"Retry-After": format_datetime(when, True)})
+        return web.Response(text="back")
+
+    app, hits = recording_app({"/": unavailable})
+    async with serve(app) as server, Fetcher(fetch_settings(timeout=3.0)) as f:
+        first = await f.fetch(server.make_url("/").human_repr())
+        second = await f.fetch(server.make_url("/").human_repr())
+    assert (first.status, second.status) == (503, 200)
+    assert hits.starts[1] - hits.starts[0] >= 0.95  # HTTP-dates have whole-second precision
+
+
+async def test_long_retry_after_fails_fast_without_a_request() -> None:
+    app, hits = recording_app({"/": text("go away", status=429, retry_after="600")})
+    async with serve(app) as server, Fetcher(fetch_settings(timeout=1.0)) as f:
+        first = await f.fetch(server.make_url("/").human_repr())
+        started = time.monotonic()
+        with pytest.raises(FetchError) as err:
+            await f.fetch(server.make_url("/").human_repr())
+    assert first.status == 429
+    assert err.value.kind == "rate_limited"
+    assert err.value.retry_after is not None
+    assert 590 <= err.value.retry_after <= 600
+    assert time.monotonic() - started < 0.2
+    assert hits.count() == 1
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after(" 5 ", now) == 5.0
+    assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
+    assert parse_retry_after("Thu, 26 Nov 2026 11:00:00 GMT", now) == 0.0  # in the past
+    for bad in (None, "", "soon", "-5", "1.5"):
+        assert parse_retry_after(bad, now) is None
+
+
+async def test_retry_after_is_capped() -> None:
+    now = [1000.0]
+    politeness = Politeness(
+        per_host_concurrency=1, per_host_delay=0.0, global_concurrency=1,
+        max_backoff_wait=10.0, clock=lambda: now[0],
+    )
+    politeness.note_retry_after("example.org", 10**9)
+    with pytest.raises(FetchError) as err:
+        async with politeness.turn("example.org", "http://example.org/"):
+            pass
+    assert err.value.retry_after == MAX_RETRY_AFTER
+    now[0] += MAX_RETRY_AFTER
+    async with politeness.turn("example.org", "http://example.org/"):
+        pass
