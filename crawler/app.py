@@ -18,6 +18,7 @@ import structlog
 
 from crawler.config import Settings
 from crawler.fetch import Fetcher
+from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
 from crawler.store.sqlite import SQLiteStore
 from crawler.webhooks.deliverer import Deliverer
@@ -39,9 +40,11 @@ class PassSummary:
 class App:
     """The running parts: store, fetcher, webhook session, deliverer and pipeline."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.metrics = metrics or Metrics(process_metrics=False)
         self.store = SQLiteStore(settings.storage.database)
         self.delivery_wake = asyncio.Event()
         self._stack = AsyncExitStack()
@@ -71,9 +74,11 @@ class App:
             )
             self._deliverer = Deliverer(self.store, self.settings.webhooks,
                                         self.settings.delivery, webhook_session,
-                                        clock=self.clock)
+                                        clock=self.clock,
+                                        user_agent=self.settings.fetch.user_agent)
             self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
-                                      clock=self.clock, on_event=self.delivery_wake.set)
+                                      clock=self.clock, on_event=self.delivery_wake.set,
+                                      metrics=self.metrics)
         except BaseException:
             await self._stack.aclose()
             raise

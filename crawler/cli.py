@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--to", dest="to_version", type=int, metavar="M")
     diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
                       help="auto: coloured word diff on a terminal, unified diff when piped")
+    sub.add_parser("status", parents=[common],
+                   help="feeds, articles and deliveries as stored (works while the daemon runs)")
+    backup = sub.add_parser("backup", parents=[common],
+                            help="online, consistent copy of the database")
+    backup.add_argument("path", metavar="PATH", help="the copy to write (must not exist)")
     deliveries = sub.add_parser("deliveries", parents=[common],
                                 help="list pending and failed webhook deliveries")
     deliveries_sub = deliveries.add_subparsers(dest="action", metavar="ACTION")
@@ -100,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
                                      args.format))
+    if args.command == "status":
+        from crawler.commands.status import show_status
+
+        return show_status(settings)
+    if args.command == "backup":
+        from crawler.commands.backup import backup
+
+        return backup(settings, Path(args.path))
     if args.command == "deliveries":
         from crawler.commands import deliveries as cmd
 

@@ -166,12 +166,28 @@ class DeliverySettings(_Section):
     concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
 
 
+class HttpSettings(_Section):
+    """The optional local HTTP endpoint for /healthz and /metrics (an addition)."""
+
+    listen: str = ""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value:
+            from crawler.httpapi import parse_listen
+
+            parse_listen(value)
+        return value
+
+
 class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     fetch: FetchSettings = FetchSettings()
     recheck: RecheckSettings = RecheckSettings()
     logging: LoggingSettings = LoggingSettings()
     delivery: DeliverySettings = DeliverySettings()
+    http: HttpSettings = HttpSettings()
     feeds: tuple[FeedSettings, ...]
     sites: Mapping[str, SiteSettings] = Field(default_factory=dict)
     webhooks: tuple[WebhookSettings, ...] = ()

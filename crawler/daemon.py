@@ -24,7 +24,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.app import App
 from crawler.config import ConfigError, FeedSettings, Settings, load_config
+from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
+from crawler.metrics import Metrics
+from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +35,7 @@ DRAIN_SECONDS = 25.0
 RECHECK_EVERY = 15.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
+STATUS_EVERY = 30.0
 
 
 def _feed_job_id(feed: FeedSettings) -> str:
@@ -46,6 +50,8 @@ class Daemon:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._app: App | None = None
+        self.notifier = Notifier.from_env()
+        self.metrics = Metrics()
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -55,7 +61,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
         try:
-            async with App(self.settings) as app:
+            async with App(self.settings, metrics=self.metrics) as app:
                 self._app = app
                 self._warn_short_intervals(self.settings)
                 deliverer_task = asyncio.create_task(
@@ -64,14 +70,23 @@ class Daemon:
                 self._scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
                 self._schedule_all(self.settings)
                 self._scheduler.start()
+                http = await self._start_http()
+                watchdog = self._start_watchdog()
+                await self._report_status()
+                self.notifier.ready()
                 log.info("daemon_started", feeds=len(self.settings.feeds),
                          webhooks=len(self.settings.webhooks),
                          database=self.settings.storage.database)
                 await self.stop_event.wait()
+                self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
                 self._scheduler.shutdown(wait=False)
                 await self._drain()
                 await self._finish(deliverer_task)
+                if watchdog is not None:
+                    await watchdog
+                if http is not None:
+                    await http.stop()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
@@ -101,6 +116,44 @@ class Daemon:
         except Exception:
             log.exception("deliverer_crashed")
 
+    # --- health ------------------------------------------------------------------------------
+    async def health(self) -> dict[str, bool]:
+        """What /healthz and the systemd watchdog ask: is each part alive."""
+        database = self._app is not None and await self._app.store.ping()
+        scheduler = self._scheduler is not None and bool(self._scheduler.running)
+        return {"loop": True, "database": database, "scheduler": scheduler}
+
+    async def _healthy(self) -> bool:
+        return all((await self.health()).values())
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        interval = watchdog_interval()
+        if interval is None or not self.notifier.enabled:
+            return None
+        return asyncio.create_task(
+            watchdog_loop(self.notifier, interval, self._healthy, self.stop_event),
+            name="watchdog",
+        )
+
+    async def _start_http(self) -> HttpApi | None:
+        if not self.settings.http.listen:
+            return None
+        host, port = parse_listen(self.settings.http.listen)
+        api = HttpApi(host, port, self.metrics, self.health)
+        await api.start()
+        log.info("http_listening", host=host, port=api.port)
+        return api
+
+    async def _report_status(self) -> None:
+        """Queue depths for /metrics and a one-line STATUS= for `systemctl status`."""
+        assert self._app is not None
+        store = self._app.store
+        articles = await store.count_articles()
+        pending = await store.count_pending_deliveries()
+        self.metrics.set_queue_depths(pending_deliveries=pending, articles=articles)
+        self.notifier.status(f"{len(self.settings.feeds)} feeds, {articles} articles, "
+                             f"{pending} deliveries pending")
+
     # --- jobs ----------------------------------------------------------------------------------
     def _tracked(
         self, name: str, work: Callable[[], Awaitable[Any]]
@@ -127,10 +180,17 @@ class Daemon:
         assert self._scheduler is not None
         for feed in settings.feeds:
             self._schedule_feed(feed, first=True)
+        # Looking for due articles more often than the shortest re-check gap is pointless;
+        # much less often would delay re-checks noticeably.
+        every = max(1.0, min(RECHECK_EVERY, min(settings.recheck.intervals)))
         self._scheduler.add_job(
-            self._tracked("recheck", self._recheck), "interval", seconds=RECHECK_EVERY,
-            id="recheck", max_instances=1, coalesce=True, misfire_grace_time=int(RECHECK_EVERY),
+            self._tracked("recheck", self._recheck), "interval", seconds=every,
+            id="recheck", max_instances=1, coalesce=True, misfire_grace_time=int(every) + 1,
             next_run_time=_soon(1.0),
+        )
+        self._scheduler.add_job(
+            self._tracked("status", self._report_status), "interval", seconds=STATUS_EVERY,
+            id="status", max_instances=1, coalesce=True, misfire_grace_time=int(STATUS_EVERY),
         )
         self._scheduler.add_job(
             self._tracked("checkpoint", self._checkpoint), "interval", seconds=CHECKPOINT_EVERY,
@@ -174,6 +234,16 @@ class Daemon:
         """Re-read the config; an invalid one is logged and the running one kept."""
         if self.config_path is None or self._app is None or self._scheduler is None:
             return False
+        self.notifier.reloading()
+        try:
+            return await self._reload()
+        finally:
+            self.notifier.ready()
+
+    async def _reload(self) -> bool:
+        assert self.config_path is not None
+        assert self._app is not None
+        assert self._scheduler is not None
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:
@@ -182,9 +252,13 @@ class Daemon:
         if new.storage != self.settings.storage:
             log.warning("reload_storage_ignored", reason="the database changes only on restart")
             new = new.model_copy(update={"storage": self.settings.storage})
+        if new.http != self.settings.http:
+            log.warning("reload_http_ignored", reason="the HTTP listener changes only on restart")
+            new = new.model_copy(update={"http": self.settings.http})
         try:
+            self._app.deliverer.replace_webhooks(new.webhooks, new.delivery)
             configure_logging(new.logging)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.error("reload_rejected", config=str(self.config_path), error=str(exc))
             return False
         old_ids = {_feed_job_id(f) for f in self.settings.feeds}
@@ -198,7 +272,6 @@ class Daemon:
         self.settings = new
         self._app.settings = new
         self._app.pipeline.replace_settings(new)
-        self._app.deliverer.replace_webhooks(new.webhooks, new.delivery)
         self._warn_short_intervals(new)
         log.info("config_reloaded", feeds=len(new.feeds), webhooks=len(new.webhooks),
                  added=len(new_ids - old_ids), removed=len(old_ids - new_ids))

@@ -22,6 +22,7 @@ from crawler.extract import extract_article
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response, decode_html
 from crawler.identity import article_identity
+from crawler.metrics import Metrics
 from crawler.models import Article, Content, FeedEntry, SiteRules
 from crawler.schedule import next_feed_poll, next_recheck
 from crawler.store import ArticleExistsError, Store
@@ -64,8 +65,10 @@ class CheckOutcome:
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, *,
                  clock: Callable[[], datetime] = utc_now,
-                 on_event: Callable[[], None] | None = None) -> None:
+                 on_event: Callable[[], None] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics or Metrics(process_metrics=False)
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
@@ -104,6 +107,7 @@ class Pipeline:
                 last_modified=response.last_modified or (state.last_modified if state else None),
                 next_poll_at=next_feed_poll(self._clock(), feed.interval, consecutive_errors=0),
             )
+            self._metrics.feed_polled("not_modified")
             bound.info("feed_polled", status="not_modified", http_status=304, entries=0,
                        new_articles=0, ms=_ms(started))
             return PollOutcome(feed.url, ok=True, status="not_modified")
@@ -123,6 +127,7 @@ class Pipeline:
             next_poll_at=next_feed_poll(self._clock(), feed.interval, consecutive_errors=0,
                                         ttl_seconds=parsed.ttl_seconds),
         )
+        self._metrics.feed_polled("ok")
         bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
                    new_articles=new, failed_pages=failed, ms=_ms(started))
         return PollOutcome(feed.url, ok=failed == 0, status="ok", entries=len(parsed.entries),
@@ -135,6 +140,7 @@ class Pipeline:
             feed.url, polled_at=now, status="error", error=error, etag=None, last_modified=None,
             next_poll_at=next_feed_poll(now, feed.interval, consecutive_errors=errors + 1),
         )
+        self._metrics.feed_polled("error")
         log.warning("feed_failed", feed=feed.url, error=error, consecutive_errors=errors + 1,
                     ms=_ms(started))
         return PollOutcome(feed.url, ok=False, status="error", error=error)
@@ -191,9 +197,9 @@ class Pipeline:
                 raise
             await self._store.add_url_alias(existing.article_id, entry.link)
             return await self._compare(existing, content, bound, started)
+        self._stored(event.event_type, version=True)
         bound.info("page_checked", result="new", canonical_url=canonical,
                    content_hash=content.content_hash, event_id=event.event_id, ms=_ms(started))
-        self._on_event()
         return CheckOutcome(ok=True, result="new")
 
     # --- re-checks ---------------------------------------------------------------------------
@@ -258,10 +264,10 @@ class Pipeline:
             article.article_id, content=content, event=event, fetched_at=now,
             next_check_at=self._next_check(article, now),
         )
+        self._stored(event.event_type, version=True)
         bound.info("page_checked", result="edited", version=stored, event_id=event.event_id,
                    chars_added=changes.chars_added, chars_removed=changes.chars_removed,
                    title_changed=changes.title, ms=_ms(started))
-        self._on_event()
         return CheckOutcome(ok=True, result="edited")
 
     async def _gone(self, article: Article, status: int, bound: structlog.stdlib.BoundLogger,
@@ -280,12 +286,18 @@ class Pipeline:
         )
         await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
                                        next_check_at=self._next_check(article, now))
+        self._stored(event.event_type, version=False)
         bound.info("page_checked", result="deleted", http_status=status, event_id=event.event_id,
                    ms=_ms(started))
-        self._on_event()
         return CheckOutcome(ok=True, result="deleted")
 
     # --- helpers -----------------------------------------------------------------------------
+    def _stored(self, event_type: str, *, version: bool) -> None:
+        if version:
+            self._metrics.version_stored()
+        self._metrics.event_emitted(event_type)
+        self._on_event()
+
     def _next_check(self, article: Article, now: datetime) -> datetime | None:
         return next_recheck(article.first_seen_at, article.check_count + 1, now,
                             self._settings.recheck)
@@ -297,15 +309,20 @@ class Pipeline:
 
     async def _fetch_page(self, url: str, bound: structlog.stdlib.BoundLogger) -> Response | None:
         try:
-            return await self._fetcher.fetch(url)
+            response = await self._fetcher.fetch(url)
         except FetchError as exc:
+            self._metrics.page_fetched(exc.kind)
             bound.warning("page_failed", error=str(exc), kind=exc.kind)
             return None
+        self._metrics.page_fetched(response.status)
+        return response
 
     async def _extract(self, response: Response, *, fallback_title: str) -> tuple[str, Content]:
+        started = time.perf_counter()
         html = decode_html(response.body, response.content_type)
         rules = self._rules_for(response.final_url)
         extracted = extract_article(html, response.final_url, rules)
+        self._metrics.extraction_observed(time.perf_counter() - started)
         canonical = article_identity(response.final_url, extracted.canonical_url)
         return canonical, make_content(extracted.title or fallback_title, extracted.text)
 

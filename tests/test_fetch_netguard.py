@@ -9,7 +9,9 @@ import pytest
 
 from crawler.fetch import AddressPolicy, Fetcher, FetchError
 from crawler.fetch.netguard import (
+    BlockedAddressError,
     GuardedConnector,
+    GuardedResolver,
     embedded_ipv4,
     find_blocked,
     is_forbidden,
@@ -194,7 +196,7 @@ async def test_dns_answer_mixing_public_and_private_connects_only_to_public() ->
     public_app, public_hits = recording_app({"/": text("public")})
     private_app, private_hits = recording_app({"/": text("private")})
     async with serve(public_app, host=PUBLIC_LOOPBACK) as public, serve(
-        private_app, port=public.port
+        private_app, port=public.port or 0
     ):
         # Same port on both addresses, private one first in the answer: unfiltered, the
         # connection would go to 127.0.0.1.
@@ -249,3 +251,15 @@ async def test_private_addresses_are_fetched_when_allowed() -> None:
         response = await f.fetch(f"http://127.0.0.1:{server.port}/")
     assert response.body == b"local"
     assert hits.count() == 1
+
+
+async def test_resolver_filter_unwraps_mapped_and_nat64_answers() -> None:
+    inner = StaticResolver({
+        "mapped.example": ["::ffff:127.0.0.1", "64:ff9b::a9fe:a9fe"],
+        "mixed.example": ["::ffff:10.0.0.1", "93.184.215.14"],
+    })
+    resolver = GuardedResolver(inner, REFUSE, owns_inner=False)
+    with pytest.raises(BlockedAddressError):
+        await resolver.resolve("mapped.example", 80)
+    answers = await resolver.resolve("mixed.example", 80)
+    assert [a["host"] for a in answers] == ["93.184.215.14"]

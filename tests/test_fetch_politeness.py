@@ -12,10 +12,17 @@ from aiohttp import web
 
 from crawler.fetch import Fetcher, FetchError
 from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness, parse_retry_after
-from tests.hostile_server import StaticResolver, fetch_settings, recording_app, serve, text
+from tests.hostile_server import (
+    Handler,
+    StaticResolver,
+    fetch_settings,
+    recording_app,
+    serve,
+    text,
+)
 
 
-def _sleeping(seconds: float, body: str = "ok") -> web.RequestHandler:  # type: ignore[name-defined]
+def _sleeping(seconds: float, body: str = "ok") -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(seconds)
         return web.Response(text=body)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
@@ -288,7 +289,7 @@ def _targets(story: Story) -> tuple[tuple[str, str], ...]:
     return TARGETS[_STYLE_OF[id(story)]]
 
 
-EDITS = {
+EDITS: dict[str, Callable[[Story], Story]] = {
     "one word": lambda s: _edit_paragraph(s, 1, *_targets(s)[0]),
     "one number": lambda s: _edit_paragraph(s, 3, *_targets(s)[1]),
     "headline": lambda s: replace(s, title=s.title + " (corrected)"),

@@ -2,10 +2,15 @@
 
 Usage from any test module (explicit import, no conftest magic):
 
-    from tests.webhook_receiver import Reply, make_secret, webhook_receiver  # noqa: F401
+    from tests.webhook_receiver import ReceiverFactory, Reply, make_secret, receiver_factory
 
-    async def test_x(webhook_receiver):
-        receiver = await webhook_receiver(secret, [500, 500, 200])
+    @pytest.fixture
+    async def receivers() -> AsyncIterator[ReceiverFactory]:
+        async with receiver_factory() as make:
+            yield make
+
+    async def test_x(receivers: ReceiverFactory) -> None:
+        receiver = await receivers(secret, [500, 500, 200])
         ... point a [[webhooks]] url at receiver.url ...
         [first, *_] = await receiver.wait_for(3, timeout=5)
         assert first.verified
@@ -24,6 +29,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -110,9 +116,7 @@ class WebhookReceiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def close(self) -> None:
@@ -169,10 +173,10 @@ class WebhookReceiver:
 ReceiverFactory = Callable[..., Awaitable[WebhookReceiver]]
 
 
-@pytest.fixture
-async def webhook_receiver() -> AsyncIterator[ReceiverFactory]:
-    """Factory: `await webhook_receiver(secrets, script=(), default=200, path="/hook")` starts
-    a receiver on 127.0.0.1 (a free port); all are closed after the test."""
+@asynccontextmanager
+async def receiver_factory() -> AsyncIterator[ReceiverFactory]:
+    """`make(secrets, script=(), default=200, path="/hook")` starts a receiver on 127.0.0.1
+    (a free port); every receiver made is closed when the block ends."""
     receivers: list[WebhookReceiver] = []
 
     async def make(
@@ -182,6 +186,15 @@ async def webhook_receiver() -> AsyncIterator[ReceiverFactory]:
         receivers.append(receiver)
         return await receiver.start()
 
-    yield make
-    for receiver in receivers:
-        await receiver.close()
+    try:
+        yield make
+    finally:
+        for receiver in receivers:
+            await receiver.close()
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[ReceiverFactory]:
+    """The factory as a fixture, for modules that import it by this name."""
+    async with receiver_factory() as make:
+        yield make

@@ -30,6 +30,7 @@ _LEVELS = 5
 # A standfirst is a sentence or a short paragraph.
 _MIN_LEAD = 30
 _MAX_LEAD = 700
+_LEAD_SIBLINGS = 3
 # A block's points go in full to its parent, half to the grand-parent, then less and less.
 _DIVIDERS = (1, 2, 6, 9, 12)
 _HALF_POINTS = frozenset({"h2", "h3", "td"})
@@ -88,7 +89,7 @@ def choose(found: Scan) -> Choice | None:
         length = len(" ".join(text.split()))
         if length < _MIN_PARAGRAPH:
             continue
-        points = 1 + len(_COMMAS.findall(text)) + min(length // 100, 3)
+        points = float(1 + len(_COMMAS.findall(text)) + min(length // 100, 3))
         if para.tag in _HALF_POINTS:
             points *= 0.5
         start = para if self_scoring else para.parent
@@ -117,32 +118,22 @@ def choose(found: Scan) -> Choice | None:
 
 
 def _leads(picked: list[LexborNode]) -> list[LexborNode]:
-    """The standfirst when the template keeps it outside the body box, beside the headline:
-    an element of the body's parent whose class says lead/intro/summary."""
-    parent = picked[0].parent
-    if parent is None or parent.tag in _STOP:
-        return []
-    inside = {n.mem_id for n in picked}
+    """The standfirst when the template keeps it outside the body box, just before it beside
+    the headline: an element among the preceding siblings whose class says lead/standfirst."""
     leads: list[LexborNode] = []
-    for node in parent.css("[class],[id],[itemprop]"):
-        attrs = node.attributes
-        hint = f"{class_id(attrs)} {(attrs.get('itemprop') or '').lower()}"
-        if not LEAD.search(hint) or any(_within(node, key) for key in inside):
-            continue
-        if leads and _within(node, leads[-1].mem_id):
-            continue
-        if _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
-            leads.append(node)
+    sibling = picked[0].prev
+    seen = 0
+    while sibling is not None and seen < _LEAD_SIBLINGS:
+        if sibling.is_element_node:
+            seen += 1
+            for node in (sibling, *sibling.css("[class],[id],[itemprop]")):
+                attrs = node.attributes
+                hint = f"{class_id(attrs)} {(attrs.get('itemprop') or '').lower()}"
+                if LEAD.search(hint) and _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
+                    leads.insert(0, node)
+                    break
+        sibling = sibling.prev
     return leads
-
-
-def _within(node: LexborNode, ancestor_id: int) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id == ancestor_id:
-            return True
-        parent = parent.parent
-    return False
 
 
 def _chain(start: LexborNode, scores: dict[int, float], nodes: dict[int, LexborNode]) -> list[int]:
@@ -199,12 +190,9 @@ def _only_child(node: LexborNode) -> bool:
     parent = node.parent
     if parent is None:
         return False
-    count = 0
-    for _child in parent.iter(include_text=False):
-        count += 1
-        if count > 1:
-            return False
-    return True
+    children = parent.iter(include_text=False)
+    next(children, None)
+    return next(children, None) is None
 
 
 def _with_siblings(

@@ -37,9 +37,8 @@ NEGATIVE = re.compile(
 )
 # The standfirst, in the names templates give it.
 LEAD = re.compile(
-    r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|intro|introduction|"
-    r"summary|dek|deck|excerpt|sapo|subhead|subheadline|sub-headline|teaser-text|"
-    r"description|article-description|abstract|kicker-text)(?:$|[^a-z])"
+    r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|dek|sapo|subhead|"
+    r"subheadline|sub-headline)(?:$|[^a-z])"
 )
 COMMENTS = re.compile(r"comment|disqus|replies|discussion")
 POSITIVE = re.compile(

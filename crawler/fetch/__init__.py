@@ -1,5 +1,19 @@
-"""HTTP fetching of feeds and article pages: polite (robots.txt, per-host slots) and safe
-(no private addresses, bounded size and time). The pipeline uses exactly this API."""
+"""HTTP fetching of feeds and article pages: polite and safe. The pipeline uses exactly this API.
+
+    async with Fetcher(settings.fetch) as fetcher:
+        response = await fetcher.fetch(url, etag=stored_etag, last_modified=stored_lm)
+        if response.status == 304: ...            # unchanged
+        text = decode_html(response.body, response.content_type)
+
+Every HTTP status comes back as a Response; FetchError (with a stable `kind`) means no usable
+answer: refused by policy before any request (unsupported_scheme, invalid_url, blocked_address,
+robots_disallowed, rate_limited) or failed in transport (timeout, too_large, too_many_redirects,
+bad_redirect, bad_encoding, tls, connection).
+
+Module map: urlcheck (URL vetting), netguard (address policy, guarded resolver and connector),
+politeness (per-host slots, Retry-After), robots (RFC 9309 cache), body (bounded decompression),
+charset (decode_html), client (the Fetcher).
+"""
 
 from crawler.fetch.charset import decode_html
 from crawler.fetch.client import DEFAULT_ACCEPT, Fetcher, Response

@@ -35,6 +35,10 @@ _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^\s"';,]+)""", re.IGNOR
 _HEAD_END = re.compile(rb"</head\b|<body\b", re.IGNORECASE)
 _META = re.compile(rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9_:.+\-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9_.:+\-]+)["']""")
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_ASCII = bytes(range(128))
 _NO_HEAD_SCAN = 64 * 1024  # how far to look for a <meta> when the page has no </head>
 _MARKUP = re.compile(rb"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<[^>]*>", re.I | re.S)
 
@@ -108,7 +112,7 @@ def _codec_for(label: str) -> str | None:
 
 
 def _detect(body: bytes) -> str:
-    if _has_utf8_sequences(body):
+    if _mostly_utf8(body):
         return body.decode("utf-8", errors="crawler_cp1252_fallback")
     best = from_bytes(body).best()
     if best is None:
@@ -121,11 +125,17 @@ def _detect(body: bytes) -> str:
     return str(best)
 
 
-def _has_utf8_sequences(body: bytes) -> bool:
-    """True when the non-ASCII bytes include well-formed multi-byte UTF-8 characters."""
-    return re.search(
-        rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}", body
-    ) is not None
+def _mostly_utf8(body: bytes) -> bool:
+    """True when most non-ASCII bytes form well-formed UTF-8 characters.
+
+    Legacy encodings produce a few valid-looking pairs by accident (KOI8-R "\xd3\xa3"), so one
+    valid sequence proves nothing; a page that is UTF-8 with a few stray bytes has many.
+    """
+    non_ascii = len(body.translate(None, _ASCII))
+    if not non_ascii:
+        return False
+    covered = sum(len(seq) for seq in _UTF8_SEQUENCE.findall(body))
+    return covered >= 0.8 * non_ascii
 
 
 def _plausible_cp1252(body: bytes) -> str | None:

@@ -1,0 +1,176 @@
+"""The outbox half of the SQLite store: events' deliveries and their attempts.
+
+Events and their pending deliveries are written by the article methods (`insert_event`, in
+the same transaction as the version); the deliverer reads due deliveries and records each
+attempt in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from crawler.models import Delivery, EventRecord
+from crawler.store.sqlite_db import SQLiteDatabase
+from crawler.store.sqlite_rows import (
+    DELIVERY_COLUMNS,
+    decode_time,
+    encode_time,
+    encode_time_opt,
+    row_to_delivery,
+)
+
+_OUTCOME_STATUS = {
+    "delivered": "delivered",
+    "retry": "pending",
+    "failed": "failed",
+    "disabled": "disabled",
+}
+
+
+class OutboxStore(SQLiteDatabase):
+    """Delivery methods of `Store` (plus `next_delivery_due`)."""
+
+    async def due_deliveries(
+        self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
+    ) -> list[Delivery]:
+        """See `Store.due_deliveries`. `endpoints`, when given, restricts the answer to those
+        endpoint URLs, so deliveries to a disabled or removed endpoint cannot fill `limit` and
+        starve the others."""
+        sql = (
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"  # noqa: S608
+            " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
+        )
+        params: list[Any] = [encode_time(now)]
+        if endpoints is not None:
+            wanted = sorted(set(endpoints))
+            if not wanted:
+                return []
+            sql += f" AND d.endpoint_url IN ({', '.join('?' * len(wanted))})"
+            params.extend(wanted)
+        sql += " ORDER BY d.next_attempt_at, d.id LIMIT ?"
+        params.append(limit)
+        return [row_to_delivery(r) for r in await self._read(sql, params)]
+
+    async def next_delivery_due(
+        self, *, endpoints: Collection[str] | None = None
+    ) -> datetime | None:
+        """When the earliest pending delivery (to `endpoints`, if given) is due; None if none
+        is pending. Lets the deliverer sleep exactly until there is work."""
+        sql = "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+        params: list[Any] = []
+        if endpoints is not None:
+            wanted = sorted(set(endpoints))
+            if not wanted:
+                return None
+            sql += f" AND endpoint_url IN ({', '.join('?' * len(wanted))})"
+            params.extend(wanted)
+        rows = await self._read(sql, params)
+        value = rows[0][0]
+        return None if value is None else decode_time(value)
+
+    async def record_delivery_attempt(
+        self,
+        delivery_id: int,
+        *,
+        attempted_at: datetime,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: float,
+        outcome: str,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """See `Store.record_delivery_attempt`. Raises ValueError for an unknown outcome or a
+        "retry" without `next_attempt_at`, KeyError for an unknown delivery."""
+        if outcome not in _OUTCOME_STATUS:
+            raise ValueError(f"unknown delivery outcome {outcome!r}")
+        if outcome == "retry" and next_attempt_at is None:
+            raise ValueError("a retry needs next_attempt_at")
+        attempted = encode_time(attempted_at)
+        next_at = encode_time_opt(next_attempt_at) if outcome == "retry" else None
+        delivered_at = attempted if outcome == "delivered" else None
+
+        async def tx(conn: aiosqlite.Connection) -> None:
+            cursor = await conn.execute(
+                """UPDATE deliveries SET status = ?, attempts = attempts + 1,
+                       next_attempt_at = ?, last_status = ?, last_error = ?,
+                       delivered_at = coalesce(?, delivered_at)
+                   WHERE id = ?""",
+                (_OUTCOME_STATUS[outcome], next_at, status_code, error, delivered_at,
+                 delivery_id),
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(delivery_id)
+            await conn.execute(
+                """INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error,
+                       duration_ms, outcome) VALUES (?, ?, ?, ?, ?, ?)""",
+                (delivery_id, attempted, status_code, error, duration_ms, outcome),
+            )
+
+        await self._write(tx)
+
+    async def list_deliveries(self, statuses: tuple[str, ...]) -> list[Delivery]:
+        if not statuses:
+            return []
+        rows = await self._read(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"  # noqa: S608
+            f" WHERE d.status IN ({', '.join('?' * len(statuses))}) ORDER BY d.id",
+            statuses,
+        )
+        return [row_to_delivery(r) for r in rows]
+
+    async def requeue_deliveries(
+        self, *, event_id: str | None, failed: bool, endpoint_url: str | None, now: datetime
+    ) -> int:
+        """See `Store.requeue_deliveries`. The filters combine (AND): `event_id` -> that
+        event's deliveries (any status, so a delivered event can be replayed); `endpoint_url`
+        -> that endpoint's; `failed` -> only those "failed" or "disabled". Raises ValueError
+        when no filter is given, rather than replaying every event ever sent."""
+        if event_id is None and endpoint_url is None and not failed:
+            raise ValueError("requeue needs an event id, an endpoint or failed=True")
+        where = ["1 = 1"]
+        params: list[Any] = [encode_time(now)]
+        if event_id is not None:
+            where.append("event_id = ?")
+            params.append(event_id)
+        if endpoint_url is not None:
+            where.append("endpoint_url = ?")
+            params.append(endpoint_url)
+        if failed:
+            where.append("status IN ('failed', 'disabled')")
+        sql = (
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"  # noqa: S608
+            " last_status = NULL, last_error = NULL, delivered_at = NULL"
+            f" WHERE {' AND '.join(where)}"
+        )
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute(sql, params)
+            return int(cursor.rowcount)
+
+        return await self._write(tx)
+
+    async def count_pending_deliveries(self) -> int:
+        rows = await self._read("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+        return int(rows[0][0])
+
+
+async def insert_event(
+    conn: aiosqlite.Connection, event: EventRecord, article_id: int, version: int
+) -> None:
+    """The event and one pending delivery per endpoint, due at once (the outbox)."""
+    created = encode_time(event.created_at)
+    await conn.execute(
+        """INSERT INTO events (id, type, article_id, version, created_at, payload)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (event.event_id, event.event_type, article_id, version, created, event.payload),
+    )
+    endpoints = list(dict.fromkeys(event.endpoints))  # de-duplicated, order kept
+    await conn.executemany(
+        """INSERT INTO deliveries (event_id, endpoint_url, status, attempts, next_attempt_at,
+               created_at) VALUES (?, ?, 'pending', 0, ?, ?)""",
+        [(event.event_id, endpoint, created, created) for endpoint in endpoints],
+    )

@@ -1,0 +1,184 @@
+"""The daemon as systemd and an operator see it: sd_notify over a real socket, SIGHUP reloads,
+/healthz and /metrics, `crawler status`, and `crawler backup` of a running daemon's database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sqlite3
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.news_site import NewsSite
+
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[tuple[socket.socket, str]]:
+    # A short directory: AF_UNIX paths are limited to about 100 bytes.
+    with tempfile.TemporaryDirectory(prefix="crw") as folder:
+        path = f"{folder}/notify.sock"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.setblocking(False)
+        try:
+            yield sock, path
+        finally:
+            sock.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with start_receiver() as rec:
+        yield rec
+
+
+async def collect(sock: socket.socket, until: str, timeout: float = 20.0) -> list[str]:
+    """Datagrams until one equals `until`."""
+    loop = asyncio.get_running_loop()
+    out: list[str] = []
+    deadline = time.monotonic() + timeout
+    while until not in out:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {until} in {out}")
+        data = await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=remaining)
+        out.extend(data.decode().split("\n"))
+    return out
+
+
+async def test_notify_protocol_watchdog_and_clean_stop(
+        tmp_path: Path, site: NewsSite, notify_socket: tuple[socket.socket, str]) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    sock, path = notify_socket
+    config = write_config(tmp_path, [site.url("/rss.xml")])
+    env = subprocess_env(NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+    daemon = await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        first = await collect(sock, "READY=1")
+        assert any(m.startswith("STATUS=1 feeds") for m in first)
+        started = time.monotonic()
+        pings = await collect(sock, "WATCHDOG=1")
+        while time.monotonic() - started < 1.5:
+            pings += await collect(sock, "WATCHDOG=1")
+        # WATCHDOG_USEC=0.4s: a ping every 0.2s, so about 7 in 1.5s
+        assert 4 <= pings.count("WATCHDOG=1") <= 12
+        daemon.send_signal(signal.SIGTERM)
+        await collect(sock, "STOPPING=1")
+        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_reload_health_metrics_status_and_backup(
+        tmp_path: Path, site: NewsSite, receiver: Receiver,
+        notify_socket: tuple[socket.socket, str]) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    site.add("rail", "Rail strike called off", "Unions called off Friday's strike after talks.",
+             ["The agreement came after talks that lasted through the night in the capital."])
+    sock, path = notify_socket
+    port = _free_port()
+    http = f'[http]\nlisten = "127.0.0.1:{port}"\n'
+    config = write_config(tmp_path, [site.url("/rss.xml")], extra=http)
+    daemon = await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
+        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await collect(sock, "READY=1")
+        status, body = await _get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200 and '"database": true' in body.replace("\n", " ")
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(
+                any(r.startswith(f"/news/{slug}") for r in site.requests)
+                for slug in ("storm", "rail")):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)  # the first poll's writes
+
+        # reload with a webhook added: events from now on are delivered to it
+        write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")], extra=http,
+                     webhooks=webhook_table(receiver))
+        daemon.send_signal(signal.SIGHUP)
+        messages = await collect(sock, "READY=1")
+        assert "RELOADING=1" in messages
+        site.add("late", "Late story arrives", "A late story was published this evening.",
+                 ["It has one paragraph of body text, long enough to count as an article."])
+        deadline = time.monotonic() + 20
+        while not receiver.accepted() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert [r.json["data"]["article"]["title"] for r in receiver.accepted()] == [
+            "Late story arrives"]
+
+        # an invalid config is rejected; the running one keeps going
+        config.write_text(config.read_text() + "\n[bogus]\nx = 1\n")
+        daemon.send_signal(signal.SIGHUP)
+        await collect(sock, "READY=1")
+        status, _ = await _get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200
+
+        status, metrics = await _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200
+        assert 'crawler_events_total{type="article.new"} 3.0' in metrics
+        assert "crawler_feed_polls_total" in metrics
+
+        # operator commands against the running daemon's database
+        config_ok = tmp_path / "ops.toml"
+        config_ok.write_text(config.read_text().replace("\n[bogus]\nx = 1\n", ""))
+        proc = await asyncio.create_subprocess_exec(
+            *CRAWLER_CMD, "status", "--config", str(config_ok), cwd=tmp_path,
+            env=subprocess_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err
+        assert "articles tracked: 3" in out.decode()
+        assert receiver.secrets[0] not in out.decode()
+
+        backup = tmp_path / "copy.db"
+        proc = await asyncio.create_subprocess_exec(
+            *CRAWLER_CMD, "backup", str(backup), "--config", str(config_ok), cwd=tmp_path,
+            env=subprocess_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err
+        with sqlite3.connect(backup) as copy:
+            assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert copy.execute("SELECT count(*) FROM articles").fetchone() == (3,)
+
+        daemon.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+    events = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert "config_reloaded" in names
+    rejected = next(e for e in events if e["event"] == "reload_rejected")
+    assert "bogus: unknown key" in rejected["error"]
+    log = (tmp_path / "crawler.jsonl").read_text()
+    assert receiver.secrets[0] not in log
