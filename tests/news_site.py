@@ -8,6 +8,7 @@ view counters, CSRF nonces, cache-busting query strings. Tests edit the articles
 
 from __future__ import annotations
 
+import hashlib
 import html
 import random
 import secrets
@@ -43,6 +44,7 @@ class NewsSite:
     def __init__(self) -> None:
         self.stories: dict[str, Story] = {}
         self.requests: list[str] = []
+        self.feed_headers: list[dict[str, str]] = []
         self._rng = random.Random()
         self.server: TestServer | None = None
 
@@ -151,7 +153,17 @@ class NewsSite:
     def app(self) -> web.Application:
         async def rss(request: web.Request) -> web.Response:
             self.requests.append(request.path_qs)
-            return web.Response(text=self.rss(), content_type="application/rss+xml")
+            self.feed_headers.append(dict(request.headers))
+            text = self.rss()
+            etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.Response(text=text, content_type="application/rss+xml",
+                                headers={"ETag": etag})
+
+        async def broken(request: web.Request) -> web.Response:
+            self.requests.append(request.path_qs)
+            return web.Response(status=500, text="database error")
 
         async def atom(request: web.Request) -> web.Response:
             self.requests.append(request.path_qs)
@@ -173,6 +185,7 @@ class NewsSite:
         app = web.Application()
         app.router.add_get("/rss.xml", rss)
         app.router.add_get("/atom.xml", atom)
+        app.router.add_get("/broken.xml", broken)
         app.router.add_get("/news/{slug}.html", article)
         app.router.add_get("/robots.txt", robots)
         return app

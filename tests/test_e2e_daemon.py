@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tests.conftest import CRAWLER_CMD, REPO, subprocess_env, write_config
 from tests.e2e_support import Receiver, start_receiver, webhook_table
 from tests.news_site import NewsSite
+from tests.webhook_receiver import make_secret
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [
@@ -40,9 +42,11 @@ async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:
 
 
 async def start_daemon(config: Path, cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    # stderr goes to a file: an unread pipe would fill up and block the daemon.
+    with (cwd / "daemon.stderr").open("ab") as stderr:
+        return await asyncio.create_subprocess_exec(
+            *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(),
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -156,3 +160,46 @@ async def test_daemon_killed_and_restarted_loses_no_delivery(
     assert sorted(r.json["data"]["article"]["title"] for r in receiver.accepted()) == [
         f"Story number {i}" for i in range(3)]
     assert REPO.exists()
+
+
+class KillingReceiver(Receiver):
+    """Kills the daemon with SIGKILL as the first webhook arrives, then answers 200: the 2xx
+    is sent but the daemon can never record it."""
+
+    victim: asyncio.subprocess.Process | None = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        await request.read()  # the whole request arrived (aiohttp keeps the body for later)
+        if self.victim is not None and self.victim.returncode is None:
+            self.victim.kill()
+            await self.victim.wait()
+            self.victim = None
+        return await super()._handle(request)
+
+
+async def test_killed_after_the_2xx_before_it_is_recorded_redelivers_the_same_id(
+        tmp_path: Path, site: NewsSite) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    receiver = KillingReceiver(make_secret())
+    await receiver.start()
+    try:
+        config = write_config(tmp_path, [site.url("/rss.xml")],
+                              webhooks=webhook_table(receiver), extra=FAST)
+        receiver.victim = await start_daemon(config, tmp_path)
+        await wait_for(lambda: len(receiver.requests) >= 1)
+        first_id = receiver.requests[0].headers["webhook-id"]
+        daemon = await start_daemon(config, tmp_path)
+        try:
+            await wait_for(lambda: len(receiver.requests) >= 2)
+            daemon.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
+        finally:
+            if daemon.returncode is None:
+                daemon.kill()
+                await daemon.wait()
+    finally:
+        await receiver.close()
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert ids == [first_id, first_id]  # at least once, with the id receivers deduplicate on
+    assert all(r.verified for r in receiver.requests)
+    assert receiver.requests[0].json == receiver.requests[1].json

@@ -185,3 +185,47 @@ async def test_a_broken_feed_affects_only_itself(
     log_lines = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()
                  if line.strip()] if (tmp_path / "crawler.jsonl").exists() else []
     assert log_lines == [] or any(line.get("event") == "feed_failed" for line in log_lines)
+
+
+async def test_stored_etag_makes_the_next_poll_conditional_and_304_does_nothing(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    clock.advance(60)
+    async with App(settings, clock=clock) as app:
+        outcome = await app.pipeline.poll_feed(settings.feeds[0])
+        state = await app.store.get_feed_state(settings.feeds[0].url)
+        versions = await app.store.get_versions(1)
+    assert site.feed_headers[0].get("If-None-Match") is None
+    assert site.feed_headers[-1].get("If-None-Match", "").startswith('"')
+    assert outcome.status == "not_modified"
+    assert state is not None and state.last_status == "not_modified" and state.etag
+    assert len(versions) == 1
+    assert [e["type"] for e in events_of(receiver)] == ["article.new"]
+
+
+async def test_a_failing_feed_backs_off_persistently_and_others_go_on(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/broken.xml"), site.url("/rss.xml")],
+                        webhooks=webhook_table(receiver))
+    settings = load_config(path)
+    broken, healthy = settings.feeds
+    for expected_errors in (1, 2, 3):
+        async with App(settings, clock=clock) as app:  # a fresh process each time
+            outcome = await app.pipeline.poll_feed(broken, force=False)
+            assert outcome.status == "error" and outcome.error == "HTTP 500"
+            state = await app.store.get_feed_state(broken.url)
+            assert state is not None and state.consecutive_errors == expected_errors
+            assert state.next_poll_at is not None
+            backoff = (state.next_poll_at - clock.now).total_seconds()
+            assert backoff == broken.interval * 2 ** expected_errors
+            # not due again before its backoff has passed: no request is made
+            calls = site.requests.count("/broken.xml")
+            clock.advance(backoff - 0.5)
+            assert (await app.pipeline.poll_feed(broken, force=False)).status == "not_due"
+            assert site.requests.count("/broken.xml") == calls
+            assert (await app.pipeline.poll_feed(healthy, force=False)).ok
+            assert await app.store.count_articles() == 1  # the healthy feed was followed
+            clock.advance(1)
