@@ -15,7 +15,9 @@ Waves (each waits until the store shows the events it should produce, up to a de
   C: 50 more, stories 50-99 edited    -> +50 new, +50 edited; the daemon is SIGKILLed mid-wave
                                          and restarted on the same config and database
   D: stories 100-149 edited, 15 of the first stories answer 410
-                                      -> +50 edited, +15 deleted     (315 events in all)
+                                      -> +50 edited, +15 deleted     (315 events so far)
+  R1, R2 (--rounds): the 135 stories still online edited again -> +135 edited per round
+                                                                     (585 events in all)
 Then it waits until no delivery is pending (or the deadline), stops the daemon with SIGTERM and
 reports. Exit status 1 if an event was never acknowledged by the receiver or a request failed
 signature verification; 0 otherwise. Duplicates (one webhook-id acknowledged twice) are
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import itertools
 import json
 import random
 import shutil
@@ -109,11 +112,11 @@ class Writer:
         return site.add(f"s{n:03d}", title, self.sentence(),
                         [self.paragraph() for _ in range(self.rng.randint(3, 6))])
 
-    def edit(self, story: Story, n: int) -> None:
-        kind = n % 4
+    def edit(self, story: Story, n: int, round_: int = 0) -> None:
+        kind = (n + round_) % 4
         if kind == 0:  # a word changed in the body
             words = story.paragraphs[0].split(" ")
-            words[len(words) // 2] = f"revised{n}"
+            words[len(words) // 2] = f"revised{n}r{round_}"
             story.paragraphs[0] = " ".join(words)
         elif kind == 1:  # a paragraph added
             story.paragraphs.append(self.paragraph())
@@ -235,6 +238,14 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     notes: list[str] = []
     writer = Writer(args.seed)
     site = await NewsSite().start()
+    feed_times: list[float] = []
+    render_rss = site.rss
+
+    def rss() -> str:  # the site's handler renders the feed once per GET
+        feed_times.append(time.monotonic())
+        return render_rss()
+
+    site.rss = rss  # type: ignore[method-assign]
     receiver = Receiver(_secret(args.seed))
     receiver._script = FlakyScript(random.Random(args.seed), FAIL_RATE)
     await receiver.start()
@@ -244,6 +255,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     daemon = Daemon(config, workdir)
     expected: Counter[str] = Counter()
     kill_info = "no kill"
+    killed_at = float("inf")
     stop_code: int | None = None
     stop_s = 0.0
     try:
@@ -287,6 +299,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
 
         await wait_until(partway, 20.0, every=0.05)
         await daemon.kill()
+        killed_at = time.monotonic()
         events_at_kill = sum((await db.events_by_type()).values())
         pending_at_kill = (await db.deliveries_by_status())["pending"]
         accepted_at_kill = len(receiver.accepted())
@@ -304,6 +317,12 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         expected["article.edited"] += WAVE
         expected["article.deleted"] += DELETED
         await wave("D")
+        # Extra rounds: every story still online edited once more.
+        for round_ in range(1, args.rounds + 1):
+            for n in range(DELETED, 3 * WAVE):
+                writer.edit(site.stories[f"s{n:03d}"], n, round_)
+            expected["article.edited"] += 3 * WAVE - DELETED
+            await wave(f"R{round_}")
 
         # Drain: nothing pending and every stored event acknowledged.
         async def drained() -> bool:
@@ -338,6 +357,13 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     bodies: dict[str, set[bytes]] = {}
     for r in requests:
         bodies.setdefault(r.headers.get("webhook-id", ""), set()).add(r.body)
+    acked_at: dict[str, list[float]] = {}
+    for r in receiver.accepted():
+        acked_at.setdefault(r.headers.get("webhook-id", ""), []).append(r.received_at)
+    dup_across_kill = sum(1 for times in acked_at.values()
+                          if len(times) > 1 and min(times) < killed_at < max(times))
+    feed_gets = feed_times
+    gaps = [b - a for a, b in itertools.pairwise(feed_gets)]
     changed_bodies = sum(1 for b in bodies.values() if len(b) > 1)
     type_mismatch = sum(
         1 for r in receiver.accepted()
@@ -358,6 +384,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         ("events never delivered", f"{len(never)}"),
         ("duplicates delivered (same id acked again)",
          f"{duplicates} (ids: {sum(1 for c in accepted_ids.values() if c > 1)})"),
+        ("  of which first ack before the SIGKILL", f"{dup_across_kill}"),
         ("acked ids not in the events table", f"{len(unknown)}"),
         ("ids whose body changed between attempts", f"{changed_bodies}"),
         ("acked type differs from stored type", f"{type_mismatch}"),
@@ -365,6 +392,8 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
             f"{k} {v}" for k, v in sorted(deliveries.items())) or "-"),
         ("SIGKILL", kill_info),
         ("daemon starts", f"{daemon.starts}"),
+        ("feed GETs (configured every 1s)",
+         f"{len(feed_gets)}, median gap {sorted(gaps)[len(gaps) // 2] if gaps else 0:.2f}s"),
         ("final SIGTERM: exit code, time to exit",
          f"{stop_code if stop_code is not None else 'killed'}, {stop_s:.1f}s"),
         ("wall time", f"{wall:.1f}s"),
@@ -399,6 +428,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1126)
     parser.add_argument("--deadline", type=float, default=180.0,
                         help="seconds from the start by which everything must be delivered")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="extra rounds that edit every story still online once more")
     parser.add_argument("--kill-after", type=int, default=20,
                         help="SIGKILL once this many of wave C's events are stored")
     parser.add_argument("--keep", action="store_true",

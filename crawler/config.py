@@ -6,6 +6,8 @@ Loading is pure apart from reading the file and the environment: `load_config(pa
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import tomllib
@@ -148,9 +150,13 @@ class WebhookSettings(_Section):
         if not isinstance(value, list) or not value:
             raise ValueError("must be a secret string or a non-empty list of them")
         for secret in value:
+            # Never echo the secret itself: it would end up in logs.
             if not isinstance(secret, str) or not secret.startswith("whsec_") or len(secret) < 14:
-                # Never echo the secret itself: it would end up in logs.
                 raise ValueError("must be a Standard Webhooks secret: whsec_ followed by base64")
+            try:
+                base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except binascii.Error:
+                raise ValueError("the part after whsec_ is not valid base64") from None
         return tuple(value)
 
 
@@ -191,6 +197,17 @@ class Settings(_Section):
     feeds: tuple[FeedSettings, ...]
     sites: Mapping[str, SiteSettings] = Field(default_factory=dict)
     webhooks: tuple[WebhookSettings, ...] = ()
+
+    @field_validator("webhooks")
+    @classmethod
+    def _distinct_webhooks(
+        cls, value: tuple[WebhookSettings, ...]
+    ) -> tuple[WebhookSettings, ...]:
+        urls = [hook.url for hook in value]
+        for url in urls:
+            if urls.count(url) > 1:
+                raise ValueError(f"{url} is listed twice; use one entry with several events")
+        return value
 
     @field_validator("feeds")
     @classmethod

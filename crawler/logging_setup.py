@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from collections.abc import MutableMapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,8 +22,17 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO,
            "warning": logging.WARNING, "error": logging.ERROR}
 
 
+def _iso_datetimes(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Datetimes as ISO 8601 text, so JSON lines carry `2026-11-26T12:00:00+00:00`, not a repr."""
+    for key, value in event.items():
+        if isinstance(value, datetime):
+            event[key] = value.isoformat()
+    return event
+
+
 def _shared_processors() -> list[Any]:
     return [
+        _iso_datetimes,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

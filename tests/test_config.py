@@ -117,3 +117,13 @@ def test_config_error_at_start_exits_2_and_does_nothing(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert "recheck.max_age" in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ('[[webhooks]]\nurl = "http://h/x"\nsecret = "whsec_not*base64!!"\n', "not valid base64"),
+    ('[[webhooks]]\nurl = "http://h/x"\nsecret = "whsec_QUJDREVGR0g="\n'
+     '[[webhooks]]\nurl = "http://h/x"\nsecret = "whsec_QUJDREVGR0g="\n', "listed twice"),
+])
+def test_webhook_mistakes_are_config_errors(table: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(MINIMAL + table, env={})

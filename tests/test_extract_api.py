@@ -10,7 +10,8 @@ import pytest
 from crawler.extract import ExtractedArticle, SiteRules, extract_article
 from crawler.textnorm import make_content
 
-EXAMPLE = Path("/work/shared/examples/feedx-rfi-entry.txt")
+# One entry of a full-content feed as captured (a copy of shared/examples/feedx-rfi-entry.txt).
+EXAMPLE = Path(__file__).parent / "data" / "feedx-rfi-entry.txt"
 FEEDX_ENTRY = (
     EXAMPLE.read_text(encoding="utf-8").split("------", 1)[1] if EXAMPLE.is_file() else ""
 )

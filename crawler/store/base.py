@@ -8,6 +8,7 @@ Times are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +24,10 @@ class Store(Protocol):
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """Fold the write-ahead log back into the database so it does not grow without bound:
+        (busy, log pages, pages checkpointed)."""
 
     # --- feeds -------------------------------------------------------------------------------
     async def get_feed_state(self, feed_url: str) -> FeedState | None:
@@ -106,8 +111,16 @@ class Store(Protocol):
     async def count_articles(self) -> int: ...
 
     # --- deliveries (the outbox) -------------------------------------------------------------
-    async def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
+    async def due_deliveries(
+        self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
+    ) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first; only to `endpoints`
+        when given (so a disabled or removed endpoint's backlog cannot fill `limit`)."""
+
+    async def next_delivery_due(
+        self, *, endpoints: Collection[str] | None = None
+    ) -> datetime | None:
+        """When the earliest pending delivery is due; None if none is pending."""
 
     async def record_delivery_attempt(
         self,

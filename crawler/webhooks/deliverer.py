@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -27,6 +26,7 @@ import structlog
 
 from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, WebhookSettings
 from crawler.models import Delivery
+from crawler.store.base import Store
 from crawler.webhooks.retry import decide
 from crawler.webhooks.signing import Signer
 
@@ -42,31 +42,6 @@ _UNKNOWN_SCAN = 200
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class DeliveryStore(Protocol):
-    """The part of `crawler.store.base.Store` the deliverer uses (`endpoints` filters and
-    `next_delivery_due` are proposed additions to that Protocol)."""
-
-    async def due_deliveries(
-        self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
-    ) -> list[Delivery]: ...
-
-    async def next_delivery_due(
-        self, *, endpoints: Collection[str] | None = None
-    ) -> datetime | None: ...
-
-    async def record_delivery_attempt(
-        self,
-        delivery_id: int,
-        *,
-        attempted_at: datetime,
-        status_code: int | None,
-        error: str | None,
-        duration_ms: float,
-        outcome: str,
-        next_attempt_at: datetime | None,
-    ) -> None: ...
 
 
 def loggable_url(url: str) -> str:
@@ -102,7 +77,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: DeliveryStore,
+        store: Store,
         webhooks: Sequence[WebhookSettings],
         delivery: DeliverySettings,
         session: aiohttp.ClientSession,
