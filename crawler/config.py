@@ -98,6 +98,12 @@ class FetchSettings(_Section):
 class RecheckSettings(_Section):
     intervals: tuple[Duration, ...] = (600.0, 1800.0, 3600.0, 10800.0, 43200.0, 86400.0)
     max_age: Duration = 7 * 86400.0
+    # Additions. An extraction that suddenly loses most of the text (paywall, redesign, error
+    # page served with 200) is announced only once it has persisted this many checks in a row.
+    collapse_checks: int = Field(default=3, ge=1, le=100)
+    # A return to a version seen within this window (A/B tests, CDN replicas out of sync) is
+    # recorded, not announced; "0s" announces every change.
+    flap_window: Duration = 86400.0
 
     @field_validator("intervals")
     @classmethod
@@ -123,6 +129,8 @@ class LoggingSettings(_Section):
 class FeedSettings(_Section):
     url: HttpUrl
     interval: Duration = 600.0
+    # Addition: false ignores the feed's own <ttl> / Cache-Control max-age (your own feeds).
+    respect_ttl: bool = True
 
     @field_validator("interval")
     @classmethod
@@ -141,6 +149,8 @@ class WebhookSettings(_Section):
     url: HttpUrl
     secret: tuple[str, ...]
     events: tuple[EventType, ...] = EVENT_TYPES
+    # Addition: only events of articles first seen in these feeds (empty: every feed).
+    feeds: tuple[HttpUrl, ...] = ()
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -160,6 +170,21 @@ class WebhookSettings(_Section):
         return tuple(value)
 
 
+class NotifySettings(_Section):
+    """A notification for people (chat, email) through Apprise (an addition; optional extra)."""
+
+    url: str
+    events: tuple[EventType, ...] = EVENT_TYPES
+    feeds: tuple[HttpUrl, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _apprise_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be an Apprise URL such as \"mailto://...\" or \"tgram://...\"")
+        return value
+
+
 class DeliverySettings(_Section):
     """Webhook delivery tuning (an addition to the first contract)."""
 
@@ -170,6 +195,10 @@ class DeliverySettings(_Section):
     )
     max_payload_bytes: Size = 256 * 1024
     concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
+    # An endpoint that has failed every attempt for this long is paused (one probe per
+    # `probe_every` until it answers 2xx, or `crawler deliveries resume`).
+    pause_after: Duration = 86400.0
+    probe_every: Duration = 3600.0
 
 
 class HttpSettings(_Section):
@@ -197,6 +226,18 @@ class Settings(_Section):
     feeds: tuple[FeedSettings, ...]
     sites: Mapping[str, SiteSettings] = Field(default_factory=dict)
     webhooks: tuple[WebhookSettings, ...] = ()
+    notify: tuple[NotifySettings, ...] = ()
+
+    @field_validator("notify")
+    @classmethod
+    def _apprise_installed(cls, value: tuple[NotifySettings, ...]) -> tuple[NotifySettings, ...]:
+        if value:
+            import importlib.util
+
+            if importlib.util.find_spec("apprise") is None:
+                raise ValueError("[[notify]] needs the optional Apprise extra: "
+                                 "pip install 'crawler[notify]'")
+        return value
 
     @field_validator("webhooks")
     @classmethod

@@ -6,6 +6,7 @@ retry sends the very same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.config import WebhookSettings
+from crawler.config import NotifySettings, Settings, WebhookSettings
 from crawler.models import Changes, Content, EventRecord
 
 NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
@@ -69,15 +70,15 @@ def _fit(body: dict[str, Any], max_bytes: int) -> str:
     return _encode(body)
 
 
-def _event(event_type: str, created_at: datetime, data: dict[str, Any],
-           webhooks: Sequence[WebhookSettings], max_bytes: int) -> EventRecord:
+def _event(event_type: str, feed_url: str, created_at: datetime, data: dict[str, Any],
+           routes: Routes, max_bytes: int) -> EventRecord:
     body = {"type": event_type, "timestamp": format_timestamp(created_at), "data": data}
     return EventRecord(
         event_id=new_event_id(),
         event_type=event_type,
         created_at=created_at,
         payload=_fit(body, max_bytes),
-        endpoints=endpoints_for(event_type, webhooks),
+        endpoints=routes.endpoints(event_type, feed_url),
     )
 
 
@@ -86,29 +87,51 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def endpoints_for(event_type: str, webhooks: Sequence[WebhookSettings]) -> tuple[str, ...]:
-    """URLs of the configured webhooks whose `events` list names this type."""
-    return tuple(w.url for w in webhooks if event_type in w.events)
+def notify_endpoint_key(apprise_url: str) -> str:
+    """The outbox name of a `[[notify]]` target: stable across restarts and config reordering,
+    and free of the tokens an Apprise URL carries (it is stored and logged)."""
+    return "apprise:" + hashlib.sha256(apprise_url.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """Which configured targets want which events."""
+
+    webhooks: Sequence[WebhookSettings] = ()
+    notify: Sequence[NotifySettings] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Routes:
+        return cls(webhooks=settings.webhooks, notify=settings.notify)
+
+    def endpoints(self, event_type: str, feed_url: str) -> tuple[str, ...]:
+        """Webhook URLs, then notify keys, whose `events` name this type and whose `feeds`
+        (when given) include the article's feed."""
+        hooks = [w.url for w in self.webhooks
+                 if event_type in w.events and (not w.feeds or feed_url in w.feeds)]
+        people = [notify_endpoint_key(n.url) for n in self.notify
+                  if event_type in n.events and (not n.feeds or feed_url in n.feeds)]
+        return (*hooks, *people)
 
 
 def article_new(ref: ArticleRef, content: Content, *, created_at: datetime,
-                webhooks: Sequence[WebhookSettings], max_bytes: int) -> EventRecord:
+                routes: Routes, max_bytes: int) -> EventRecord:
     data = {"article": _article(ref), "version": 1,
             "content_hash": content.content_hash, "text": content.text}
-    return _event(NEW, created_at, data, webhooks, max_bytes)
+    return _event(NEW, ref.feed_url, created_at, data, routes, max_bytes)
 
 
 def article_edited(ref: ArticleRef, previous: Content, current: Content, changes: Changes, *,
-                   version: int, created_at: datetime, webhooks: Sequence[WebhookSettings],
+                   version: int, created_at: datetime, routes: Routes,
                    max_bytes: int) -> EventRecord:
     data = {"article": _article(ref), "version": version, "previous_version": version - 1,
             "content_hash": current.content_hash, "previous_hash": previous.content_hash,
             "changes": _changes(changes), "diff": changes.diff, "text": current.text}
-    return _event(EDITED, created_at, data, webhooks, max_bytes)
+    return _event(EDITED, ref.feed_url, created_at, data, routes, max_bytes)
 
 
 def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
-                    created_at: datetime, webhooks: Sequence[WebhookSettings],
+                    created_at: datetime, routes: Routes,
                     max_bytes: int) -> EventRecord:
     data = {"article": _article(ref), "previous_version": previous_version, "status": status}
-    return _event(DELETED, created_at, data, webhooks, max_bytes)
+    return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -183,8 +184,7 @@ class Pipeline:
             return await self._compare(existing, content, bound, started)
         ref = events.ArticleRef(url=entry.link, canonical_url=canonical, feed_url=feed.url,
                                 title=content.title)
-        event = events.article_new(ref, content, created_at=now, webhooks=self._settings.webhooks,
-                                   max_bytes=self._settings.delivery.max_payload_bytes)
+        event = events.article_new(ref, content, created_at=now, **self._event_options())
         first_check = next_recheck(now, 0, now, self._settings.recheck)
         try:
             await self._store.create_article(
@@ -257,8 +257,7 @@ class Pipeline:
         number = article.current_version + 1
         event = events.article_edited(
             ref, old, content, changes, version=number, created_at=now,
-            webhooks=self._settings.webhooks,
-            max_bytes=self._settings.delivery.max_payload_bytes,
+            **self._event_options(),
         )
         stored = await self._store.add_version(
             article.article_id, content=content, event=event, fetched_at=now,
@@ -281,8 +280,7 @@ class Pipeline:
                                 feed_url=article.feed_url, title=article.title)
         event = events.article_deleted(
             ref, previous_version=article.current_version, status=status, created_at=now,
-            webhooks=self._settings.webhooks,
-            max_bytes=self._settings.delivery.max_payload_bytes,
+            **self._event_options(),
         )
         await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
                                        next_check_at=self._next_check(article, now))
@@ -292,6 +290,11 @@ class Pipeline:
         return CheckOutcome(ok=True, result="deleted")
 
     # --- helpers -----------------------------------------------------------------------------
+    def _event_options(self) -> dict[str, Any]:
+        """Where events go and how big they may be, from the current settings."""
+        return {"routes": events.Routes.from_settings(self._settings),
+                "max_bytes": self._settings.delivery.max_payload_bytes}
+
     def _stored(self, event_type: str, *, version: bool) -> None:
         if version:
             self._metrics.version_stored()

@@ -55,7 +55,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 def test_event_payloads_follow_the_contract() -> None:
     new = make_content("Storm batters coast", OLD.text)
     event = events.article_edited(REF, OLD, new, describe_changes(OLD, new), version=3,
-                                  created_at=NOW, webhooks=HOOKS, max_bytes=256 * 1024)
+                                  created_at=NOW, routes=events.Routes(HOOKS), max_bytes=256 * 1024)
     body = json.loads(event.payload)
     assert body["type"] == "article.edited" and body["timestamp"] == "2026-11-26T12:00:00Z"
     data = body["data"]
@@ -69,18 +69,18 @@ def test_event_payloads_follow_the_contract() -> None:
     assert event.event_id.startswith("evt_")
 
     deleted = events.article_deleted(REF, previous_version=3, status=410, created_at=NOW,
-                                     webhooks=HOOKS, max_bytes=256 * 1024)
+                                     routes=events.Routes(HOOKS), max_bytes=256 * 1024)
     assert json.loads(deleted.payload)["data"] == {"article": json.loads(event.payload)["data"]["article"] | {"title": REF.title}, "previous_version": 3, "status": 410}
     assert deleted.endpoints == ("http://a/h", "http://b/h")
 
-    created = events.article_new(REF, OLD, created_at=NOW, webhooks=HOOKS, max_bytes=256 * 1024)
+    created = events.article_new(REF, OLD, created_at=NOW, routes=events.Routes(HOOKS), max_bytes=256 * 1024)
     data = json.loads(created.payload)["data"]
     assert data["version"] == 1 and data["text"] == OLD.text and "truncated" not in data
 
 
 def test_oversized_payloads_are_truncated_and_marked() -> None:
     huge = make_content("Huge", "\n\n".join(f"Paragraph {i} " + "word " * 200 for i in range(400)))
-    event = events.article_new(REF, huge, created_at=NOW, webhooks=HOOKS, max_bytes=64 * 1024)
+    event = events.article_new(REF, huge, created_at=NOW, routes=events.Routes(HOOKS), max_bytes=64 * 1024)
     assert len(event.payload.encode()) <= 64 * 1024
     data = json.loads(event.payload)["data"]
     assert data["truncated"] is True and data["text"].endswith("`crawler diff`]")
