@@ -27,6 +27,8 @@ class ArticleRef:
     canonical_url: str
     feed_url: str
     title: str
+    source: str = "page"
+    """"page" or "feed": where the versions come from (`Article.source`)."""
 
 
 def new_event_id() -> str:
@@ -116,7 +118,7 @@ class Routes:
 
 def article_new(ref: ArticleRef, content: Content, *, created_at: datetime,
                 routes: Routes, max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "version": 1,
+    data = {"article": _article(ref), "source": ref.source, "version": 1,
             "content_hash": content.content_hash, "text": content.text}
     return _event(NEW, ref.feed_url, created_at, data, routes, max_bytes)
 
@@ -124,7 +126,8 @@ def article_new(ref: ArticleRef, content: Content, *, created_at: datetime,
 def article_edited(ref: ArticleRef, previous: Content, current: Content, changes: Changes, *,
                    version: int, created_at: datetime, routes: Routes,
                    max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "version": version, "previous_version": version - 1,
+    data = {"article": _article(ref), "source": ref.source,
+            "version": version, "previous_version": version - 1,
             "content_hash": current.content_hash, "previous_hash": previous.content_hash,
             "changes": _changes(changes), "diff": changes.diff, "text": current.text}
     return _event(EDITED, ref.feed_url, created_at, data, routes, max_bytes)
@@ -133,5 +136,6 @@ def article_edited(ref: ArticleRef, previous: Content, current: Content, changes
 def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
                     created_at: datetime, routes: Routes,
                     max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "previous_version": previous_version, "status": status}
+    data = {"article": _article(ref), "source": ref.source,
+            "previous_version": previous_version, "status": status}
     return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)

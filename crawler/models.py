@@ -73,6 +73,11 @@ class Article:
     deleted: bool
     check_count: int
     next_check_at: datetime | None
+    collapse_count: int = 0
+    """Consecutive checks whose extraction collapsed (see `Pipeline`)."""
+    source: str = "page"
+    """"page": versions come from the article's page; "feed": from its feed entry (the page
+    cannot be fetched: robots.txt, 401, 403). One article never mixes the two."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ async def site() -> AsyncIterator[NewsSite]:
 
 
 def write_config(tmp_path: Path, feeds: list[str], *, webhooks: str = "", extra: str = "",
-                 intervals: str = '["10m", "30m", "1h"]') -> Path:
+                 intervals: str = '["10m", "30m", "1h"]', recheck: str = "") -> Path:
     """A config for local servers: private addresses allowed, no politeness delay."""
     feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\ninterval = "1s"\n\n' for url in feeds)
     text = f"""
@@ -59,7 +59,7 @@ allow_private_addresses = true
 
 [recheck]
 intervals = {intervals}
-max_age = "7d"
+{recheck or 'max_age = "7d"'}
 
 [logging]
 level = "info"

@@ -35,6 +35,8 @@ class Story:
     paragraphs: list[str]
     status: int = 200
     in_feed: bool = True
+    section: str = "news"
+    """"private" puts the page where robots.txt disallows it."""
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
 
 
@@ -62,7 +64,17 @@ class NewsSite:
         return story
 
     def article_url(self, slug: str) -> str:
-        return self.url(f"/news/{slug}.html")
+        story = self.stories.get(slug)
+        return self.url(f"/{story.section if story else 'news'}/{slug}.html")
+
+    def entry_html(self, story: Story) -> str:
+        """The article as a full-content feed carries it, with share links and a footer."""
+        paras = "".join(f"<p>{html.escape(p)}</p>" for p in story.paragraphs)
+        return (f"<div>{story.published:%d/%m/%Y - %H:%M}</div>"
+                f"<p><strong>{html.escape(story.lead)}</strong></p><div>{paras}"
+                f"<div data-selfpromo-newsletter></div></div>"
+                f'<div><div>Share :</div><a href="https://facebook.example/share">f</a></div>'
+                f'<br><hr><div>More feeds: <a href="https://feeds.example">feeds.example</a></div>')
 
     # --- pages ---------------------------------------------------------------------------------
     def _noise_box(self) -> str:
@@ -126,13 +138,15 @@ class NewsSite:
     def rss(self) -> str:
         items = "".join(
             f"<item><title>{html.escape(s.title)}</title>"
-            f"<link>/news/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
+            f"<link>/{s.section}/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
             f'<guid isPermaLink="false">gazette-{s.slug}</guid>'
             f"<pubDate>{format_datetime(s.published)}</pubDate>"
-            f"<description>{html.escape(s.lead)}</description></item>"
+            f"<description>{html.escape(s.lead)}</description>"
+            f"<content:encoded><![CDATA[{self.entry_html(s)}]]></content:encoded></item>"
             for s in self._feed_items()
         )
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+                'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
                 f"<title>Local Gazette</title><link>{self.base}/</link>"
                 f"<description>News</description>{items}</channel></rss>")
 
@@ -187,6 +201,7 @@ class NewsSite:
         app.router.add_get("/atom.xml", atom)
         app.router.add_get("/broken.xml", broken)
         app.router.add_get("/news/{slug}.html", article)
+        app.router.add_get("/private/{slug}.html", article)
         app.router.add_get("/robots.txt", robots)
         return app
 

@@ -70,7 +70,10 @@ def test_event_payloads_follow_the_contract() -> None:
 
     deleted = events.article_deleted(REF, previous_version=3, status=410, created_at=NOW,
                                      routes=events.Routes(HOOKS), max_bytes=256 * 1024)
-    assert json.loads(deleted.payload)["data"] == {"article": json.loads(event.payload)["data"]["article"] | {"title": REF.title}, "previous_version": 3, "status": 410}
+    assert json.loads(deleted.payload)["data"] == {
+        "article": {"url": REF.url, "canonical_url": REF.canonical_url,
+                    "feed_url": REF.feed_url, "title": REF.title},
+        "source": "page", "previous_version": 3, "status": 410}
     assert deleted.endpoints == ("http://a/h", "http://b/h")
 
     created = events.article_new(REF, OLD, created_at=NOW, routes=events.Routes(HOOKS), max_bytes=256 * 1024)

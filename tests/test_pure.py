@@ -103,3 +103,26 @@ def test_feed_backoff_and_ttl() -> None:
     assert next_feed_poll(t0, 600, consecutive_errors=0, ttl_seconds=10**6) == t0 + timedelta(hours=6)
     assert next_feed_poll(t0, 600, consecutive_errors=3) == t0 + timedelta(minutes=80)
     assert next_feed_poll(t0, 600, consecutive_errors=40) == t0 + timedelta(days=1)
+
+
+def _versions(*spec: tuple[str, float]) -> list["Version"]:
+    from crawler.models import Version
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    return [Version(1, n, h, "t", "x", t0 + timedelta(hours=at))
+            for n, (h, at) in enumerate(spec, start=1)]
+
+
+@pytest.mark.parametrize(("spec", "new", "now_h", "window_h", "flap"), [
+    ([("A", 0), ("B", 10)], "A", 11, 24, True),     # A was current until 1 h ago
+    ([("A", 0), ("B", 10)], "A", 40, 24, False),    # A gone for 30 h: an explicit revert
+    ([("A", 0), ("B", 10)], "C", 11, 24, False),    # never seen: a real edit
+    ([("A", 0), ("B", 1), ("A", 2), ("B", 3)], "A", 4, 24, True),
+    ([("A", 0), ("B", 10)], "A", 11, 0, False),     # window 0: every change announced
+])
+def test_flap_detection(spec: list[tuple[str, float]], new: str, now_h: float, window_h: float,
+                        flap: bool) -> None:
+    from crawler.flaps import returns_to_recent_version
+
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=now_h)
+    assert returns_to_recent_version(_versions(*spec), new, now, window_h * 3600) is flap

@@ -8,11 +8,12 @@ Times are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
 from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
+from crawler.webhooks.health import EndpointState, Transition
 
 
 class Store(Protocol):
@@ -67,11 +68,13 @@ class Store(Protocol):
         content: Content,
         event: EventRecord,
         seen_at: datetime,
-        next_check_at: datetime,
+        next_check_at: datetime | None,
+        source: str = "page",
     ) -> Article:
         """First sight: article + version 1 + its event + deliveries, one transaction. `url`
-        (the entry link) and `canonical_url` both become aliases. Raises
-        `ArticleExistsError` if the canonical URL is already tracked."""
+        (the entry link) and `canonical_url` both become aliases; `source` is "page" or "feed"
+        (see `Article.source`). Raises `ArticleExistsError` if the canonical URL is already
+        tracked."""
 
     async def add_version(
         self,
@@ -89,8 +92,14 @@ class Store(Protocol):
     async def mark_checked(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
     ) -> None:
-        """Same content as before: only the check time, count and next check move.
-        `next_check_at` None ends re-checking."""
+        """Same content as before: only the check time, count and next check move (and the
+        collapse streak ends). `next_check_at` None ends re-checking."""
+
+    async def mark_collapsed(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+    ) -> int:
+        """A check whose extraction collapsed: like `mark_checked`, but the collapse streak
+        grows by one instead of ending. Returns the streak's new length."""
 
     async def mark_deleted(
         self,
@@ -145,6 +154,21 @@ class Store(Protocol):
         """Set matching deliveries back to pending, due now, attempts reset; returns how many."""
 
     async def count_pending_deliveries(self) -> int: ...
+
+    # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
+    async def list_endpoint_states(self) -> list[EndpointState]:
+        """Every endpoint with a stored health row (failing, paused or disabled), by URL."""
+
+    async def update_endpoint_state(
+        self, url: str, change: Callable[[EndpointState], EndpointState]
+    ) -> Transition:
+        """Apply `change` (a pure function) to the endpoint's stored state (a healthy one if
+        none is stored), in one transaction; returns the states before and after."""
+
+    async def resume_endpoint(self, url: str, *, now: datetime) -> tuple[EndpointState, int]:
+        """An operator's resume: the endpoint is healthy again, its deliveries held by a 410
+        are pending again and its backlog is due `now`, in one transaction. Returns its state
+        before and how many deliveries were put back from "disabled"."""
 
 
 class ArticleExistsError(Exception):

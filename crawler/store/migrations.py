@@ -104,6 +104,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
     """,
+    # 2: extraction-collapse streaks, and articles tracked from their feed entry.
+    """
+    ALTER TABLE articles ADD COLUMN collapse_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN source TEXT NOT NULL DEFAULT 'page'
+        CHECK (source IN ('page', 'feed'));
+    """,
+    # 3: endpoint health, so a pause or a 410 survives a restart. One row per endpoint that
+    # ever failed; no row is a healthy endpoint. `failing_since`: the first failed attempt
+    # after the last success; `paused_at`: failing for longer than `delivery.pause_after`
+    # (then one probe per `delivery.probe_every`, at `next_probe_at`); `disabled_at`: it
+    # answered 410. `reason`: the last error, for operators.
+    """
+    CREATE TABLE endpoints (
+        url           TEXT PRIMARY KEY,
+        failing_since TEXT,
+        paused_at     TEXT,
+        disabled_at   TEXT,
+        next_probe_at TEXT,
+        reason        TEXT
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -122,10 +122,11 @@ class SQLiteStore(OutboxStore):
         content: Content,
         event: EventRecord,
         seen_at: datetime,
-        next_check_at: datetime,
+        next_check_at: datetime | None,
+        source: str = "page",
     ) -> Article:
         seen = encode_time(seen_at)
-        next_check = encode_time(next_check_at)
+        next_check = encode_time_opt(next_check_at)
 
         async def tx(conn: aiosqlite.Connection) -> int:
             existing = list(await conn.execute_fetchall(
@@ -136,10 +137,10 @@ class SQLiteStore(OutboxStore):
             cursor = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0)""",
+                       current_hash, title, deleted, source)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?)""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
-                 content.content_hash, content.title),
+                 content.content_hash, content.title, source),
             )
             article_id = cursor.lastrowid
             assert article_id is not None
@@ -164,7 +165,8 @@ class SQLiteStore(OutboxStore):
             title=content.title,
             deleted=False,
             check_count=0,
-            next_check_at=_round_trip(next_check_at),
+            next_check_at=_round_trip(next_check_at) if next_check_at else None,
+            source=source,
         )
 
     async def add_version(
@@ -191,7 +193,7 @@ class SQLiteStore(OutboxStore):
             await conn.execute(
                 """UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
-                       check_count = check_count + 1, next_check_at = ?
+                       check_count = check_count + 1, next_check_at = ?, collapse_count = 0
                    WHERE id = ?""",
                 (number, content.content_hash, content.title, fetched, next_check, article_id),
             )
@@ -210,13 +212,32 @@ class SQLiteStore(OutboxStore):
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
                 """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ? WHERE id = ?""",
+                       next_check_at = ?, collapse_count = 0 WHERE id = ?""",
                 params,
             )
             if cursor.rowcount == 0:
                 raise KeyError(article_id)
 
         await self._write(tx)
+
+    async def mark_collapsed(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+    ) -> int:
+        """See `Store.mark_collapsed`. Raises KeyError for an unknown article."""
+        params = (encode_time(checked_at), encode_time_opt(next_check_at), article_id)
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            rows = list(await conn.execute_fetchall(
+                """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                       next_check_at = ?, collapse_count = collapse_count + 1
+                   WHERE id = ? RETURNING collapse_count""",
+                params,
+            ))
+            if not rows:
+                raise KeyError(article_id)
+            return int(rows[0][0])
+
+        return await self._write(tx)
 
     async def mark_deleted(
         self,

@@ -60,7 +60,8 @@ def decode_text(blob: bytes) -> str:
 
 ARTICLE_COLUMNS = (
     "a.id, a.canonical_url, a.url, a.feed_url, a.first_seen_at, a.current_version, "
-    "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at"
+    "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at, a.collapse_count, "
+    "a.source"
 )
 
 
@@ -77,6 +78,8 @@ def row_to_article(row: sqlite3.Row) -> Article:
         deleted=bool(row["deleted"]),
         check_count=int(row["check_count"]),
         next_check_at=decode_time_opt(row["next_check_at"]),
+        collapse_count=int(row["collapse_count"]),
+        source=row["source"],
     )
 
 

@@ -1,0 +1,210 @@
+"""What a check means for the stored history: a first version, an edit, a flap, a collapse or
+nothing, and the store writes and events that follow (DESIGN.md: "store: version + event +
+deliveries, one transaction").
+
+The `Pipeline` fetches and extracts; the `Recorder` decides and records. Every decision about
+announcing a change is made here, so the rules against invented edits live in one place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from crawler import events
+from crawler.config import Settings
+from crawler.diffing import describe_changes
+from crawler.flaps import returns_to_recent_version
+from crawler.metrics import Metrics
+from crawler.models import Article, Content
+from crawler.schedule import next_recheck
+from crawler.store import ArticleExistsError, Store
+
+log = structlog.get_logger(__name__)
+
+# A check that keeps less than this share of the previous text is an extraction collapse
+# (paywall, redesign, error page served with 200) until it persists.
+COLLAPSE_RATIO = 0.5
+# A collapsed page is looked at again this soon, to tell a glitch from a lasting change.
+COLLAPSE_RETRY = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    ok: bool
+    result: str
+    """"new", "known", "edited", "flapped", "unchanged", "deleted", "gone", "collapsed",
+    "empty" or "error"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An article as found: where, from which feed, what it says, and from which source."""
+
+    url: str
+    canonical_url: str
+    feed_url: str
+    content: Content
+    source: str = "page"
+
+
+class Recorder:
+    def __init__(self, store: Store, settings: Callable[[], Settings], *,
+                 clock: Callable[[], datetime], metrics: Metrics,
+                 on_event: Callable[[], None]) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._metrics = metrics
+        self._on_event = on_event
+
+    # --- first sight -------------------------------------------------------------------------
+    async def first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+        """Version 1 and `article.new`, unless the canonical URL is already tracked (another
+        entry or feed led there first): then this is a check of that article."""
+        existing = await self._store.find_article_by_url(seen.canonical_url)
+        if existing is None:
+            now = self._clock()
+            ref = _ref(seen.url, seen.canonical_url, seen.feed_url, seen.content.title,
+                       seen.source)
+            event = events.article_new(ref, seen.content, created_at=now, **self._options())
+            # Feed-sourced articles are re-read from their entry on every poll, not re-fetched.
+            first_check = (next_recheck(now, 0, now, self._settings().recheck)
+                           if seen.source == "page" else None)
+            try:
+                await self._store.create_article(
+                    canonical_url=seen.canonical_url, url=seen.url, feed_url=seen.feed_url,
+                    content=seen.content, event=event, seen_at=now,
+                    next_check_at=first_check, source=seen.source,
+                )
+            except ArticleExistsError:
+                existing = await self._store.find_article_by_url(seen.canonical_url)
+                if existing is None:
+                    raise
+            else:
+                self._stored(event.event_type, version=True)
+                bound.info("page_checked", result="new", canonical_url=seen.canonical_url,
+                           source=seen.source, content_hash=seen.content.content_hash,
+                           event_id=event.event_id, ms=_ms(started))
+                return CheckOutcome(ok=True, result="new")
+        await self._store.add_url_alias(existing.article_id, seen.url)
+        if existing.source != seen.source:
+            # One article never mixes page and feed versions: the first source stays.
+            bound.info("page_checked", result="known", source=existing.source)
+            return CheckOutcome(ok=True, result="known")
+        return await self.compare(existing, seen.content, bound, started)
+
+    # --- later checks ------------------------------------------------------------------------
+    async def compare(self, article: Article, content: Content, bound: Any,
+                      started: float) -> CheckOutcome:
+        """Record a check of a known article whose current text is `content`."""
+        now = self._clock()
+        settings = self._settings()
+        if content.content_hash == article.current_hash:
+            await self.reschedule(article)
+            bound.info("page_checked", result="unchanged", ms=_ms(started))
+            return CheckOutcome(ok=True, result="unchanged")
+        versions = await self._store.get_versions(article.article_id)
+        previous = versions[-1]
+        old = Content(previous.title, previous.text, previous.content_hash)
+
+        collapsed = len(content.text) < COLLAPSE_RATIO * len(old.text)
+        if collapsed and article.collapse_count + 1 < settings.recheck.collapse_checks:
+            normal = self._next_check(article, now)
+            soon = now + timedelta(seconds=COLLAPSE_RETRY)
+            await self._store.mark_collapsed(
+                article.article_id, checked_at=now,
+                next_check_at=min(soon, normal) if normal and article.source == "page" else normal,
+            )
+            bound.warning("extraction_collapsed", previous_chars=len(old.text),
+                          current_chars=len(content.text), streak=article.collapse_count + 1,
+                          announce_after=settings.recheck.collapse_checks, ms=_ms(started))
+            return CheckOutcome(ok=True, result="collapsed")
+        if collapsed:
+            bound.warning("extraction_collapse_persisted", previous_chars=len(old.text),
+                          current_chars=len(content.text))
+
+        if returns_to_recent_version(versions, content.content_hash, now,
+                                     settings.recheck.flap_window):
+            number = await self._store.add_version(
+                article.article_id, content=content, event=None, fetched_at=now,
+                next_check_at=self._next_check(article, now),
+            )
+            self._metrics.version_stored()
+            bound.info("page_checked", result="flapped", version=number,
+                       content_hash=content.content_hash, ms=_ms(started))
+            return CheckOutcome(ok=True, result="flapped")
+
+        changes = describe_changes(old, content)
+        ref = _ref(article.url, article.canonical_url, article.feed_url, content.title,
+                   article.source)
+        number = article.current_version + 1
+        event = events.article_edited(ref, old, content, changes, version=number,
+                                      created_at=now, **self._options())
+        stored = await self._store.add_version(
+            article.article_id, content=content, event=event, fetched_at=now,
+            next_check_at=self._next_check(article, now),
+        )
+        self._stored(event.event_type, version=True)
+        bound.info("page_checked", result="edited", version=stored, event_id=event.event_id,
+                   chars_added=changes.chars_added, chars_removed=changes.chars_removed,
+                   title_changed=changes.title, ms=_ms(started))
+        return CheckOutcome(ok=True, result="edited")
+
+    async def gone(self, article: Article, status: int, bound: Any,
+                   started: float) -> CheckOutcome:
+        """The page answered 404/410: one `article.deleted`, then quiet re-checks."""
+        now = self._clock()
+        if article.deleted:
+            await self.reschedule(article)
+            bound.info("page_checked", result="still_gone", http_status=status, ms=_ms(started))
+            return CheckOutcome(ok=True, result="gone")
+        ref = _ref(article.url, article.canonical_url, article.feed_url, article.title,
+                   article.source)
+        event = events.article_deleted(ref, previous_version=article.current_version,
+                                       status=status, created_at=now, **self._options())
+        await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
+                                       next_check_at=self._next_check(article, now))
+        self._stored(event.event_type, version=False)
+        bound.info("page_checked", result="deleted", http_status=status,
+                   event_id=event.event_id, ms=_ms(started))
+        return CheckOutcome(ok=True, result="deleted")
+
+    async def reschedule(self, article: Article) -> None:
+        now = self._clock()
+        await self._store.mark_checked(article.article_id, checked_at=now,
+                                       next_check_at=self._next_check(article, now))
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _next_check(self, article: Article, now: datetime) -> datetime | None:
+        if article.source != "page":
+            return None
+        return next_recheck(article.first_seen_at, article.check_count + 1, now,
+                            self._settings().recheck)
+
+    def _options(self) -> dict[str, Any]:
+        """Where events go and how big they may be, from the current settings."""
+        settings = self._settings()
+        return {"routes": events.Routes.from_settings(settings),
+                "max_bytes": settings.delivery.max_payload_bytes}
+
+    def _stored(self, event_type: str, *, version: bool) -> None:
+        if version:
+            self._metrics.version_stored()
+        self._metrics.event_emitted(event_type)
+        self._on_event()
+
+
+def _ref(url: str, canonical_url: str, feed_url: str, title: str,
+         source: str) -> events.ArticleRef:
+    return events.ArticleRef(url=url, canonical_url=canonical_url, feed_url=feed_url,
+                             title=title, source=source)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
