@@ -47,6 +47,8 @@ class NewsSite:
         self.stories: dict[str, Story] = {}
         self.requests: list[str] = []
         self.feed_headers: list[dict[str, str]] = []
+        self.feed_ttl_minutes: int | None = None
+        self.feed_cache_control: str | None = None
         self._rng = random.Random()
         self.server: TestServer | None = None
 
@@ -145,10 +147,11 @@ class NewsSite:
             f"<content:encoded><![CDATA[{self.entry_html(s)}]]></content:encoded></item>"
             for s in self._feed_items()
         )
+        ttl = f"<ttl>{self.feed_ttl_minutes}</ttl>" if self.feed_ttl_minutes else ""
         return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
                 'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
                 f"<title>Local Gazette</title><link>{self.base}/</link>"
-                f"<description>News</description>{items}</channel></rss>")
+                f"<description>News</description>{ttl}{items}</channel></rss>")
 
     def atom(self) -> str:
         entries = "".join(
@@ -172,8 +175,10 @@ class NewsSite:
             etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
             if request.headers.get("If-None-Match") == etag:
                 return web.Response(status=304, headers={"ETag": etag})
-            return web.Response(text=text, content_type="application/rss+xml",
-                                headers={"ETag": etag})
+            headers = {"ETag": etag}
+            if self.feed_cache_control:
+                headers["Cache-Control"] = self.feed_cache_control
+            return web.Response(text=text, content_type="application/rss+xml", headers=headers)
 
         async def broken(request: web.Request) -> web.Response:
             self.requests.append(request.path_qs)

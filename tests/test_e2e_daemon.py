@@ -83,6 +83,10 @@ async def test_once_history_and_diff(tmp_path: Path, site: NewsSite, receiver: R
     assert code == 0
     assert "-Twelve homes" in out and "+Twenty homes" in out
 
+    code, out, _ = await crawler("diff", site.article_url("storm"), "--format", "words",
+                                 "--config", str(config), cwd=tmp_path)
+    assert code == 0 and "Twelve" in out and "Twenty" in out and "@@" not in out
+
     code, out, _ = await crawler("diff", site.article_url("storm"), "--format", "json",
                                  "--from", "1", "--to", "2", "--config", str(config), cwd=tmp_path)
     assert code == 0 and '"chars_added": 6' in out
@@ -100,6 +104,10 @@ async def test_once_exits_1_when_a_feed_fails(tmp_path: Path, site: NewsSite) ->
     code, out, _ = await crawler("history", site.article_url("storm"), "--config", str(config),
                                  cwd=tmp_path)
     assert code == 0 and out.startswith("1\t")  # the healthy feed was still followed
+    code, out, _ = await crawler("status", "--config", str(config), cwd=tmp_path)
+    assert code == 0
+    assert "HTTP 404" in out and "error" in out  # the failing feed, and why
+    assert "articles tracked: 1" in out
 
 
 async def test_daemon_detects_edits_and_stops_cleanly_on_sigterm(

@@ -229,3 +229,29 @@ async def test_a_failing_feed_backs_off_persistently_and_others_go_on(
             assert (await app.pipeline.poll_feed(healthy, force=False)).ok
             assert await app.store.count_articles() == 1  # the healthy feed was followed
             clock.advance(1)
+
+
+@pytest.mark.parametrize(("ttl", "cache_control", "respect", "gap"), [
+    (None, None, True, 1.0),                  # the configured interval
+    (30, None, True, 1800.0),                 # <ttl>30</ttl>: not sooner than 30 minutes
+    (None, "public, max-age=900", True, 900.0),
+    (30, "max-age=7200", True, 7200.0),       # the longer of the two
+    (30, None, False, 1.0),                   # respect_ttl = false: our own interval
+    (10**6, None, True, 6 * 3600.0),          # capped at 6 hours
+])
+async def test_feed_ttl_and_max_age_slow_polling(
+        tmp_path: Path, site: NewsSite, clock: FakeClock, ttl: int | None,
+        cache_control: str | None, respect: bool, gap: float) -> None:
+    site.feed_ttl_minutes, site.feed_cache_control = ttl, cache_control
+    path = write_config(tmp_path, [site.url("/rss.xml")])
+    if not respect:
+        path.write_text(path.read_text().replace('interval = "1s"',
+                                                 'interval = "1s"\nrespect_ttl = false'))
+    settings = load_config(path)
+    async with App(settings, clock=clock) as app:
+        await app.pipeline.poll_feed(settings.feeds[0])
+        state = await app.store.get_feed_state(settings.feeds[0].url)
+        assert state is not None and state.next_poll_at is not None
+        assert (state.next_poll_at - clock.now).total_seconds() == gap
+        clock.advance(gap - 0.5)
+        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
