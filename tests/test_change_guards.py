@@ -85,7 +85,7 @@ async def test_a_lasting_collapse_is_announced_after_the_configured_checks(
         await run_pass(settings, clock)
         seen.append(types(receiver).count("article.edited"))
     assert seen == [0, 0, 1, 1]  # announced on the third collapsed check, once
-    edited = [r.json for r in receiver.accepted() if r.json["type"] == "article.edited"][0]
+    edited = next(r.json for r in receiver.accepted() if r.json["type"] == "article.edited")
     assert "Subscribe to continue reading." in edited["data"]["diff"]
 
 

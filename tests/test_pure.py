@@ -8,6 +8,7 @@ import pytest
 
 from crawler.config import RecheckSettings
 from crawler.identity import article_identity
+from crawler.models import Version
 from crawler.schedule import next_feed_poll, next_recheck
 from crawler.textnorm import content_hash, make_content, normalize_text
 from crawler.units import format_duration, parse_duration, parse_size
@@ -105,9 +106,7 @@ def test_feed_backoff_and_ttl() -> None:
     assert next_feed_poll(t0, 600, consecutive_errors=40) == t0 + timedelta(days=1)
 
 
-def _versions(*spec: tuple[str, float]) -> list["Version"]:
-    from crawler.models import Version
-
+def _versions(*spec: tuple[str, float]) -> list[Version]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     return [Version(1, n, h, "t", "x", t0 + timedelta(hours=at))
             for n, (h, at) in enumerate(spec, start=1)]
