@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e_support import Receiver, start_receiver
 from tests.news_site import NewsSite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +33,13 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 verifying every request with standardwebhooks."""
+    async with start_receiver() as rec:
+        yield rec
 
 
 @pytest.fixture

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
+from crawler.app import App
+from crawler.config import Settings
 from tests.webhook_receiver import Received, Reply, WebhookReceiver, make_secret
+
+
+async def run_pass(settings: Settings, clock: Callable[[], datetime]) -> bool:
+    """One `crawler once` pass in-process at the clock's time; True if something failed."""
+    async with App(settings, clock=clock) as app:
+        return (await app.run_pass()).failed
 
 
 class Receiver(WebhookReceiver):

@@ -3,7 +3,6 @@ extraction collapses, flapping pages, and articles tracked from their feed entry
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from crawler.app import App
 from crawler.config import Settings, load_config
 from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.e2e_support import Receiver, run_pass, webhook_table
 from tests.news_site import NewsSite, Story
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -25,20 +24,10 @@ PARAS = [
 HOUR = 3600.0
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with start_receiver() as rec:
-        yield rec
-
-
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver, **options: str) -> Settings:
     return load_config(write_config(tmp_path, [site.url("/rss.xml")],
                                     webhooks=webhook_table(receiver), **options))
 
-
-async def run_pass(settings: Settings, clock: FakeClock) -> None:
-    async with App(settings, clock=clock) as app:
-        await app.run_pass()
 
 
 def types(receiver: Receiver) -> list[str]:

@@ -10,14 +10,14 @@ import socket
 import sqlite3
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.e2e_support import Receiver, webhook_table
 from tests.news_site import NewsSite
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -36,12 +36,6 @@ def notify_socket() -> Iterator[tuple[socket.socket, str]]:
             yield sock, path
         finally:
             sock.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with start_receiver() as rec:
-        yield rec
 
 
 async def collect(sock: socket.socket, until: str, timeout: float = 20.0) -> list[str]:

@@ -7,14 +7,14 @@ import asyncio
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from tests.conftest import CRAWLER_CMD, REPO, subprocess_env, write_config
-from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.e2e_support import Receiver, webhook_table
 from tests.news_site import NewsSite
 from tests.webhook_receiver import make_secret
 
@@ -24,12 +24,6 @@ PARAS = [
     "Residents were evacuated overnight as the water rose above the harbour wall.",
 ]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with start_receiver() as rec:
-        yield rec
 
 
 async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:

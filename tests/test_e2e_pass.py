@@ -7,7 +7,6 @@ The wall clock is moved by hand, so re-checks that are hours apart run in millis
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from crawler.app import App
 from crawler.config import Settings, load_config
 from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, start_receiver, webhook_table
+from tests.e2e_support import Receiver, run_pass, webhook_table
 from tests.news_site import NewsSite
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -28,21 +27,11 @@ PARAS = [
 HOUR = 3600.0
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with start_receiver() as rec:
-        yield rec
-
-
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings:
     path = write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")],
                         webhooks=webhook_table(receiver))
     return load_config(path)
 
-
-async def run_pass(settings: Settings, clock: FakeClock) -> bool:
-    async with App(settings, clock=clock) as app:
-        return (await app.run_pass()).failed
 
 
 def events_of(receiver: Receiver, event_type: str | None = None) -> list[dict[str, Any]]:
