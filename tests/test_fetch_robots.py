@@ -124,6 +124,7 @@ async def test_robots_timeout_disallows_all() -> None:
         with pytest.raises(FetchError) as err:
             await f.fetch(server.make_url("/page").human_repr())
     assert err.value.kind == "robots_disallowed"
+    assert "robots.txt could not be read (timeout)" in str(err.value)
     assert hits.count("/page") == 0
 
 
@@ -134,6 +135,7 @@ async def test_robots_network_error_disallows_all() -> None:
         with pytest.raises(FetchError) as err:
             await f.fetch("http://gone.example:9/page")  # discard port: nothing listens
     assert err.value.kind == "robots_disallowed"
+    assert "robots.txt could not be read (connection)" in str(err.value)
 
 
 async def test_robots_is_cached_for_at_most_a_day() -> None:

@@ -47,6 +47,9 @@ class _Rules:
     parser: Protego | None  # None: the verdict below applies to every path
     allow_all: bool
     expires_at: float
+    # Why everything is refused when robots.txt could not be read: an operator reading
+    # "disallowed" must be able to tell a site's rule from our network being down.
+    refusal: str = "disallowed by robots.txt"
 
     def allows(self, url: str) -> bool:
         if self.parser is None:
@@ -77,7 +80,7 @@ class RobotsCache:
         """
         rules = await self._rules_for(url)
         if not rules.allows(str(url)):
-            raise FetchError("robots_disallowed", str(url), "disallowed by robots.txt")
+            raise FetchError("robots_disallowed", str(url), rules.refusal)
         return rules.crawl_delay()
 
     async def _rules_for(self, url: URL) -> _Rules:
@@ -122,14 +125,22 @@ class RobotsCache:
             if exc.kind == "blocked_address":
                 raise
             log.warning("robots_unreachable", url=str(robots_url), reason=exc.kind)
-            return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL)
+            return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
+                          refusal=_unreachable(exc.kind))
         status = answer.status
         if 200 <= status < 300:
             text = answer.body.decode("utf-8", errors="replace").removeprefix("\ufeff")
             return _Rules(Protego.parse(text), allow_all=True, expires_at=now + CACHE_TTL)
         if status == 429 or status >= 500:
             log.warning("robots_unreachable", url=str(robots_url), status=status)
-            return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL)
+            return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
+                          refusal=_unreachable(f"HTTP {status}"))
         # 4xx, and 3xx left over once redirects ran out: "unavailable", so no restrictions.
         log.debug("robots_unavailable", url=str(robots_url), status=status)
         return _Rules(None, allow_all=True, expires_at=now + CACHE_TTL)
+
+
+def _unreachable(reason: str) -> str:
+    minutes = int(UNREACHABLE_TTL // 60)
+    return (f"robots.txt could not be read ({reason}); the site is treated as disallowed "
+            f"for {minutes} minutes (RFC 9309)")
