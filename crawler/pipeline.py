@@ -116,9 +116,15 @@ class Pipeline:
         results = await asyncio.gather(*(self._follow_entry(feed, e) for e in parsed.entries))
         new = sum(1 for r in results if r.result == "new")
         failed = sum(1 for r in results if not r.ok)
+        # Entries whose page failed are retried on the next poll; with this answer's
+        # validators stored, that poll would be a 304 and they would wait for the feed to change.
+        etag, last_modified = response.etag, response.last_modified
+        if failed:
+            etag = state.etag if state else None
+            last_modified = state.last_modified if state else None
         await self._store.record_feed_poll(
             feed.url, polled_at=self._clock(), status="ok", error=None,
-            etag=response.etag, last_modified=response.last_modified,
+            etag=etag, last_modified=last_modified,
             next_poll_at=self._next_poll(feed, response, parsed.ttl_seconds),
         )
         self._metrics.feed_polled("ok")

@@ -48,6 +48,10 @@ class NewsSite:
         self.requests: list[str] = []
         self.feed_headers: list[dict[str, str]] = []
         self.feed_ttl_minutes: int | None = None
+        self.robots_status = 200
+        self.robots_failing_host = ""
+        self.link_base = ""
+        """When set (e.g. "http://localhost:PORT"), feed links point there: another origin."""
         self.feed_cache_control: str | None = None
         self._rng = random.Random()
         self.server: TestServer | None = None
@@ -140,7 +144,7 @@ class NewsSite:
     def rss(self) -> str:
         items = "".join(
             f"<item><title>{html.escape(s.title)}</title>"
-            f"<link>/{s.section}/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
+            f"<link>{self.link_base}/{s.section}/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
             f'<guid isPermaLink="false">gazette-{s.slug}</guid>'
             f"<pubDate>{format_datetime(s.published)}</pubDate>"
             f"<description>{html.escape(s.lead)}</description>"
@@ -199,6 +203,8 @@ class NewsSite:
             return web.Response(text=self.page(story), content_type="text/html")
 
         async def robots(request: web.Request) -> web.Response:
+            if self.robots_status != 200 and request.host.startswith(self.robots_failing_host):
+                return web.Response(status=self.robots_status, text="try later")
             return web.Response(text="User-agent: *\nDisallow: /private/\n")
 
         app = web.Application()

@@ -149,3 +149,19 @@ async def test_a_page_sourced_article_never_takes_versions_from_the_feed(
     await run_pass(settings, clock)
     assert types(receiver) == ["article.new"]
     assert receiver.accepted()[0].json["data"]["source"] == "page"
+
+
+async def test_robots_txt_out_of_reach_is_no_reason_to_switch_to_the_feed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    assert site.server is not None
+    site.link_base = f"http://localhost:{site.server.port}"  # pages on another origin
+    site.robots_status, site.robots_failing_host = 503, "localhost"  # passing trouble there
+    settings = settings_for(tmp_path, site, receiver)
+    assert await run_pass(settings, clock) is True  # the page failed: reported, tried later
+    assert types(receiver) == []
+    site.robots_status = 200
+    clock.advance(HOUR)
+    await run_pass(settings, clock)
+    assert types(receiver) == ["article.new"]
+    assert receiver.accepted()[0].json["data"]["source"] == "page"

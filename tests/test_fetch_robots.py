@@ -102,7 +102,7 @@ async def test_unreachable_robots_disallows_all_for_a_while(status: int) -> None
         url = server.make_url("/page").human_repr()
         with pytest.raises(FetchError) as err:
             await f.fetch(url)
-        assert err.value.kind == "robots_disallowed"
+        assert err.value.kind == "robots_unreachable"
         clock.now += UNREACHABLE_TTL - 1
         with pytest.raises(FetchError):
             await f.fetch(url)
@@ -123,7 +123,7 @@ async def test_robots_timeout_disallows_all() -> None:
     async with serve(app) as server, Fetcher(settings) as f:
         with pytest.raises(FetchError) as err:
             await f.fetch(server.make_url("/page").human_repr())
-    assert err.value.kind == "robots_disallowed"
+    assert err.value.kind == "robots_unreachable"
     assert "robots.txt could not be read (timeout)" in str(err.value)
     assert hits.count("/page") == 0
 
@@ -134,7 +134,7 @@ async def test_robots_network_error_disallows_all() -> None:
     async with Fetcher(settings, resolver=resolver) as f:
         with pytest.raises(FetchError) as err:
             await f.fetch("http://gone.example:9/page")  # discard port: nothing listens
-    assert err.value.kind == "robots_disallowed"
+    assert err.value.kind == "robots_unreachable"
     assert "robots.txt could not be read (connection)" in str(err.value)
 
 

@@ -7,7 +7,8 @@ class FetchError(Exception):
     """A URL was not fetched, for a policy or transport reason.
 
     `kind` is a short stable snake_case reason callers may branch on:
-    "unsupported_scheme", "invalid_url", "blocked_address", "robots_disallowed", "rate_limited",
+    "unsupported_scheme", "invalid_url", "blocked_address", "robots_disallowed",
+    "robots_unreachable", "rate_limited",
     "too_large", "timeout", "too_many_redirects", "bad_redirect", "bad_encoding", "tls",
     "connection". `retry_after` (seconds) is set for "rate_limited": the host asked for a pause
     longer than the fetcher is willing to sleep inside one call.

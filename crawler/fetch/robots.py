@@ -50,6 +50,8 @@ class _Rules:
     # Why everything is refused when robots.txt could not be read: an operator reading
     # "disallowed" must be able to tell a site's rule from our network being down.
     refusal: str = "disallowed by robots.txt"
+    # "robots_disallowed" is the site's lasting wish; "robots_unreachable" a passing state.
+    refusal_kind: str = "robots_disallowed"
 
     def allows(self, url: str) -> bool:
         if self.parser is None:
@@ -75,12 +77,12 @@ class RobotsCache:
     async def check(self, url: URL) -> float | None:
         """The origin's Crawl-delay for us (None if it sets none) when `url` may be fetched.
 
-        Raises FetchError("robots_disallowed") when robots.txt forbids it (or could not be
-        reached), and lets FetchError("blocked_address") from fetching robots.txt through.
+        Raises FetchError("robots_disallowed") when robots.txt forbids it,
+        FetchError("robots_unreachable") while robots.txt cannot be read, and lets FetchError("blocked_address") from fetching robots.txt through.
         """
         rules = await self._rules_for(url)
         if not rules.allows(str(url)):
-            raise FetchError("robots_disallowed", str(url), rules.refusal)
+            raise FetchError(rules.refusal_kind, str(url), rules.refusal)
         return rules.crawl_delay()
 
     async def _rules_for(self, url: URL) -> _Rules:
@@ -126,7 +128,7 @@ class RobotsCache:
                 raise
             log.warning("robots_unreachable", url=str(robots_url), reason=exc.kind)
             return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
-                          refusal=_unreachable(exc.kind))
+                          refusal=_unreachable(exc.kind), refusal_kind="robots_unreachable")
         status = answer.status
         if 200 <= status < 300:
             text = answer.body.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -134,7 +136,8 @@ class RobotsCache:
         if status == 429 or status >= 500:
             log.warning("robots_unreachable", url=str(robots_url), status=status)
             return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
-                          refusal=_unreachable(f"HTTP {status}"))
+                          refusal=_unreachable(f"HTTP {status}"),
+                          refusal_kind="robots_unreachable")
         # 4xx, and 3xx left over once redirects ran out: "unavailable", so no restrictions.
         log.debug("robots_unavailable", url=str(robots_url), status=status)
         return _Rules(None, allow_all=True, expires_at=now + CACHE_TTL)
