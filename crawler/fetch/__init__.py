@@ -7,8 +7,8 @@
 
 Every HTTP status comes back as a Response; FetchError (with a stable `kind`) means no usable
 answer: refused by policy before any request (unsupported_scheme, invalid_url, blocked_address,
-robots_disallowed, robots_unreachable, rate_limited) or failed in transport (timeout, too_large, too_many_redirects,
-bad_redirect, bad_encoding, tls, connection).
+robots_disallowed, robots_unreachable, rate_limited) or failed in transport (timeout, too_large,
+too_many_redirects, bad_redirect, bad_encoding, tls, connection).
 
 Module map: urlcheck (URL vetting), netguard (address policy, guarded resolver and connector),
 politeness (per-host slots, Retry-After), robots (RFC 9309 cache), body (bounded decompression),

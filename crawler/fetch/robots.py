@@ -78,7 +78,8 @@ class RobotsCache:
         """The origin's Crawl-delay for us (None if it sets none) when `url` may be fetched.
 
         Raises FetchError("robots_disallowed") when robots.txt forbids it,
-        FetchError("robots_unreachable") while robots.txt cannot be read, and lets FetchError("blocked_address") from fetching robots.txt through.
+        FetchError("robots_unreachable") while robots.txt cannot be read, and lets
+        FetchError("blocked_address") from fetching robots.txt through.
         """
         rules = await self._rules_for(url)
         if not rules.allows(str(url)):
