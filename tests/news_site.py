@@ -8,6 +8,7 @@ view counters, CSRF nonces, cache-busting query strings. Tests edit the articles
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import random
@@ -49,6 +50,7 @@ class NewsSite:
         self.feed_headers: list[dict[str, str]] = []
         self.feed_ttl_minutes: int | None = None
         self.robots_status = 200
+        self.page_delay = 0.0
         self.robots_failing_host = ""
         self.link_base = ""
         """When set (e.g. "http://localhost:PORT"), feed links point there: another origin."""
@@ -194,6 +196,8 @@ class NewsSite:
 
         async def article(request: web.Request) -> web.Response:
             self.requests.append(request.path_qs)
+            if self.page_delay:
+                await asyncio.sleep(self.page_delay)
             story = self.stories.get(request.match_info["slug"])
             if story is None:
                 raise web.HTTPNotFound(text="no such story")

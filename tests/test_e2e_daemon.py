@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -205,3 +206,34 @@ async def test_killed_after_the_2xx_before_it_is_recorded_redelivers_the_same_id
     assert ids == [first_id, first_id]  # at least once, with the id receivers deduplicate on
     assert all(r.verified for r in receiver.requests)
     assert receiver.requests[0].json == receiver.requests[1].json
+
+
+async def test_sigterm_mid_work_exits_0_with_nothing_half_written(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    for i in range(6):
+        site.add(f"story{i}", f"Story number {i}", f"Lead of story {i} is here today.",
+                 [f"Body paragraph of story {i}, with enough words to be an article."])
+    site.page_delay = 1.0  # every page is slow: SIGTERM lands while pages are in flight
+    receiver.fail_next(10_000, status=503)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          extra=FAST)
+    daemon = await start_daemon(config, tmp_path)
+    try:
+        await wait_for(lambda: any(r.startswith("/news/") for r in site.requests))
+        started = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
+        assert time.monotonic() - started < 10  # in-flight pages finished, nothing new began
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+    with sqlite3.connect(tmp_path / "crawler.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert articles >= 1  # the pages in flight were finished and stored
+        # every article has its version, its event and its pending delivery: nothing half-written
+        assert db.execute("SELECT count(*) FROM versions").fetchone()[0] == articles
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == articles
+        statuses = db.execute("SELECT status FROM deliveries").fetchall()
+        assert statuses == [("pending",)] * articles
