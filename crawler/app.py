@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
@@ -25,16 +25,24 @@ from crawler.webhooks.deliverer import Deliverer
 
 log = structlog.get_logger(__name__)
 
+# Due articles are taken in batches; every checked article moves its next check into the future,
+# so the loop in `run_pass` ends.
+CHECK_BATCH = 500
+
 
 @dataclass(frozen=True, slots=True)
 class PassSummary:
     """What one full pass (`crawler once`) did."""
 
-    feeds: list[PollOutcome]
+    feeds: tuple[PollOutcome, ...]
     checked: int
     failed_checks: int
     delivery_attempts: int
-    failed: bool = field(default=False)
+
+    @property
+    def failed(self) -> bool:
+        """A feed or a page failed (`crawler once` then exits 1)."""
+        return self.failed_checks > 0 or any(not f.ok for f in self.feeds)
 
 
 class App:
@@ -75,7 +83,8 @@ class App:
             self._deliverer = Deliverer(self.store, self.settings.webhooks,
                                         self.settings.delivery, webhook_session,
                                         clock=self.clock,
-                                        user_agent=self.settings.fetch.user_agent)
+                                        user_agent=self.settings.fetch.user_agent,
+                                        notify=self.settings.notify)
             self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
                                       clock=self.clock, on_event=self.delivery_wake.set,
                                       metrics=self.metrics)
@@ -94,11 +103,10 @@ class App:
         feeds = await asyncio.gather(*(self.pipeline.poll_feed(f) for f in self.settings.feeds))
         checks = []
         while True:
-            batch = await self.pipeline.check_due()
+            batch = await self.pipeline.check_due(limit=CHECK_BATCH)
             checks.extend(batch)
-            if len(batch) < 500:
+            if len(batch) < CHECK_BATCH:
                 break
         attempts = await self.deliverer.run_once()
         failed_checks = sum(1 for c in checks if not c.ok)
-        failed = any(not f.ok for f in feeds) or failed_checks > 0
-        return PassSummary(list(feeds), len(checks), failed_checks, attempts, failed)
+        return PassSummary(tuple(feeds), len(checks), failed_checks, attempts)
