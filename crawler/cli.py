@@ -16,7 +16,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
+    # SUPPRESS: a subcommand's own (absent) --config must not reset one given before it.
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="config file (default: $CRAWLER_CONFIG, then config/crawler.toml)")
     parser = argparse.ArgumentParser(
         prog="crawler", parents=[common],
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                             help="online, consistent copy of the database")
     backup.add_argument("path", metavar="PATH", help="the copy to write (must not exist)")
     deliveries = sub.add_parser("deliveries", parents=[common],
-                                help="list pending and failed webhook deliveries")
+                                help="list pending and failed deliveries and endpoint health")
     deliveries_sub = deliveries.add_subparsers(dest="action", metavar="ACTION")
     replay = deliveries_sub.add_parser("replay", parents=[common],
                                        help="queue deliveries again (same event ids)")
@@ -56,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--event", dest="event_id", metavar="ID", help="one event, every endpoint")
     which.add_argument("--failed", action="store_true", help="every failed delivery")
     replay.add_argument("--endpoint", metavar="URL", help="only deliveries to this endpoint")
+    resume = deliveries_sub.add_parser("resume", parents=[common],
+                                       help="resume a paused or disabled (410) endpoint")
+    resume.add_argument("--endpoint", metavar="URL", required=True,
+                        help="the endpoint as `crawler deliveries` shows it (or its full URL)")
     return parser
 
 
@@ -66,6 +71,7 @@ def _load(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.config = getattr(args, "config", None)
     if args.command == "extract":
         from crawler.commands.extract import extract_files
 
@@ -119,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "replay":
             return asyncio.run(cmd.replay(settings, event_id=args.event_id, failed=args.failed,
                                           endpoint=args.endpoint))
+        if args.action == "resume":
+            return asyncio.run(cmd.resume(settings, endpoint=args.endpoint))
         return asyncio.run(cmd.list_deliveries(settings))
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
 

@@ -256,7 +256,7 @@ class Daemon:
             log.warning("reload_http_ignored", reason="the HTTP listener changes only on restart")
             new = new.model_copy(update={"http": self.settings.http})
         try:
-            self._app.deliverer.replace_webhooks(new.webhooks, new.delivery)
+            self._app.deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify)
             configure_logging(new.logging)
         except (OSError, ValueError) as exc:
             log.error("reload_rejected", config=str(self.config_path), error=str(exc))

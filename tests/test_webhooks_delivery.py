@@ -237,10 +237,17 @@ async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
     disabled_logs = [e for e in logs if e["event"] == "webhook_endpoint_disabled"]
     assert len(disabled_logs) == 1
     assert disabled_logs[0]["log_level"] == "error"
-    # After a restart the endpoint is tried again with what was kept.
+    # Persisted: after a restart it stays disabled until an operator resumes it, and then
+    # everything kept is sent, the 410'd delivery included.
     restarted = Deliverer(store, hooks, delivery_settings(), session, clock=clock)
-    assert await restarted.run_once() == 2
-    assert len(gone.requests) == 3
+    assert await restarted.run_once() == 0
+    assert restarted.disabled_endpoints == [gone.url]
+    assert len(gone.requests) == 1
+    _, requeued = await store.resume_endpoint(gone.url, now=clock.now)
+    assert requeued == 1
+    assert await restarted.run_once() == 3
+    assert len(gone.requests) == 4
+    assert restarted.disabled_endpoints == []
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -398,26 +405,3 @@ async def test_run_loop_retries_when_due_and_stops_when_idle(
     await asyncio.wait_for(runner, timeout=3)
     assert time.monotonic() - stopped < 0.5
     assert len(await store.list_deliveries(("delivered",))) == 1
-
-
-async def test_replace_webhooks_while_running(
-    store: SQLiteStore, session: aiohttp.ClientSession, receivers: ReceiverFactory,
-) -> None:
-    old_secret, new_secret = make_secret(), make_secret()
-    first = await receivers(old_secret)
-    second = await receivers(new_secret)
-    await add_event(store, first.url, second.url, at=datetime.now(UTC))
-    deliverer = Deliverer(store, [hook(first.url, old_secret)], delivery_settings(), session)
-    stop = asyncio.Event()
-    runner = asyncio.create_task(deliverer.run(stop))
-    try:
-        await first.wait_for(1, timeout=2)
-        deliverer.replace_webhooks([hook(second.url, new_secret)], delivery_settings())
-        [request] = await second.wait_for(1, timeout=2)
-        assert request.verified
-        await add_event(store, first.url, at=datetime.now(UTC))
-        await asyncio.sleep(0.3)
-        assert len(first.requests) == 1  # removed from the config: no longer sent to
-    finally:
-        stop.set()
-        await asyncio.wait_for(runner, timeout=5)

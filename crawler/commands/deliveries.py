@@ -1,4 +1,11 @@
-"""`crawler deliveries` (list pending and failed deliveries) and `crawler deliveries replay`."""
+"""`crawler deliveries` (pending, failed and disabled deliveries and each endpoint's health),
+`crawler deliveries replay` and `crawler deliveries resume`.
+
+They read and write the database the daemon uses (WAL: safe while it runs). Nothing secret is
+printed: webhook secrets are not in the database, endpoint URLs are shown without credentials,
+query or fragment (tokens live there), and `[[notify]]` targets by their "apprise:<hex>" key.
+`--endpoint` takes any of these forms, the full URL or the `[[notify]]` URL itself.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.config import Settings
+from crawler.events import notify_endpoint_key
 from crawler.models import Delivery
 from crawler.store.sqlite import SQLiteStore
+from crawler.webhooks.health import EndpointState
+from crawler.webhooks.senders import loggable_url
 
 LISTED = ("pending", "failed", "disabled")
 
@@ -20,29 +30,74 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
-async def list_deliveries(settings: Settings) -> int:
+def shown(endpoint: str) -> str:
+    """How an endpoint is printed: notify keys as they are, URLs without their secrets."""
+    return endpoint if endpoint.startswith("apprise:") else loggable_url(endpoint)
+
+
+def health_text(state: EndpointState | None) -> str:
+    """One word and a time: "ok", "failing since ...", "paused since ...", "disabled since"."""
+    if state is None:
+        return "ok"
+    if state.disabled:
+        return f"disabled since {_when(state.disabled_at)} (410)"
+    if state.paused:
+        return f"paused since {_when(state.paused_at)}, next probe {_when(state.next_probe_at)}"
+    if state.failing_since is not None:
+        return f"failing since {_when(state.failing_since)}"
+    return "ok"
+
+
+def resolve_endpoint(given: str, settings: Settings, known: set[str]) -> str | list[str]:
+    """The outbox name `given` stands for, or the candidates when it is unknown (empty) or
+    ambiguous (several)."""
+    candidates = (known | {hook.url for hook in settings.webhooks}
+                  | {notify_endpoint_key(n.url) for n in settings.notify})
+    if given in candidates:
+        return given
+    if any(n.url == given for n in settings.notify):
+        return notify_endpoint_key(given)
+    matches = sorted(c for c in candidates if shown(c) == given)
+    return matches[0] if len(matches) == 1 else matches
+
+
+async def _open(settings: Settings) -> SQLiteStore:
     store = SQLiteStore(settings.storage.database)
     await store.open()
+    return store
+
+
+async def list_deliveries(settings: Settings) -> int:
+    store = await _open(settings)
     try:
         rows = await store.list_deliveries(LISTED)
+        states = {s.url: s for s in await store.list_endpoint_states()}
     finally:
         await store.close()
     by_endpoint: dict[str, list[Delivery]] = defaultdict(list)
     for row in rows:
         by_endpoint[row.endpoint_url].append(row)
-    if not rows:
+    for url in states:
+        by_endpoint.setdefault(url, [])
+    if not by_endpoint:
         print("no pending, failed or disabled deliveries")
         return 0
     if not sys.stdout.isatty():
-        for row in rows:
-            print(f"{row.endpoint_url}\t{row.status}\t{row.event_id}\t{row.event_type}\t"
-                  f"{row.attempts}\t{_when(row.next_attempt_at)}\t{row.last_status or '-'}\t"
-                  f"{row.last_error or '-'}")
+        # One line per delivery, tab-separated; an endpoint without listed deliveries (only
+        # failing) still gets a line, with "-" in the delivery columns.
+        for endpoint, items in by_endpoint.items():
+            state = health_text(states.get(endpoint))
+            listed: list[Delivery | None] = [*items] or [None]
+            for d in listed:
+                cells = ["-"] * 7 if d is None else [
+                    d.status, d.event_id, d.event_type, str(d.attempts),
+                    _when(d.next_attempt_at), str(d.last_status or "-"), d.last_error or "-"]
+                print("\t".join([shown(endpoint), *cells, state]))
         return 0
     console = Console()
     for endpoint, items in by_endpoint.items():
         counts = ", ".join(f"{sum(1 for d in items if d.status == s)} {s}" for s in LISTED)
-        table = Table(title=f"{endpoint} ({counts})")
+        table = Table(title=f"{shown(endpoint)}: {health_text(states.get(endpoint))} ({counts})")
         for column in ("status", "event", "type", "attempts", "next attempt (UTC)",
                        "last answer", "last error"):
             table.add_column(column)
@@ -54,18 +109,55 @@ async def list_deliveries(settings: Settings) -> int:
     return 0
 
 
+async def _known_endpoints(store: SQLiteStore) -> set[str]:
+    rows = await store.list_deliveries(LISTED)
+    return {d.endpoint_url for d in rows} | {s.url for s in await store.list_endpoint_states()}
+
+
+def _unresolved(given: str, matches: list[str]) -> int:
+    if matches:
+        print(f"crawler: {given} matches several endpoints; give the full URL: "
+              + ", ".join(shown(m) for m in matches), file=sys.stderr)
+    else:
+        print(f"crawler: no endpoint {given} in the config or the database", file=sys.stderr)
+    return 1
+
+
 async def replay(settings: Settings, *, event_id: str | None, failed: bool,
                  endpoint: str | None) -> int:
     """Put deliveries back in the queue, due now, with their original event ids."""
     if not event_id and not failed:
         print("crawler: deliveries replay needs --event ID or --failed", file=sys.stderr)
         return 2
-    store = SQLiteStore(settings.storage.database)
-    await store.open()
+    store = await _open(settings)
     try:
+        target: str | None = None
+        if endpoint is not None:
+            resolved = resolve_endpoint(endpoint, settings, await _known_endpoints(store))
+            target = resolved if isinstance(resolved, str) else endpoint
         count = await store.requeue_deliveries(event_id=event_id, failed=failed,
-                                               endpoint_url=endpoint, now=datetime.now(UTC))
+                                               endpoint_url=target, now=datetime.now(UTC))
     finally:
         await store.close()
     print(f"{count} deliver{'y' if count == 1 else 'ies'} queued again")
     return 0 if count or failed else 1
+
+
+async def resume(settings: Settings, *, endpoint: str) -> int:
+    """Resume a paused or disabled (410) endpoint: its backlog is due now. A running daemon
+    sees it within a minute, at once after `systemctl reload crawler` (SIGHUP)."""
+    store = await _open(settings)
+    try:
+        resolved = resolve_endpoint(endpoint, settings, await _known_endpoints(store))
+        if isinstance(resolved, list):
+            return _unresolved(endpoint, resolved)
+        before, requeued = await store.resume_endpoint(resolved, now=datetime.now(UTC))
+    finally:
+        await store.close()
+    was = health_text(before)
+    if was == "ok":
+        print(f"{shown(resolved)} was not paused or disabled; its pending deliveries are due now")
+    else:
+        print(f"{shown(resolved)} resumed (was {was}); {requeued} held "
+              f"deliver{'y' if requeued == 1 else 'ies'} queued again")
+    return 0

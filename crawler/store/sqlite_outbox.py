@@ -7,7 +7,7 @@ attempt in its own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +18,12 @@ from crawler.store.sqlite_db import SQLiteDatabase
 from crawler.store.sqlite_rows import (
     DELIVERY_COLUMNS,
     decode_time,
+    decode_time_opt,
     encode_time,
     encode_time_opt,
     row_to_delivery,
 )
+from crawler.webhooks.health import EndpointState, Transition
 
 _OUTCOME_STATUS = {
     "delivered": "delivered",
@@ -157,6 +159,61 @@ class OutboxStore(SQLiteDatabase):
         rows = await self._read("SELECT count(*) FROM deliveries WHERE status = 'pending'")
         return int(rows[0][0])
 
+    # --- endpoint health ---------------------------------------------------------------------
+    async def list_endpoint_states(self) -> list[EndpointState]:
+        """See `Store.list_endpoint_states`."""
+        rows = await self._read(f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY url")  # noqa: S608
+        return [_row_to_endpoint(r) for r in rows]
+
+    async def update_endpoint_state(
+        self, url: str, change: Callable[[EndpointState], EndpointState]
+    ) -> Transition:
+        """See `Store.update_endpoint_state`: read, `change`, write, in one transaction, so
+        the daemon and a `crawler deliveries resume` in another process never overwrite each
+        other's decision with a stale one."""
+
+        async def tx(conn: aiosqlite.Connection) -> Transition:
+            before = await _endpoint(conn, url)
+            after = change(before)
+            if after.url != url:
+                raise ValueError("an endpoint state change may not rename the endpoint")
+            if after == EndpointState(url):
+                await conn.execute("DELETE FROM endpoints WHERE url = ?", (url,))
+            elif after != before:
+                await conn.execute(
+                    f"INSERT OR REPLACE INTO endpoints ({_ENDPOINT_COLUMNS})"  # noqa: S608
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (url, encode_time_opt(after.failing_since), encode_time_opt(after.paused_at),
+                     encode_time_opt(after.disabled_at), encode_time_opt(after.next_probe_at),
+                     after.reason),
+                )
+            return Transition(before, after)
+
+        return await self._write(tx)
+
+    async def resume_endpoint(self, url: str, *, now: datetime) -> tuple[EndpointState, int]:
+        """See `Store.resume_endpoint`."""
+        at = encode_time(now)
+
+        async def tx(conn: aiosqlite.Connection) -> tuple[EndpointState, int]:
+            before = await _endpoint(conn, url)
+            await conn.execute("DELETE FROM endpoints WHERE url = ?", (url,))
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?"
+                " WHERE endpoint_url = ? AND status = 'disabled'",
+                (at, url),
+            )
+            requeued = int(cursor.rowcount)
+            # The backlog flows now, not at the backed-off times the probes left behind.
+            await conn.execute(
+                "UPDATE deliveries SET next_attempt_at = ?"
+                " WHERE endpoint_url = ? AND status = 'pending' AND next_attempt_at > ?",
+                (at, url, at),
+            )
+            return before, requeued
+
+        return await self._write(tx)
+
 
 async def insert_event(
     conn: aiosqlite.Connection, event: EventRecord, article_id: int, version: int
@@ -174,3 +231,25 @@ async def insert_event(
                created_at) VALUES (?, ?, 'pending', 0, ?, ?)""",
         [(event.event_id, endpoint, created, created) for endpoint in endpoints],
     )
+
+
+_ENDPOINT_COLUMNS = "url, failing_since, paused_at, disabled_at, next_probe_at, reason"
+
+
+def _row_to_endpoint(row: Any) -> EndpointState:
+    return EndpointState(
+        url=row["url"],
+        failing_since=decode_time_opt(row["failing_since"]),
+        paused_at=decode_time_opt(row["paused_at"]),
+        disabled_at=decode_time_opt(row["disabled_at"]),
+        next_probe_at=decode_time_opt(row["next_probe_at"]),
+        reason=row["reason"],
+    )
+
+
+async def _endpoint(conn: aiosqlite.Connection, url: str) -> EndpointState:
+    """The stored state of `url` inside a transaction; healthy when it has no row."""
+    rows = list(await conn.execute_fetchall(
+        f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints WHERE url = ?", (url,)  # noqa: S608
+    ))
+    return _row_to_endpoint(rows[0]) if rows else EndpointState(url)

@@ -7,28 +7,40 @@ which receivers use to drop duplicates.
 
 Endpoints are independent: each has its own loop and at most `concurrency_per_endpoint` POSTs
 in flight, so a dead or slow endpoint only ever delays its own deliveries. Targets come only
-from the operator's config (`[[webhooks]]`): a delivery whose endpoint is not configured is
-left pending and never sent, and redirects are never followed.
+from the operator's config (`[[webhooks]]`, and `[[notify]]` whose deliveries are named
+"apprise:<hex>" in the outbox and sent through Apprise, see `senders`): a delivery whose
+endpoint is not configured is left pending and never sent, and redirects are never followed.
+
+Endpoint health (`health`, persisted in the store): an endpoint failing for longer than
+`delivery.pause_after` is paused and only probed once per `delivery.probe_every`; a 2xx
+resumes it. A 410 disables it until `crawler deliveries resume`. The store is re-read before
+each pass, so a resume by command reaches a running daemon within a minute (at once on SIGHUP).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import structlog
 
-from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, WebhookSettings
+from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, NotifySettings, WebhookSettings
+from crawler.events import notify_endpoint_key
 from crawler.models import Delivery
 from crawler.store.base import Store
-from crawler.webhooks.retry import decide
+from crawler.webhooks import health
+from crawler.webhooks.health import EndpointState
+from crawler.webhooks.retry import Decision, decide
+from crawler.webhooks.senders import Answer, loggable_url, post_webhook, send_apprise
 from crawler.webhooks.signing import Signer
+
+__all__ = ["Deliverer", "loggable_url", "utc_now"]
 
 log = structlog.get_logger(__name__)
 
@@ -44,30 +56,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def loggable_url(url: str) -> str:
-    """The URL without credentials, query or fragment: those often carry tokens."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 @dataclass(slots=True)
 class _Endpoint:
     url: str
-    signer: Signer
+    """The outbox name: the webhook URL, or "apprise:<hex>" for a `[[notify]]` target."""
     log_url: str
-    disabled: bool = False
+    signer: Signer | None = None
+    apprise_url: str | None = None
+    """Set for a `[[notify]]` target (carries tokens: never logged)."""
+    state: EndpointState = field(default_factory=lambda: EndpointState(""))
     retired: bool = False
     """Removed from the config by a reload: its loop ends after the attempts in flight."""
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     loop: asyncio.Task[None] | None = None
 
     @property
-    def active(self) -> bool:
-        return not (self.disabled or self.retired)
+    def sending(self) -> bool:
+        """Due deliveries flow normally (not retired, paused or disabled)."""
+        return not self.retired and self.state.sending
 
 
 class Deliverer:
@@ -86,6 +92,7 @@ class Deliverer:
         rng: random.Random | None = None,
         signing_clock: Callable[[], datetime] = utc_now,
         user_agent: str = DEFAULT_USER_AGENT,
+        notify: Sequence[NotifySettings] = (),
     ) -> None:
         self._store = store
         self._session = session
@@ -97,58 +104,88 @@ class Deliverer:
         self._endpoints: dict[str, _Endpoint] = {}
         self._loop_tasks: set[asyncio.Task[None]] = set()
         self._stop: asyncio.Event | None = None
-        self.replace_webhooks(webhooks, delivery)
+        self.replace_webhooks(webhooks, delivery, notify=notify)
 
     def replace_webhooks(
-        self, webhooks: Sequence[WebhookSettings], delivery: DeliverySettings
+        self, webhooks: Sequence[WebhookSettings], delivery: DeliverySettings, *,
+        notify: Sequence[NotifySettings] = (),
     ) -> None:
         """Apply a reloaded config, also while `run()` runs: new endpoints start, removed ones
-        stop after their attempts in flight, changed secrets sign the next attempt. An endpoint
-        disabled by a 410 stays disabled until restart. Raises ValueError for a secret that is
-        not valid base64."""
+        stop after their attempts in flight, changed secrets sign the next attempt. Paused or
+        disabled endpoints stay so (that state is in the store); every loop re-reads it now.
+        Raises ValueError for a secret that is not valid base64."""
         signers = {hook.url: Signer(hook.secret) for hook in webhooks}  # validate all first
         self._settings = delivery
-        self._timeout = aiohttp.ClientTimeout(total=delivery.timeout)
         self._batch = max(4 * delivery.concurrency_per_endpoint, 16)
-        endpoints: dict[str, _Endpoint] = {}
+        wanted: dict[str, _Endpoint] = {}
         for hook in webhooks:
-            if hook.url in endpoints:
+            if hook.url in wanted:
                 log.warning("webhook_listed_twice", endpoint=loggable_url(hook.url))
                 continue
-            endpoint = self._endpoints.get(hook.url)
-            if endpoint is None:
-                endpoint = _Endpoint(hook.url, signers[hook.url], loggable_url(hook.url))
-            endpoint.signer = signers[hook.url]
-            endpoints[hook.url] = endpoint
-        for url, endpoint in self._endpoints.items():
-            if url not in endpoints:
-                endpoint.retired = True
-                endpoint.poke.set()
-        self._endpoints = endpoints
+            endpoint = self._endpoints.get(hook.url) or _Endpoint(
+                hook.url, loggable_url(hook.url), state=EndpointState(hook.url))
+            endpoint.signer, endpoint.apprise_url = signers[hook.url], None
+            wanted[hook.url] = endpoint
+        for entry in notify:
+            key = notify_endpoint_key(entry.url)
+            if key in wanted:
+                log.warning("notify_listed_twice", endpoint=key)
+                continue
+            endpoint = self._endpoints.get(key) or _Endpoint(key, key, state=EndpointState(key))
+            endpoint.signer, endpoint.apprise_url = None, entry.url
+            wanted[key] = endpoint
+        for endpoint in self._endpoints.values():
+            endpoint.retired = endpoint.url not in wanted
+            endpoint.poke.set()
+        self._endpoints = wanted
         if self._stop is not None:
             self._start_loops(self._stop)
 
     @property
     def disabled_endpoints(self) -> list[str]:
-        """Endpoints that answered 410 in this process; not attempted again until restart."""
-        return [ep.url for ep in self._endpoints.values() if ep.disabled]
+        """Endpoints that answered 410 (as last read from the store); not attempted until
+        `crawler deliveries resume`."""
+        return [ep.url for ep in self._endpoints.values() if ep.state.disabled]
+
+    @property
+    def paused_endpoints(self) -> list[str]:
+        """Endpoints paused after failing for `delivery.pause_after`; probed, not drained."""
+        return [ep.url for ep in self._endpoints.values() if ep.state.paused]
 
     # --- one pass ----------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Attempt every delivery due now, once, all endpoints in parallel. Returns the number
-        of attempts made. Raises what the store raises."""
+        """Attempt every delivery due now, once, all endpoints in parallel (a paused endpoint:
+        its probe, if one is due). Returns the number of attempts made. Raises what the store
+        raises."""
         now = self._clock()
         await self._warn_unknown_endpoints(now)
-        active = [ep for ep in self._endpoints.values() if ep.active]
-        counts = await asyncio.gather(*(self._drain(ep, now, None) for ep in active))
+        endpoints = list(self._endpoints.values())
+        counts = await asyncio.gather(*(self._drain(ep, now, None) for ep in endpoints))
         return sum(counts)
+
+    async def _refresh(self, ep: _Endpoint) -> None:
+        """Re-read the endpoint's health: a `crawler deliveries resume` in another process
+        changes it."""
+        stored = {s.url: s for s in await self._store.list_endpoint_states()}
+        state = stored.get(ep.url, EndpointState(ep.url))
+        if (ep.state.paused or ep.state.disabled) and state.sending:
+            log.info("endpoint_resumed", endpoint=ep.log_url, by="command")
+        ep.state = state
 
     async def _drain(self, ep: _Endpoint, now: datetime, stop: asyncio.Event | None) -> int:
         """Attempt each delivery to `ep` due at `now` once; stops early when the endpoint is
-        disabled or `stop` is set."""
-        attempted: set[int] = set()
+        paused or disabled, or `stop` is set. A paused endpoint gets its probe when one is
+        due, and is drained when the probe succeeds."""
+        await self._refresh(ep)
+        if ep.retired or ep.state.disabled:
+            return 0
         total = 0
-        while ep.active and not (stop is not None and stop.is_set()):
+        if ep.state.paused:
+            total = await self._probe(ep, now)
+            if not ep.sending:
+                return total
+        attempted: set[int] = set()
+        while ep.sending and not (stop is not None and stop.is_set()):
             batch = await self._store.due_deliveries(now, self._batch, endpoints=(ep.url,))
             # Ids already tried in this pass are skipped: a zero retry gap must not loop here.
             fresh = [d for d in batch if d.delivery_id not in attempted]
@@ -160,6 +197,21 @@ class Deliverer:
                 break
         return total
 
+    async def _probe(self, ep: _Endpoint, now: datetime) -> int:
+        """One attempt of the paused endpoint's oldest due delivery, if its probe is due."""
+        if not health.may_probe(ep.state, now):
+            return 0
+        batch = await self._store.due_deliveries(now, 1, endpoints=(ep.url,))
+        if not batch:
+            return 0
+        change = functools.partial(health.probe_sent, at=now,
+                                   probe_every=self._settings.probe_every)
+        ep.state = (await self._store.update_endpoint_state(ep.url, change)).after
+        log.info("endpoint_probe", endpoint=ep.log_url, event_id=batch[0].event_id,
+                 next_probe_at=ep.state.next_probe_at)
+        await self._attempt(ep, batch[0])
+        return 1
+
     async def _attempt_all(
         self, ep: _Endpoint, deliveries: list[Delivery], stop: asyncio.Event | None
     ) -> int:
@@ -170,7 +222,7 @@ class Deliverer:
             nonlocal made
             # Workers share one iterator: each takes the next delivery when it is free.
             for delivery in pending:
-                if not ep.active or (stop is not None and stop.is_set()):
+                if not ep.sending or (stop is not None and stop.is_set()):
                     return
                 await self._attempt(ep, delivery)
                 made += 1
@@ -183,53 +235,68 @@ class Deliverer:
                 raise result
         return made
 
+    async def _send(self, ep: _Endpoint, delivery: Delivery) -> Answer:
+        within = self._settings.timeout
+        if ep.apprise_url is not None:
+            return await send_apprise(ep.apprise_url, delivery, within=within)
+        assert ep.signer is not None
+        return await post_webhook(self._session, ep.url, ep.signer, delivery,
+                                  signed_at=self._signing_clock(), user_agent=self._user_agent,
+                                  within=within)
+
     async def _attempt(self, ep: _Endpoint, delivery: Delivery) -> None:
-        """One POST and its record. Raises only if the store cannot record it."""
+        """One send and its record, then the endpoint's health. Raises only if the store
+        cannot record it."""
         attempted_at = self._clock()
-        headers = ep.signer.headers(delivery.event_id, self._signing_clock(), delivery.payload,
-                                    user_agent=self._user_agent)
-        status: int | None = None
-        error: str | None = None
-        retry_after: str | None = None
         started = time.monotonic()
-        try:
-            async with self._session.post(
-                ep.url, data=delivery.payload.encode("utf-8"), headers=headers,
-                allow_redirects=False, timeout=self._timeout,
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except TimeoutError:
-            error = f"no answer within {self._settings.timeout:g}s"
-        except Exception as exc:
-            # Whatever kept us from an answer is a failed attempt and follows the schedule.
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        answer = await self._send(ep, delivery)
         duration_ms = (time.monotonic() - started) * 1000
         attempt_no = delivery.attempts + 1
-        decision = decide(
-            status=status, error=error, retry_after=retry_after, attempts_made=attempt_no,
-            schedule=self._settings.retry_schedule, now=self._clock(), rng=self._rng,
+        decision = Decision("delivered", None, None) if answer.ok else decide(
+            status=answer.status, error=answer.error, retry_after=answer.retry_after,
+            attempts_made=attempt_no, schedule=self._settings.retry_schedule,
+            now=self._clock(), rng=self._rng,
         )
         await self._store.record_delivery_attempt(
-            delivery.delivery_id, attempted_at=attempted_at, status_code=status,
+            delivery.delivery_id, attempted_at=attempted_at, status_code=answer.status,
             error=decision.error, duration_ms=duration_ms, outcome=decision.outcome,
             next_attempt_at=decision.next_attempt_at,
         )
         log.info(
-            "delivery_attempt", event_id=delivery.event_id, endpoint=ep.log_url, status=status,
-            ms=round(duration_ms, 1), outcome=decision.outcome, attempt=attempt_no,
-            error=decision.error, next_attempt_at=decision.next_attempt_at,
+            "delivery_attempt", event_id=delivery.event_id, endpoint=ep.log_url,
+            status=answer.status, ms=round(duration_ms, 1), outcome=decision.outcome,
+            attempt=attempt_no, error=decision.error, next_attempt_at=decision.next_attempt_at,
         )
         if decision.outcome == "failed":
             log.error(
                 "delivery_failed", event_id=delivery.event_id, endpoint=ep.log_url,
-                attempts=attempt_no, last_status=status, last_error=decision.error,
+                attempts=attempt_no, last_status=answer.status, last_error=decision.error,
             )
-        elif decision.outcome == "disabled" and not ep.disabled:
-            ep.disabled = True
-            log.error("webhook_endpoint_disabled", endpoint=ep.log_url,
-                      event_id=delivery.event_id, reason="HTTP 410 Gone",
-                      note="pending deliveries kept; not attempted until restart")
+        await self._note_health(ep, decision, attempted_at, delivery.event_id)
+
+    async def _note_health(self, ep: _Endpoint, decision: Decision, at: datetime,
+                           event_id: str) -> None:
+        if decision.outcome == "delivered" and ep.state == EndpointState(ep.url):
+            return  # the common case: healthy and staying so, no write needed
+        change = functools.partial(
+            health.after_attempt, outcome=decision.outcome, at=at, error=decision.error,
+            pause_after=self._settings.pause_after, probe_every=self._settings.probe_every,
+        )
+        moved = await self._store.update_endpoint_state(ep.url, change)
+        ep.state = moved.after
+        if moved.paused:
+            log.error("endpoint_paused", endpoint=ep.log_url, since=moved.after.failing_since,
+                      reason=moved.after.reason, next_probe_at=moved.after.next_probe_at,
+                      note="pending deliveries kept; one probe per delivery.probe_every; "
+                           "`crawler deliveries resume --endpoint` resumes it")
+        if moved.resumed:
+            log.info("endpoint_resumed", endpoint=ep.log_url, by="probe",
+                     paused_at=moved.before.paused_at)
+        if moved.disabled:
+            log.error("webhook_endpoint_disabled", endpoint=ep.log_url, event_id=event_id,
+                      reason="HTTP 410 Gone",
+                      note="pending deliveries kept; not attempted until "
+                           "`crawler deliveries resume --endpoint`")
 
     async def _warn_unknown_endpoints(self, now: datetime) -> None:
         """Log once per URL when due deliveries name an endpoint that is not configured (it
@@ -287,8 +354,8 @@ class Deliverer:
 
     async def _endpoint_loop(self, ep: _Endpoint, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if not ep.active:
-                return  # 410 or removed: nothing more for it here; its deliveries stay pending
+            if ep.retired:
+                return  # removed from the config: its deliveries stay pending
             try:
                 await self._drain(ep, self._clock(), stop)
                 delay = await self._delay_until_due(ep)
@@ -300,9 +367,15 @@ class Deliverer:
             ep.poke.clear()
 
     async def _delay_until_due(self, ep: _Endpoint) -> float:
+        """Until the next attempt (a paused endpoint: its next probe), at most a minute, so
+        a resume by command is seen."""
+        if ep.state.disabled:
+            return _IDLE_RECHECK
         due = await self._store.next_delivery_due(endpoints=(ep.url,))
         if due is None:
             return _IDLE_RECHECK
+        if ep.state.paused and ep.state.next_probe_at is not None:
+            due = max(due, ep.state.next_probe_at)
         return min(max((due - self._clock()).total_seconds(), 0.0), _IDLE_RECHECK)
 
 

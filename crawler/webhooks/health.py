@@ -1,0 +1,105 @@
+"""Endpoint health: when a failing endpoint is paused, probed, resumed; a 410 disables it. Pure.
+
+An endpoint whose attempts have all failed for longer than `delivery.pause_after` is paused:
+its backlog stays pending, and only one probe (its oldest due delivery) is sent per
+`delivery.probe_every`. A 2xx answer to any attempt resumes it. A 410 disables it until an
+operator runs `crawler deliveries resume --endpoint URL`. The state is persisted by the store
+(table `endpoints`), so a restart keeps it; these functions only compute the next state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointState:
+    """The persisted health of one delivery endpoint (a webhook URL or an "apprise:" key).
+    All None: healthy (also what an endpoint without a stored row is)."""
+
+    url: str
+    failing_since: datetime | None = None
+    """The first failed attempt after the last success."""
+    paused_at: datetime | None = None
+    disabled_at: datetime | None = None
+    """When it answered 410 Gone."""
+    next_probe_at: datetime | None = None
+    """While paused: when the next probe may be sent."""
+    reason: str | None = None
+    """The last failed attempt's error."""
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
+    @property
+    def sending(self) -> bool:
+        """Deliveries flow normally (neither paused nor disabled)."""
+        return self.paused_at is None and self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an attempt did to an endpoint's health, for the log."""
+
+    before: EndpointState
+    after: EndpointState
+
+    @property
+    def paused(self) -> bool:
+        return not self.before.paused and self.after.paused
+
+    @property
+    def resumed(self) -> bool:
+        return self.before.paused and not self.after.paused
+
+    @property
+    def disabled(self) -> bool:
+        return not self.before.disabled and self.after.disabled
+
+
+def after_attempt(
+    state: EndpointState, *, outcome: str, at: datetime, error: str | None,
+    pause_after: float, probe_every: float,
+) -> EndpointState:
+    """The endpoint's state after an attempt at `at` whose outcome was "delivered", "retry",
+    "failed" (schedule exhausted) or "disabled" (410).
+
+    A success clears the failure streak and a pause, not a 410: one late 2xx from an attempt
+    already in flight does not undo the receiver's "gone". A failure starts or extends the
+    streak; once it has lasted `pause_after` the endpoint is paused, first probe `probe_every`
+    later.
+    """
+    if outcome == "delivered":
+        return replace(state, failing_since=None, paused_at=None, next_probe_at=None,
+                       reason=None)
+    if outcome == "disabled":
+        return replace(state, disabled_at=state.disabled_at or at, reason=error)
+    since = state.failing_since or at
+    if state.paused_at is None and (at - since).total_seconds() >= pause_after:
+        return replace(state, failing_since=since, paused_at=at,
+                       next_probe_at=at + timedelta(seconds=probe_every), reason=error)
+    return replace(state, failing_since=since, reason=error)
+
+
+def probe_sent(state: EndpointState, *, at: datetime, probe_every: float) -> EndpointState:
+    """A paused endpoint is being probed at `at`: the next probe waits `probe_every`. Stored
+    before the probe is sent, so a crash or restart mid-probe does not probe again at once."""
+    if not state.paused:  # resumed meanwhile (by a command): nothing to schedule
+        return state
+    return replace(state, next_probe_at=at + timedelta(seconds=probe_every))
+
+
+def may_probe(state: EndpointState, now: datetime) -> bool:
+    """A paused endpoint may be probed now."""
+    return state.paused and (state.next_probe_at is None or state.next_probe_at <= now)
+
+
+def resumed(state: EndpointState) -> EndpointState:
+    """An operator's `crawler deliveries resume`: healthy again, streak forgotten."""
+    return EndpointState(state.url)
