@@ -176,3 +176,32 @@ async def test_reload_health_metrics_status_and_backup(
     assert "bogus: unknown key" in rejected["error"]
     log = (tmp_path / "crawler.jsonl").read_text()
     assert receiver.secrets[0] not in log
+
+
+async def test_log_file_moved_away_is_reopened(
+        tmp_path: Path, site: NewsSite, notify_socket: tuple[socket.socket, str]) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    sock, path = notify_socket
+    config = write_config(tmp_path, [site.url("/rss.xml")])
+    daemon = await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
+        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    log_file = tmp_path / "crawler.jsonl"
+    try:
+        await collect(sock, "READY=1")
+        log_file.rename(tmp_path / "crawler.jsonl.1")  # what logrotate does
+        daemon.send_signal(signal.SIGUSR1)  # what logrotate's postrotate may do
+        deadline = time.monotonic() + 10  # the 1s feed polls keep logging
+        while not log_file.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        daemon.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+    rotated = (tmp_path / "crawler.jsonl.1").read_text()
+    fresh = log_file.read_text()
+    assert '"daemon_started"' in rotated
+    assert '"feed_polled"' in fresh and '"daemon_stopped"' in fresh
