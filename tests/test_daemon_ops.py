@@ -193,7 +193,8 @@ async def test_log_file_moved_away_is_reopened(
         log_file.rename(tmp_path / "crawler.jsonl.1")  # what logrotate does
         daemon.send_signal(signal.SIGUSR1)  # what logrotate's postrotate may do
         deadline = time.monotonic() + 10  # the 1s feed polls keep logging
-        while not log_file.exists() and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (
+                log_file.exists() and '"feed_polled"' in log_file.read_text()):
             await asyncio.sleep(0.1)
         daemon.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
