@@ -32,6 +32,7 @@ from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
 log = structlog.get_logger(__name__)
 
 DRAIN_SECONDS = 25.0
+CANCEL_SECONDS = 5.0
 RECHECK_EVERY = 15.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
@@ -81,8 +82,7 @@ class Daemon:
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
                 self._scheduler.shutdown(wait=False)
-                await self._drain()
-                await self._finish(deliverer_task)
+                await self._drain(deliverer_task)
                 if watchdog is not None:
                     await watchdog
                 if http is not None:
@@ -98,23 +98,20 @@ class Daemon:
             log.info("stop_requested", reason=reason)
             self.stop_event.set()
 
-    async def _drain(self) -> None:
-        if not self._inflight:
-            return
-        _, pending = await asyncio.wait(set(self._inflight), timeout=DRAIN_SECONDS)
+    async def _drain(self, deliverer_task: asyncio.Task[None]) -> None:
+        """In-flight jobs and the deliverer's last attempts share one deadline, so the whole
+        stop stays within DRAIN_SECONDS + CANCEL_SECONDS (below the unit's TimeoutStopSec)."""
+        tasks = {*self._inflight, deliverer_task}
+        _, pending = await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
         for task in pending:
             task.cancel()
         if pending:
             log.warning("drain_deadline_passed", cancelled=len(pending))
-            await asyncio.wait(pending, timeout=5)
-
-    async def _finish(self, deliverer_task: asyncio.Task[None]) -> None:
-        try:
-            await asyncio.wait_for(deliverer_task, timeout=DRAIN_SECONDS)
-        except TimeoutError:
-            log.warning("deliverer_stop_timeout")
-        except Exception:
-            log.exception("deliverer_crashed")
+            await asyncio.wait(pending, timeout=CANCEL_SECONDS)
+        if deliverer_task.done() and not deliverer_task.cancelled():
+            error = deliverer_task.exception()
+            if error is not None:
+                log.error("deliverer_crashed", error=repr(error))
 
     # --- health ------------------------------------------------------------------------------
     async def health(self) -> dict[str, bool]:
