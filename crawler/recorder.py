@@ -106,9 +106,10 @@ class Recorder:
         now = self._clock()
         settings = self._settings()
         if content.content_hash == article.current_hash:
-            await self.reschedule(article)
-            bound.info("page_checked", result="unchanged", ms=_ms(started))
-            return CheckOutcome(ok=True, result="unchanged")
+            await self.reschedule(article, present=True)
+            result = "restored" if article.deleted else "unchanged"
+            bound.info("page_checked", result=result, ms=_ms(started))
+            return CheckOutcome(ok=True, result=result)
         versions = await self._store.get_versions(article.article_id)
         previous = versions[-1]
         old = Content(previous.title, previous.text, previous.content_hash)
@@ -175,10 +176,13 @@ class Recorder:
                    event_id=event.event_id, ms=_ms(started))
         return CheckOutcome(ok=True, result="deleted")
 
-    async def reschedule(self, article: Article) -> None:
+    async def reschedule(self, article: Article, *, present: bool = False) -> None:
+        """The next check, after one that found nothing new (`present`: the page answered
+        with the article) or failed."""
         now = self._clock()
         await self._store.mark_checked(article.article_id, checked_at=now,
-                                       next_check_at=self._next_check(article, now))
+                                       next_check_at=self._next_check(article, now),
+                                       present=present)
 
     # --- helpers -----------------------------------------------------------------------------
     def _next_check(self, article: Article, now: datetime) -> datetime | None:

@@ -244,3 +244,17 @@ async def test_feed_ttl_and_max_age_slow_polling(
         assert (state.next_poll_at - clock.now).total_seconds() == gap
         clock.advance(gap - 0.5)
         assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
+
+
+async def test_a_page_that_comes_back_can_be_deleted_again(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    for status in (404, 200, 410):  # taken down, restored unchanged, taken down again
+        story.status = status
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    deleted = events_of(receiver, "article.deleted")
+    assert [e["data"]["status"] for e in deleted] == [404, 410]
+    assert len(events_of(receiver)) == 3  # the unchanged return itself is no event

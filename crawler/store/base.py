@@ -90,10 +90,12 @@ class Store(Protocol):
         flap back to a recent version). Returns the new version number."""
 
     async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        present: bool = False,
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
-        collapse streak ends). `next_check_at` None ends re-checking."""
+        collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
+        answered with the article) clears a deleted mark, so a later removal is news again."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None

@@ -204,15 +204,20 @@ class SQLiteStore(OutboxStore):
         return await self._write(tx)
 
     async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        present: bool = False,
     ) -> None:
         """See `Store.mark_checked`. Raises KeyError for an unknown article."""
-        params = (encode_time(checked_at), encode_time_opt(next_check_at), article_id)
+        params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
+                  int(present), article_id)
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
                 """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = 0 WHERE id = ?""",
+                       next_check_at = ?, collapse_count = 0,
+                       deleted = CASE WHEN ? THEN 0 ELSE deleted END,
+                       deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END
+                   WHERE id = ?""",
                 params,
             )
             if cursor.rowcount == 0:
