@@ -213,6 +213,7 @@ def generate(index: int, seed: int, webhook: bool) -> Generated:
     each article has its own seed, so the result does not depend on the number of workers."""
     started = time.process_time()
     hooks = (WebhookSettings(url=HOOK_URL, secret=HOOK_SECRET),) if webhook else ()
+    routes = events.Routes(webhooks=hooks)
     max_bytes = DeliverySettings().max_payload_bytes
     prose = Prose(seed * 1_000_003 + index)
     seen = T0 + timedelta(seconds=37 * index)
@@ -223,7 +224,7 @@ def generate(index: int, seed: int, webhook: bool) -> Generated:
     previous = draft.content()
     ref = events.ArticleRef(url=url, canonical_url=canonical, feed_url=FEED_URL,
                             title=previous.title)
-    steps = [Step(previous, events.article_new(ref, previous, created_at=seen, webhooks=hooks,
+    steps = [Step(previous, events.article_new(ref, previous, created_at=seen, routes=routes,
                                                max_bytes=max_bytes), seen)]
     for number, gap in enumerate(VERSION_AT, start=2):
         at = seen + gap
@@ -236,7 +237,7 @@ def generate(index: int, seed: int, webhook: bool) -> Generated:
         ref = events.ArticleRef(url=url, canonical_url=canonical, feed_url=FEED_URL,
                                 title=current.title)
         event = events.article_edited(ref, previous, current, changes, version=number,
-                                      created_at=at, webhooks=hooks, max_bytes=max_bytes)
+                                      created_at=at, routes=routes, max_bytes=max_bytes)
         steps.append(Step(current, event, at))
         previous = current
     return Generated(canonical, url, tuple(steps), time.process_time() - started)
