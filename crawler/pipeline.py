@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -40,6 +40,9 @@ GONE_STATUSES = (404, 410)
 # Answers that say the page will not be ours to read: the article is then tracked from its
 # feed entry, when the entry carries the article.
 UNREADABLE_STATUSES = (401, 403)
+# A poll tick this early (share of the interval, capped) still counts as due.
+POLL_TOLERANCE = 0.2
+MAX_POLL_TOLERANCE = 90.0
 
 
 def utc_now() -> datetime:
@@ -83,7 +86,11 @@ class Pipeline:
         started = time.perf_counter()
         bound = log.bind(feed=feed.url)
         state = await self._store.get_feed_state(feed.url)
-        if not force and state and state.next_poll_at and state.next_poll_at > self._clock():
+        now = self._clock()
+        # The scheduler's ticks come `interval` apart give or take its jitter, so a tick a little
+        # before `next_poll_at` is the one meant for it (else every other tick would be lost).
+        early = timedelta(seconds=min(feed.interval * POLL_TOLERANCE, MAX_POLL_TOLERANCE))
+        if not force and state and state.next_poll_at and state.next_poll_at > now + early:
             return PollOutcome(feed.url, ok=True, status="not_due")
         errors = state.consecutive_errors if state else 0
         try:
@@ -97,10 +104,10 @@ class Pipeline:
             return await self._feed_failed(feed, str(exc), errors, started)
         if response.status == 304:
             await self._store.record_feed_poll(
-                feed.url, polled_at=self._clock(), status="not_modified", error=None,
+                feed.url, polled_at=now, status="not_modified", error=None,
                 etag=response.etag or (state.etag if state else None),
                 last_modified=response.last_modified or (state.last_modified if state else None),
-                next_poll_at=self._next_poll(feed, response),
+                next_poll_at=self._next_poll(feed, now, response),
             )
             self._metrics.feed_polled("not_modified")
             bound.info("feed_polled", status="not_modified", http_status=304, entries=0,
@@ -123,9 +130,9 @@ class Pipeline:
             etag = state.etag if state else None
             last_modified = state.last_modified if state else None
         await self._store.record_feed_poll(
-            feed.url, polled_at=self._clock(), status="ok", error=None,
+            feed.url, polled_at=now, status="ok", error=None,
             etag=etag, last_modified=last_modified,
-            next_poll_at=self._next_poll(feed, response, parsed.ttl_seconds),
+            next_poll_at=self._next_poll(feed, now, response, parsed.ttl_seconds),
         )
         self._metrics.feed_polled("ok")
         bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
@@ -133,12 +140,12 @@ class Pipeline:
         return PollOutcome(feed.url, ok=failed == 0, status="ok", entries=len(parsed.entries),
                            new_articles=new, failed_pages=failed)
 
-    def _next_poll(self, feed: FeedSettings, response: Response,
+    def _next_poll(self, feed: FeedSettings, polled_at: datetime, response: Response,
                    ttl_seconds: float | None = None) -> datetime:
         ttl = None
         if feed.respect_ttl:
             ttl = max(ttl_seconds or 0.0, _max_age(response.headers.get("cache-control"))) or None
-        return next_feed_poll(self._clock(), feed.interval, consecutive_errors=0,
+        return next_feed_poll(polled_at, feed.interval, consecutive_errors=0,
                               ttl_seconds=ttl)
 
     async def _feed_failed(self, feed: FeedSettings, error: str, errors: int,

@@ -258,3 +258,17 @@ async def test_a_page_that_comes_back_can_be_deleted_again(
     deleted = events_of(receiver, "article.deleted")
     assert [e["data"]["status"] for e in deleted] == [404, 410]
     assert len(events_of(receiver)) == 3  # the unchanged return itself is no event
+
+
+async def test_a_scheduler_tick_slightly_early_still_polls(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    path = write_config(tmp_path, [site.url("/rss.xml")])
+    path.write_text(path.read_text().replace('interval = "1s"', 'interval = "10m"'))
+    settings = load_config(path)
+    async with App(settings, clock=clock) as app:
+        await app.pipeline.poll_feed(settings.feeds[0], force=False)
+        clock.advance(600 - 5)  # the next tick, 5 s early (scheduler jitter)
+        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status != "not_due"
+        clock.advance(60)  # a tick well before the next poll is due
+        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
+    assert site.requests.count("/rss.xml") == 2

@@ -125,6 +125,27 @@ MIGRATIONS: tuple[str, ...] = (
         reason        TEXT
     ) WITHOUT ROWID;
     """,
+    # 4: versions in a rowid table. As a WITHOUT ROWID table, every compressed text of a few
+    # kilobytes spilled into overflow pages that stayed almost half empty (measured: 45% of
+    # the table unused). Event payloads are now stored compressed too (no schema change:
+    # `sqlite_rows.decode_payload` reads both forms).
+    """
+    CREATE TABLE versions_v4 (
+        id           INTEGER PRIMARY KEY,
+        article_id   INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        number       INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        title        TEXT NOT NULL,
+        text         BLOB NOT NULL,
+        fetched_at   TEXT NOT NULL,
+        UNIQUE (article_id, number)
+    );
+    INSERT INTO versions_v4 (article_id, number, content_hash, title, text, fetched_at)
+        SELECT article_id, number, content_hash, title, text, fetched_at FROM versions
+        ORDER BY article_id, number;
+    DROP TABLE versions;
+    ALTER TABLE versions_v4 RENAME TO versions;
+    """,
 )
 
 

@@ -19,6 +19,7 @@ from crawler.store.sqlite_rows import (
     DELIVERY_COLUMNS,
     decode_time,
     decode_time_opt,
+    encode_text,
     encode_time,
     encode_time_opt,
     row_to_delivery,
@@ -223,7 +224,8 @@ async def insert_event(
     await conn.execute(
         """INSERT INTO events (id, type, article_id, version, created_at, payload)
            VALUES (?, ?, ?, ?, ?, ?)""",
-        (event.event_id, event.event_type, article_id, version, created, event.payload),
+        (event.event_id, event.event_type, article_id, version, created,
+         encode_text(event.payload)),
     )
     endpoints = list(dict.fromkeys(event.endpoints))  # de-duplicated, order kept
     await conn.executemany(

@@ -49,6 +49,11 @@ def encode_text(text: str) -> bytes:
     return _TEXT_ZLIB + zlib.compress(raw, 6)
 
 
+def decode_payload(stored: str | bytes) -> str:
+    """An event payload: compressed like version texts since schema 4, plain text before."""
+    return stored if isinstance(stored, str) else decode_text(bytes(stored))
+
+
 def decode_text(blob: bytes) -> str:
     marker, body = blob[:1], blob[1:]
     if marker == _TEXT_ZLIB:
@@ -119,7 +124,7 @@ def row_to_delivery(row: sqlite3.Row) -> Delivery:
         event_id=row["event_id"],
         event_type=row["type"],
         endpoint_url=row["endpoint_url"],
-        payload=row["payload"],
+        payload=decode_payload(row["payload"]),
         attempts=int(row["attempts"]),
         created_at=decode_time(row["created_at"]),
         next_attempt_at=decode_time_opt(row["next_attempt_at"]),

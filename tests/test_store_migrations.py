@@ -1,0 +1,60 @@
+"""Schema upgrades keep every row: a database written by an older schema opens with the new one."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crawler.store.migrations import MIGRATIONS, split_statements
+from crawler.store.sqlite import SQLiteStore
+from crawler.store.sqlite_rows import encode_text
+
+
+def _database_at(path: Path, version: int) -> None:
+    """A database migrated by hand to `version`, with one article written the old way."""
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        for statement in split_statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    when = "2026-11-26T12:00:00.000000Z"
+    db.execute("""INSERT INTO articles (id, canonical_url, url, feed_url, first_seen_at,
+                  last_checked_at, next_check_at, check_count, current_version, current_hash,
+                  title, deleted) VALUES (1, 'https://e.org/a', 'https://e.org/a',
+                  'https://e.org/rss', ?, ?, ?, 0, 2, 'sha256:2', 'Title two', 0)""",
+               (when, when, when))
+    db.execute("INSERT INTO article_urls (url, article_id) VALUES ('https://e.org/a', 1)")
+    for number, text in ((1, "first text " * 40), (2, "second text " * 40)):
+        db.execute("INSERT INTO versions (article_id, number, content_hash, title, text, "
+                   "fetched_at) VALUES (1, ?, ?, ?, ?, ?)",
+                   (number, f"sha256:{number}", f"Title {number}", encode_text(text), when))
+    payload = json.dumps({"type": "article.new", "data": {"version": 1}})
+    db.execute("INSERT INTO events (id, type, article_id, version, created_at, payload) "
+               "VALUES ('evt_old', 'article.new', 1, 1, ?, ?)", (when, payload))
+    db.execute("INSERT INTO deliveries (event_id, endpoint_url, status, attempts, "
+               "next_attempt_at, created_at) VALUES ('evt_old', 'http://h/x', 'pending', 0, ?, ?)",
+               (when, when))
+    db.close()
+
+
+async def test_upgrade_from_the_first_schema_keeps_versions_and_payloads(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _database_at(path, 1)
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        article = await store.find_article_by_url("https://e.org/a")
+        assert article is not None and article.source == "page" and article.collapse_count == 0
+        versions = await store.get_versions(1)
+        assert [(v.number, v.title, v.text[:11]) for v in versions] == [
+            (1, "Title 1", "first text "), (2, "Title 2", "second text")]
+        [delivery] = await store.due_deliveries(datetime(2027, 1, 1, tzinfo=UTC), 10)
+        assert json.loads(delivery.payload)["type"] == "article.new"  # stored as plain text
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
