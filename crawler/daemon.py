@@ -167,6 +167,10 @@ class Daemon:
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
+                if self.stop_event.is_set():
+                    # The scheduler's shutdown cancels running jobs; the work itself goes on
+                    # (shielded, drained in `_drain`), so this is no error to report.
+                    return
                 raise
             except Exception:
                 log.exception("job_crashed", job=name)
