@@ -52,6 +52,7 @@ from crawler.config import DeliverySettings, WebhookSettings  # noqa: E402
 from crawler.diffing import describe_changes  # noqa: E402
 from crawler.models import Content, EventRecord  # noqa: E402
 from crawler.store.sqlite import SQLiteStore  # noqa: E402
+from crawler.store.sqlite_rows import decode_payload  # noqa: E402
 from crawler.textnorm import make_content  # noqa: E402
 
 VERSIONS = 5
@@ -358,8 +359,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         payload_bytes, max_payload = conn.execute(
             "SELECT sum(length(CAST(payload AS BLOB))), max(length(CAST(payload AS BLOB)))"
             " FROM events").fetchone()
-        truncated = conn.execute(
-            "SELECT count(*) FROM events WHERE payload LIKE '%\"truncated\":true%'").fetchone()[0]
+        # Payloads are stored compressed: read them back the way the store does.
+        truncated = sum(
+            1 for (stored,) in conn.execute("SELECT payload FROM events")
+            if '"truncated":true' in decode_payload(stored))
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         t = time.perf_counter()
         conn.execute("VACUUM")
@@ -402,7 +405,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
          f"{totals.raw_text / max(stored_text or 1, 1):.2f}x"),
         ("titles raw / stored (TEXT, uncompressed)",
          f"{totals.raw_title:,} B / {stored_title or 0:,} B"),
-        ("event payloads (uncompressed JSON)",
+        ("event payloads (stored, compressed)",
          f"{_mb(payload_bytes or 0)}  (max {max_payload or 0:,} B, truncated {truncated})"),
         ("page size", f"{page_size:,} B"),
         ("time: texts + describe_changes + payloads",

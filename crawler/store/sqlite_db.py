@@ -36,6 +36,8 @@ T = TypeVar("T")
 Tx = Callable[[aiosqlite.Connection], Awaitable[T]]
 
 _BUSY_TIMEOUT_MS = 10_000
+_PAGE_SIZE = 16384
+_AUTOCHECKPOINT_BYTES = 4 * 1024 * 1024
 # After a checkpoint SQLite truncates the WAL to this size, so a burst of writes does not leave
 # a large file behind for ever.
 _JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
@@ -68,9 +70,17 @@ class SQLiteDatabase:
             return
         writer = await self._connect()
         try:
+            # Only a new, empty file takes a page size (it must precede WAL and the first
+            # table). Compressed version texts of a few KB waste much of a 4 KB page each;
+            # 16 KB pages pack them (measured: a database a fifth smaller).
+            await writer.execute(f"PRAGMA page_size = {_PAGE_SIZE:d}")
             # WAL is a property of the file, set once outside any transaction.
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT:d}")
+            # SQLite checkpoints by itself every N pages written; N is in pages, so with large
+            # pages the default (1000) would let the WAL reach 16 MB first.
+            pages = _AUTOCHECKPOINT_BYTES // _PAGE_SIZE
+            await writer.execute(f"PRAGMA wal_autocheckpoint = {pages:d}")
             await apply_migrations(writer)
             reader = await self._connect()
             await reader.execute("PRAGMA query_only = ON")
