@@ -89,15 +89,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from crawler.logging_setup import configure_logging
 
+    # The daemon and a pass log to stdout (the journal under systemd); the reading commands
+    # keep stdout for their output and log to stderr.
+    log_stream = sys.stdout if args.command in ("run", "once") else sys.stderr
     try:
-        configure_logging(settings.logging)
+        configure_logging(settings.logging, stream=log_stream)
     except OSError as exc:
         print(f"crawler: invalid config: logging.file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "run":
         from crawler.daemon import Daemon
 
-        return asyncio.run(Daemon(settings, resolve_config_path(args.config)).run())
+        daemon = Daemon(settings, resolve_config_path(args.config), log_stream=log_stream)
+        return asyncio.run(daemon.run())
     if args.command == "once":
         from crawler.commands.once import run_once
 

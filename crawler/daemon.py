@@ -17,7 +17,7 @@ import random
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -44,9 +44,11 @@ def _feed_job_id(feed: FeedSettings) -> str:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
+    def __init__(self, settings: Settings, config_path: Path | None = None, *,
+                 log_stream: TextIO | None = None) -> None:
         self.settings = settings
         self.config_path = config_path
+        self._log_stream = log_stream
         self.stop_event = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
@@ -258,7 +260,7 @@ class Daemon:
             new = new.model_copy(update={"http": self.settings.http})
         try:
             self._app.deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify)
-            configure_logging(new.logging)
+            configure_logging(new.logging, stream=self._log_stream)
         except (OSError, ValueError) as exc:
             log.error("reload_rejected", config=str(self.config_path), error=str(exc))
             return False

@@ -1,7 +1,8 @@
 """Structured logging: one structlog chain for our own events and for stdlib loggers
 (aiohttp, apscheduler), rendered for people on a terminal and as JSON lines everywhere else.
 
-Logs go to stderr, never stdout: commands such as `crawler extract` print their results on stdout.
+The stream is the caller's choice: the daemon logs to stdout (the journal under systemd), commands
+such as `crawler extract` print their results on stdout and log to stderr.
 """
 
 from __future__ import annotations
