@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from crawler.store.sqlite import SQLiteStore
 from tests.e2e_support import Receiver, start_receiver
 from tests.news_site import NewsSite
+from tests.webhook_receiver import ReceiverFactory, receiver_factory
 
 REPO = Path(__file__).resolve().parent.parent
 CRAWLER_CMD = [sys.executable, "-m", "crawler"]
@@ -40,6 +43,28 @@ async def receiver() -> AsyncIterator[Receiver]:
     """A webhook receiver on 127.0.0.1 verifying every request with standardwebhooks."""
     async with start_receiver() as rec:
         yield rec
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """A real SQLite store in the test's own directory."""
+    s = SQLiteStore(tmp_path / "crawler.db")
+    await s.open()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[ReceiverFactory]:
+    """Start receivers with `await receivers(secret, script, ...)`; all close after the test."""
+    async with receiver_factory() as make:
+        yield make
 
 
 @pytest.fixture

@@ -5,27 +5,18 @@ receiver verifying what a following `crawler once` sends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from crawler.events import notify_endpoint_key
 from crawler.store.sqlite import SQLiteStore
 from crawler.webhooks.health import EndpointState
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.test_webhooks_delivery import add_event
-from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret, receiver_factory
+from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 
 TOKEN = "tok3n-in-the-query"
 NOTIFY_URL = "json://bot:n0tify-pass@127.0.0.1:9/notify"
-
-
-@pytest.fixture
-async def receivers() -> AsyncIterator[ReceiverFactory]:
-    async with receiver_factory() as make:
-        yield make
 
 
 async def crawler(config: Path, *args: str) -> tuple[int, str, str]:

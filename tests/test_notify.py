@@ -170,14 +170,6 @@ async def server() -> AsyncIterator[NotifyServer]:
     await s.close()
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
-
-
 async def store_edit(store: SQLiteStore, notify: list[NotifySettings], at: datetime) -> str:
     routes = Routes(notify=notify)
     first = article_new(REF, OLD, created_at=at, routes=Routes(), max_bytes=10_000)

@@ -10,7 +10,6 @@ import sqlite3
 import sys
 import textwrap
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,14 +37,6 @@ def event(event_id: str | None = None, event_type: str = "article.new") -> Event
         payload="{}",
         endpoints=(HOOK, HOOK + "2"),
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
 
 
 def table_counts(path: Path) -> dict[str, int]:

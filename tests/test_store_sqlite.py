@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,14 +37,6 @@ def event(
         payload=f'{{"type": "{event_type}"}}',
         endpoints=endpoints,
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def new_article(store: SQLiteStore, n: int = 1, **kw: object) -> int:

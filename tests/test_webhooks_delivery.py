@@ -6,10 +6,9 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,7 +26,6 @@ from tests.webhook_receiver import (
     ReceiverFactory,
     Reply,
     make_secret,
-    receiver_factory,
 )
 
 
@@ -53,26 +51,6 @@ def delivery_settings(**overrides: Any) -> DeliverySettings:
 
 def hook(url: str, *secrets: str) -> WebhookSettings:
     return WebhookSettings.model_validate({"url": url, "secret": list(secrets)})
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def receivers() -> AsyncIterator[ReceiverFactory]:
-    async with receiver_factory() as make:
-        yield make
 
 
 @pytest.fixture

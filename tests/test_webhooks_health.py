@@ -6,7 +6,6 @@ Real store file, real local receivers, a hand-moved scheduling clock (no real ho
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.health import EndpointState
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, make_secret, receiver_factory
+from tests.webhook_receiver import ReceiverFactory, make_secret
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86400.0
@@ -71,26 +70,6 @@ def test_probe_timing_and_resume_are_pure() -> None:
         timedelta(minutes=10)
     assert health.probe_sent(EndpointState("u"), at=at(25), probe_every=600) == EndpointState("u")
     assert health.resumed(paused) == EndpointState("u")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def receivers() -> AsyncIterator[ReceiverFactory]:
-    async with receiver_factory() as make:
-        yield make
 
 
 async def test_endpoint_state_persists_across_reopen(tmp_path: Path) -> None:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from crawler.config import DeliverySettings, WebhookSettings
 from crawler.events import ArticleRef, Routes, article_deleted, article_new
@@ -23,30 +20,10 @@ from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
 from crawler.webhooks.deliverer import Deliverer
 from tests.test_webhooks_delivery import add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret, receiver_factory
+from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 
 FEED_A = "https://a.example/rss.xml"
 FEED_B = "https://b.example/feed.atom"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "crawler.db")
-    await s.open()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def receivers() -> AsyncIterator[ReceiverFactory]:
-    async with receiver_factory() as make:
-        yield make
 
 
 def webhook(receiver: WebhookReceiver, **keys: Any) -> WebhookSettings:
