@@ -19,7 +19,6 @@ _INVISIBLE = dict.fromkeys(
              "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
     None,
 )
-_SPACES = re.compile(r"[^\S\n]+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 
 
