@@ -84,7 +84,8 @@ class App:
                                         self.settings.delivery, webhook_session,
                                         clock=self.clock,
                                         user_agent=self.settings.fetch.user_agent,
-                                        notify=self.settings.notify)
+                                        notify=self.settings.notify,
+                                        metrics=self.metrics)
             self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
                                       clock=self.clock, on_event=self.delivery_wake.set,
                                       metrics=self.metrics)

@@ -115,6 +115,8 @@ class FeedState:
     last_error: str | None
     consecutive_errors: int
     next_poll_at: datetime | None
+    entries: int | None = None
+    """Entries in the last feed that parsed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,7 @@ class Pipeline:
             feed.url, polled_at=now, status="ok", error=None,
             etag=etag, last_modified=last_modified,
             next_poll_at=self._next_poll(feed, now, response, parsed.ttl_seconds),
+            entries=len(parsed.entries),
         )
         self._metrics.feed_polled("ok")
         bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),

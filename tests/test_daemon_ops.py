@@ -141,6 +141,7 @@ async def test_reload_health_metrics_status_and_backup(
         assert status == 200
         assert 'crawler_events_total{type="article.new"} 3.0' in metrics
         assert "crawler_feed_polls_total" in metrics
+        assert 'crawler_delivery_attempts_total{outcome="delivered"} 1.0' in metrics
 
         # operator commands against the running daemon's database
         config_ok = tmp_path / "ops.toml"
@@ -150,7 +151,7 @@ async def test_reload_health_metrics_status_and_backup(
             env=subprocess_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         assert proc.returncode == 0, err
-        assert "articles tracked: 3" in out.decode()
+        assert "articles tracked: 3, versions stored: 3" in out.decode()
         assert receiver.secrets[0] not in out.decode()
 
         backup = tmp_path / "copy.db"

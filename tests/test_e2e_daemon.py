@@ -102,7 +102,9 @@ async def test_once_exits_1_when_a_feed_fails(tmp_path: Path, site: NewsSite) ->
     code, out, _ = await crawler("status", "--config", str(config), cwd=tmp_path)
     assert code == 0
     assert "HTTP 404" in out and "error" in out  # the failing feed, and why
-    assert "articles tracked: 1" in out
+    assert "articles tracked: 1, versions stored: 1" in out
+    healthy_row = next(line for line in out.splitlines() if "/rss.xml" in line)
+    assert "│ 1 " in healthy_row or " 1 " in healthy_row  # its entries
 
 
 async def test_daemon_detects_edits_and_stops_cleanly_on_sigterm(

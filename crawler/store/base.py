@@ -44,10 +44,12 @@ class Store(Protocol):
         etag: str | None,
         last_modified: str | None,
         next_poll_at: datetime | None,
+        entries: int | None = None,
     ) -> None:
         """Store a poll's outcome. `status` is "ok", "not_modified" or "error"; an error
         increments `consecutive_errors` and keeps the previous etag/last_modified, any other
-        status resets it to 0 and replaces them."""
+        status resets it to 0 and replaces them. `entries`: how many the feed had, when it
+        was parsed (None keeps the last count)."""
 
     async def list_feed_states(self) -> list[FeedState]:
         """Every feed ever polled, ordered by URL."""
@@ -120,6 +122,8 @@ class Store(Protocol):
         """Every stored version of an article, oldest first."""
 
     async def count_articles(self) -> int: ...
+
+    async def count_versions(self) -> int: ...
 
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(

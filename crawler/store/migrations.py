@@ -146,6 +146,10 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE versions;
     ALTER TABLE versions_v4 RENAME TO versions;
     """,
+    # 5: how many entries the last parsed feed had, for `crawler status`.
+    """
+    ALTER TABLE feeds ADD COLUMN last_entries INTEGER;
+    """,
 )
 
 

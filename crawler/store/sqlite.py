@@ -46,20 +46,21 @@ class SQLiteStore(OutboxStore):
         etag: str | None,
         last_modified: str | None,
         next_poll_at: datetime | None,
+        entries: int | None = None,
     ) -> None:
         """See `Store.record_feed_poll`. Raises ValueError for an unknown status."""
         if status not in _FEED_STATUSES:
             raise ValueError(f"unknown feed poll status {status!r}")
         params = (
             feed_url, etag, last_modified, encode_time(polled_at), status, error,
-            1 if status == "error" else 0, encode_time_opt(next_poll_at),
+            1 if status == "error" else 0, encode_time_opt(next_poll_at), entries,
         )
         if status == "error":
             # An error keeps the validators of the last good answer, for the next conditional GET.
             sql = """
                 INSERT INTO feeds (url, etag, last_modified, last_polled_at, last_status,
-                                   last_error, consecutive_errors, next_poll_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                   last_error, consecutive_errors, next_poll_at, last_entries)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (url) DO UPDATE SET
                     last_polled_at = excluded.last_polled_at,
                     last_status = excluded.last_status,
@@ -71,8 +72,8 @@ class SQLiteStore(OutboxStore):
         else:
             sql = """
                 INSERT INTO feeds (url, etag, last_modified, last_polled_at, last_status,
-                                   last_error, consecutive_errors, next_poll_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                   last_error, consecutive_errors, next_poll_at, last_entries)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (url) DO UPDATE SET
                     etag = excluded.etag,
                     last_modified = excluded.last_modified,
@@ -80,7 +81,8 @@ class SQLiteStore(OutboxStore):
                     last_status = excluded.last_status,
                     last_error = excluded.last_error,
                     consecutive_errors = 0,
-                    next_poll_at = excluded.next_poll_at
+                    next_poll_at = excluded.next_poll_at,
+                    last_entries = COALESCE(excluded.last_entries, feeds.last_entries)
             """
 
         async def tx(conn: aiosqlite.Connection) -> None:
@@ -289,6 +291,10 @@ class SQLiteStore(OutboxStore):
 
     async def count_articles(self) -> int:
         rows = await self._read("SELECT count(*) FROM articles")
+        return int(rows[0][0])
+
+    async def count_versions(self) -> int:
+        rows = await self._read("SELECT count(*) FROM versions")
         return int(rows[0][0])
 
 

@@ -109,6 +109,7 @@ def row_to_feed_state(row: sqlite3.Row) -> FeedState:
         last_error=row["last_error"],
         consecutive_errors=int(row["consecutive_errors"]),
         next_poll_at=decode_time_opt(row["next_poll_at"]),
+        entries=row["last_entries"],
     )
 
 

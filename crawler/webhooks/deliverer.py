@@ -32,6 +32,7 @@ import structlog
 
 from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, NotifySettings, WebhookSettings
 from crawler.events import notify_endpoint_key
+from crawler.metrics import Metrics
 from crawler.models import Delivery
 from crawler.store.base import Store
 from crawler.webhooks import health
@@ -93,8 +94,10 @@ class Deliverer:
         signing_clock: Callable[[], datetime] = utc_now,
         user_agent: str = DEFAULT_USER_AGENT,
         notify: Sequence[NotifySettings] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._session = session
         self._clock = clock
         self._signing_clock = signing_clock
@@ -257,6 +260,8 @@ class Deliverer:
             attempts_made=attempt_no, schedule=self._settings.retry_schedule,
             now=self._clock(), rng=self._rng,
         )
+        if self._metrics is not None:
+            self._metrics.delivery_attempted(decision.outcome, duration_ms / 1000)
         await self._store.record_delivery_attempt(
             delivery.delivery_id, attempted_at=attempted_at, status_code=answer.status,
             error=decision.error, duration_ms=duration_ms, outcome=decision.outcome,
