@@ -57,8 +57,10 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
     # NUL is not text in any page; lexbor would keep it as U+FFFD.
     tree = LexborHTMLParser(html.replace("\x00", ""))
     found = scan(tree)
-    canonical = canonical_url(found.links, found.metas, url)
-    title = headline(found.metas, found.h1s, found.titles)
+    # Both read the <meta> attributes, and selectolax builds a new dict on every `.attributes`.
+    metas = [meta.attributes for meta in found.metas]
+    canonical = canonical_url(found.links, metas, url)
+    title = headline(metas, found.h1s, found.titles)
     structured = article_body(found.scripts)
     preclean(tree, found.junk)
     nodes = _ruled_nodes(tree, rules)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
@@ -48,15 +49,20 @@ class Choice:
 
 
 def _initial(node: LexborNode) -> float:
-    weight = float(_TAG_WEIGHT.get(node.tag or "", 0))
     attrs = node.attributes
-    hint = class_id(attrs)
+    return _weight(node.tag or "", class_id(attrs), (attrs.get("itemprop") or "").lower())
+
+
+@lru_cache(maxsize=8192)
+def _weight(tag: str, hint: str, itemprop: str) -> float:
+    # Pure in its arguments, and templates repeat the same few boxes: cached, the regexes run
+    # once per distinct class/id instead of once per element.
+    weight = float(_TAG_WEIGHT.get(tag, 0))
     if hint:
         if UNLIKELY.search(hint):
             weight -= _HINT_WEIGHT
         if POSITIVE.search(hint):
             weight += _HINT_WEIGHT
-    itemprop = (attrs.get("itemprop") or "").lower()
     if "articlebody" in itemprop or "articletext" in itemprop:
         weight += _ARTICLE_BODY_BONUS
     return weight
@@ -108,13 +114,31 @@ def choose(found: Scan) -> Choice | None:
     ][:_TOP_N]
     if not ranked:
         return None
-    final = {k: scores[k] * (1 - link_density(nodes[k])) for k in ranked}
-    best = max(ranked, key=final.__getitem__)
-    top = nodes[best]
-    top_score = final[best]
-    top = _climb(top, top_score, scores)
+    best, top_score = _best(ranked, scores, nodes)
+    top = _climb(nodes[best], top_score, scores)
     picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
     return Choice(nodes=tuple(_leads(picked) + picked), score=top_score)
+
+
+def _best(
+    ranked: list[int], scores: dict[int, float], nodes: dict[int, LexborNode]
+) -> tuple[int, float]:
+    """The candidate with the highest score discounted by link density, and that final score;
+    the first in `ranked` order on a tie (as `max` would pick).
+
+    Link density costs a text and an anchor query per candidate, so stop as soon as no later
+    candidate can win: a final score lies between the raw score and 0, and `ranked` is sorted by
+    raw score, so once the best final reaches max(raw, 0) the rest can at most tie."""
+    best = ranked[0]
+    top_score = scores[best] * (1 - link_density(nodes[best]))
+    for key in ranked[1:]:
+        score = scores[key]
+        if max(score, 0.0) <= top_score:
+            break
+        final = score * (1 - link_density(nodes[key]))
+        if final > top_score:
+            best, top_score = key, final
+    return best, top_score
 
 
 def _leads(picked: list[LexborNode]) -> list[LexborNode]:
@@ -129,11 +153,16 @@ def _leads(picked: list[LexborNode]) -> list[LexborNode]:
             for node in (sibling, *sibling.css("[class],[id],[itemprop]")):
                 attrs = node.attributes
                 hint = f"{class_id(attrs)} {(attrs.get('itemprop') or '').lower()}"
-                if LEAD.search(hint) and _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
+                if _is_lead(hint) and _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
                     leads.insert(0, node)
                     break
         sibling = sibling.prev
     return leads
+
+
+@lru_cache(maxsize=8192)
+def _is_lead(hint: str) -> bool:
+    return LEAD.search(hint) is not None
 
 
 def _chain(start: LexborNode, scores: dict[int, float], nodes: dict[int, LexborNode]) -> list[int]:

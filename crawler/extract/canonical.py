@@ -7,10 +7,13 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborNode
 
 
-def canonical_url(links: list[LexborNode], metas: list[LexborNode], url: str) -> str | None:
+def canonical_url(
+    links: list[LexborNode], metas: list[dict[str, str | None]], url: str
+) -> str | None:
     """Absolute URL from `<link rel=canonical>`, else `og:url`, resolved against `url`.
 
-    None when the page declares neither, or only something that is not an http(s) URL.
+    `metas` are the attributes of the page's `<meta>` elements. None when the page declares
+    neither, or only something that is not an http(s) URL.
     """
     candidates: list[str] = []
     for link in links:
@@ -18,8 +21,7 @@ def canonical_url(links: list[LexborNode], metas: list[LexborNode], url: str) ->
         href = attrs.get("href")
         if href and "canonical" in (attrs.get("rel") or "").lower().split():
             candidates.append(href)
-    for meta in metas:
-        attrs = meta.attributes
+    for attrs in metas:
         key = (attrs.get("property") or attrs.get("name") or "").lower()
         content = attrs.get("content")
         if key == "og:url" and content:

@@ -3,6 +3,8 @@ chosen body after it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.dom import detach, ink, text_length, text_of
@@ -41,15 +43,26 @@ def clean_body(root: LexborNode, total: int) -> None:
     for node in root.css(_META):
         detach(node)
     for node in root.css("[class],[id]"):
-        hint = class_id(node.attributes)
-        if not hint or not NEGATIVE.search(hint):
+        verdict = _verdict(class_id(node.attributes))
+        if verdict is None:
             continue
-        if not COMMENTS.search(hint):
+        comments, positive = verdict
+        if not comments:
             share = text_length(node) / total if total else 0.0
-            if share > _HUGE_SHARE or (share > _BIG_SHARE and POSITIVE.search(hint)):
+            if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):
                 continue
         detach(node)
     _drop_link_lists(root)
+
+
+@lru_cache(maxsize=8192)
+def _verdict(hint: str) -> tuple[bool, bool] | None:
+    """None when the class/id `hint` names no boilerplate; else whether it names a comment
+    thread and whether it also sounds like the body. Cached: a page repeats its class names,
+    and NEGATIVE, a long alternation, is the slowest of the hint regexes."""
+    if not hint or not NEGATIVE.search(hint):
+        return None
+    return bool(COMMENTS.search(hint)), bool(POSITIVE.search(hint))
 
 
 def _drop_link_lists(root: LexborNode) -> None:

@@ -14,11 +14,11 @@ _SEPARATOR = re.compile(r"\s+[-|–—:·•»/]\s+|\s*[|｜]\s*|\s+::\s+")
 _MAX_SITE_WORDS = 4
 
 
-def meta_values(metas: list[LexborNode]) -> dict[str, str]:
-    """`<meta property|name=... content=...>` by lower-cased key, raw; the first non-empty wins."""
+def meta_values(metas: list[dict[str, str | None]]) -> dict[str, str]:
+    """`<meta property|name=... content=...>` (given as their attributes) by lower-cased key,
+    raw; the first non-empty wins."""
     values: dict[str, str] = {}
-    for node in metas:
-        attrs = node.attributes
+    for attrs in metas:
         key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
         content = attrs.get("content")
         if key and key not in values and content and not content.isspace():
@@ -59,9 +59,12 @@ def _first_text(nodes: list[LexborNode]) -> str:
     return ""
 
 
-def headline(metas: list[LexborNode], h1s: list[LexborNode], titles: list[LexborNode]) -> str:
+def headline(
+    metas: list[dict[str, str | None]], h1s: list[LexborNode], titles: list[LexborNode]
+) -> str:
     """og:title (or twitter:title), else the first non-empty <h1>, else <title>; the site
-    name suffix or prefix removed. Empty string when the page names nothing."""
+    name suffix or prefix removed. `metas` are the attributes of the `<meta>` elements.
+    Empty string when the page names nothing."""
     values = meta_values(metas)
     site = _first(values, "og:site_name", "application-name")
     og = _first(values, "og:title", "twitter:title")

@@ -7,6 +7,7 @@ vocabulary of web page templates: nothing here names a particular site.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Template vocabulary for blocks that are never article text. Two kinds: stems that may be
 # followed by more letters in camelCase or compound names ("shareButtons", "relatedArticles"),
@@ -75,11 +76,22 @@ def class_id(attrs: dict[str, str | None]) -> str:
     ident = attrs.get("id") or ""
     if not cls and not ident:
         return ""
-    # `shareButtons` and `share_buttons` are spelled `share-buttons` elsewhere.
-    return _CAMEL.sub(r"\1-\2", f"{cls} {ident}").lower().replace("_", "-")
+    return _fold_hint(f"{cls} {ident}")
 
 
-_CAMEL = re.compile(r"([a-z])([A-Z])")
+# A dash between a lower-case letter and an upper-case one. Lookarounds make the replacement a
+# plain string: a group template ("\\1-\\2") is expanded in Python on every match.
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+@lru_cache(maxsize=8192)
+def _fold_hint(raw: str) -> str:
+    # Class names repeat within a page (every comment, every list item) and across the pages
+    # of one site, hence the cache.
+    if not raw.islower():  # islower() is True only when there is no upper-case letter at all
+        # `shareButtons` and `share_buttons` are spelled `share-buttons` elsewhere.
+        raw = _CAMEL.sub("-", raw)
+    return raw.lower().replace("_", "-")
 
 # Short lines that only say when, or how often, the page was touched: they change between two
 # fetches of an unchanged article, so they never belong to its text.
