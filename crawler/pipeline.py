@@ -162,19 +162,35 @@ class Pipeline:
         return PollOutcome(feed.url, ok=False, status="error", error=error)
 
     async def _follow_entry(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:
-        known = await self._store.find_article_by_url(entry.link)
+        known = await self._find_entry(feed, entry)
         if known is not None:
             return await self._known_entry(known, entry)
         lock = self._url_locks.setdefault(entry.link, asyncio.Lock())
         try:
             async with lock:
-                known = await self._store.find_article_by_url(entry.link)
+                known = await self._find_entry(feed, entry)
                 if known is not None:
                     return await self._known_entry(known, entry)
-                return await self._first_sight(feed, entry)
+                outcome = await self._first_sight(feed, entry)
+                await self._find_entry(feed, entry)  # records the entry's id for next time
+                return outcome
         finally:
             if not lock.locked():
                 self._url_locks.pop(entry.link, None)
+
+    async def _find_entry(self, feed: FeedSettings, entry: FeedEntry) -> Article | None:
+        """The article an entry stands for: by its guid/id within its feed (which survives a
+        new link after a retitled slug), else by its link. The way not yet known is
+        remembered, so both lead there from now on."""
+        key = _entry_key(feed, entry)
+        by_id = await self._store.find_article_by_url(key)
+        by_link = await self._store.find_article_by_url(entry.link)
+        known = by_id or by_link
+        if known is not None and by_id is None:
+            await self._store.add_url_alias(known.article_id, key)
+        if known is not None and by_link is None:
+            await self._store.add_url_alias(known.article_id, entry.link)
+        return known
 
     async def _known_entry(self, article: Article, entry: FeedEntry) -> CheckOutcome:
         """An entry seen before. Page-sourced articles are re-checked on their own schedule;
@@ -292,6 +308,11 @@ class Pipeline:
         if site is None:
             return None
         return SiteRules(content=site.content, ignore=site.ignore)
+
+
+def _entry_key(feed: FeedSettings, entry: FeedEntry) -> str:
+    """An entry's identity as an alias of its article: guids are only unique within a feed."""
+    return f"entry:{feed.url} {entry.entry_id}"
 
 
 def _max_age(cache_control: str | None) -> float:

@@ -37,6 +37,8 @@ class Story:
     status: int = 200
     in_feed: bool = True
     section: str = "news"
+    path_slug: str = ""
+    """The slug in the page's URL when the CMS renamed it (a retitled story); else `slug`."""
     """"private" puts the page where robots.txt disallows it."""
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
 
@@ -73,7 +75,9 @@ class NewsSite:
 
     def article_url(self, slug: str) -> str:
         story = self.stories.get(slug)
-        return self.url(f"/{story.section if story else 'news'}/{slug}.html")
+        if story is None:
+            return self.url(f"/news/{slug}.html")
+        return self.url(f"/{story.section}/{story.path_slug or slug}.html")
 
     def entry_html(self, story: Story) -> str:
         """The article as a full-content feed carries it, with share links and a footer."""
@@ -146,7 +150,8 @@ class NewsSite:
     def rss(self) -> str:
         items = "".join(
             f"<item><title>{html.escape(s.title)}</title>"
-            f"<link>{self.link_base}/{s.section}/{s.slug}.html?utm_source=rss&amp;utm_medium=feed</link>"
+            f"<link>{self.link_base}/{s.section}/{s.path_slug or s.slug}.html"
+            "?utm_source=rss&amp;utm_medium=feed</link>"
             f'<guid isPermaLink="false">gazette-{s.slug}</guid>'
             f"<pubDate>{format_datetime(s.published)}</pubDate>"
             f"<description>{html.escape(s.lead)}</description>"
@@ -198,7 +203,9 @@ class NewsSite:
             self.requests.append(request.path_qs)
             if self.page_delay:
                 await asyncio.sleep(self.page_delay)
-            story = self.stories.get(request.match_info["slug"])
+            wanted = request.match_info["slug"]
+            story = next((s for s in self.stories.values()
+                          if wanted in (s.slug, s.path_slug)), None)
             if story is None:
                 raise web.HTTPNotFound(text="no such story")
             if story.status != 200:

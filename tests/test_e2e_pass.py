@@ -272,3 +272,19 @@ async def test_a_scheduler_tick_slightly_early_still_polls(
         clock.advance(60)  # a tick well before the next poll is due
         assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
     assert site.requests.count("/rss.xml") == 2
+
+
+async def test_an_entry_keeps_its_article_when_its_link_changes(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    # The story is retitled and the CMS gives it a new slug: new link and new canonical URL,
+    # same guid. It is the same article, not a new one.
+    story.title, story.path_slug = "Storm batters coast", "storm-batters-coast"
+    clock.advance(60)
+    await run_pass(settings, clock)
+    assert [e["type"] for e in events_of(receiver)] == ["article.new"]
+    async with App(settings, clock=clock) as app:
+        by_new_link = await app.store.find_article_by_url(site.article_url("storm"))
+        assert by_new_link is not None and by_new_link.article_id == 1
