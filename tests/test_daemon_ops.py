@@ -207,3 +207,37 @@ async def test_log_file_moved_away_is_reopened(
     fresh = log_file.read_text()
     assert '"short_interval"' in rotated  # logged before READY=1
     assert '"feed_polled"' in fresh and '"daemon_stopped"' in fresh
+
+
+async def test_unreachable_feeds_are_logged_and_the_daemon_stays_up(
+        tmp_path: Path, notify_socket: tuple[socket.socket, str]) -> None:
+    sock, path = notify_socket
+    # With private addresses refused, neither feed can be fetched (and nothing listens there):
+    # a daemon cut off from its feeds must say so per feed and keep running.
+    config = write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"])
+    config.write_text(config.read_text() + '\n[[feeds]]\nurl = "https://127.0.0.2/feed.xml"\n')
+    config.write_text(config.read_text().replace("allow_private_addresses = true",
+                                                 "allow_private_addresses = false"))
+    daemon = await asyncio.create_subprocess_exec(
+        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
+        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    log_file = tmp_path / "crawler.jsonl"
+    try:
+        await collect(sock, "READY=1")
+        deadline = time.monotonic() + 15
+        failures: list[dict[str, object]] = []
+        while time.monotonic() < deadline and len({f["feed"] for f in failures}) < 2:
+            await asyncio.sleep(0.2)
+            failures = [e for e in map(json.loads, log_file.read_text().splitlines())
+                        if e["event"] == "feed_failed"]
+        assert {f["feed"] for f in failures} == {"http://127.0.0.1:9/rss.xml",
+                                                 "https://127.0.0.2/feed.xml"}
+        assert all("blocked_address" in str(f["error"]) for f in failures)  # says what is wrong
+        assert daemon.returncode is None  # still running
+        daemon.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
