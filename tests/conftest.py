@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,12 +10,9 @@ import aiohttp
 import pytest
 
 from crawler.store.sqlite import SQLiteStore
-from tests.e2e_support import Receiver, start_receiver
+from tests.e2e_support import CRAWLER_CMD, REPO, Receiver, start_receiver, subprocess_env
 from tests.news_site import NewsSite
 from tests.webhook_receiver import ReceiverFactory, receiver_factory
-
-REPO = Path(__file__).resolve().parent.parent
-CRAWLER_CMD = [sys.executable, "-m", "crawler"]
 
 
 class FakeClock:
@@ -109,9 +104,4 @@ file = "{tmp_path / 'crawler.jsonl'}"
     return path
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("NOTIFY_SOCKET", None)
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra)
-    return env
+__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "subprocess_env", "write_config"]

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 from crawler.app import App
 from crawler.config import Settings
 from tests.webhook_receiver import Received, Reply, WebhookReceiver, make_secret
+
+REPO = Path(__file__).resolve().parent.parent
+CRAWLER_CMD = [sys.executable, "-m", "crawler"]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def running_daemon(config: Path, cwd: Path,
+                         **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`crawler run` as a subprocess, killed at the end if the test did not stop it. Its
+    stderr goes to a file: an unread pipe would fill up and block the daemon."""
+    with (cwd / "daemon.stderr").open("ab") as stderr:
+        daemon = await asyncio.create_subprocess_exec(
+            *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(**env),
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+    try:
+        yield daemon
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+
+
+async def stop_daemon(daemon: asyncio.subprocess.Process, timeout: float = 40) -> int:
+    """SIGTERM, as systemd stops it; its exit code."""
+    daemon.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(daemon.wait(), timeout=timeout)
 
 
 async def run_pass(settings: Settings, clock: Callable[[], datetime]) -> bool:

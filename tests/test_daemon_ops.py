@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, webhook_table
+from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
 from tests.news_site import NewsSite
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -57,11 +57,8 @@ async def test_notify_protocol_watchdog_and_clean_stop(
     site.add("storm", "Storm hits coast", LEAD, PARAS)
     sock, path = notify_socket
     config = write_config(tmp_path, [site.url("/rss.xml")])
-    env = subprocess_env(NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
-    daemon = await asyncio.create_subprocess_exec(
-        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    try:
+    async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path,
+                              WATCHDOG_USEC="400000") as daemon:
         first = await collect(sock, "READY=1")
         assert any(m.startswith("STATUS=1 feeds") for m in first)
         started = time.monotonic()
@@ -70,13 +67,9 @@ async def test_notify_protocol_watchdog_and_clean_stop(
             pings += await collect(sock, "WATCHDOG=1")
         # WATCHDOG_USEC=0.4s: a ping every 0.2s, so about 7 in 1.5s
         assert 4 <= pings.count("WATCHDOG=1") <= 12
-        daemon.send_signal(signal.SIGTERM)
+        stopped = asyncio.ensure_future(stop_daemon(daemon))
         await collect(sock, "STOPPING=1")
-        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
+        assert await stopped == 0
 
 
 async def _get(url: str) -> tuple[int, str]:
@@ -100,11 +93,7 @@ async def test_reload_health_metrics_status_and_backup(
     port = _free_port()
     http = f'[http]\nlisten = "127.0.0.1:{port}"\n'
     config = write_config(tmp_path, [site.url("/rss.xml")], extra=http)
-    daemon = await asyncio.create_subprocess_exec(
-        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
-        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
-    try:
+    async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path) as daemon:
         await collect(sock, "READY=1")
         status, body = await _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and '"database": true' in body.replace("\n", " ")
@@ -164,12 +153,7 @@ async def test_reload_health_metrics_status_and_backup(
             assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             assert copy.execute("SELECT count(*) FROM articles").fetchone() == (3,)
 
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
+        assert await stop_daemon(daemon) == 0
     events = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]
     names = [e["event"] for e in events]
     assert "config_reloaded" in names
@@ -184,12 +168,8 @@ async def test_log_file_moved_away_is_reopened(
     site.add("storm", "Storm hits coast", LEAD, PARAS)
     sock, path = notify_socket
     config = write_config(tmp_path, [site.url("/rss.xml")])
-    daemon = await asyncio.create_subprocess_exec(
-        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
-        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
     log_file = tmp_path / "crawler.jsonl"
-    try:
+    async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path) as daemon:
         await collect(sock, "READY=1")
         log_file.rename(tmp_path / "crawler.jsonl.1")  # what logrotate does
         daemon.send_signal(signal.SIGUSR1)  # what logrotate's postrotate may do
@@ -197,12 +177,7 @@ async def test_log_file_moved_away_is_reopened(
         while time.monotonic() < deadline and not (
                 log_file.exists() and '"feed_polled"' in log_file.read_text()):
             await asyncio.sleep(0.1)
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
+        assert await stop_daemon(daemon) == 0
     rotated = (tmp_path / "crawler.jsonl.1").read_text()
     fresh = log_file.read_text()
     assert '"short_interval"' in rotated  # logged before READY=1
@@ -218,12 +193,8 @@ async def test_unreachable_feeds_are_logged_and_the_daemon_stays_up(
     config.write_text(config.read_text() + '\n[[feeds]]\nurl = "https://127.0.0.2/feed.xml"\n')
     config.write_text(config.read_text().replace("allow_private_addresses = true",
                                                  "allow_private_addresses = false"))
-    daemon = await asyncio.create_subprocess_exec(
-        *CRAWLER_CMD, "run", "--config", str(config), cwd=tmp_path,
-        env=subprocess_env(NOTIFY_SOCKET=path), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
     log_file = tmp_path / "crawler.jsonl"
-    try:
+    async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path) as daemon:
         await collect(sock, "READY=1")
         deadline = time.monotonic() + 15
         failures: list[dict[str, object]] = []
@@ -235,9 +206,4 @@ async def test_unreachable_feeds_are_logged_and_the_daemon_stays_up(
                                                  "https://127.0.0.2/feed.xml"}
         assert all("blocked_address" in str(f["error"]) for f in failures)  # says what is wrong
         assert daemon.returncode is None  # still running
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), timeout=30) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
+        assert await stop_daemon(daemon) == 0

@@ -4,7 +4,6 @@ with real signals), `crawler history` and `crawler diff`."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
 import sys
 import time
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import CRAWLER_CMD, REPO, subprocess_env, write_config
-from tests.e2e_support import Receiver, webhook_table
+from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
 from tests.news_site import NewsSite
 from tests.webhook_receiver import make_secret
 
@@ -34,14 +33,6 @@ async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-async def start_daemon(config: Path, cwd: Path) -> asyncio.subprocess.Process:
-    # stderr goes to a file: an unread pipe would fill up and block the daemon.
-    with (cwd / "daemon.stderr").open("ab") as stderr:
-        return await asyncio.create_subprocess_exec(
-            *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(),
-            stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -112,8 +103,7 @@ async def test_daemon_detects_edits_and_stops_cleanly_on_sigterm(
     story = site.add("storm", "Storm hits coast", LEAD, PARAS)
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           intervals='["1s"]', extra=FAST)
-    daemon = await start_daemon(config, tmp_path)
-    try:
+    async with running_daemon(config, tmp_path) as daemon:
         await wait_for(lambda: len(receiver.accepted()) >= 1)
         story.title = "Storm batters northern coast"
         await wait_for(lambda: any(r.json["type"] == "article.edited" for r in receiver.accepted()))
@@ -121,14 +111,8 @@ async def test_daemon_detects_edits_and_stops_cleanly_on_sigterm(
         await wait_for(lambda: any(r.json["type"] == "article.deleted"
                                    for r in receiver.accepted()))
         started = time.monotonic()
-        daemon.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(daemon.wait(), timeout=40)
-        assert code == 0
+        assert await stop_daemon(daemon) == 0
         assert time.monotonic() - started < 30
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
     types = [r.json["type"] for r in receiver.accepted()]
     assert types == ["article.new", "article.edited", "article.deleted"]
     assert all(r.verified for r in receiver.requests)
@@ -143,28 +127,19 @@ async def test_daemon_killed_and_restarted_loses_no_delivery(
     receiver.fail_next(10_000, status=503)
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           extra=FAST)
-    daemon = await start_daemon(config, tmp_path)
-    try:
+    async with running_daemon(config, tmp_path) as daemon:
         await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.requests}) >= 3)
-    finally:
         daemon.kill()  # SIGKILL: no chance to clean up
         await daemon.wait()
     ids_before = {r.headers["webhook-id"] for r in receiver.requests}
     receiver.fail_next(0)
-    daemon = await start_daemon(config, tmp_path)
-    try:
+    async with running_daemon(config, tmp_path) as daemon:
         await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.accepted()}) >= 3)
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
+        assert await stop_daemon(daemon) == 0
     delivered = {r.headers["webhook-id"] for r in receiver.accepted()}
     assert delivered == ids_before
     assert sorted(r.json["data"]["article"]["title"] for r in receiver.accepted()) == [
         f"Story number {i}" for i in range(3)]
-    assert REPO.exists()
 
 
 class KillingReceiver(Receiver):
@@ -190,18 +165,13 @@ async def test_killed_after_the_2xx_before_it_is_recorded_redelivers_the_same_id
     try:
         config = write_config(tmp_path, [site.url("/rss.xml")],
                               webhooks=webhook_table(receiver), extra=FAST)
-        receiver.victim = await start_daemon(config, tmp_path)
-        await wait_for(lambda: len(receiver.requests) >= 1)
+        async with running_daemon(config, tmp_path) as victim:
+            receiver.victim = victim
+            await wait_for(lambda: len(receiver.requests) >= 1)
         first_id = receiver.requests[0].headers["webhook-id"]
-        daemon = await start_daemon(config, tmp_path)
-        try:
+        async with running_daemon(config, tmp_path) as daemon:
             await wait_for(lambda: len(receiver.requests) >= 2)
-            daemon.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
-        finally:
-            if daemon.returncode is None:
-                daemon.kill()
-                await daemon.wait()
+            assert await stop_daemon(daemon) == 0
     finally:
         await receiver.close()
     ids = [r.headers["webhook-id"] for r in receiver.requests]
@@ -219,17 +189,11 @@ async def test_sigterm_mid_work_exits_0_with_nothing_half_written(
     receiver.fail_next(10_000, status=503)
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           extra=FAST)
-    daemon = await start_daemon(config, tmp_path)
-    try:
+    async with running_daemon(config, tmp_path) as daemon:
         await wait_for(lambda: any(r.startswith("/news/") for r in site.requests))
         started = time.monotonic()
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), timeout=40) == 0
+        assert await stop_daemon(daemon) == 0
         assert time.monotonic() - started < 10  # in-flight pages finished, nothing new began
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
     with sqlite3.connect(tmp_path / "crawler.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
