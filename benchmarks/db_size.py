@@ -47,6 +47,7 @@ if str(REPO) not in sys.path:
 
 import structlog  # noqa: E402
 
+from benchmarks.report import print_table  # noqa: E402
 from crawler import events  # noqa: E402
 from crawler.config import DeliverySettings, WebhookSettings  # noqa: E402
 from crawler.diffing import describe_changes  # noqa: E402
@@ -429,12 +430,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         for name, size in top:
             lines.append((f"after VACUUM: {name}",
                           f"{_mb(size)}  ({100 * size / total_pages:.1f}%)"))
-    width = max(len(k) for k, _ in lines)
-    print(f"\ndb_size results (SQLite {sqlite3.sqlite_version}, seed {args.seed})")
-    print("-" * (width + 40))
-    for key, value in lines:
-        print(f"{key:<{width}}  {value}")
-    print("-" * (width + 40))
+    print_table(f"db_size results (SQLite {sqlite3.sqlite_version}, seed {args.seed})", lines)
     return 0
 
 

@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.report import print_table  # noqa: E402
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
 from tests.e2e_support import Receiver, webhook_table  # noqa: E402
 from tests.news_site import NewsSite, Story  # noqa: E402
@@ -404,12 +405,8 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     ]
     for key, count in sorted(log_summary(workdir).items()):
         rows.append((f"log {key}", str(count)))
-    width = max(len(k) for k, _ in rows)
-    print(f"\nsoak results (seed {args.seed}, fail rate {FAIL_RATE:.0%}, retry 12 x 1s)")
-    print("-" * (width + 50))
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
-    print("-" * (width + 50))
+    print_table(f"soak results (seed {args.seed}, fail rate {FAIL_RATE:.0%}, retry 12 x 1s)",
+                rows, value_width=50)
     if unexpected:
         notes.append(f"events differ from the site's changes: {unexpected}")
     for r in unverified[:3]:
