@@ -4,6 +4,7 @@ with real signals), `crawler history` and `crawler diff`."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import sys
 import time
@@ -203,3 +204,40 @@ async def test_sigterm_mid_work_exits_0_with_nothing_half_written(
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == articles
         statuses = db.execute("SELECT status FROM deliveries").fetchall()
         assert statuses == [("pending",)] * articles
+
+
+async def test_killed_after_the_commit_before_any_post_delivers_after_restart(
+        tmp_path: Path, site: NewsSite) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    with socket.socket() as probe:  # a port nobody listens on yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    receiver = Receiver(make_secret())
+    config = write_config(tmp_path, [site.url("/rss.xml")], extra=FAST,
+                          webhooks=f'[[webhooks]]\nurl = "http://127.0.0.1:{port}/hook"\n'
+                                   f'secret = "{receiver.secrets[0]}"\n')
+    db_path = tmp_path / "crawler.db"
+
+    def stored_events() -> list[str]:
+        if not db_path.exists():
+            return []
+        with sqlite3.connect(db_path) as db:
+            try:
+                return [row[0] for row in db.execute("SELECT id FROM events")]
+            except sqlite3.OperationalError:  # the schema is still being created
+                return []
+
+    async with running_daemon(config, tmp_path) as daemon:
+        await wait_for(lambda: len(stored_events()) == 1)
+        daemon.kill()  # SIGKILL: the event is committed, no POST has reached anyone
+        await daemon.wait()
+    [event_id] = stored_events()
+    await receiver.start(port)
+    try:
+        async with running_daemon(config, tmp_path) as daemon:
+            await wait_for(lambda: len(receiver.accepted()) >= 1)
+            assert await stop_daemon(daemon) == 0
+    finally:
+        await receiver.close()
+    assert [r.headers["webhook-id"] for r in receiver.accepted()] == [event_id]
+    assert receiver.accepted()[0].verified

@@ -108,13 +108,14 @@ class WebhookReceiver:
         """Append answers for the next requests."""
         self._script.extend(answers)
 
-    async def start(self) -> WebhookReceiver:
+    async def start(self, port: int = 0) -> WebhookReceiver:
+        """Listen on 127.0.0.1:`port` (0: a free one)."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # A short shutdown timeout: hanging handlers are released by close() anyway.
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self
