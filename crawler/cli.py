@@ -11,7 +11,7 @@ from pathlib import Path
 from crawler import __version__
 from crawler.config import ConfigError, Settings, load_config, resolve_config_path
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_CONFIG = 0, 2
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -149,7 +149,9 @@ class Daemon:
         store = self._app.store
         articles = await store.count_articles()
         pending = await store.count_pending_deliveries()
-        self.metrics.set_queue_depths(pending_deliveries=pending, articles=articles)
+        due = await store.count_due_articles(self._app.clock())
+        self.metrics.set_queue_depths(pending_deliveries=pending, articles=articles,
+                                      due_articles=due)
         self.notifier.status(f"{len(self.settings.feeds)} feeds, {articles} articles, "
                              f"{pending} deliveries pending")
 

@@ -225,6 +225,8 @@ async def test_mark_checked_and_due_articles(store: SQLiteStore) -> None:
         ids[2]
     ]
     assert len(await store.due_articles(T0 + timedelta(days=1), 1)) == 1
+    assert await store.count_due_articles(T0 + timedelta(minutes=5)) == 1
+    assert await store.count_due_articles(T0 + timedelta(minutes=10)) == 2
     # Non-UTC input means the same instant.
     plus2 = timezone(timedelta(hours=2))
     assert len(await store.due_articles((T0 + timedelta(minutes=10)).astimezone(plus2), 10)) == 2

@@ -125,6 +125,9 @@ class Store(Protocol):
 
     async def count_versions(self) -> int: ...
 
+    async def count_due_articles(self, now: datetime) -> int:
+        """Articles whose re-check is due at `now` (the same indexed range as `due_articles`)."""
+
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
         self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None

@@ -293,6 +293,14 @@ class SQLiteStore(OutboxStore):
         rows = await self._read("SELECT count(*) FROM articles")
         return int(rows[0][0])
 
+    async def count_due_articles(self, now: datetime) -> int:
+        rows = await self._read(
+            "SELECT count(*) FROM articles"
+            " WHERE next_check_at IS NOT NULL AND next_check_at <= ?",
+            (encode_time(now),),
+        )
+        return int(rows[0][0])
+
     async def count_versions(self) -> int:
         rows = await self._read("SELECT count(*) FROM versions")
         return int(rows[0][0])
