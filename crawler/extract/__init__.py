@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.extract.candidates import choose
 from crawler.extract.canonical import canonical_url
 from crawler.extract.cleaning import clean_body, clean_ruled, preclean
-from crawler.extract.dom import render, text_length
+from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, render, text_length
 from crawler.extract.headline import headline
 from crawler.extract.hints import READ_ALSO, READ_ALSO_MAX, VOLATILE_LINE, VOLATILE_MAX
 from crawler.extract.jsonld import article_body
@@ -66,15 +66,17 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
     nodes = _ruled_nodes(tree, rules)
     if nodes is None:
         choice = choose(found)
+        thread = False
         if choice is not None:
             nodes = list(choice.nodes)
+            thread = choice.thread
         elif tree.body is not None:
             nodes = [tree.body]
         else:
             nodes = []
         for node in nodes:
-            clean_body(node, text_length(node))
-    paragraphs = _keep(render(nodes), title)
+            clean_body(node, text_length(node), thread=thread)
+    paragraphs = drop_orphan_headings(_keep(render(nodes), title))
     text = "\n\n".join(paragraphs)
     if _prefer_structured(text, structured):
         text = "\n\n".join(_keep(normalize_text(structured).split("\n\n"), title))
@@ -117,7 +119,7 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
     key = normalize_line(title).casefold()
     out: list[str] = []
     for para in paragraphs:
-        if key and para.casefold() == key:
+        if key and para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key:
             continue
         if len(para) <= VOLATILE_MAX and VOLATILE_LINE.search(para):
             continue

@@ -27,19 +27,40 @@ _BIG_SHARE = 0.3
 # Whatever its class, an element holding most of the body is the body (template frameworks
 # call every box a "widget"); only a comment thread is dropped whatever its size.
 _HUGE_SHARE = 0.5
+_NOSCRIPT_TEXT = 400
 
 
 def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
     """Detach `junk` (scripts, styles, embeds, navigation, footers, figures: see scan.py) and
     hidden elements."""
     for node in junk:
+        # Some blog platforms serve the post itself inside <noscript> and draw it with script;
+        # a "please enable JavaScript" notice or a tracking pixel is far shorter.
+        if (node.tag == "noscript" and node.css_first("p") is not None
+                and text_length(node) >= _NOSCRIPT_TEXT):
+            continue
         detach(node)
     for node in hidden_or_furniture(tree):
         detach(node)
+    _drop_asides(tree)
 
 
-def clean_body(root: LexborNode, total: int) -> None:
-    """Detach boilerplate inside one chosen body element whose text length is `total`."""
+def _drop_asides(tree: LexborHTMLParser) -> None:
+    """Sidebars go, unless one holds most of the page's text: some templates wrap the whole
+    article in an <aside> or a `role=complementary` box."""
+    asides = tree.css("aside,[role=complementary]")
+    if not asides:
+        return
+    body = tree.body
+    page = text_length(body) if body is not None else 0
+    for node in asides:
+        if page == 0 or text_length(node) <= _HUGE_SHARE * page:
+            detach(node)
+
+
+def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
+    """Detach boilerplate inside one chosen body element whose text length is `total`.
+    `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
     for node in root.css("[class],[id]"):
@@ -47,6 +68,8 @@ def clean_body(root: LexborNode, total: int) -> None:
         if verdict is None:
             continue
         comments, positive = verdict
+        if comments and thread:
+            continue
         if not comments:
             share = text_length(node) / total if total else 0.0
             if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):

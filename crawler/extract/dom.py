@@ -21,6 +21,10 @@ BLOCK_TAGS = (
     "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
 )
 _BLOCKS = frozenset(BLOCK_TAGS)
+# Ends the text of a heading while the text is flattened, so that headings left with nothing
+# under them can be told apart afterwards (see `drop_orphan_headings`).
+HEADING_MARK = "\ue001"
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Table cells are separated by a space, not a paragraph: a row of figures reads as one line.
 _CELLS = frozenset({"td", "th"})
 
@@ -69,7 +73,8 @@ def detach(node: LexborNode) -> None:
 
 def render(nodes: list[LexborNode]) -> list[str]:
     """The text of `nodes` as paragraphs: one per block element (and per `<br>`), normalized,
-    empty ones dropped. Marks the tree: call it last."""
+    empty ones dropped; a heading's paragraph ends with `HEADING_MARK`. Marks the tree: call
+    it last."""
     out: list[str] = []
     for node in nodes:
         for child in node.traverse(include_text=False):
@@ -77,6 +82,8 @@ def render(nodes: list[LexborNode]) -> list[str]:
             if tag in _BLOCKS:
                 child.insert_before(_BREAK)
                 child.insert_after(_BREAK)
+                if tag in _HEADINGS:
+                    child.insert_child(HEADING_MARK)
             elif tag == "br":
                 child.insert_after(_BREAK)
             elif tag in _CELLS:
@@ -89,3 +96,24 @@ def render(nodes: list[LexborNode]) -> list[str]:
             if line:
                 out.append(line)
     return out
+
+
+def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
+    """Remove headings whose section is gone (a "Related articles" title above a list the
+    cleaning removed): a heading followed by another heading or by nothing, and last lines
+    that only announce something with a colon. Strips the heading marks."""
+    kept: list[tuple[str, bool]] = []  # reversed, with "is a heading"
+    for para in reversed(paragraphs):
+        heading = para.endswith(HEADING_MARK)
+        if heading:
+            para = para[: -len(HEADING_MARK)].rstrip(" ")
+            if not para or not kept or kept[-1][1]:
+                continue
+        elif not kept and para.endswith((":", "：")) and len(para) <= _ANNOUNCE_MAX:
+            continue
+        kept.append((para, heading))
+    return [para for para, _ in reversed(kept)]
+
+
+# A line that only announces what follows ("More on this topic:") is short.
+_ANNOUNCE_MAX = 120

@@ -51,6 +51,13 @@ UNLIKELY = re.compile(
     r"trending|social|share|sponsor|promo|advert|newsletter|breadcrumb|cookie|widget|"
     r"masthead|skyscraper|outbrain|taboola|pager|pagination|remark|shoutbox|supplemental"
 )
+# Regions that are never the article whatever their amount of prose: sidebars, notices,
+# pop-ups, author boxes, threads. Used to veto a rival candidate, not to score.
+OFF_BODY = re.compile(
+    r"sidebar|comment|cookie|consent|gdpr|footer|(?:^|[^a-z])author|modal|popup|pop-up|"
+    r"newsletter|related|navigation|navbar|(?:^|[^a-z])nav(?:$|[^a-z])|(?:^|[^a-z])menu|"
+    r"breadcrumb|share|social|promo|banner|teaser|disclaimer|copyright"
+)
 
 # Lines that introduce a link to another article, in the languages the project meets.
 READ_ALSO = re.compile(

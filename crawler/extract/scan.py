@@ -13,16 +13,19 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 # Never text a reader reads as the article, wherever they are.
 JUNK_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
-    "nav", "aside", "button", "select", "textarea", "input", "option", "dialog", "menu",
+    "nav", "button", "select", "textarea", "input", "option", "dialog", "menu",
     "footer", "figcaption", "figure", "picture", "video", "audio", "map", "head",
 })
 # Blocks whose whole text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "h2", "h3"})
 # Containers that may hold text typed straight into them ("div soup").
-CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "font", "center"})
+CONTAINER_TAGS = frozenset({
+    "div", "section", "article", "main", "td", "font", "center", "blockquote",
+})
 # Hidden or page-furniture by attribute; checked in Python on the few elements that have them.
 ATTRIBUTE_QUERY = "[hidden],[aria-hidden],[style],[role]"
-_FURNITURE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
+# "complementary" is left to the scoring, as <aside> is: templates wrap whole articles in it.
+_FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "dialog"})
 
 
 @dataclass(slots=True)

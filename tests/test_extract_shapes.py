@@ -1,0 +1,141 @@
+"""Page shapes the extractor must handle, one per rule: each test builds the shape from generic
+template parts (no real site) and states what must be in the text and what must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract import extract_article
+
+
+def prose(label: str, count: int, words: int = 30) -> list[str]:
+    """`count` distinct sentences of prose, each tagged with `label` so a test can find it."""
+    return [
+        f"{label} sentence {i} tells the reader, with clauses and commas, "
+        + " ".join(f"word{i}x{j}" for j in range(words))
+        + "."
+        for i in range(count)
+    ]
+
+
+def paras(texts: list[str]) -> str:
+    return "".join(f"<p>{t}</p>" for t in texts)
+
+
+def page(body: str, title: str = "The headline of the story") -> str:
+    return (f"<html><head><title>{title}</title></head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>{body}"
+            "<footer>Copyright the publisher</footer></body></html>")
+
+
+def text_of(html: str) -> str:
+    return extract_article(html, "https://news.example.org/story").text
+
+
+def test_comment_thread_longer_than_the_post_is_not_the_body() -> None:
+    post = prose("POST", 3)
+    thread = "".join(
+        f"<li class='comment'><div class='comment-body'>{paras(prose(f'REPLY{i}', 3))}</div></li>"
+        for i in range(8)
+    )
+    html = page(f"<div class='entry'>{paras(post)}</div>"
+                f"<div id='comments'><ol class='commentlist'>{thread}</ol></div>")
+    text = text_of(html)
+    assert all(p in text for p in post)
+    assert "REPLY" not in text
+
+
+def test_a_page_that_is_only_a_thread_is_not_empty() -> None:
+    # Live commentary or a forum page: the thread is all the text there is.
+    thread = "".join(
+        f"<div class='live-comment'>{paras(prose(f'MINUTE{i}', 1))}</div>" for i in range(6)
+    )
+    assert "MINUTE3" in text_of(page(f"<div class='live-comments'>{thread}</div>"))
+
+
+def test_body_split_across_page_builder_boxes_is_joined() -> None:
+    # Each paragraph in a box of its own, several levels deep, the boxes in sibling sections.
+    def box(text: str) -> str:
+        return (f"<div class='builder-element'><div class='builder-wrap'>"
+                f"<div class='builder-text'><p>{text}</p></div></div></div>")
+
+    parts = prose("PART", 6)
+    sections = "".join(
+        f"<section class='builder-section'>{box(parts[i])}{box(parts[i + 1])}</section>"
+        for i in range(0, 6, 2)
+    )
+    text = text_of(page(f"<div class='builder'>{sections}</div>"))
+    assert all(p in text for p in parts)
+
+
+def test_many_small_boxes_of_prose_beat_one_dense_dialog() -> None:
+    def box(text: str) -> str:
+        return f"<div class='row'><div class='col'><div class='cell'><p>{text}</p></div></div></div>"
+
+    body = prose("BODY", 8)
+    # A disclosure dialog: one box with much comma-rich text.
+    dialog = paras(prose("DIALOG, long, with, many, commas,", 4, words=45))
+    html = page(f"<div class='modal'><div class='modal-body'>{dialog}</div></div>"
+                f"<div class='page'>{''.join(box(t) for t in body)}</div>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "DIALOG" not in text
+
+
+def test_a_sidebar_with_more_prose_than_a_short_post_is_not_chosen() -> None:
+    post = prose("POST", 2)
+    side = paras(prose("SIDEBAR", 6))
+    html = page(f"<div class='content'><div class='post'>{paras(post)}</div>"
+                f"<div id='sidebar'><div class='widget widget-text'>{side}</div></div></div>")
+    text = text_of(html)
+    assert all(p in text for p in post)
+    assert "SIDEBAR" not in text
+
+
+def test_heading_of_a_removed_link_list_is_dropped() -> None:
+    body = prose("BODY", 4)
+    links = "".join(f"<li><a href='/s{i}'>Another story number {i}</a></li>" for i in range(6))
+    html = page(f"<article>{paras(body)}<h2>Related articles</h2><ul>{links}</ul>"
+                "<p>More on this topic:</p></article>")
+    text = text_of(html)
+    assert text.split("\n\n") == body
+
+
+def test_headings_with_their_sections_are_kept() -> None:
+    first, second = prose("ONE", 2), prose("TWO", 2)
+    html = page(f"<article><h2>First part</h2>{paras(first)}<h2>Second part</h2>"
+                f"{paras(second)}</article>")
+    assert text_of(html).split("\n\n") == ["First part", *first, "Second part", *second]
+
+
+def test_forum_posts_typed_into_blockquotes_are_text() -> None:
+    posts = prose("FORUMPOST", 4)
+    items = "".join(
+        f"<li class='postbit'><div class='postbody'><blockquote class='postcontent'>"
+        f"{t[:60]}<br>{t[60:]}</blockquote></div></li>" for t in posts
+    )
+    html = page(f"<div class='pagination'><a href='?p=2'>Page 2</a> of 9</div>"
+                f"<ol class='posts'>{items}</ol>")
+    text = text_of(html)
+    for t in posts:
+        assert t[:60].strip() in text
+
+
+@pytest.mark.parametrize("wrapper", ["aside class='main-column'", "div role='complementary'"])
+def test_an_article_wrapped_in_an_aside_is_kept(wrapper: str) -> None:
+    body = prose("BODY", 5)
+    tag = wrapper.split()[0]
+    html = page(f"<{wrapper}><article>{paras(body)}</article></{tag}>"
+                f"<aside class='links'><p>{prose('SIDE', 1)[0]}</p></aside>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "SIDE" not in text
+
+
+def test_post_served_inside_noscript_is_kept_and_a_notice_is_not() -> None:
+    body = prose("BODY", 4)
+    html = page(f"<div class='post-body'><noscript>{paras(body)}</noscript></div>"
+                "<noscript><p>Please enable JavaScript to view the comments.</p></noscript>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "enable JavaScript" not in text
