@@ -124,4 +124,4 @@ def test_flap_detection(spec: list[tuple[str, float]], new: str, now_h: float, w
     from crawler.flaps import returns_to_recent_version
 
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=now_h)
-    assert returns_to_recent_version(_versions(*spec), new, now, window_h * 3600) is flap
+    assert returns_to_recent_version(_versions(*spec), new, now, window_h * 3600, 1) is flap
