@@ -208,16 +208,16 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new"]
 
     # the upgrade: a new extractor that no longer keeps the lead, and a new version number
-    import crawler.pipeline
+    import crawler.pages
 
-    original = crawler.pipeline.extract_article
+    original = crawler.pages.extract_article
 
     def new_extractor(html: str, url: str, rules: Any = None) -> ExtractedArticle:
         found = original(html, url, rules)
         kept = [p for p in found.text.split("\n\n") if p != LEAD]
         return ExtractedArticle(found.title, "\n\n".join(kept), found.canonical_url)
 
-    monkeypatch.setattr(crawler.pipeline, "extract_article", new_extractor)
+    monkeypatch.setattr(crawler.pages, "extract_article", new_extractor)
     upgrade(2)
     clock.advance(2 * HOUR)
     app = await run_pass()
