@@ -236,6 +236,22 @@ async def test_mark_checked_and_due_articles(store: SQLiteStore) -> None:
         await store.due_articles(datetime(2026, 1, 1), 10)
 
 
+async def test_extractor_version_of_versions_and_articles(store: SQLiteStore) -> None:
+    aid = await new_article(store)  # stored by extractor 1
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None)  # no extraction: stays
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 1
+    # a newer extractor found the same text: the article moves on, the version row does not
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None, extractor_version=2)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 2
+    await store.add_version(aid, content=content("v2"), event=None, fetched_at=T0,
+                            next_check_at=None, extractor_version=3)
+    assert [v.extractor_version for v in await store.get_versions(aid)] == [1, 3]
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 3
+
+
 async def test_due_articles_uses_partial_index(store: SQLiteStore) -> None:
     with sqlite3.connect(store.path) as raw:
         plan = raw.execute(
