@@ -268,11 +268,12 @@ async def fill(store: SQLiteStore, args: argparse.Namespace, totals: Totals) -> 
             created = await store.create_article(
                 canonical_url=article.canonical, url=article.url, feed_url=FEED_URL,
                 content=first.content, event=first.event, seen_at=first.at,
-                next_check_at=first.at + VERSION_AT[0])
+                next_check_at=first.at + VERSION_AT[0], extractor_version=1)
             for step in edits:
                 await store.add_version(created.article_id, content=step.content,
                                         event=step.event, fetched_at=step.at,
-                                        next_check_at=step.at + timedelta(minutes=30))
+                                        next_check_at=step.at + timedelta(minutes=30),
+                                        extractor_version=1)
             if args.webhook:
                 await _deliver_all(store, article.steps[-1].at + timedelta(seconds=1))
             totals.store_s += time.perf_counter() - t

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from crawler import __version__
-from crawler.config import ConfigError, Settings, load_config, resolve_config_path
+from crawler.config import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    ConfigError,
+    Settings,
+    load_config,
+    resolve_config_path,
+)
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 
@@ -69,13 +77,28 @@ def _load(args: argparse.Namespace) -> Settings:
     return load_config(path)
 
 
+def _load_if_present(args: argparse.Namespace) -> Settings | None:
+    """The config for a command that also works without one (`extract`: site rules only):
+    None when none was named (--config, $CRAWLER_CONFIG) and the default file does not exist.
+    A named file that is missing, or any invalid one, is an error: extracting without the
+    rules the operator meant would print hashes the daemon never stores."""
+    if not args.config and not os.environ.get(CONFIG_ENV_VAR) and not DEFAULT_CONFIG_PATH.exists():
+        return None
+    return _load(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.config = getattr(args, "config", None)
     if args.command == "extract":
         from crawler.commands.extract import extract_files
 
-        return extract_files([Path(f) for f in args.files], args.url)
+        try:
+            rules_from = _load_if_present(args)
+        except ConfigError as exc:
+            print(f"crawler: invalid config: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        return extract_files([Path(f) for f in args.files], args.url, rules_from)
     try:
         settings = _load(args)
     except ConfigError as exc:

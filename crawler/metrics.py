@@ -77,6 +77,12 @@ class Metrics:
             "crawler_versions_stored", "Article versions stored.", registry=r
         )
         self._events = Counter("crawler_events", "Events emitted by type.", ["type"], registry=r)
+        self._rebaselined = Counter(
+            "crawler_rebaselined",
+            "Articles whose text changed only because the extractor did: a version was stored "
+            "without an event.",
+            registry=r,
+        )
         self._deliveries = Counter(
             "crawler_delivery_attempts",
             "Webhook delivery attempts by outcome.",
@@ -116,6 +122,9 @@ class Metrics:
 
     def version_stored(self) -> None:
         self._versions.inc()
+
+    def rebaselined(self) -> None:
+        self._rebaselined.inc()
 
     def event_emitted(self, type: str) -> None:
         self._events.labels(type=type).inc()

@@ -78,6 +78,9 @@ class Article:
     source: str = "page"
     """"page": versions come from the article's page; "feed": from its feed entry (the page
     cannot be fetched: robots.txt, 401, 403). One article never mixes the two."""
+    extractor_version: int = 1
+    """The newest extractor (`crawler.extract.version`) known to give `current_hash`: the one
+    the current version was stored with, or a later one whose check found the same text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,9 @@ class Version:
     title: str
     text: str
     fetched_at: datetime
+    extractor_version: int = 1
+    """The extractor (`crawler.extract.version`) this text was extracted with; 1 for versions
+    stored before extractors were numbered."""
 
 
 @dataclass(frozen=True, slots=True)

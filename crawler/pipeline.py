@@ -20,15 +20,16 @@ import structlog
 from crawler.config import FeedSettings, Settings
 from crawler.extract import extract_article
 from crawler.feeds import FeedParseError, parse_feed
-from crawler.fetch import Fetcher, FetchError, Response, decode_html
+from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
 from crawler.metrics import Metrics
-from crawler.models import Article, Content, FeedEntry, SiteRules
+from crawler.models import Article, Content, FeedEntry
+from crawler.pages import read_page
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.schedule import next_feed_poll
 from crawler.store import Store
 from crawler.textnorm import make_content
-from crawler.urls import host_of, normalize_url
+from crawler.urls import normalize_url
 
 __all__ = ["CheckOutcome", "Pipeline", "PollOutcome", "utc_now"]
 
@@ -297,17 +298,11 @@ class Pipeline:
 
     def _extract(self, response: Response, *, fallback_title: str) -> tuple[str, Content]:
         started = time.perf_counter()
-        html = decode_html(response.body, response.content_type)
-        extracted = extract_article(html, response.final_url, self._rules_for(response.final_url))
+        extracted, content = read_page(response.body, response.content_type,
+                                       response.final_url, self._settings,
+                                       fallback_title=fallback_title)
         self._metrics.extraction_observed(time.perf_counter() - started)
-        canonical = article_identity(response.final_url, extracted.canonical_url)
-        return canonical, make_content(extracted.title or fallback_title, extracted.text)
-
-    def _rules_for(self, url: str) -> SiteRules | None:
-        site = self._settings.site_rules_for(host_of(url))
-        if site is None:
-            return None
-        return SiteRules(content=site.content, ignore=site.ignore)
+        return article_identity(response.final_url, extracted.canonical_url), content
 
 
 def _entry_key(feed: FeedSettings, entry: FeedEntry) -> str:

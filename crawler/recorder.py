@@ -19,6 +19,7 @@ import structlog
 from crawler import events
 from crawler.config import Settings
 from crawler.diffing import describe_changes
+from crawler.extract import version as extractor
 from crawler.flaps import returns_to_recent_version
 from crawler.metrics import Metrics
 from crawler.models import Article, Content
@@ -38,8 +39,8 @@ COLLAPSE_RETRY = 300.0
 class CheckOutcome:
     ok: bool
     result: str
-    """"new", "known", "edited", "flapped", "unchanged", "deleted", "gone", "collapsed",
-    "empty" or "error"."""
+    """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
+    "gone", "collapsed", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class Recorder:
                     canonical_url=seen.canonical_url, url=seen.url, feed_url=seen.feed_url,
                     content=seen.content, event=event, seen_at=now,
                     next_check_at=first_check, source=seen.source,
+                    extractor_version=extractor.EXTRACTOR_VERSION,
                 )
             except ArticleExistsError:
                 existing = await self._store.find_article_by_url(seen.canonical_url)
@@ -105,11 +107,17 @@ class Recorder:
         """Record a check of a known article whose current text is `content`."""
         now = self._clock()
         settings = self._settings()
+        current_extractor = extractor.EXTRACTOR_VERSION
         if content.content_hash == article.current_hash:
-            await self.reschedule(article, present=True)
+            # The same text from a newer extractor: from now on a difference is the page's.
+            await self.reschedule(article, present=True, extractor_version=current_extractor)
             result = "restored" if article.deleted else "unchanged"
             bound.info("page_checked", result=result, ms=_ms(started))
             return CheckOutcome(ok=True, result=result)
+        if article.extractor_version != current_extractor:
+            # Before the guards: a text from another extractor is no measure of a collapse,
+            # and no earlier version of it can be flapped back to.
+            return await self._rebaseline(article, content, bound, started)
         versions = await self._store.get_versions(article.article_id)
         previous = versions[-1]
         old = Content(previous.title, previous.text, previous.content_hash)
@@ -131,10 +139,11 @@ class Recorder:
                           current_chars=len(content.text))
 
         if returns_to_recent_version(versions, content.content_hash, now,
-                                     settings.recheck.flap_window):
+                                     settings.recheck.flap_window, current_extractor):
             number = await self._store.add_version(
                 article.article_id, content=content, event=None, fetched_at=now,
                 next_check_at=self._next_check(article, now),
+                extractor_version=current_extractor,
             )
             self._metrics.version_stored()
             bound.info("page_checked", result="flapped", version=number,
@@ -149,13 +158,32 @@ class Recorder:
                                       created_at=now, **self._options())
         stored = await self._store.add_version(
             article.article_id, content=content, event=event, fetched_at=now,
-            next_check_at=self._next_check(article, now),
+            next_check_at=self._next_check(article, now), extractor_version=current_extractor,
         )
         self._stored(event.event_type, version=True)
         bound.info("page_checked", result="edited", version=stored, event_id=event.event_id,
                    chars_added=changes.chars_added, chars_removed=changes.chars_removed,
                    title_changed=changes.title, ms=_ms(started))
         return CheckOutcome(ok=True, result="edited")
+
+    async def _rebaseline(self, article: Article, content: Content, bound: Any,
+                          started: float) -> CheckOutcome:
+        """The first different text since the extractor changed: most likely the extractor's
+        doing, not the publisher's, so it is stored silently as the new baseline. An edit the
+        publisher made since the last check is folded into it (README, "Extractor upgrades")."""
+        now = self._clock()
+        current_extractor = extractor.EXTRACTOR_VERSION
+        number = await self._store.add_version(
+            article.article_id, content=content, event=None, fetched_at=now,
+            next_check_at=self._next_check(article, now), extractor_version=current_extractor,
+        )
+        self._metrics.version_stored()
+        self._metrics.rebaselined()
+        bound.info("rebaselined", article_id=article.article_id, url=article.url,
+                   version=number, content_hash=content.content_hash,
+                   previous_extractor_version=article.extractor_version,
+                   extractor_version=current_extractor, ms=_ms(started))
+        return CheckOutcome(ok=True, result="rebaselined")
 
     async def gone(self, article: Article, status: int, bound: Any,
                    started: float) -> CheckOutcome:
@@ -176,13 +204,15 @@ class Recorder:
                    event_id=event.event_id, ms=_ms(started))
         return CheckOutcome(ok=True, result="deleted")
 
-    async def reschedule(self, article: Article, *, present: bool = False) -> None:
+    async def reschedule(self, article: Article, *, present: bool = False,
+                         extractor_version: int | None = None) -> None:
         """The next check, after one that found nothing new (`present`: the page answered
-        with the article) or failed."""
+        with the article; `extractor_version`: the extractor that gave the same text) or
+        failed."""
         now = self._clock()
         await self._store.mark_checked(article.article_id, checked_at=now,
                                        next_check_at=self._next_check(article, now),
-                                       present=present)
+                                       present=present, extractor_version=extractor_version)
 
     # --- helpers -----------------------------------------------------------------------------
     def _next_check(self, article: Article, now: datetime) -> datetime | None:

@@ -173,13 +173,13 @@ async def server() -> AsyncIterator[NotifyServer]:
 async def store_edit(store: SQLiteStore, notify: list[NotifySettings], at: datetime) -> str:
     routes = Routes(notify=notify)
     first = article_new(REF, OLD, created_at=at, routes=Routes(), max_bytes=10_000)
-    article = await store.create_article(canonical_url=REF.canonical_url, url=REF.url,
+    article = await store.create_article(extractor_version=1, canonical_url=REF.canonical_url, url=REF.url,
                                          feed_url=REF.feed_url, content=OLD, event=first,
                                          seen_at=at, next_check_at=at)
     event = article_edited(REF, OLD, NEW, describe_changes(OLD, NEW), version=2, created_at=at,
                            routes=routes, max_bytes=10_000)
     assert event.endpoints == (notify_endpoint_key(notify[0].url),)
-    await store.add_version(article.article_id, content=NEW, event=event, fetched_at=at,
+    await store.add_version(article.article_id, extractor_version=1, content=NEW, event=event, fetched_at=at,
                             next_check_at=at)
     return event.event_id
 
@@ -245,7 +245,7 @@ async def test_webhooks_and_notify_share_one_outbox(
         now = datetime.now(UTC)
         created = article_new(REF, OLD, created_at=now, routes=routes, max_bytes=10_000)
         assert created.endpoints == (receiver.url,)  # notify wants deletions only
-        article = await store.create_article(canonical_url=REF.canonical_url, url=REF.url,
+        article = await store.create_article(extractor_version=1, canonical_url=REF.canonical_url, url=REF.url,
                                              feed_url=REF.feed_url, content=OLD, event=created,
                                              seen_at=now, next_check_at=now)
         gone = article_deleted(REF, previous_version=1, status=410, created_at=now,

@@ -124,4 +124,19 @@ def test_flap_detection(spec: list[tuple[str, float]], new: str, now_h: float, w
     from crawler.flaps import returns_to_recent_version
 
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=now_h)
-    assert returns_to_recent_version(_versions(*spec), new, now, window_h * 3600) is flap
+    assert returns_to_recent_version(_versions(*spec), new, now, window_h * 3600, 1) is flap
+
+
+def test_a_change_across_extractor_versions_is_no_flap_target() -> None:
+    from crawler.flaps import returns_to_recent_version
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    old = Version(1, 1, "A", "t", "x", t0, extractor_version=1)
+    rebaselined = Version(1, 2, "B", "t", "y", t0 + timedelta(hours=1), extractor_version=2)
+    edited = Version(1, 3, "C", "t", "z", t0 + timedelta(hours=2), extractor_version=2)
+    now = t0 + timedelta(hours=3)
+    # A -> B was the extractor's doing: back to A's text is an edit, not a flap
+    assert returns_to_recent_version([old, rebaselined], "A", now, 86400, 2) is False
+    # B -> C was the page's: back to B is a flap under extractor 2, not under a later one
+    assert returns_to_recent_version([old, rebaselined, edited], "B", now, 86400, 2) is True
+    assert returns_to_recent_version([old, rebaselined, edited], "B", now, 86400, 3) is False

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.models import Content
 from crawler.store.migrations import MIGRATIONS, split_statements
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.sqlite_rows import encode_text
@@ -58,3 +59,28 @@ async def test_upgrade_from_the_first_schema_keeps_versions_and_payloads(tmp_pat
         assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+async def test_versions_stored_before_extractor_numbers_read_as_extractor_1(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _database_at(path, 5)  # the schema before versions recorded their extractor
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        article = await store.find_article_by_url("https://e.org/a")
+        assert article is not None and article.extractor_version == 1
+        assert [v.extractor_version for v in await store.get_versions(1)] == [1, 1]
+        when = datetime(2026, 11, 27, tzinfo=UTC)
+        number = await store.add_version(
+            1, content=Content("Title 3", "third text", "sha256:3"), event=None,
+            fetched_at=when, next_check_at=None, extractor_version=2)
+        assert [v.extractor_version for v in await store.get_versions(1)] == [1, 1, 2]
+        article = await store.find_article_by_url("https://e.org/a")
+        assert article is not None and article.extractor_version == 2
+        assert article.current_version == number == 3
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),) == (6,)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

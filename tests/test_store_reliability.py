@@ -49,7 +49,7 @@ def table_counts(path: Path) -> dict[str, int]:
 
 async def create(store: SQLiteStore, n: int, ev: EventRecord) -> int:
     article = await store.create_article(
-        canonical_url=f"https://news.example/{n}", url=f"https://news.example/{n}?f",
+        extractor_version=1, canonical_url=f"https://news.example/{n}", url=f"https://news.example/{n}?f",
         feed_url="https://news.example/rss", content=content(f"text {n}"), event=ev,
         seen_at=T0, next_check_at=T0,
     )
@@ -73,7 +73,7 @@ async def test_add_version_and_mark_deleted_all_or_nothing(store: SQLiteStore) -
     aid = await create(store, 1, ev)
     before = table_counts(store.path)
     with pytest.raises(sqlite3.IntegrityError):
-        await store.add_version(aid, content=content("v2"), event=event(ev.event_id),
+        await store.add_version(aid, extractor_version=1, content=content("v2"), event=event(ev.event_id),
                                 fetched_at=T0, next_check_at=None)
     with pytest.raises(sqlite3.IntegrityError):
         await store.mark_deleted(aid, event=event(ev.event_id), checked_at=T0,
@@ -84,7 +84,7 @@ async def test_add_version_and_mark_deleted_all_or_nothing(store: SQLiteStore) -
     assert (article.current_version, article.deleted, article.check_count) == (1, False, 0)
     assert article.next_check_at == T0
     # And the store still works afterwards: no transaction left open.
-    assert await store.add_version(aid, content=content("v2"), event=event(), fetched_at=T0,
+    assert await store.add_version(aid, extractor_version=1, content=content("v2"), event=event(), fetched_at=T0,
                                    next_check_at=None) == 2
 
 
@@ -107,7 +107,7 @@ async def test_concurrent_writer_failure_rolls_back_only_its_own_rows(store: SQL
     async def good_writes() -> None:
         await started.wait()
         await store.add_url_alias(aid, "kept")
-        await store.add_version(aid, content=content("v2"), event=event(), fetched_at=T0,
+        await store.add_version(aid, extractor_version=1, content=content("v2"), event=event(), fetched_at=T0,
                                 next_check_at=None)
 
     results = await asyncio.gather(failing(), good_writes(), return_exceptions=True)
@@ -137,7 +137,7 @@ async def test_many_concurrent_writers_some_failing(store: SQLiteStore) -> None:
 async def test_cancelled_caller_never_leaves_a_half_transaction(store: SQLiteStore) -> None:
     aid = await create(store, 0, event())
     tasks = [
-        asyncio.create_task(store.add_version(aid, content=content(f"v{i}"), event=event(),
+        asyncio.create_task(store.add_version(aid, extractor_version=1, content=content(f"v{i}"), event=event(),
                                               fetched_at=T0, next_check_at=None))
         for i in range(20)
     ]
@@ -166,7 +166,7 @@ async def test_wal_is_checkpointed_and_bounded(store: SQLiteStore) -> None:
     for i in range(600):
         # Incompressible text, about 4 KB per version: ~2.4 MB written in all.
         text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(4000))
-        await store.add_version(aid, content=content(text + str(i)), event=event(),
+        await store.add_version(aid, extractor_version=1, content=content(text + str(i)), event=event(),
                                 fetched_at=T0, next_check_at=None)
         if i % 50 == 0:
             largest = max(largest, wal.stat().st_size)
@@ -193,7 +193,7 @@ async def test_online_backup_while_writing_passes_integrity_check(
     async def writer() -> int:
         n = 0
         while not stop.is_set():
-            await store.add_version(aid, content=content(f"v{n} " * 50), event=event(),
+            await store.add_version(aid, extractor_version=1, content=content(f"v{n} " * 50), event=event(),
                                     fetched_at=T0, next_check_at=None)
             n += 1
         return n
@@ -239,13 +239,13 @@ WRITER_SCRIPT = textwrap.dedent(
         if article is None:
             c = Content(title="t", text="first", content_hash="h-first")
             article = await store.create_article(
-                canonical_url="https://k.example/a", url="https://k.example/a",
+                extractor_version=1, canonical_url="https://k.example/a", url="https://k.example/a",
                 feed_url="f", content=c, event=ev(), seen_at=now, next_check_at=now)
             print("ACK", article.article_id, 1, "h-first", flush=True)
         while True:
             tag = uuid.uuid4().hex
             c = Content(title="t", text=tag * 40, content_hash="h-" + tag)
-            n = await store.add_version(article.article_id, content=c, event=ev(),
+            n = await store.add_version(article.article_id, extractor_version=1, content=c, event=ev(),
                                         fetched_at=datetime.now(UTC), next_check_at=now)
             print("ACK", article.article_id, n, c.content_hash, flush=True)
 

@@ -41,7 +41,7 @@ def event(
 
 async def new_article(store: SQLiteStore, n: int = 1, **kw: object) -> int:
     article = await store.create_article(
-        canonical_url=f"https://news.example/a/{n}",
+        extractor_version=1, canonical_url=f"https://news.example/a/{n}",
         url=f"https://news.example/a/{n}?utm=feed",
         feed_url="https://news.example/rss",
         content=content(f"text {n}"),
@@ -147,7 +147,7 @@ async def test_feed_state_round_trip_and_error_counting(store: SQLiteStore) -> N
 async def test_create_article_writes_aliases_version_event_deliveries(store: SQLiteStore) -> None:
     ev = event(endpoints=(HOOK_A, HOOK_B, HOOK_A))
     article = await store.create_article(
-        canonical_url="https://news.example/a/1", url="https://news.example/a/1?utm=x",
+        extractor_version=1, canonical_url="https://news.example/a/1", url="https://news.example/a/1?utm=x",
         feed_url="https://news.example/rss", content=content("Hello", "Head"), event=ev,
         seen_at=T0, next_check_at=T0 + timedelta(minutes=10),
     )
@@ -169,7 +169,7 @@ async def test_create_article_writes_aliases_version_event_deliveries(store: SQL
     assert await store.count_articles() == 1
     with pytest.raises(ArticleExistsError):
         await store.create_article(
-            canonical_url="https://news.example/a/1", url="https://news.example/x",
+            extractor_version=1, canonical_url="https://news.example/a/1", url="https://news.example/x",
             feed_url="f", content=content(), event=event(), seen_at=T0, next_check_at=T0,
         )
     assert await store.count_articles() == 1
@@ -189,11 +189,11 @@ async def test_add_url_alias(store: SQLiteStore) -> None:
 
 async def test_add_version_and_silent_version(store: SQLiteStore) -> None:
     aid = await new_article(store)
-    n = await store.add_version(aid, content=content("v2 text", "New title"),
+    n = await store.add_version(aid, extractor_version=1, content=content("v2 text", "New title"),
                                 event=event("article.edited", (HOOK_A,)),
                                 fetched_at=T0 + timedelta(hours=1), next_check_at=None)
     assert n == 2
-    n3 = await store.add_version(aid, content=content("text 1"), event=None,
+    n3 = await store.add_version(aid, extractor_version=1, content=content("text 1"), event=None,
                                  fetched_at=T0 + timedelta(hours=2),
                                  next_check_at=T0 + timedelta(hours=3))
     assert n3 == 3
@@ -209,7 +209,7 @@ async def test_add_version_and_silent_version(store: SQLiteStore) -> None:
     assert article.next_check_at == T0 + timedelta(hours=3)
     assert await store.count_pending_deliveries() == 2  # new + edited; the silent one adds none
     with pytest.raises(KeyError):
-        await store.add_version(999, content=content(), event=None, fetched_at=T0,
+        await store.add_version(999, extractor_version=1, content=content(), event=None, fetched_at=T0,
                                 next_check_at=None)
 
 
@@ -236,6 +236,22 @@ async def test_mark_checked_and_due_articles(store: SQLiteStore) -> None:
         await store.due_articles(datetime(2026, 1, 1), 10)
 
 
+async def test_extractor_version_of_versions_and_articles(store: SQLiteStore) -> None:
+    aid = await new_article(store)  # stored by extractor 1
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None)  # no extraction: stays
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 1
+    # a newer extractor found the same text: the article moves on, the version row does not
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None, extractor_version=2)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 2
+    await store.add_version(aid, content=content("v2"), event=None, fetched_at=T0,
+                            next_check_at=None, extractor_version=3)
+    assert [v.extractor_version for v in await store.get_versions(aid)] == [1, 3]
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 3
+
+
 async def test_due_articles_uses_partial_index(store: SQLiteStore) -> None:
     with sqlite3.connect(store.path) as raw:
         plan = raw.execute(
@@ -255,7 +271,7 @@ async def test_mark_deleted_then_reappearing(store: SQLiteStore) -> None:
     assert article.next_check_at is None
     kinds = sorted(d.event_type for d in await store.due_deliveries(T0, 10))
     assert kinds == ["article.deleted", "article.new"]
-    await store.add_version(aid, content=content("back"), event=None, fetched_at=T0,
+    await store.add_version(aid, extractor_version=1, content=content("back"), event=None, fetched_at=T0,
                             next_check_at=None)
     article = await store.find_article_by_url("https://news.example/a/1")
     assert article is not None
@@ -351,7 +367,7 @@ async def test_requeue_deliveries(store: SQLiteStore) -> None:
 async def test_returned_times_are_aware_utc(store: SQLiteStore) -> None:
     plus5 = timezone(timedelta(hours=5))
     article = await store.create_article(
-        canonical_url="https://x.example/1", url="https://x.example/1", feed_url="f",
+        extractor_version=1, canonical_url="https://x.example/1", url="https://x.example/1", feed_url="f",
         content=content(), event=event(), seen_at=T0.astimezone(plus5),
         next_check_at=T0.astimezone(plus5),
     )

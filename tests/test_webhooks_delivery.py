@@ -71,7 +71,7 @@ async def add_event(store: SQLiteStore, *endpoints: str, at: datetime) -> EventR
     }, ensure_ascii=False)
     event = EventRecord(event_id=f"evt_{n:06d}", event_type="article.new", created_at=at,
                         payload=payload, endpoints=endpoints)
-    await store.create_article(canonical_url=url, url=url, feed_url="f",
+    await store.create_article(extractor_version=1, canonical_url=url, url=url, feed_url="f",
                                content=Content("T", "body", f"sha256:{n}"), event=event,
                                seen_at=at, next_check_at=at)
     return event

@@ -37,7 +37,7 @@ async def new_article(store: SQLiteStore, routes: Routes, feed: str, n: int) -> 
     content = Content(f"Headline {n}", f"Body {n}.", f"sha256:{n:064x}")
     now = datetime.now(UTC)
     event = article_new(ref, content, created_at=now, routes=routes, max_bytes=256 * 1024)
-    article = await store.create_article(canonical_url=url, url=url, feed_url=feed,
+    article = await store.create_article(extractor_version=1, canonical_url=url, url=url, feed_url=feed,
                                          content=content, event=event, seen_at=now,
                                          next_check_at=now)
     return article.article_id, event.event_id

@@ -71,11 +71,13 @@ class Store(Protocol):
         event: EventRecord,
         seen_at: datetime,
         next_check_at: datetime | None,
+        extractor_version: int,
         source: str = "page",
     ) -> Article:
         """First sight: article + version 1 + its event + deliveries, one transaction. `url`
         (the entry link) and `canonical_url` both become aliases; `source` is "page" or "feed"
-        (see `Article.source`). Raises `ArticleExistsError` if the canonical URL is already
+        (see `Article.source`); `extractor_version`: what extracted `content` (see
+        `crawler.extract.version`). Raises `ArticleExistsError` if the canonical URL is already
         tracked."""
 
     async def add_version(
@@ -86,18 +88,22 @@ class Store(Protocol):
         event: EventRecord | None,
         fetched_at: datetime,
         next_check_at: datetime | None,
+        extractor_version: int,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
         transaction; clears the deleted mark. `event` None records the version silently (a
-        flap back to a recent version). Returns the new version number."""
+        flap back to a recent version, a re-baseline after an extractor upgrade).
+        `extractor_version`: what extracted `content`. Returns the new version number."""
 
     async def mark_checked(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False,
+        present: bool = False, extractor_version: int | None = None,
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
         collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
-        answered with the article) clears a deleted mark, so a later removal is news again."""
+        answered with the article) clears a deleted mark, so a later removal is news again.
+        `extractor_version`: the extractor that found the same text, which becomes the
+        article's `extractor_version` (None: no extraction took place, it stays)."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None

@@ -150,6 +150,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN last_entries INTEGER;
     """,
+    # 6: which extractor produced each text (`crawler.extract.version`), so that an upgrade
+    # that changes extraction re-baselines articles instead of announcing invented edits.
+    # `versions.extractor_version`: the one the version was stored with, never changed;
+    # `articles.extractor_version`: the newest one known to give `current_hash` (a check that
+    # finds the same text under a newer extractor moves it on). Older rows were extractor 1.
+    """
+    ALTER TABLE versions ADD COLUMN extractor_version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE articles ADD COLUMN extractor_version INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 

@@ -125,6 +125,7 @@ class SQLiteStore(OutboxStore):
         event: EventRecord,
         seen_at: datetime,
         next_check_at: datetime | None,
+        extractor_version: int,
         source: str = "page",
     ) -> Article:
         seen = encode_time(seen_at)
@@ -139,10 +140,10 @@ class SQLiteStore(OutboxStore):
             cursor = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?)""",
+                       current_hash, title, deleted, source, extractor_version)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?)""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
-                 content.content_hash, content.title, source),
+                 content.content_hash, content.title, source, extractor_version),
             )
             article_id = cursor.lastrowid
             assert article_id is not None
@@ -151,7 +152,7 @@ class SQLiteStore(OutboxStore):
                 " ON CONFLICT (url) DO NOTHING",
                 [(canonical_url, article_id), (url, article_id)],
             )
-            await _insert_version(conn, article_id, 1, content, seen)
+            await _insert_version(conn, article_id, 1, content, seen, extractor_version)
             await insert_event(conn, event, article_id, 1)
             return article_id
 
@@ -169,6 +170,7 @@ class SQLiteStore(OutboxStore):
             check_count=0,
             next_check_at=_round_trip(next_check_at) if next_check_at else None,
             source=source,
+            extractor_version=extractor_version,
         )
 
     async def add_version(
@@ -179,6 +181,7 @@ class SQLiteStore(OutboxStore):
         event: EventRecord | None,
         fetched_at: datetime,
         next_check_at: datetime | None,
+        extractor_version: int,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article."""
         fetched = encode_time(fetched_at)
@@ -191,13 +194,15 @@ class SQLiteStore(OutboxStore):
             if not rows:
                 raise KeyError(article_id)
             number = int(rows[0][0]) + 1
-            await _insert_version(conn, article_id, number, content, fetched)
+            await _insert_version(conn, article_id, number, content, fetched, extractor_version)
             await conn.execute(
                 """UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
-                       check_count = check_count + 1, next_check_at = ?, collapse_count = 0
+                       check_count = check_count + 1, next_check_at = ?, collapse_count = 0,
+                       extractor_version = ?
                    WHERE id = ?""",
-                (number, content.content_hash, content.title, fetched, next_check, article_id),
+                (number, content.content_hash, content.title, fetched, next_check,
+                 extractor_version, article_id),
             )
             if event is not None:
                 await insert_event(conn, event, article_id, number)
@@ -207,18 +212,19 @@ class SQLiteStore(OutboxStore):
 
     async def mark_checked(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False,
+        present: bool = False, extractor_version: int | None = None,
     ) -> None:
         """See `Store.mark_checked`. Raises KeyError for an unknown article."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
-                  int(present), article_id)
+                  int(present), extractor_version, article_id)
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
                 """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                        next_check_at = ?, collapse_count = 0,
                        deleted = CASE WHEN ? THEN 0 ELSE deleted END,
-                       deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END
+                       deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
+                       extractor_version = COALESCE(?, extractor_version)
                    WHERE id = ?""",
                 params,
             )
@@ -307,13 +313,15 @@ class SQLiteStore(OutboxStore):
 
 
 async def _insert_version(
-    conn: aiosqlite.Connection, article_id: int, number: int, content: Content, fetched: str
+    conn: aiosqlite.Connection, article_id: int, number: int, content: Content, fetched: str,
+    extractor_version: int,
 ) -> None:
     await conn.execute(
-        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at)
-           VALUES (?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at,
+                                 extractor_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
         (article_id, number, content.content_hash, content.title, encode_text(content.text),
-         fetched),
+         fetched, extractor_version),
     )
 
 

@@ -66,7 +66,7 @@ def decode_text(blob: bytes) -> str:
 ARTICLE_COLUMNS = (
     "a.id, a.canonical_url, a.url, a.feed_url, a.first_seen_at, a.current_version, "
     "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at, a.collapse_count, "
-    "a.source"
+    "a.source, a.extractor_version"
 )
 
 
@@ -85,6 +85,7 @@ def row_to_article(row: sqlite3.Row) -> Article:
         next_check_at=decode_time_opt(row["next_check_at"]),
         collapse_count=int(row["collapse_count"]),
         source=row["source"],
+        extractor_version=int(row["extractor_version"]),
     )
 
 
@@ -96,6 +97,7 @@ def row_to_version(row: sqlite3.Row) -> Version:
         title=row["title"],
         text=decode_text(bytes(row["text"])),
         fetched_at=decode_time(row["fetched_at"]),
+        extractor_version=int(row["extractor_version"]),
     )
 
 
