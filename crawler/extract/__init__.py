@@ -34,6 +34,11 @@ class ExtractedArticle:
     line; empty when nothing looks like an article."""
     canonical_url: str | None
     """Absolute URL from <link rel=canonical>, else og:url; None if the page declares neither."""
+    fallback: str = ""
+    """Empty when the body was found the ordinary way; else why a fallback gave the text
+    ("cleaned_away": the cleaning emptied the chosen block, which is kept uncleaned;
+    "no_block": no block qualified, the page's text less link lists is kept) or why there is
+    none ("no_text")."""
 
 
 _EMPTY = ExtractedArticle(title="", text="", canonical_url=None)
@@ -55,7 +60,21 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
     if not isinstance(html, str) or not html.strip():
         return _EMPTY
     # NUL is not text in any page; lexbor would keep it as U+FFFD.
-    tree = LexborHTMLParser(html.replace("\x00", ""))
+    html = html.replace("\x00", "")
+    article = _attempt(html, url, rules, clean=True)
+    if article.text or rules is not None:
+        return article
+    # Never silently empty: the page is parsed again (cleaning and rendering mark the tree)
+    # and the chosen block is kept as it stands.
+    retry = _attempt(html, url, rules, clean=False)
+    if retry.text:
+        return retry
+    return ExtractedArticle(title=article.title, text="", canonical_url=article.canonical_url,
+                            fallback="no_text")
+
+
+def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
+    tree = LexborHTMLParser(html)
     found = scan(tree)
     # Both read the <meta> attributes, and selectolax builds a new dict on every `.attributes`.
     metas = [meta.attributes for meta in found.metas]
@@ -64,6 +83,7 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
     structured = article_body(found.scripts)
     preclean(tree, found.junk)
     nodes = _ruled_nodes(tree, rules)
+    fallback = "" if clean else "cleaned_away"
     if nodes is None:
         choice = choose(found)
         thread = False
@@ -72,15 +92,40 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
             thread = choice.thread
         elif tree.body is not None:
             nodes = [tree.body]
+            fallback = "no_block"
         else:
             nodes = []
         for node in nodes:
-            clean_body(node, text_length(node), thread=thread)
+            if clean:
+                clean_body(node, text_length(node), thread=thread)
+            else:
+                clean_ruled(node, ())
     paragraphs = drop_orphan_headings(_keep(render(nodes), title))
     text = "\n\n".join(paragraphs)
     if _prefer_structured(text, structured):
         text = "\n\n".join(_keep(normalize_text(structured).split("\n\n"), title))
-    return ExtractedArticle(title=title, text=text, canonical_url=canonical)
+        fallback = ""
+    if not text and not clean:
+        # A page whose only text is drawn by script (a video or gallery page): its own
+        # summary is what a reader is shown.
+        text = _keep([normalize_line(_description(metas))], title)[0] if metas else ""
+        fallback = "description"
+    return ExtractedArticle(title=title, text=text, canonical_url=canonical,
+                            fallback=fallback if text else "")
+
+
+def _description(metas: list[dict[str, str | None]]) -> str:
+    """The page's og:description or description, when it is long enough to be a summary."""
+    for key in ("og:description", "description", "twitter:description"):
+        for attrs in metas:
+            if (attrs.get("property") or attrs.get("name") or "").lower() == key:
+                content = attrs.get("content") or ""
+                if len(content) >= _MIN_DESCRIPTION:
+                    return content
+    return ""
+
+
+_MIN_DESCRIPTION = 80
 
 
 def _ruled_nodes(tree: LexborHTMLParser, rules: SiteRules | None) -> list[LexborNode] | None:
