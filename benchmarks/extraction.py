@@ -107,12 +107,17 @@ def run(corpus: Corpus, name: str) -> Run:
 
 
 def kind(mine: PageScore | SnippetScore, theirs: PageScore | SnippetScore | None) -> str:
-    """The failure kind of one page, from per-page precision and recall alone."""
+    """The failure kind of one page, from per-page precision and recall alone.
+
+    Text that holds none of the main text is a wrong block whatever its precision: on trafeval
+    precision only sees the few `without` snippets, and unrelated text rarely contains them.
+    """
     if mine.predicted_empty:
         return "empty"
     ref_p, ref_r = (theirs.precision, theirs.recall) if theirs is not None else (1.0, 1.0)
     p_gap, r_gap = ref_p - mine.precision, ref_r - mine.recall
-    if (mine.precision < LOW and mine.recall < LOW) or (p_gap >= GAP and r_gap >= GAP):
+    both_low = mine.precision < LOW and mine.recall < LOW
+    if both_low or mine.recall == 0.0 or (p_gap >= GAP and r_gap >= GAP):
         return "wrong block"
     if r_gap >= GAP:
         return "partial body"
@@ -161,7 +166,8 @@ def print_worst(corpus: Corpus, runs: list[Run], count: int) -> None:
     def gap(page_id: str) -> float:
         return (theirs.rank(page_id) if theirs else 1.0) - mine.rank(page_id)
 
-    trailing = sorted((pid for pid in mine.scores if gap(pid) > 0), key=gap, reverse=True)
+    trailing = sorted((pid for pid in mine.scores if gap(pid) > 0),
+                      key=lambda pid: (-gap(pid), mine.scores[pid].recall, pid))
     worst = trailing[:count]
     against = "trafilatura" if theirs else "a perfect score"
     print(f"\n{corpus.name}: {len(trailing)} pages where ours trails {against}; "
