@@ -33,7 +33,7 @@ from benchmarks import corpora  # noqa: E402
 from benchmarks.metric import PageScore, score_page, summarize  # noqa: E402
 from benchmarks.report import print_table  # noqa: E402
 from benchmarks.snippets import Case, SnippetScore, pool, score_case  # noqa: E402
-from benchmarks.timing import ProcessCost, process_cost  # noqa: E402
+from benchmarks.timing import ProcessCost, process_costs  # noqa: E402
 
 # "Well below" in the failure kinds: a gap of this much in per-page precision or recall.
 GAP = 0.2
@@ -86,24 +86,31 @@ def load(name: str) -> Corpus:
     return Corpus(name, docs, {}, cases)
 
 
-def run(corpus: Corpus, name: str) -> Run:
-    extract = corpora.extractor(name)
+def run(corpus: Corpus, names: list[str]) -> list[Run]:
+    """Every extractor on every page, page by page and in alternating order, so that the load
+    of a shared machine weighs on all of them alike."""
+    extractors = [(name, corpora.extractor(name)) for name in names]
     for doc in corpus.docs[:3]:  # warm imports and caches outside the measurement
-        extract(doc)
-    predictions: dict[str, str] = {}
-    ms: dict[str, float] = {}
+        for _, extract in extractors:
+            extract(doc)
+    predictions: dict[str, dict[str, str]] = {name: {} for name in names}
+    ms: dict[str, dict[str, float]] = {name: {} for name in names}
     gc.collect()
-    for doc in corpus.docs:
-        start = time.perf_counter()
-        predictions[doc.page_id] = extract(doc)
-        ms[doc.page_id] = (time.perf_counter() - start) * 1000
-    scores = {pid: corpus.score(pid, text) for pid, text in predictions.items()}
-    summary: Any
-    if corpus.name == "bench":
-        summary = summarize(s for s in scores.values() if isinstance(s, PageScore))
-    else:
-        summary = pool(s for s in scores.values() if isinstance(s, SnippetScore))
-    return Run(corpus.name, name, predictions, scores, ms, summary)
+    for i, doc in enumerate(corpus.docs):
+        for name, extract in extractors if i % 2 == 0 else extractors[::-1]:
+            start = time.perf_counter()
+            predictions[name][doc.page_id] = extract(doc)
+            ms[name][doc.page_id] = (time.perf_counter() - start) * 1000
+    runs = []
+    for name in names:
+        scores = {pid: corpus.score(pid, text) for pid, text in predictions[name].items()}
+        summary: Any
+        if corpus.name == "bench":
+            summary = summarize(s for s in scores.values() if isinstance(s, PageScore))
+        else:
+            summary = pool(s for s in scores.values() if isinstance(s, SnippetScore))
+        runs.append(Run(corpus.name, name, predictions[name], scores, ms[name], summary))
+    return runs
 
 
 def kind(mine: PageScore | SnippetScore, theirs: PageScore | SnippetScore | None) -> str:
@@ -253,11 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         return show(loaded, args.show, names)
     all_runs: list[Run] = []
     for corpus in loaded:
-        runs = [run(corpus, name) for name in names]
+        runs = run(corpus, names)
         if not args.no_timing:
+            costs = process_costs(corpus.name, names, len(corpus.docs), args.repeats)
             runs = [Run(r.corpus, r.name, r.predictions, r.scores, r.ms, r.summary,
-                        process_cost(corpus.name, r.name, len(corpus.docs), args.repeats))
-                    for r in runs]
+                        costs[r.name]) for r in runs]
         rows = summary_rows(runs, not args.no_timing)
         print_table(f"{corpus.name}: {len(corpus.docs)} pages", rows)
         print_worst(corpus, runs, args.worst)

@@ -3,9 +3,9 @@
 Two kinds of fresh `python -m benchmarks.timing --worker CORPUS EXTRACTOR N` subprocess: one
 loads the corpus (read + gunzip, and the UTF-8 decoding of the bench pages), imports the extractor
 and extracts all N pages; the other does the same and extracts none. Each runs `repeats` times
-(interleaved); marginal cost per page = (min of the first - min of the second) / N, so that
-interpreter start-up, imports and page loading cancel out while first-call costs (lazy
-initialisation, caches) are counted.
+(interleaved with the other extractor's); marginal cost per page = (min of the first - min of
+the second) / N, so that interpreter start-up, imports and page loading cancel out while
+first-call costs (lazy initialisation, caches) are counted.
 """
 
 from __future__ import annotations
@@ -41,12 +41,17 @@ def _wall(corpus: str, extractor: str, count: int) -> float:
     return time.perf_counter() - start
 
 
-def process_cost(corpus: str, extractor: str, pages: int, repeats: int = 2) -> ProcessCost:
-    alls, nones = [], []
+def process_costs(corpus: str, extractors: list[str], pages: int,
+                  repeats: int = 2) -> dict[str, ProcessCost]:
+    """The cost of each extractor, their processes interleaved so that a busy spell on a shared
+    machine does not fall on one of them only."""
+    alls: dict[str, list[float]] = {name: [] for name in extractors}
+    nones: dict[str, list[float]] = {name: [] for name in extractors}
     for _ in range(repeats):
-        nones.append(_wall(corpus, extractor, 0))
-        alls.append(_wall(corpus, extractor, pages))
-    return ProcessCost(min(alls), min(nones), pages)
+        for name in extractors:
+            nones[name].append(_wall(corpus, name, 0))
+            alls[name].append(_wall(corpus, name, pages))
+    return {name: ProcessCost(min(alls[name]), min(nones[name]), pages) for name in extractors}
 
 
 def _worker(corpus: str, extractor: str, count: int) -> None:
