@@ -302,6 +302,9 @@ class Pipeline:
                                        response.final_url, self._settings,
                                        fallback_title=fallback_title)
         self._metrics.extraction_observed(time.perf_counter() - started)
+        if extracted.fallback:
+            # What was stored (or why nothing was) did not come from a body block as usual.
+            log.info("extraction_fallback", url=response.final_url, reason=extracted.fallback)
         return article_identity(response.final_url, extracted.canonical_url), content
 
 

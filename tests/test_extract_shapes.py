@@ -139,3 +139,29 @@ def test_post_served_inside_noscript_is_kept_and_a_notice_is_not() -> None:
     text = text_of(html)
     assert all(p in text for p in body)
     assert "enable JavaScript" not in text
+
+
+def test_a_block_emptied_by_the_cleaning_is_kept_uncleaned() -> None:
+    # Every box of the story is named like boilerplate (a "related" template reused).
+    body = prose("BODY", 4)
+    boxes = "".join(f"<div class='related-text'>{paras([t])}</div>" for t in body)
+    article = extract_article(page(f"<div class='story'>{boxes}</div>"), "https://x.example/")
+    assert all(p in article.text for p in body)
+    assert article.fallback == "cleaned_away"
+
+
+def test_a_page_drawn_by_script_gives_its_summary() -> None:
+    summary = "A video about the harbour: how the new quay was built, and what it cost the city."
+    html = (f"<html><head><meta property='og:description' content='{summary}'></head>"
+            "<body><div id='app'></div><script>render()</script></body></html>")
+    article = extract_article(html, "https://x.example/")
+    assert (article.text, article.fallback) == (summary, "description")
+
+
+def test_a_page_without_any_text_says_so() -> None:
+    article = extract_article("<html><body><div id='app'></div></body></html>", "https://x.example/")
+    assert (article.text, article.fallback) == ("", "no_text")
+
+
+def test_an_ordinary_page_uses_no_fallback() -> None:
+    assert extract_article(page(paras(prose("BODY", 3))), "https://x.example/").fallback == ""

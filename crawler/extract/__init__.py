@@ -37,7 +37,7 @@ class ExtractedArticle:
     fallback: str = ""
     """Empty when the body was found the ordinary way; else why a fallback gave the text
     ("cleaned_away": the cleaning emptied the chosen block, which is kept uncleaned;
-    "no_block": no block qualified, the page's text less link lists is kept) or why there is
+    "description": the page has no text block, its og:description is kept) or why there is
     none ("no_text")."""
 
 
@@ -91,8 +91,8 @@ def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> Ex
             nodes = list(choice.nodes)
             thread = choice.thread
         elif tree.body is not None:
+            # A feed entry's fragment, or a page of bare paragraphs: the body is the block.
             nodes = [tree.body]
-            fallback = "no_block"
         else:
             nodes = []
         for node in nodes:

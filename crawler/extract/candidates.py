@@ -14,8 +14,17 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.dom import ink, link_density, link_length, text_length, text_of
-from crawler.extract.hints import COMMENTS, LEAD, OFF_BODY, POSITIVE, UNLIKELY, class_id
+from crawler.extract.dom import link_density, text_length, text_of
+from crawler.extract.hints import COMMENTS, LEAD, POSITIVE, UNLIKELY, class_id
+from crawler.extract.prose import (
+    DEPTH,
+    STOP,
+    Evidence,
+    attached,
+    most_prose,
+    named_off_body,
+    widen,
+)
 from crawler.extract.scan import Scan
 
 _TAG_WEIGHT = {
@@ -28,20 +37,6 @@ _HINT_WEIGHT = 25
 _ARTICLE_BODY_BONUS = 60
 _MIN_PARAGRAPH = 25
 _LEVELS = 5
-# Undecayed prose sums go this far up (bounded: a hostile page may nest without end).
-_DEPTH = 40
-# Widening: how far up, the share of the extra text that must be prose, the link share
-# allowed in the wider element.
-_WIDEN_LEVELS = 3
-_WIDEN_PROSE = 0.75
-_WIDEN_LINKS = 0.25
-# Net prose: weights of other text and link text, and how much more a rival must have.
-_NET_OTHER = 1.0
-_NET_LINKS = 1.0
-_NET_MARGIN = 1.5
-# Against a choice inside a sidebar or a notice, a rival needs only this share of its prose.
-_SUSPECT_SHARE = 0.25
-_OFF_BODY_LEVELS = 4
 # A standfirst is a sentence or a short paragraph.
 _MIN_LEAD = 30
 _MAX_LEAD = 700
@@ -53,7 +48,6 @@ _TOP_N = 5
 # Commas and their CJK and Arabic cousins: more clauses, more prose.
 _COMMAS = re.compile(r"[,，、،]")
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
-_STOP = frozenset({"html", "body", "-undef", "-document", "#document"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +92,6 @@ def _paragraphs(found: Scan) -> list[tuple[LexborNode, str, bool]]:
     return blocks
 
 
-@dataclass(slots=True)
-class _Evidence:
-    """What the text blocks say about each of their ancestors."""
-
-    scores: dict[int, float]
-    """Readability points, decaying with the distance to the block."""
-    nodes: dict[int, LexborNode]
-    prose: dict[int, int]
-    """Characters of qualifying text blocks anywhere below, not decayed (for widening)."""
-    in_thread: set[int]
-    """Elements inside a comment thread (by the class/id of an ancestor)."""
-
-
 def choose(found: Scan) -> Choice | None:
     """The body element(s) in document order, or None when no text block qualifies.
 
@@ -124,20 +105,20 @@ def choose(found: Scan) -> Choice | None:
     # A comment thread can hold more prose than the post it follows: it is the body only when
     # nothing outside a thread qualifies (a forum or a live commentary page).
     outside = [k for k in ordered if k not in seen.in_thread]
-    ranked = [k for k in (outside or ordered)[: _TOP_N * 2] if _attached(nodes[k])][:_TOP_N]
+    ranked = [k for k in (outside or ordered)[: _TOP_N * 2] if attached(nodes[k])][:_TOP_N]
     if not ranked:
         return None
     best, top_score = _best(ranked, scores, nodes)
-    best = _most_prose(best, seen)
+    best = most_prose(best, seen)
     top = _climb(nodes[best], top_score, scores)
-    top = _widen(top, seen)
+    top = widen(top, seen)
     picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
     return Choice(nodes=tuple(_leads(picked) + picked), score=top_score,
                   thread=not outside)
 
 
-def _gather(found: Scan) -> _Evidence:
-    seen = _Evidence(scores={}, nodes={}, prose={}, in_thread=set())
+def _gather(found: Scan) -> Evidence:
+    seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set())
     scores = seen.scores
     # Sibling paragraphs share their ancestors: walk each chain once.
     chains: dict[int, tuple[list[int], list[int]]] = {}
@@ -208,16 +189,16 @@ def _is_lead(hint: str) -> bool:
     return LEAD.search(hint) is not None
 
 
-def _chain(start: LexborNode, seen: _Evidence) -> tuple[list[int], list[int]]:
+def _chain(start: LexborNode, seen: Evidence) -> tuple[list[int], list[int]]:
     """Up to `_LEVELS` ancestors from `start` (included), registered as candidates, and up to
-    `_DEPTH` of them for the undecayed prose sums. Marks the chain's elements that sit inside
+    `DEPTH` of them for the undecayed prose sums. Marks the chain's elements that sit inside
     a comment thread."""
     scores, nodes = seen.scores, seen.nodes
     chain: list[int] = []
     ancestry: list[int] = []
     threaded = 0
     node: LexborNode | None = start
-    while node is not None and len(ancestry) < _DEPTH and node.tag not in _STOP:
+    while node is not None and len(ancestry) < DEPTH and node.tag not in STOP:
         key = node.mem_id
         if len(chain) < _LEVELS:
             if key not in scores:
@@ -249,121 +230,6 @@ def _is_body_hint(hint: str) -> bool:
     return any(word in hint for word in ("article-body", "post-body", "entry-content"))
 
 
-def _net_prose(node: LexborNode, prose: int) -> float:
-    """Prose characters less everything else in the element (menus, link lists, labels)."""
-    total = ink(text_of(node))
-    links = link_length(node)
-    return prose - _NET_OTHER * max(0, total - prose) - _NET_LINKS * links
-
-
-def _most_prose(best: int, seen: _Evidence) -> int:
-    """The best-scored candidate, or a candidate with clearly more net prose: readability's
-    decaying points undervalue a body whose paragraphs sit each in a box of its own. When the
-    best-scored one lies in a region named as not the body (a sidebar, a notice), a rival
-    outside it with a fair share of its prose wins."""
-    prose, nodes = seen.prose, seen.nodes
-    if not prose:
-        return best
-    best_node = nodes[best]
-    top = _net_prose(best_node, prose.get(best, 0))
-    suspect = _off_body(best_node)
-    around = _ancestors(best_node) if suspect else set()
-    by_prose = [k for k in sorted(prose, key=prose.__getitem__, reverse=True)
-                if k not in seen.in_thread][:_TOP_N]
-    winner, winner_net = best, top
-    needed = _SUSPECT_SHARE * top if suspect else _NET_MARGIN * max(top, 0.0) + 1
-    for key in by_prose:
-        node = nodes[key]
-        if key == best or key in around or not _attached(node) or _off_body(node):
-            continue
-        # A wrapper of the body and a sidebar: the sidebar's prose is not the wrapper's merit.
-        net = _net_prose(node, prose[key] - _off_body_prose(node, None, prose))
-        if net > needed and (winner == best or net > winner_net):
-            winner, winner_net = key, net
-    return winner
-
-
-def _off_body_prose(parent: LexborNode, node: LexborNode | None, prose: dict[int, int]) -> int:
-    """Prose in the children of `parent` (other than `node`) that are named as not the body:
-    a sidebar beside the article is no sign that the article goes on."""
-    total = 0
-    skip = node.mem_id if node is not None else None
-    for child in parent.iter(include_text=False):
-        key = child.mem_id
-        if key != skip and key in prose and _named_off_body(child):
-            total += prose[key]
-    return total
-
-
-def _named_off_body(node: LexborNode) -> bool:
-    if node.tag == "aside":
-        return True
-    hint = class_id(node.attributes)
-    return bool(hint) and OFF_BODY.search(hint) is not None
-
-
-def _ancestors(node: LexborNode) -> set[int]:
-    out: set[int] = set()
-    parent = node.parent
-    while parent is not None and len(out) < _DEPTH:
-        out.add(parent.mem_id)
-        parent = parent.parent
-    return out
-
-
-def _off_body(node: LexborNode) -> bool:
-    """Inside a region that is named as not the body (sidebar, notice, author box...)."""
-    current: LexborNode | None = node
-    for _ in range(_OFF_BODY_LEVELS):
-        if current is None or current.tag in _STOP:
-            return False
-        if _named_off_body(current):
-            return True
-        current = current.parent
-    return False
-
-
-def _widen(top: LexborNode, seen: _Evidence) -> LexborNode:
-    """Move up to an ancestor whose extra text is mostly more prose: a body split across
-    sibling sections or page-builder boxes, or a lead in a neighbouring container. Stops at
-    the first ancestor that adds link lists, menus or other short text."""
-    prose = seen.prose
-    node = top
-    node_prose = prose.get(node.mem_id, 0)
-    if node_prose == 0:
-        return top
-    node_ink = ink(text_of(node))
-    best = node
-    parent = node.parent
-    for _ in range(_WIDEN_LEVELS):
-        if parent is None or parent.tag in _STOP or parent.mem_id in seen.in_thread:
-            break
-        parent_prose = prose.get(parent.mem_id, 0)
-        gained = parent_prose - node_prose - _off_body_prose(parent, node, prose)
-        if gained > 0:
-            parent_ink = ink(text_of(parent))
-            extra = parent_ink - node_ink
-            if extra > 0 and gained < _WIDEN_PROSE * extra:
-                break
-            if link_length(parent) > _WIDEN_LINKS * parent_ink:
-                break
-            best = parent
-            node_prose, node_ink = parent_prose, parent_ink
-        node = parent
-        parent = node.parent
-    return best
-
-
-def _attached(node: LexborNode) -> bool:
-    """Still in the document (not inside something detached as junk)."""
-    parent = node.parent
-    while parent is not None:
-        if parent.tag == "html":
-            return True
-        parent = parent.parent
-    return False
-
-
 def _climb(top: LexborNode, top_score: float, scores: dict[int, float]) -> LexborNode:
     """Move up from a wrapper that is its parent's only child, or to an ancestor that scores
     higher (the body split into several boxes by ads)."""
@@ -371,7 +237,7 @@ def _climb(top: LexborNode, top_score: float, scores: dict[int, float]) -> Lexbo
     threshold = top_score / 3
     last = top_score
     parent = node.parent
-    while parent is not None and parent.tag not in _STOP:
+    while parent is not None and parent.tag not in STOP:
         score = scores.get(parent.mem_id)
         if score is None:
             parent = parent.parent
@@ -384,7 +250,7 @@ def _climb(top: LexborNode, top_score: float, scores: dict[int, float]) -> Lexbo
         last = score
         parent = parent.parent
     parent = node.parent
-    while parent is not None and parent.tag not in _STOP and _only_child(node):
+    while parent is not None and parent.tag not in STOP and _only_child(node):
         node = parent
         parent = node.parent
     return node
@@ -413,7 +279,7 @@ def _with_siblings(
         if sibling.mem_id == top.mem_id:
             picked.append(sibling)
             continue
-        if _named_off_body(sibling):
+        if named_off_body(sibling):
             continue
         bonus = top_score * 0.2 if top_class and sibling.attributes.get("class") == top_class else 0
         score = scores.get(sibling.mem_id)
