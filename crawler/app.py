@@ -53,8 +53,8 @@ class App:
         self.settings = settings
         self.clock = clock
         self.metrics = metrics or Metrics(process_metrics=False)
-        # The daemon's store: migrated at start under the store's lock (on SQLite: held for the
-        # whole run, one daemon per file).
+        # The daemon's store: migrated at start under the store's lock (a store that admits
+        # one daemon at a time keeps it for the whole run).
         self.store = open_store(settings.storage, readonly=False, daemon=True)
         self.delivery_wake = asyncio.Event()
         self._stack = AsyncExitStack()
