@@ -90,8 +90,12 @@ class SQLiteDatabase:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def _take_lock(self) -> None:
-        if self._lock_file is not None:
+        if self._lock_file is None:
+            return
+        try:
             self._lock_file.acquire()
+        except OSError as exc:
+            raise StoreError(f"cannot lock {self.describe()}: {exc}") from exc
 
     async def migrate(self) -> tuple[int, int]:
         """See `Store.migrate`. On an exclusive store the lock is taken first (and kept until
