@@ -271,7 +271,7 @@ async def fill(store: SQLiteStore, args: argparse.Namespace, totals: Totals) -> 
                 next_check_at=first.at + VERSION_AT[0], extractor_version=1)
             for step in edits:
                 await store.add_version(created.article_id, content=step.content,
-                                        event=step.event, fetched_at=step.at,
+                                        event=lambda _, e=step.event: e, fetched_at=step.at,
                                         next_check_at=step.at + timedelta(minutes=30),
                                         extractor_version=1)
             if args.webhook:
@@ -337,6 +337,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     path = workdir / "crawler.db"
     totals = Totals()
     store = SQLiteStore(path)
+    await store.migrate()
     await store.open()
     wall = time.perf_counter()
     try:

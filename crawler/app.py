@@ -20,7 +20,7 @@ from crawler.config import Settings
 from crawler.fetch import Fetcher
 from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
-from crawler.store.sqlite import SQLiteStore
+from crawler.store import open_store
 from crawler.webhooks.deliverer import Deliverer
 
 log = structlog.get_logger(__name__)
@@ -53,7 +53,9 @@ class App:
         self.settings = settings
         self.clock = clock
         self.metrics = metrics or Metrics(process_metrics=False)
-        self.store = SQLiteStore(settings.storage.database)
+        # The daemon's store: migrated at start under the store's lock (a store that admits
+        # one daemon at a time keeps it for the whole run).
+        self.store = open_store(settings.storage, readonly=False, daemon=True)
         self.delivery_wake = asyncio.Event()
         self._stack = AsyncExitStack()
         self._fetcher: Fetcher | None = None
@@ -72,8 +74,9 @@ class App:
 
     async def __aenter__(self) -> App:
         try:
-            await self.store.open()
             self._stack.push_async_callback(self.store.close)
+            await self.store.migrate()
+            await self.store.open()
             self._fetcher = await self._stack.enter_async_context(Fetcher(self.settings.fetch))
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
             # session of their own, without the fetcher's private-address guard.

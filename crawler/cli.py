@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from crawler import __version__
 from crawler.config import (
@@ -19,7 +20,7 @@ from crawler.config import (
     resolve_config_path,
 )
 
-EXIT_OK, EXIT_CONFIG = 0, 2
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="auto: coloured word diff on a terminal, unified diff when piped")
     sub.add_parser("status", parents=[common],
                    help="feeds, articles and deliveries as stored (works while the daemon runs)")
+    sub.add_parser("migrate", parents=[common],
+                   help="apply pending schema migrations and print the schema version")
     backup = sub.add_parser("backup", parents=[common],
                             help="online, consistent copy of the database")
     backup.add_argument("path", metavar="PATH", help="the copy to write (must not exist)")
@@ -120,6 +123,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"crawler: invalid config: logging.file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from crawler.store import StoreError
+
+    try:
+        return _dispatch(args, settings, log_stream)
+    except StoreError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return _store_exit(args.command, exc)
+
+
+def _store_exit(command: str, exc: Exception) -> int:
+    """CONTRACT.md: a reading command on a database of another schema version exits 2; a
+    daemon too (restarting cannot fix it, and the unit does not retry 2); `migrate` exits 1 on
+    any failure; everything else (no database yet, held by another daemon) is 1."""
+    from crawler.store import SchemaError, StoreUnavailableError
+
+    if command == "migrate":
+        return EXIT_FAILURE
+    if isinstance(exc, SchemaError | StoreUnavailableError):
+        return EXIT_CONFIG
+    return EXIT_FAILURE
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) -> int:
     if args.command == "run":
         from crawler.daemon import Daemon
 
@@ -141,11 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "status":
         from crawler.commands.status import show_status
 
-        return show_status(settings)
+        return asyncio.run(show_status(settings))
+    if args.command == "migrate":
+        from crawler.commands.migrate import migrate
+
+        return asyncio.run(migrate(settings))
     if args.command == "backup":
         from crawler.commands.backup import backup
 
-        return backup(settings, Path(args.path))
+        return asyncio.run(backup(settings, Path(args.path)))
     if args.command == "deliveries":
         from crawler.commands import deliveries as cmd
 

@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from crawler import PROJECT_URL, __version__
@@ -73,6 +74,22 @@ class _Section(BaseModel):
 
 class StorageSettings(_Section):
     database: str = "crawler.db"
+    # Instead of `database`: a PostgreSQL database a fleet of daemons shares (CONTRACT.md).
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (or leave it out for SQLite)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_database(self) -> StorageSettings:
+        if self.url and "database" in self.model_fields_set:
+            raise ValueError("give either `database` (SQLite) or `url` (PostgreSQL), not both")
+        return self
 
 
 class FetchSettings(_Section):

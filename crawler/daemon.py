@@ -1,6 +1,7 @@
 """`crawler run`: the long-running daemon.
 
-APScheduler drives a few periodic jobs (one per feed, one for due re-checks, one WAL checkpoint);
+APScheduler drives a few periodic jobs (one per feed, one for due re-checks, and a checkpoint
+when the store needs one);
 the deliverer runs as its own task, woken whenever an event is stored. What is due lives in the
 database, not in scheduler jobs.
 
@@ -28,6 +29,7 @@ from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
 from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
+from crawler.store import Maintenance, maintenance_of
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +73,7 @@ class Daemon:
                     app.deliverer.run(self.stop_event, app.delivery_wake), name="deliverer"
                 )
                 self._scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
-                self._schedule_all(self.settings)
+                self._schedule_all(self.settings, maintenance_of(app.store))
                 self._scheduler.start()
                 http = await self._start_http()
                 watchdog = self._start_watchdog()
@@ -79,7 +81,7 @@ class Daemon:
                 self.notifier.ready()
                 log.info("daemon_started", feeds=len(self.settings.feeds),
                          webhooks=len(self.settings.webhooks),
-                         database=self.settings.storage.database)
+                         database=app.store.describe())
                 await self.stop_event.wait()
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
@@ -181,7 +183,8 @@ class Daemon:
 
         return job
 
-    def _schedule_all(self, settings: Settings) -> None:
+    def _schedule_all(self, settings: Settings, maintenance: Maintenance | None) -> None:
+        """The periodic jobs; a checkpoint only for a store whose `maintenance` needs one."""
         assert self._scheduler is not None
         for feed in settings.feeds:
             self._schedule_feed(feed, first=True)
@@ -197,11 +200,12 @@ class Daemon:
             self._tracked("status", self._report_status), "interval", seconds=STATUS_EVERY,
             id="status", max_instances=1, coalesce=True, misfire_grace_time=int(STATUS_EVERY),
         )
-        self._scheduler.add_job(
-            self._tracked("checkpoint", self._checkpoint), "interval", seconds=CHECKPOINT_EVERY,
-            id="checkpoint", max_instances=1, coalesce=True,
-            misfire_grace_time=int(CHECKPOINT_EVERY),
-        )
+        if maintenance is not None:
+            self._scheduler.add_job(
+                self._tracked("checkpoint", maintenance.checkpoint), "interval",
+                seconds=CHECKPOINT_EVERY, id="checkpoint", max_instances=1, coalesce=True,
+                misfire_grace_time=int(CHECKPOINT_EVERY),
+            )
 
     def _schedule_feed(self, feed: FeedSettings, *, first: bool) -> None:
         assert self._scheduler is not None
@@ -224,10 +228,6 @@ class Daemon:
     async def _recheck(self) -> None:
         assert self._app is not None
         await self._app.pipeline.check_due()
-
-    async def _checkpoint(self) -> None:
-        assert self._app is not None
-        await self._app.store.checkpoint()
 
     # --- reload --------------------------------------------------------------------------------
     def _spawn_reload(self) -> None:

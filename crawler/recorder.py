@@ -22,7 +22,7 @@ from crawler.diffing import describe_changes
 from crawler.extract import version as extractor
 from crawler.flaps import returns_to_recent_version
 from crawler.metrics import Metrics
-from crawler.models import Article, Content
+from crawler.models import Article, Content, EventRecord
 from crawler.schedule import next_recheck
 from crawler.store import ArticleExistsError, Store
 
@@ -153,13 +153,20 @@ class Recorder:
         changes = describe_changes(old, content)
         ref = _ref(article.url, article.canonical_url, article.feed_url, content.title,
                    article.source)
-        number = article.current_version + 1
-        event = events.article_edited(ref, old, content, changes, version=number,
-                                      created_at=now, **self._options())
+        options = self._options()
+        built: list[EventRecord] = []
+
+        def edited(number: int) -> EventRecord:
+            # Called inside the store's transaction, with the number it assigned there.
+            built.append(events.article_edited(ref, old, content, changes, version=number,
+                                               created_at=now, **options))
+            return built[-1]
+
         stored = await self._store.add_version(
-            article.article_id, content=content, event=event, fetched_at=now,
+            article.article_id, content=content, event=edited, fetched_at=now,
             next_check_at=self._next_check(article, now), extractor_version=current_extractor,
         )
+        event = built[-1]
         self._stored(event.event_type, version=True)
         bound.info("page_checked", result="edited", version=stored, event_id=event.event_id,
                    chars_added=changes.chars_added, chars_removed=changes.chars_removed,

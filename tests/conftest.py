@@ -44,6 +44,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     """A real SQLite store in the test's own directory."""
     s = SQLiteStore(tmp_path / "crawler.db")
+    await s.migrate()
     await s.open()
     yield s
     await s.close()

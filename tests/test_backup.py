@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.backup import BackupError, backup_sqlite
+from crawler.store.sqlite_backup import BackupError, backup_sqlite
 
 # Commits one row at a time as fast as it can, like a busy daemon; prints once it is going.
 WRITER = """

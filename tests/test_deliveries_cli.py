@@ -45,6 +45,7 @@ def config_for(tmp_path: Path, hooks: list[tuple[str, str]], notify: bool = Fals
 
 async def open_store(tmp_path: Path) -> SQLiteStore:
     store = SQLiteStore(tmp_path / "crawler.db")
+    await store.migrate()
     await store.open()
     return store
 

@@ -179,7 +179,7 @@ async def store_edit(store: SQLiteStore, notify: list[NotifySettings], at: datet
     event = article_edited(REF, OLD, NEW, describe_changes(OLD, NEW), version=2, created_at=at,
                            routes=routes, max_bytes=10_000)
     assert event.endpoints == (notify_endpoint_key(notify[0].url),)
-    await store.add_version(article.article_id, extractor_version=1, content=NEW, event=event, fetched_at=at,
+    await store.add_version(article.article_id, extractor_version=1, content=NEW, event=lambda _: event, fetched_at=at,
                             next_check_at=at)
     return event.event_id
 

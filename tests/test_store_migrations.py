@@ -44,6 +44,7 @@ async def test_upgrade_from_the_first_schema_keeps_versions_and_payloads(tmp_pat
     path = tmp_path / "old.db"
     _database_at(path, 1)
     store = SQLiteStore(path)
+    await store.migrate()
     await store.open()
     try:
         article = await store.find_article_by_url("https://e.org/a")
@@ -66,6 +67,7 @@ async def test_versions_stored_before_extractor_numbers_read_as_extractor_1(
     path = tmp_path / "old.db"
     _database_at(path, 5)  # the schema before versions recorded their extractor
     store = SQLiteStore(path)
+    await store.migrate()
     await store.open()
     try:
         article = await store.find_article_by_url("https://e.org/a")

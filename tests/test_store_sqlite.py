@@ -60,6 +60,7 @@ def test_sqlite_store_satisfies_protocol(tmp_path: Path) -> None:
 async def test_open_is_idempotent_and_sets_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "crawler.db"
     s = SQLiteStore(path)
+    await s.migrate()
     await s.open()
     await s.open()
     assert await s.ping()
@@ -190,7 +191,7 @@ async def test_add_url_alias(store: SQLiteStore) -> None:
 async def test_add_version_and_silent_version(store: SQLiteStore) -> None:
     aid = await new_article(store)
     n = await store.add_version(aid, extractor_version=1, content=content("v2 text", "New title"),
-                                event=event("article.edited", (HOOK_A,)),
+                                event=lambda _: event("article.edited", (HOOK_A,)),
                                 fetched_at=T0 + timedelta(hours=1), next_check_at=None)
     assert n == 2
     n3 = await store.add_version(aid, extractor_version=1, content=content("text 1"), event=None,

@@ -75,6 +75,7 @@ def test_probe_timing_and_resume_are_pure() -> None:
 async def test_endpoint_state_persists_across_reopen(tmp_path: Path) -> None:
     path = tmp_path / "crawler.db"
     store = SQLiteStore(path)
+    await store.migrate()
     await store.open()
     paused = EndpointState("http://h/x", failing_since=at(0), paused_at=at(24),
                            next_probe_at=at(25), reason="HTTP 500")

@@ -1,17 +1,24 @@
-"""`crawler backup PATH`: an online, consistent copy of the database."""
+"""`crawler backup PATH`: an online, consistent copy of the database (for stores kept in local
+files; a server database has its own tools)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from crawler.backup import BackupError, backup_sqlite
 from crawler.config import Settings
+from crawler.store import BackupError, maintenance_of, open_store
 
 
-def backup(settings: Settings, dest: Path) -> int:
+async def backup(settings: Settings, dest: Path) -> int:
+    store = open_store(settings.storage, readonly=True)
+    maintenance = maintenance_of(store)
+    if maintenance is None:
+        print(f"crawler: backup: {store.describe()} is backed up with its own tools",
+              file=sys.stderr)
+        return 1
     try:
-        backup_sqlite(Path(settings.storage.database), dest)
+        await maintenance.backup(dest)
     except BackupError as exc:
         print(f"crawler: backup failed: {exc}", file=sys.stderr)
         return 1

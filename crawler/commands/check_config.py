@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.config import Settings
+from crawler.store import describe_storage
 from crawler.units import format_duration
 
 
@@ -12,7 +13,7 @@ def describe(settings: Settings, path: Path) -> str:
     f, r = settings.fetch, settings.recheck
     lines = [
         f"config {path}: valid",
-        f"storage: SQLite database {settings.storage.database}",
+        f"storage: {describe_storage(settings.storage)}",
         f"fetch: user agent {f.user_agent!r}; timeout {format_duration(f.timeout)}; "
         f"max {f.max_bytes} bytes; per host {f.per_host_concurrency} at once, "
         f"{format_duration(f.per_host_delay)} apart; robots.txt "

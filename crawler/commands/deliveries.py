@@ -1,7 +1,8 @@
 """`crawler deliveries` (pending, failed and disabled deliveries and each endpoint's health),
 `crawler deliveries replay` and `crawler deliveries resume`.
 
-They read and write the database the daemon uses (WAL: safe while it runs). Nothing secret is
+They read and write the database the daemon uses, beside it; the listing opens the store
+read-only, replay and resume write a few rows; none of them migrates. Nothing secret is
 printed: webhook secrets are not in the database, endpoint URLs are shown without credentials,
 query or fragment (tokens live there), and `[[notify]]` targets by their "apprise:<hex>" key.
 `--endpoint` takes any of these forms, the full URL or the `[[notify]]` URL itself.
@@ -19,7 +20,7 @@ from rich.table import Table
 from crawler.config import Settings
 from crawler.events import notify_endpoint_key
 from crawler.models import Delivery
-from crawler.store.sqlite import SQLiteStore
+from crawler.store import DatabaseMissingError, Store, open_store
 from crawler.webhooks.health import EndpointState
 from crawler.webhooks.senders import loggable_url
 
@@ -61,14 +62,24 @@ def resolve_endpoint(given: str, settings: Settings, known: set[str]) -> str | l
     return matches[0] if len(matches) == 1 else matches
 
 
-async def _open(settings: Settings) -> SQLiteStore:
-    store = SQLiteStore(settings.storage.database)
-    await store.open()
+async def _open(settings: Settings, *, readonly: bool) -> Store:
+    store = open_store(settings.storage, readonly=readonly)
+    try:
+        await store.open()
+    except BaseException:
+        await store.close()
+        raise
     return store
 
 
 async def list_deliveries(settings: Settings) -> int:
-    store = await _open(settings)
+    try:
+        store = await _open(settings, readonly=True)
+    except DatabaseMissingError as exc:
+        # Nothing was ever queued: that is an answer, not a failure (CONTRACT.md: exit 0).
+        print(f"crawler: {exc}", file=sys.stderr)
+        print("no pending, failed or disabled deliveries")
+        return 0
     try:
         rows = await store.list_deliveries(LISTED)
         states = {s.url: s for s in await store.list_endpoint_states()}
@@ -109,7 +120,7 @@ async def list_deliveries(settings: Settings) -> int:
     return 0
 
 
-async def _known_endpoints(store: SQLiteStore) -> set[str]:
+async def _known_endpoints(store: Store) -> set[str]:
     rows = await store.list_deliveries(LISTED)
     return {d.endpoint_url for d in rows} | {s.url for s in await store.list_endpoint_states()}
 
@@ -129,7 +140,7 @@ async def replay(settings: Settings, *, event_id: str | None, failed: bool,
     if not event_id and not failed:
         print("crawler: deliveries replay needs --event ID or --failed", file=sys.stderr)
         return 2
-    store = await _open(settings)
+    store = await _open(settings, readonly=False)
     try:
         target: str | None = None
         if endpoint is not None:
@@ -146,7 +157,7 @@ async def replay(settings: Settings, *, event_id: str | None, failed: bool,
 async def resume(settings: Settings, *, endpoint: str) -> int:
     """Resume a paused or disabled (410) endpoint: its backlog is due now. A running daemon
     sees it within a minute, at once after `systemctl reload crawler` (SIGHUP)."""
-    store = await _open(settings)
+    store = await _open(settings, readonly=False)
     try:
         resolved = resolve_endpoint(endpoint, settings, await _known_endpoints(store))
         if isinstance(resolved, list):

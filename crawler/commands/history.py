@@ -12,16 +12,16 @@ from rich.text import Text
 from crawler.config import Settings
 from crawler.diffing import describe_changes, unified_diff, word_diff
 from crawler.models import Article, Content, Version
-from crawler.store.sqlite import SQLiteStore
+from crawler.store import open_store
 from crawler.urls import normalize_url
 
 _STYLES = {"insert": "bold green", "delete": "bold red strike", "equal": ""}
 
 
 async def _load(settings: Settings, url: str) -> tuple[Article, list[Version]] | None:
-    store = SQLiteStore(settings.storage.database)
-    await store.open()
+    store = open_store(settings.storage, readonly=True)
     try:
+        await store.open()
         try:
             key = normalize_url(url)
         except ValueError:

@@ -1,53 +1,65 @@
 """`crawler status`: feeds, articles and the delivery queue, read from the database.
 
-It reads what the daemon wrote, so it works while the daemon runs (WAL readers never block
-the writer) and shows no secret: webhook endpoints are named by URL only.
+It opens the store read-only, so it works while the daemon runs, never migrates, and shows no
+secret: webhook endpoints are named by URL only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from crawler.config import Settings
 from crawler.models import FeedState
-from crawler.store.sqlite import SQLiteStore
+from crawler.store import DatabaseMissingError, maintenance_of, open_store
 
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
-def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    feeds: dict[str, FeedState]
+    articles: int
+    versions: int
+    pending: int
+    failed: int
+    disabled: int
+    database: str
 
 
-async def _read(db: Path) -> tuple[dict[str, FeedState], int, int, int, int, int]:
-    store = SQLiteStore(db)
-    await store.open()
+async def _read(settings: Settings) -> _Stored:
+    store = open_store(settings.storage, readonly=True)
     try:
+        await store.open()
         feeds = {f.feed_url: f for f in await store.list_feed_states()}
         articles = await store.count_articles()
         versions = await store.count_versions()
         pending = await store.count_pending_deliveries()
         failed = len(await store.list_deliveries(("failed",)))
         disabled = len(await store.list_deliveries(("disabled",)))
+        maintenance = maintenance_of(store)
+        database = store.describe()
+        if maintenance is not None:
+            database += f" ({maintenance.size_bytes() / 1024 / 1024:.1f} MiB)"
     finally:
         await store.close()
-    return feeds, articles, versions, pending, failed, disabled
+    return _Stored(feeds, articles, versions, pending, failed, disabled, database)
 
 
-def show_status(settings: Settings) -> int:
-    db = Path(settings.storage.database)
-    if not db.exists():
-        print(f"crawler: no database at {db} yet (the daemon has not run)", file=sys.stderr)
+async def show_status(settings: Settings) -> int:
+    """Exit 1 when there is no database yet; schema errors propagate (`StoreError`)."""
+    try:
+        stored = await _read(settings)
+    except DatabaseMissingError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
         return 1
-    feeds, articles, versions, pending, failed, disabled = asyncio.run(_read(db))
+    feeds = stored.feeds
 
     table = Table(title="feeds")
     for column in ("feed", "last poll (UTC)", "result", "entries", "next poll (UTC)", "errors",
@@ -64,8 +76,8 @@ def show_status(settings: Settings) -> int:
                       (state.last_error or "-")[:80])
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
-    console.print(f"articles tracked: {articles}, versions stored: {versions}")
-    console.print(f"deliveries: {pending} pending, {failed} failed, {disabled} to disabled "
-                  f"endpoints")
-    console.print(f"database: {db} ({_size(db) / 1024 / 1024:.1f} MiB)")
+    console.print(f"articles tracked: {stored.articles}, versions stored: {stored.versions}")
+    console.print(f"deliveries: {stored.pending} pending, {stored.failed} failed, "
+                  f"{stored.disabled} to disabled endpoints")
+    console.print(f"database: {stored.database}")
     return 0

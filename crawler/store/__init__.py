@@ -1,5 +1,36 @@
-"""Persistence: the `Store` seam and its SQLite implementation."""
+"""Persistence: the `Store` seam, `open_store` to get one, and the SQLite implementation
+behind it."""
 
-from crawler.store.base import ArticleExistsError, Store
+from crawler.store.base import (
+    ArticleExistsError,
+    BackupError,
+    DatabaseMissingError,
+    EventBuilder,
+    Maintenance,
+    SchemaError,
+    SchemaOutdatedError,
+    SchemaTooNewError,
+    Store,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
+from crawler.store.factory import describe_storage, maintenance_of, open_store
 
-__all__ = ["ArticleExistsError", "Store"]
+__all__ = [
+    "ArticleExistsError",
+    "BackupError",
+    "DatabaseMissingError",
+    "EventBuilder",
+    "Maintenance",
+    "SchemaError",
+    "SchemaOutdatedError",
+    "SchemaTooNewError",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "StoreUnavailableError",
+    "describe_storage",
+    "maintenance_of",
+    "open_store",
+]

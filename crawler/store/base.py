@@ -1,34 +1,50 @@
 """The store seam: what the rest of the crawler needs from a database.
 
-SQLite (`crawler.store.sqlite.SQLiteStore`) is the first implementation; nothing outside
+`crawler.store.open_store` builds the implementation `[storage]` names; nothing outside
 `crawler/store/` may know which one it talks to. Every method that writes does so in one
 transaction: either all of its rows are there afterwards or none is.
 Times are timezone-aware UTC datetimes.
+
+Errors the seam raises for the operator to read (a missing database, a schema from another
+program version, a database another daemon holds) are `StoreError`s with a message meant to be
+printed as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
 from crawler.webhooks.health import EndpointState, Transition
 
+# Builds the event of a new version once the writing transaction has assigned its number.
+EventBuilder = Callable[[int], EventRecord]
+
 
 class Store(Protocol):
+    def describe(self) -> str:
+        """Where the data lives, for logs and operators (no secrets)."""
+
+    async def migrate(self) -> tuple[int, int]:
+        """Apply pending schema migrations (creating the database if there is none yet), under
+        the store's lock; returns the schema version before and after. Call it before `open()`.
+        Only for a daemon's store (`open_store(..., daemon=True)`); raises `StoreError` on a
+        read-only one, `SchemaTooNewError` for a database of a newer program."""
+
     async def open(self) -> None:
-        """Open the database, apply pending migrations. Idempotent."""
+        """Open the database. Never migrates and, read-only, never writes nor creates anything.
+        Idempotent. Raises `DatabaseMissingError` when there is no database,
+        `SchemaOutdatedError` / `SchemaTooNewError` when its schema is not this program's,
+        `StoreLockedError` when another daemon holds a store that admits only one."""
 
     async def close(self) -> None:
-        """Checkpoint and close. Safe to call twice."""
+        """Close (and release the store's lock). Safe to call twice, and before `open()`."""
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
-
-    async def checkpoint(self) -> tuple[int, int, int]:
-        """Fold the write-ahead log back into the database so it does not grow without bound:
-        (busy, log pages, pages checkpointed)."""
 
     # --- feeds -------------------------------------------------------------------------------
     async def get_feed_state(self, feed_url: str) -> FeedState | None:
@@ -85,14 +101,16 @@ class Store(Protocol):
         article_id: int,
         *,
         content: Content,
-        event: EventRecord | None,
+        event: EventBuilder | None,
         fetched_at: datetime,
         next_check_at: datetime | None,
         extractor_version: int,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
-        transaction; clears the deleted mark. `event` None records the version silently (a
-        flap back to a recent version, a re-baseline after an extractor upgrade).
+        transaction; clears the deleted mark. The number is assigned inside the transaction and
+        handed to `event`, which returns the event to store with it (it may be called again if
+        the transaction is retried; it must be pure). `event` None records the version
+        silently (a flap back to a recent version, a re-baseline after an extractor upgrade).
         `extractor_version`: what extracted `content`. Returns the new version number."""
 
     async def mark_checked(
@@ -186,5 +204,75 @@ class Store(Protocol):
         before and how many deliveries were put back from "disabled"."""
 
 
+@runtime_checkable
+class Maintenance(Protocol):
+    """Housekeeping that only a store kept in local files needs (SQLite). A store offers it
+    when `crawler.store.maintenance_of` returns it; the daemon then schedules `checkpoint`."""
+
+    async def checkpoint(self) -> bool:
+        """Fold the write-ahead log back into the database so it does not grow without bound.
+        False when a reader kept it from finishing (try again later)."""
+
+    async def backup(self, dest: Path) -> None:
+        """A consistent online copy at `dest`, verified, while writes go on; works whether the
+        store is open or not. Raises `BackupError` (`dest` exists, no database, bad copy)."""
+
+    def size_bytes(self) -> int:
+        """Bytes the database takes on disk, its write-ahead log included."""
+
+
 class ArticleExistsError(Exception):
     """create_article() for a canonical URL that is already tracked."""
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked; the message says why and what to do."""
+
+
+class StoreUnavailableError(StoreError):
+    """`[storage]` names a database this program cannot use."""
+
+
+class DatabaseMissingError(StoreError):
+    """There is no database yet (reading commands never create one)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store, and this store admits only one daemon."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class SchemaError(StoreError):
+    """The database's schema version is not the one this program reads and writes."""
+
+    def __init__(self, message: str, *, database: int, program: int) -> None:
+        super().__init__(message)
+        self.database = database
+        self.program = program
+
+
+class SchemaOutdatedError(SchemaError):
+    """The database is older than the program: `crawler migrate` (or the daemon) upgrades it."""
+
+    def __init__(self, *, database: int, program: int) -> None:
+        super().__init__(
+            f"the database schema is version {database}, older than this crawler's {program}:"
+            " run `crawler migrate` (or start the daemon, which migrates) first",
+            database=database, program=program)
+
+
+class SchemaTooNewError(SchemaError):
+    """The database was written by a newer program."""
+
+    def __init__(self, *, database: int, program: int) -> None:
+        super().__init__(
+            f"the database schema is version {database}, newer than this crawler's {program}:"
+            " this crawler is too old for the database; upgrade it",
+            database=database, program=program)
+
+
+class BackupError(StoreError):
+    """The backup could not be made or did not verify; the message says why."""

@@ -17,6 +17,10 @@ import sqlite3
 
 import aiosqlite
 
+from crawler.store.base import SchemaTooNewError
+
+__all__ = ["MIGRATIONS", "SchemaTooNewError", "apply_migrations", "split_statements"]
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -162,10 +166,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class SchemaTooNewError(Exception):
-    """The database was written by a newer crawler (user_version beyond our migrations)."""
-
-
 def split_statements(script: str) -> list[str]:
     """The statements of a script, one per item.
 
@@ -205,9 +205,7 @@ async def apply_migrations(conn: aiosqlite.Connection) -> int:
         try:
             version = await _user_version(conn)
             if version > target:
-                raise SchemaTooNewError(
-                    f"database schema version {version} is newer than this crawler's {target}"
-                )
+                raise SchemaTooNewError(database=version, program=target)
             if version == target:
                 await conn.execute("COMMIT")
                 return version

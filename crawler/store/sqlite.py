@@ -9,7 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError
+from crawler.store.base import ArticleExistsError, EventBuilder
 from crawler.store.sqlite_db import StoreClosedError
 from crawler.store.sqlite_outbox import OutboxStore, insert_event
 from crawler.store.sqlite_rows import (
@@ -29,7 +29,9 @@ _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
 class SQLiteStore(OutboxStore):
-    """`Store` on one SQLite file. Construct, `await open()`, use, `await close()`."""
+    """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
+    `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
+    mean."""
 
     # --- feeds -------------------------------------------------------------------------------
     async def get_feed_state(self, feed_url: str) -> FeedState | None:
@@ -178,7 +180,7 @@ class SQLiteStore(OutboxStore):
         article_id: int,
         *,
         content: Content,
-        event: EventRecord | None,
+        event: EventBuilder | None,
         fetched_at: datetime,
         next_check_at: datetime | None,
         extractor_version: int,
@@ -205,7 +207,7 @@ class SQLiteStore(OutboxStore):
                  extractor_version, article_id),
             )
             if event is not None:
-                await insert_event(conn, event, article_id, number)
+                await insert_event(conn, event(number), article_id, number)
             return number
 
         return await self._write(tx)

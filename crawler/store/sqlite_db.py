@@ -1,4 +1,13 @@
-"""The SQLite database under the store: connections, transactions, checkpoint, backup.
+"""The SQLite database under the store: connections, transactions, migrations, checkpoint,
+backup, and the one-daemon-per-file lock.
+
+Three ways to open a file (`crawler.store.open_store` picks one):
+- read-only (reading commands): `mode=ro` connections; never creates, migrates or writes;
+  the schema must be exactly this program's.
+- writable (operator commands that write, e.g. `crawler deliveries replay`): the same checks,
+  never migrates, never creates the file; may run beside the daemon.
+- exclusive (the daemon, `crawler once`, `crawler migrate`): takes the `sqlite_lock` lock
+  first, so one such process per file; `migrate()` before `open()`.
 
 Durability and isolation rules (RELIABILITY 13-17):
 - WAL journal with `synchronous=FULL`: a commit that returned is on disk, also across a power
@@ -28,7 +37,15 @@ from typing import Any, TypeVar
 import aiosqlite
 import structlog
 
-from crawler.store.migrations import apply_migrations
+from crawler.store.base import (
+    DatabaseMissingError,
+    SchemaOutdatedError,
+    SchemaTooNewError,
+    StoreError,
+)
+from crawler.store.migrations import MIGRATIONS, apply_migrations
+from crawler.store.sqlite_backup import backup_sqlite
+from crawler.store.sqlite_lock import DaemonLock
 
 log = structlog.get_logger(__name__)
 
@@ -48,11 +65,17 @@ class StoreClosedError(RuntimeError):
 
 
 class SQLiteDatabase:
-    """One SQLite file: a writer and a reader connection. Construct, `await open()`, use,
-    `await close()`. The store methods live in subclasses."""
+    """One SQLite file: a writer and a reader connection (only a reader when read-only).
+    Construct, (`await migrate()`,) `await open()`, use, `await close()`. The store methods
+    live in subclasses. See the module docstring for `readonly` and `exclusive`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False,
+                 exclusive: bool = False) -> None:
+        if readonly and exclusive:
+            raise ValueError("a read-only store takes no lock")
         self._path = Path(path)
+        self._readonly = readonly
+        self._lock_file = DaemonLock(self._path) if exclusive else None
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -62,42 +85,100 @@ class SQLiteDatabase:
     def path(self) -> Path:
         return self._path
 
+    def describe(self) -> str:
+        return f"SQLite database {self._path}"
+
     # --- lifecycle ---------------------------------------------------------------------------
-    async def open(self) -> None:
-        """Open both connections and migrate. Idempotent. Raises sqlite3.Error if the file
-        cannot be opened, `SchemaTooNewError` for a database from a newer crawler."""
-        if self._writer is not None:
+    def _take_lock(self) -> None:
+        if self._lock_file is None:
             return
-        writer = await self._connect()
+        try:
+            self._lock_file.acquire()
+        except OSError as exc:
+            raise StoreError(f"cannot lock {self.describe()}: {exc}") from exc
+
+    async def migrate(self) -> tuple[int, int]:
+        """See `Store.migrate`. On an exclusive store the lock is taken first (and kept until
+        `close()`). Raises `StoreError` on a read-only store or when the file cannot be
+        opened, `StoreLockedError`, `SchemaTooNewError`."""
+        if self._readonly:
+            raise StoreError("a read-only store cannot migrate the database")
+        self._take_lock()
+        try:
+            conn = await self._connect("rwc")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         try:
             # Only a new, empty file takes a page size (it must precede WAL and the first
             # table). Compressed version texts of a few KB waste much of a 4 KB page each;
             # 16 KB pages pack them (measured: a database a fifth smaller).
-            await writer.execute(f"PRAGMA page_size = {_PAGE_SIZE:d}")
+            await conn.execute(f"PRAGMA page_size = {_PAGE_SIZE:d}")
             # WAL is a property of the file, set once outside any transaction.
+            await conn.execute("PRAGMA journal_mode = WAL")
+            before = await _user_version(conn)
+            after = await apply_migrations(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot migrate {self.describe()}: {exc}") from exc
+        finally:
+            await conn.close()
+        if after != before:
+            log.info("store_migrated", path=str(self._path), schema_from=before, schema_to=after)
+        return before, after
+
+    async def open(self) -> None:
+        """See `Store.open`. Idempotent. Raises `DatabaseMissingError`, `SchemaOutdatedError`,
+        `SchemaTooNewError`, `StoreLockedError`, or `StoreError` when the file cannot be
+        opened or is not a database."""
+        if self._reader is not None:
+            return
+        if not self._path.is_file():
+            raise DatabaseMissingError(
+                f"no database at {self._path} yet: the daemon has not run (`crawler migrate`"
+                " creates it)")
+        self._take_lock()
+        try:
+            await self._open_connections()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
+        log.debug("store_opened", path=str(self._path), readonly=self._readonly)
+
+    async def _open_connections(self) -> None:
+        # A read-only store reads through `mode=ro`; everyone else through `mode=rw`, which
+        # never creates a file that vanished since the check above.
+        reader = await self._connect("ro" if self._readonly else "rw")
+        try:
+            await reader.execute("PRAGMA query_only = ON")
+            await _check_schema(reader, self._path)
+            writer = None if self._readonly else await self._open_writer()
+        except BaseException:
+            await reader.close()
+            raise
+        self._writer, self._reader = writer, reader
+
+    async def _open_writer(self) -> aiosqlite.Connection:
+        writer = await self._connect("rw")
+        try:
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT:d}")
             # SQLite checkpoints by itself every N pages written; N is in pages, so with large
             # pages the default (1000) would let the WAL reach 16 MB first.
             pages = _AUTOCHECKPOINT_BYTES // _PAGE_SIZE
             await writer.execute(f"PRAGMA wal_autocheckpoint = {pages:d}")
-            await apply_migrations(writer)
-            reader = await self._connect()
-            await reader.execute("PRAGMA query_only = ON")
         except BaseException:
             await writer.close()
             raise
-        self._writer, self._reader = writer, reader
-        log.debug("store_opened", path=str(self._path))
+        return writer
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(self, mode: str) -> aiosqlite.Connection:
         # isolation_level None: Python's sqlite3 never opens transactions behind our back; we
         # issue BEGIN IMMEDIATE / COMMIT ourselves.
-        conn = await aiosqlite.connect(self._path, isolation_level=None)
+        uri = f"{self._path.resolve().as_uri()}?mode={mode}"
+        conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS:d}")
-            await conn.execute("PRAGMA synchronous = FULL")
+            if mode != "ro":
+                await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
             await conn.close()
@@ -106,21 +187,26 @@ class SQLiteDatabase:
 
     async def close(self) -> None:
         """Let in-flight writes finish, checkpoint the WAL, close both connections (their
-        threads would otherwise keep the process alive). Safe to call twice."""
+        threads would otherwise keep the process alive), release the lock. Safe to call
+        twice, and after a failed `migrate()` or `open()`."""
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
         writer, reader = self._writer, self._reader
         self._writer = self._reader = None
-        if reader is not None:
-            await reader.close()
-        if writer is not None:
-            try:
-                async with self._lock:
-                    await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error as exc:
-                log.warning("store_checkpoint_failed", error=str(exc))
-            finally:
-                await writer.close()
+        try:
+            if reader is not None:
+                await reader.close()
+            if writer is not None:
+                try:
+                    async with self._lock:
+                        await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as exc:
+                    log.warning("store_checkpoint_failed", error=str(exc))
+                finally:
+                    await writer.close()
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.release()
 
     async def ping(self) -> bool:
         try:
@@ -129,23 +215,26 @@ class SQLiteDatabase:
             return False
         return bool(rows) and rows[0][0] == 1
 
-    async def checkpoint(self) -> tuple[int, int, int]:
+    # --- maintenance (`crawler.store.Maintenance`) -------------------------------------------
+    async def checkpoint(self) -> bool:
         """`PRAGMA wal_checkpoint(TRUNCATE)`: copy the WAL into the database and truncate it,
-        so the WAL stays bounded on a long run. Returns SQLite's (busy, wal_pages,
-        checkpointed_pages); busy 1 means a reader kept it from finishing (try again later)."""
+        so the WAL stays bounded on a long run. False when a reader kept it from finishing
+        (try again later). Raises StoreClosedError on a closed or read-only store."""
         writer = self._require(self._writer)
         async with self._lock:
             rows = list(await writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
         busy, wal_pages, done = (int(v) for v in rows[0])
         log.debug("store_checkpoint", busy=busy, wal_pages=wal_pages, checkpointed=done)
-        return busy, wal_pages, done
+        return busy == 0
 
-    async def backup(self, dest: str | Path) -> None:
-        """A consistent online copy of the database at `dest` (replaced atomically), while
-        writes go on. Uses SQLite's backup API on a separate connection in one step, i.e. one
-        read snapshot; the copy is written beside `dest` and renamed into place."""
-        self._require(self._writer)
-        await asyncio.to_thread(_backup_file, self._path, Path(dest))
+    async def backup(self, dest: Path) -> None:
+        """See `Maintenance.backup` and `sqlite_backup.backup_sqlite` (its own read-only
+        connection, one snapshot): works on an unopened store too."""
+        await asyncio.to_thread(backup_sqlite, self._path, Path(dest))
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self._path, Path(f"{self._path}-wal"))
+                   if p.exists())
 
     # --- plumbing ----------------------------------------------------------------------------
     @staticmethod
@@ -191,18 +280,19 @@ class SQLiteDatabase:
             return result
 
 
-def _backup_file(source: Path, dest: Path) -> None:
-    tmp = dest.with_name(dest.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(source)
-    try:
-        src.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS:d}")
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)  # pages=-1: everything in one step, one consistent snapshot
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    tmp.replace(dest)
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def _check_schema(conn: aiosqlite.Connection, path: Path) -> None:
+    version, program = await _user_version(conn), len(MIGRATIONS)
+    if version == 0 and not list(await conn.execute_fetchall(
+            "SELECT 1 FROM sqlite_master LIMIT 1")):
+        raise DatabaseMissingError(
+            f"no crawler database in {path} yet (the file is empty): the daemon has not run"
+            " (`crawler migrate` creates it)")
+    if version < program:
+        raise SchemaOutdatedError(database=version, program=program)
+    if version > program:
+        raise SchemaTooNewError(database=version, program=program)

@@ -20,14 +20,14 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+from crawler.store.base import BackupError
+
+__all__ = ["PAGES_PER_STEP", "STEP_SLEEP", "BackupError", "backup_sqlite"]
+
 # Rollback-journal mode only: pages per step and the pause between steps. At the default 4 KiB
 # page size, 1024 pages is 4 MiB per step: a few milliseconds of I/O, then the writer gets a turn.
 PAGES_PER_STEP = 1024
 STEP_SLEEP = 0.005
-
-
-class BackupError(Exception):
-    """The backup could not be made or did not verify; the message says why."""
 
 
 def backup_sqlite(source: Path, dest: Path, *, pages: int = PAGES_PER_STEP,
