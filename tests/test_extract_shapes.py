@@ -165,3 +165,37 @@ def test_a_page_without_any_text_says_so() -> None:
 
 def test_an_ordinary_page_uses_no_fallback() -> None:
     assert extract_article(page(paras(prose("BODY", 3))), "https://x.example/").fallback == ""
+
+
+def test_boxes_of_one_class_holding_most_of_the_body_are_its_structure() -> None:
+    # A product guide whose every section is called "gallery-item": a boilerplate word, but the
+    # boxes are the body; a related list of long teasers stays boilerplate.
+    parts = prose("ITEM", 4)
+    sections = "".join(f"<div class='gallery-item'>{paras([t])}</div>" for t in parts)
+    teasers = "".join(f"<div class='related-post'>{paras(prose(f'TEASER{i}', 1))}</div>"
+                      for i in range(2))
+    text = text_of(page(f"<article>{paras(prose('INTRO', 1))}{sections}{teasers}</article>"))
+    assert all(p in text for p in parts)
+    assert "TEASER" not in text
+
+
+def test_a_sentence_whose_words_are_mostly_links_stays() -> None:
+    body = prose("BODY", 3)
+    linked = "He joined <a href='/a'>the marketing team of the company</a> in <a href='/b'>2019</a>."
+    text = text_of(page(f"<article>{paras(body)}<p>{linked}</p>"
+                        "<p><a href='/c'>Another story</a> <a href='/d'>And one more</a></p>"
+                        "</article>"))
+    assert "He joined the marketing team of the company in 2019." in text
+    assert "Another story" not in text
+
+
+def test_a_box_with_an_image_and_a_line_of_text_is_a_caption() -> None:
+    body = prose("BODY", 3)
+    html = page(f"<article>{paras(body[:2])}"
+                "<div class='imginline'><img src='/m.png'><span>Figure: the glacier in May.</span>"
+                f"</div>{paras(body[2:])}<p><img src='/flag.png'> {prose('INLINE', 1)[0]}</p>"
+                "</article>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "the glacier in May" not in text
+    assert "INLINE sentence 0" in text

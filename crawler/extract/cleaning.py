@@ -3,12 +3,13 @@ chosen body after it."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.dom import detach, ink, text_length, text_of
-from crawler.extract.hints import COMMENTS, NEGATIVE, POSITIVE, class_id
+from crawler.extract.hints import COMMENTS, NEGATIVE, POSITIVE, UNLIKELY, class_id
 from crawler.extract.scan import hidden_or_furniture
 
 # Inside the body: the headline, bylines, dates and credits.
@@ -28,6 +29,14 @@ _BIG_SHARE = 0.3
 # call every box a "widget"); only a comment thread is dropped whatever its size.
 _HUGE_SHARE = 0.5
 _NOSCRIPT_TEXT = 400
+# A paragraph that reads as a sentence: words, then a full stop.
+_SENTENCE = re.compile(r"\w[^.!?。！？]{20,}[.!?。！？]\W*$")
+# A caption: a block this close to its image, with at most this much text.
+_CAPTION_LEVELS = 3
+_CAPTION_TEXT = 250
+_CAPTION_BOXES = frozenset({"div", "span", "a", "center", "table", "dl"})
+# Mean text of a box of the body's own structure.
+_SECTION_TEXT = 200
 
 
 def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
@@ -63,19 +72,66 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
     `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
+    suspects: list[tuple[LexborNode, bool, bool, int]] = []
+    # Text per class attribute among the suspects: a class whose boxes together hold most of
+    # the body is the body's own structure ("gallery-paragraph" sections), not boilerplate.
+    by_class: dict[str, list[int]] = {}
     for node in root.css("[class],[id]"):
-        verdict = _verdict(class_id(node.attributes))
+        attrs = node.attributes
+        verdict = _verdict(class_id(attrs))
         if verdict is None:
             continue
         comments, positive = verdict
         if comments and thread:
             continue
+        length = text_length(node)
+        suspects.append((node, comments, positive, length))
+        cls = attrs.get("class")
+        # Only names that are boilerplate now and then ("gallery", "meta"); never a related,
+        # promoted or popular list, however long its teasers.
+        if cls and not comments and not _unlikely(class_id(attrs)):
+            by_class.setdefault(cls, []).append(length)
+    for node, comments, positive, length in suspects:
         if not comments:
-            share = text_length(node) / total if total else 0.0
+            share = length / total if total else 0.0
             if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):
+                continue
+            cls = node.attributes.get("class")
+            if cls and total and cls in by_class and _body_structure(by_class[cls], total):
                 continue
         detach(node)
     _drop_link_lists(root)
+    _drop_captions(root)
+
+
+def _drop_captions(root: LexborNode) -> None:
+    """An image's box with a line or two of text beside the image is its caption or credit
+    (figures without <figure>): a block holding an <img> and little text, no paragraph."""
+    for image in root.css("img"):
+        box = image.parent
+        for _ in range(_CAPTION_LEVELS):
+            if box is None or box.mem_id == root.mem_id:
+                break
+            if box.tag in _CAPTION_BOXES:
+                length = text_length(box)
+                if 0 < length <= _CAPTION_TEXT and box.css_first("p") is None:
+                    detach(box)
+                    break
+                if length > _CAPTION_TEXT:
+                    break
+            box = box.parent
+
+
+def _body_structure(lengths: list[int], total: int) -> bool:
+    """Boxes of one class that hold most of the body, each a paragraph or more (captions and
+    teasers are shorter)."""
+    held = sum(lengths)
+    return held > _HUGE_SHARE * total and held >= _SECTION_TEXT * len(lengths)
+
+
+@lru_cache(maxsize=8192)
+def _unlikely(hint: str) -> bool:
+    return UNLIKELY.search(hint) is not None
 
 
 @lru_cache(maxsize=8192)
@@ -111,10 +167,13 @@ def _drop_link_lists(root: LexborNode) -> None:
         links = linked.get(node.mem_id, 0)
         if links == 0:
             continue
-        length = ink(text_of(node))
+        text = text_of(node)
+        length = ink(text)
         density = links / length if length else 1.0
         # Long paragraphs with many links are still prose; short linked blocks are promos.
         if density > _LINK_DENSE and (length < 600 or density > 0.8):
+            if node.tag == "p" and density < 1.0 and _SENTENCE.search(text):
+                continue  # a sentence whose words are mostly linked is still a sentence
             detach(node)
 
 def clean_ruled(root: LexborHTMLParser | LexborNode, ignore: tuple[str, ...]) -> None:
