@@ -17,10 +17,10 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import corpora  # noqa: E402
 
-# The F1 measured when each floor was set, minus 0.005: the margin absorbs harmless tuning, not
-# regressions. bench: 0.9653 (shingle metric); trafeval: 0.8890 (snippet metric, pooled).
-BENCH_F1_FLOOR = 0.965
-TRAFEVAL_F1_FLOOR = 0.910
+# The F1 measured when each floor was set, less a small margin that absorbs harmless tuning,
+# not regressions. bench: 0.9700 (shingle metric); trafeval: 0.9209 (snippet metric, pooled).
+BENCH_F1_FLOOR = 0.967
+TRAFEVAL_F1_FLOOR = 0.917
 
 needs_bench = pytest.mark.skipif(not corpora.present("bench"),
                                  reason=f"extraction bench not present at {corpora.BENCH_DIR}")
@@ -45,6 +45,21 @@ def test_f1_on_trafeval() -> None:
     docs, cases = corpora.load_trafeval()
     summary = pool(score_case(cases[d.page_id], corpora.ours(d)) for d in docs)
     assert summary.f1 >= TRAFEVAL_F1_FLOOR, summary
+
+
+@needs_bench
+@needs_trafeval
+def test_no_page_reaches_the_extractors_safety_net() -> None:
+    """`extract_article` turns an internal error into an empty result so that one page cannot
+    stop a pass; on real pages that net must never be needed (it would hide a bug as an
+    "empty" page)."""
+    from crawler.extract import _extract
+    from crawler.fetch.charset import decode_html
+
+    for corpus in ("bench", "trafeval"):
+        for doc in corpora.load_docs(corpus):
+            html = doc.content if isinstance(doc.content, str) else decode_html(doc.content, None)
+            _extract(html, doc.url, None)
 
 
 @pytest.mark.parametrize(

@@ -199,3 +199,18 @@ def test_a_box_with_an_image_and_a_line_of_text_is_a_caption() -> None:
     assert all(p in text for p in body)
     assert "the glacier in May" not in text
     assert "INLINE sentence 0" in text
+
+
+def test_a_dialog_laid_over_the_page_gives_way_to_the_article() -> None:
+    # The article's box also holds a long reference list, so its prose is no larger than the
+    # dialog's: the dialog loses because it is a box laid over the page.
+    body = prose("BODY", 3)
+    refs = "".join(f"<li><a href='/r{i}'>Reference number {i} of the paper</a></li>"
+                   for i in range(60))
+    dialog = paras(prose("DISCLOSURE, with, many, commas,", 4, words=45))
+    html = page(f"<div class='article__content'><div class='article__body'>{paras(body)}</div>"
+                f"<ol class='references'>{refs}</ol>"
+                f"<div class='modal disclosures'><div class='modal__body'>{dialog}</div></div></div>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "DISCLOSURE" not in text

@@ -15,7 +15,7 @@ from functools import lru_cache
 from selectolax.lexbor import LexborNode
 
 from crawler.extract.dom import link_density, text_length, text_of
-from crawler.extract.hints import COMMENTS, LEAD, POSITIVE, UNLIKELY, class_id
+from crawler.extract.hints import COMMENTS, LEAD, NOTICE, POSITIVE, UNLIKELY, class_id
 from crawler.extract.prose import (
     DEPTH,
     STOP,
@@ -45,6 +45,9 @@ _LEAD_SIBLINGS = 3
 _DIVIDERS = (1, 2, 6, 9, 12)
 _HALF_POINTS = frozenset({"h2", "h3", "td"})
 _TOP_N = 5
+# A candidate outside a dialog or notice replaces it with this share of its points.
+_SECOND_SHARE = 0.2
+_NOTICE_LEVELS = 4
 # Commas and their CJK and Arabic cousins: more clauses, more prose.
 _COMMAS = re.compile(r"[,，、،]")
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
@@ -110,11 +113,45 @@ def choose(found: Scan) -> Choice | None:
         return None
     best, top_score = _best(ranked, scores, nodes)
     best = most_prose(best, seen)
+    if _in_notice(nodes[best]):
+        best = _next_in_body(best, scores.get(best, top_score), outside or ordered, scores,
+                             nodes)
     top = _climb(nodes[best], top_score, scores)
     top = widen(top, seen)
     picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
     return Choice(nodes=tuple(_leads(picked) + picked), score=top_score,
                   thread=not outside)
+
+
+def _next_in_body(best: int, best_score: float, ordered: list[int],
+                  scores: dict[int, float], nodes: dict[int, LexborNode]) -> int:
+    """The best-scored candidate outside any box laid over the page (a dialog, a notice),
+    when it has a fair share of the points; else `best` stays."""
+    floor = best_score * _SECOND_SHARE
+    for key in ordered[: _TOP_N * 4]:
+        if scores[key] < floor:
+            break
+        node = nodes[key]
+        if key != best and attached(node) and not _in_notice(node):
+            return key
+    return best
+
+
+def _in_notice(node: LexborNode) -> bool:
+    """Inside a dialog, pop-up, lightbox or consent notice: boxes laid over the page."""
+    current: LexborNode | None = node
+    for _ in range(_NOTICE_LEVELS):
+        if current is None or current.tag in STOP:
+            return False
+        if current.tag == "dialog" or _is_notice(class_id(current.attributes)):
+            return True
+        current = current.parent
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _is_notice(hint: str) -> bool:
+    return bool(hint) and NOTICE.search(hint) is not None
 
 
 def _gather(found: Scan) -> Evidence:

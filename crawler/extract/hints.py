@@ -58,6 +58,11 @@ OFF_BODY = re.compile(
     r"newsletter|related|navigation|navbar|(?:^|[^a-z])nav(?:$|[^a-z])|(?:^|[^a-z])menu|"
     r"breadcrumb|share|social|promo|banner|teaser|disclaimer|copyright"
 )
+# Boxes laid over the page (dialogs, pop-ups, consent notices): never the article, even when
+# they hold the densest text.
+NOTICE = re.compile(
+    r"modal|dialog|popup|pop-up|lightbox|overlay|cookie|consent|gdpr|captcha|paywall"
+)
 
 # Lines that introduce a link to another article, in the languages the project meets.
 READ_ALSO = re.compile(
