@@ -159,6 +159,7 @@ def _gather(found: Scan) -> Evidence:
     scores = seen.scores
     # Sibling paragraphs share their ancestors: walk each chain once.
     chains: dict[int, tuple[list[int], list[int]]] = {}
+    lineage: dict[int, tuple[tuple[int, ...], bool]] = {}
     prose = seen.prose
     for para, text, self_scoring in _paragraphs(found):
         length = len(" ".join(text.split()))
@@ -172,7 +173,7 @@ def _gather(found: Scan) -> Evidence:
             continue
         found_chain = chains.get(start.mem_id)
         if found_chain is None:
-            found_chain = chains[start.mem_id] = _chain(start, seen)
+            found_chain = chains[start.mem_id] = _chain(start, seen, lineage)
         chain, ancestry = found_chain
         for level, key in enumerate(chain):
             scores[key] += points / _DIVIDERS[level]
@@ -226,31 +227,45 @@ def _is_lead(hint: str) -> bool:
     return LEAD.search(hint) is not None
 
 
-def _chain(start: LexborNode, seen: Evidence) -> tuple[list[int], list[int]]:
+def _chain(start: LexborNode, seen: Evidence,
+           lineage: dict[int, tuple[tuple[int, ...], bool]]) -> tuple[list[int], list[int]]:
     """Up to `_LEVELS` ancestors from `start` (included), registered as candidates, and up to
-    `DEPTH` of them for the undecayed prose sums. Marks the chain's elements that sit inside
-    a comment thread."""
+    `DEPTH` of them for the undecayed prose sums (none when `start` sits in a comment thread:
+    a thread's text is no evidence that the post around it goes on)."""
+    ancestry, threaded = _lineage(start, seen, lineage)
     scores, nodes = seen.scores, seen.nodes
-    chain: list[int] = []
-    ancestry: list[int] = []
-    threaded = 0
+    chain = list(ancestry[:_LEVELS])
+    for key in chain:
+        if key not in scores:
+            scores[key] = _initial(nodes[key])
+    return chain, [] if threaded else list(ancestry)
+
+
+def _lineage(start: LexborNode, seen: Evidence,
+             lineage: dict[int, tuple[tuple[int, ...], bool]]) -> tuple[tuple[int, ...], bool]:
+    """`start` and its ancestors (at most `DEPTH`), and whether one of them is a comment
+    thread. Paragraphs share most of their ancestors, so each element is looked at once: the
+    walk stops at the first element already known and builds on what is known of it."""
+    path: list[LexborNode] = []
     node: LexborNode | None = start
-    while node is not None and len(ancestry) < DEPTH and node.tag not in STOP:
-        key = node.mem_id
-        if len(chain) < _LEVELS:
-            if key not in scores:
-                scores[key] = _initial(node)
-                nodes[key] = node
-            chain.append(key)
-        else:
-            nodes.setdefault(key, node)
-        ancestry.append(key)
-        if _threaded(node):
-            threaded = len(ancestry)
+    known: tuple[tuple[int, ...], bool] = ((), False)
+    while node is not None and len(path) < DEPTH and node.tag not in STOP:
+        hit = lineage.get(node.mem_id)
+        if hit is not None:
+            known = hit
+            break
+        path.append(node)
         node = node.parent
-    seen.in_thread.update(ancestry[:threaded])
-    # A thread's text is no evidence that the post around it goes on.
-    return chain, ancestry if threaded == 0 else []
+    ancestry, threaded = known
+    for node in reversed(path):
+        key = node.mem_id
+        threaded = threaded or _threaded(node)
+        ancestry = (key, *ancestry[: DEPTH - 1])
+        lineage[key] = (ancestry, threaded)
+        seen.nodes.setdefault(key, node)
+        if threaded:
+            seen.in_thread.add(key)
+    return ancestry, threaded
 
 
 def _threaded(node: LexborNode) -> bool:

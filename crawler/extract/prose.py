@@ -9,6 +9,7 @@ body), they never add points.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
@@ -71,6 +72,9 @@ def most_prose(best: int, seen: Evidence) -> int:
     winner, winner_net = best, top
     needed = _SUSPECT_SHARE * top if suspect else _NET_MARGIN * max(top, 0.0) + 1
     for key in by_prose:
+        # Net prose never exceeds prose: most rivals are out before any text is measured.
+        if prose[key] <= needed or (winner != best and prose[key] <= winner_net):
+            continue
         node = nodes[key]
         if key == best or key in around or not attached(node) or off_body(node):
             continue
@@ -96,7 +100,11 @@ def off_body_prose(parent: LexborNode, node: LexborNode | None, prose: dict[int,
 def named_off_body(node: LexborNode) -> bool:
     if node.tag == "aside":
         return True
-    hint = class_id(node.attributes)
+    return _off_body_hint(class_id(node.attributes))
+
+
+@lru_cache(maxsize=8192)
+def _off_body_hint(hint: str) -> bool:
     return bool(hint) and OFF_BODY.search(hint) is not None
 
 
