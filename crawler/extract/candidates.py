@@ -156,11 +156,11 @@ def _is_notice(hint: str) -> bool:
 
 def _gather(found: Scan) -> Evidence:
     seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set())
-    scores = seen.scores
-    # Sibling paragraphs share their ancestors: walk each chain once.
-    chains: dict[int, tuple[list[int], list[int]]] = {}
-    lineage: dict[int, tuple[tuple[int, ...], bool]] = {}
-    prose = seen.prose
+    # Sibling paragraphs share their ancestors: their points and lengths are summed per start
+    # element first, then each start's chain is walked once.
+    starts: dict[int, LexborNode] = {}
+    points_at: dict[int, float] = {}
+    prose_at: dict[int, int] = {}
     for para, text, self_scoring in _paragraphs(found):
         length = len(" ".join(text.split()))
         if length < _MIN_PARAGRAPH:
@@ -171,14 +171,24 @@ def _gather(found: Scan) -> Evidence:
         start = para if self_scoring else para.parent
         if start is None:
             continue
-        found_chain = chains.get(start.mem_id)
-        if found_chain is None:
-            found_chain = chains[start.mem_id] = _chain(start, seen, lineage)
-        chain, ancestry = found_chain
-        for level, key in enumerate(chain):
-            scores[key] += points / _DIVIDERS[level]
-        for key in ancestry:
-            prose[key] = prose.get(key, 0) + length
+        key = start.mem_id
+        if key not in starts:
+            starts[key] = start
+            points_at[key] = points
+            prose_at[key] = length
+        else:
+            points_at[key] += points
+            prose_at[key] += length
+    scores, prose = seen.scores, seen.prose
+    lineage: dict[int, tuple[tuple[int, ...], bool]] = {}
+    for key, start in starts.items():
+        chain, ancestry = _chain(start, seen, lineage)
+        points = points_at[key]
+        for level, node_key in enumerate(chain):
+            scores[node_key] += points / _DIVIDERS[level]
+        length = prose_at[key]
+        for node_key in ancestry:
+            prose[node_key] = prose.get(node_key, 0) + length
     return seen
 
 

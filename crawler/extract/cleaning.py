@@ -29,6 +29,8 @@ _BIG_SHARE = 0.3
 # call every box a "widget"); only a comment thread is dropped whatever its size.
 _HUGE_SHARE = 0.5
 _NOSCRIPT_TEXT = 400
+# An aside shorter than this is never the article.
+_ASIDE_ARTICLE = 200
 # A paragraph that reads as a sentence: words, then a full stop.
 _SENTENCE = re.compile(r"\w[^.!?。！？]{20,}[.!?。！？]\W*$")
 # A caption: a block this close to its image, with at most this much text.
@@ -60,10 +62,13 @@ def _drop_asides(tree: LexborHTMLParser) -> None:
     asides = tree.css("aside,[role=complementary]")
     if not asides:
         return
+    lengths = [text_length(node) for node in asides]
     body = tree.body
-    page = text_length(body) if body is not None else 0
-    for node in asides:
-        if page == 0 or text_length(node) <= _HUGE_SHARE * page:
+    # The page's length costs a text of the whole document: only when an aside could be the
+    # article at all.
+    page = text_length(body) if body is not None and max(lengths) >= _ASIDE_ARTICLE else 0
+    for node, length in zip(asides, lengths, strict=True):
+        if page == 0 or length <= _HUGE_SHARE * page:
             detach(node)
 
 
