@@ -214,3 +214,30 @@ def test_a_dialog_laid_over_the_page_gives_way_to_the_article() -> None:
     text = text_of(html)
     assert all(p in text for p in body)
     assert "DISCLOSURE" not in text
+
+
+@pytest.mark.parametrize("box", ["div class='article-teaser'", "div class='hidden-xs'",
+                                 "div class='col l-hidden-s'"])
+def test_lead_and_responsive_boxes_are_body_text(box: str) -> None:
+    # "teaser" names the lead in many newsroom templates (related teasers are link lists, which
+    # go as such); "hidden-xs" hides a box on small screens only.
+    lead = prose("LEAD", 1)[0]
+    body = prose("BODY", 4)
+    tag = box.split()[0]
+    text = text_of(page(f"<article><{box}><p>{lead}</p></{tag}>{paras(body)}</article>"))
+    assert lead in text
+
+
+def test_a_box_hidden_by_class_is_not_body_text() -> None:
+    body = prose("BODY", 4)
+    text = text_of(page(f"<article>{paras(body)}<div class='hidden'><p>{prose('GONE', 1)[0]}"
+                        "</p></div></article>"))
+    assert "GONE" not in text
+
+
+def test_prose_set_in_a_heading_tag_is_kept() -> None:
+    long_heading = prose("INTRO", 1, words=40)[0]
+    body = prose("BODY", 3)
+    text = text_of(page(f"<article><h2>{long_heading}</h2><h3>Part one</h3>{paras(body)}"
+                        "</article>"))
+    assert long_heading in text and "Part one" in text

@@ -107,7 +107,9 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
         heading = para.endswith(HEADING_MARK)
         if heading:
             para = para[: -len(HEADING_MARK)].rstrip(" ")
-            if not para or not kept or kept[-1][1]:
+            # A paragraph marked up as a heading is still a paragraph.
+            heading = len(para) <= _HEADING_MAX
+            if not para or (heading and (not kept or kept[-1][1])):
                 continue
         elif not kept and para.endswith((":", "：")) and len(para) <= _ANNOUNCE_MAX:
             continue
@@ -115,5 +117,7 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
     return [para for para, _ in reversed(kept)]
 
 
+# Longer than this, a "heading" is prose set in a heading tag.
+_HEADING_MAX = 150
 # A line that only announces what follows ("More on this topic:") is short.
 _ANNOUNCE_MAX = 120

@@ -19,7 +19,7 @@ _NEGATIVE_STEMS = (
     "widget", "sidebar", "cookie", "consent", "gdpr", "paywall", "pagination", "pager",
     "readmore", "read-more", "readalso", "read-also", "see-also", "seealso", "more-stories",
     "morestories", "toolbar", "dateline", "timestamp", "adslot", "ad-slot", "adunit", "ad-unit",
-    "dfp", "skyscraper", "teaser", "inline-ad", "lire-aussi", "copyright", "disclaimer",
+    "dfp", "skyscraper", "inline-ad", "lire-aussi", "copyright", "disclaimer",
 )
 _NEGATIVE_WORDS = (
     "ad", "ads", "adv", "date", "tags", "tag", "nav", "menu", "footer", "print", "author",
@@ -27,14 +27,18 @@ _NEGATIVE_WORDS = (
     "counter", "views", "follow", "donate", "donation", "embed", "video", "audio", "player",
     "photo", "gallery", "slideshow", "rail", "aside", "rss", "app", "apps", "login", "contact",
     "masthead", "topics", "keywords", "bio", "profile", "updated", "published",
-    "time", "source", "sources", "links", "more", "next", "prev", "previous", "hide", "hidden",
+    "time", "source", "sources", "links", "more", "next", "prev", "previous",
 )
+# Hiding classes only as whole class names: "hidden" hides, "hidden-xs" only on small screens.
+_HIDING = ("hidden", "hide", "is-hidden", "d-none", "invisible")
 NEGATIVE = re.compile(
     r"(?:^|[^a-z0-9])(?:"
     + "|".join(re.escape(s) for s in _NEGATIVE_STEMS)
     + r")|(?:^|[^a-z0-9])(?:"
     + "|".join(re.escape(w) for w in _NEGATIVE_WORDS)
-    + r")(?:$|[^a-z])"
+    + r")(?:$|[^a-z])|(?:^|\s)(?:"
+    + "|".join(re.escape(w) for w in _HIDING)
+    + r")(?:\s|$)"
 )
 # The standfirst, in the names templates give it.
 LEAD = re.compile(
