@@ -241,3 +241,16 @@ def test_prose_set_in_a_heading_tag_is_kept() -> None:
     text = text_of(page(f"<article><h2>{long_heading}</h2><h3>Part one</h3>{paras(body)}"
                         "</article>"))
     assert long_heading in text and "Part one" in text
+
+
+def test_a_standfirst_in_a_hero_box_before_the_body_is_kept() -> None:
+    lead = "The council voted on Tuesday to close the old bridge to all traffic until spring."
+    body = prose("BODY", 4)
+    html = page("<div class='site-header'><div class='bar'><div class='promo'><p>Chat with us "
+                "on the messenger app and find out what is happening in the world.</p></div></div>"
+                "</div><main><div class='hero'><div class='hero-inner'><h1>Bridge closed</h1>"
+                f"<p>{lead}</p></div></div><div class='article'><div class='body'>{paras(body)}"
+                "</div></div></main>")
+    text = text_of(html)
+    assert text.split("\n\n")[0] == lead
+    assert "messenger" not in text

@@ -15,7 +15,8 @@ from functools import lru_cache
 from selectolax.lexbor import LexborNode
 
 from crawler.extract.dom import link_density, text_length, text_of
-from crawler.extract.hints import COMMENTS, LEAD, NOTICE, POSITIVE, UNLIKELY, class_id
+from crawler.extract.hints import COMMENTS, NOTICE, POSITIVE, UNLIKELY, class_id
+from crawler.extract.leads import leads
 from crawler.extract.prose import (
     DEPTH,
     STOP,
@@ -37,10 +38,6 @@ _HINT_WEIGHT = 25
 _ARTICLE_BODY_BONUS = 60
 _MIN_PARAGRAPH = 25
 _LEVELS = 5
-# A standfirst is a sentence or a short paragraph.
-_MIN_LEAD = 30
-_MAX_LEAD = 700
-_LEAD_SIBLINGS = 3
 # A block's points go in full to its parent, half to the grand-parent, then less and less.
 _DIVIDERS = (1, 2, 6, 9, 12)
 _HALF_POINTS = frozenset({"h2", "h3", "td"})
@@ -119,7 +116,7 @@ def choose(found: Scan) -> Choice | None:
     top = _climb(nodes[best], top_score, scores)
     top = widen(top, seen)
     picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
-    return Choice(nodes=tuple(_leads(picked) + picked), score=top_score,
+    return Choice(nodes=tuple(leads(picked, found) + picked), score=top_score,
                   thread=not outside)
 
 
@@ -211,30 +208,6 @@ def _best(
         if final > top_score:
             best, top_score = key, final
     return best, top_score
-
-
-def _leads(picked: list[LexborNode]) -> list[LexborNode]:
-    """The standfirst when the template keeps it outside the body box, just before it beside
-    the headline: an element among the preceding siblings whose class says lead/standfirst."""
-    leads: list[LexborNode] = []
-    sibling = picked[0].prev
-    seen = 0
-    while sibling is not None and seen < _LEAD_SIBLINGS:
-        if sibling.is_element_node:
-            seen += 1
-            for node in (sibling, *sibling.css("[class],[id],[itemprop]")):
-                attrs = node.attributes
-                hint = f"{class_id(attrs)} {(attrs.get('itemprop') or '').lower()}"
-                if _is_lead(hint) and _MIN_LEAD <= text_length(node) <= _MAX_LEAD:
-                    leads.insert(0, node)
-                    break
-        sibling = sibling.prev
-    return leads
-
-
-@lru_cache(maxsize=8192)
-def _is_lead(hint: str) -> bool:
-    return LEAD.search(hint) is not None
 
 
 def _chain(start: LexborNode, seen: Evidence,

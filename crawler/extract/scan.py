@@ -40,6 +40,8 @@ class Scan:
     junk: list[LexborNode] = field(default_factory=list)
     paragraphs: list[LexborNode] = field(default_factory=list)
     containers: list[LexborNode] = field(default_factory=list)
+    h1_at: list[int] = field(default_factory=list)
+    """For each of `h1s`, how many `paragraphs` came before it."""
 
 
 # Indexes into `_lists(found)`.
@@ -80,6 +82,8 @@ def scan(tree: LexborHTMLParser) -> Scan:
         if where is not None:
             for index in where:
                 lists[index].append(node)
+            if index == _H1:
+                found.h1_at.append(len(found.paragraphs))
     # <head> went to junk for the body's sake; its children were collected above already.
     return found
 
