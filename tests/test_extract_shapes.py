@@ -254,3 +254,19 @@ def test_a_standfirst_in_a_hero_box_before_the_body_is_kept() -> None:
     text = text_of(html)
     assert text.split("\n\n")[0] == lead
     assert "messenger" not in text
+
+
+@pytest.mark.parametrize("credit", ["Photo: Jane Doe/Reuters", "Crédits photos : Bestimage",
+                                    "Augusta National/Getty Images", "Quelle: Landesregierung",
+                                    "Foto: dpa"])
+def test_picture_credit_and_source_lines_are_not_text(credit: str) -> None:
+    body = prose("BODY", 3)
+    text = text_of(page(f"<article>{paras(body[:2])}<p>{credit}</p>{paras(body[2:])}</article>"))
+    assert text.split("\n\n") == body
+
+
+def test_a_sentence_that_mentions_a_photo_agency_stays() -> None:
+    line = "The agency said its photographers would stop working with Getty Images next year."
+    body = prose("BODY", 3)
+    text = text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))
+    assert line in text

@@ -78,7 +78,12 @@ READ_ALSO = re.compile(
     r"^\W*(?:延伸阅读|延伸閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|阅读更多|閱讀更多|推荐阅读)|"
     r"^\W*(?:advertisement|advertising|publicité|anzeige|sponsored|werbung)\W*$|"
     r"^\W*(?:share|partager|分享|teilen|compartir)\s*[:：]?\s*$|"
-    r"^\W*(?:获取更多|獲取更多)",
+    r"^\W*(?:获取更多|獲取更多)|"
+    # Picture credits and source lines: who took the photo is not what the article says.
+    r"^\W*(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
+    r"foto ?credits?|bildquelle|quelle|source)\s*:|"
+    r"(?:getty images|afp|reuters|dpa|ap photo|shutterstock|istock(?:photo)?|imago(?: images)?)"
+    r"\W*$",
     re.IGNORECASE,
 )
 
