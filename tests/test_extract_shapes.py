@@ -270,3 +270,9 @@ def test_a_sentence_that_mentions_a_photo_agency_stays() -> None:
     body = prose("BODY", 3)
     text = text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))
     assert line in text
+
+
+def test_a_sentence_ending_with_a_photo_agency_stays() -> None:
+    line = "He sold the pictures of the flood to Getty Images."
+    body = prose("BODY", 3)
+    assert line in text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))

@@ -82,8 +82,8 @@ READ_ALSO = re.compile(
     # Picture credits and source lines: who took the photo is not what the article says.
     r"^\W*(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
     r"foto ?credits?|bildquelle|quelle|source)\s*:|"
-    r"(?:getty images|afp|reuters|dpa|ap photo|shutterstock|istock(?:photo)?|imago(?: images)?)"
-    r"\W*$",
+    r"(?:^|[/©|])\s*(?:getty images|afp|reuters|dpa|ap photo|shutterstock|istock(?:photo)?|"
+    r"imago(?: images)?)\W*$",
     re.IGNORECASE,
 )
 
