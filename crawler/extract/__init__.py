@@ -16,7 +16,14 @@ from crawler.extract.canonical import canonical_url
 from crawler.extract.cleaning import clean_body, clean_ruled, preclean
 from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, render, text_length
 from crawler.extract.headline import headline
-from crawler.extract.hints import READ_ALSO, READ_ALSO_MAX, VOLATILE_LINE, VOLATILE_MAX
+from crawler.extract.hints import (
+    CREDIT_MAX,
+    CREDIT_TAIL,
+    READ_ALSO,
+    READ_ALSO_MAX,
+    VOLATILE_LINE,
+    VOLATILE_MAX,
+)
 from crawler.extract.jsonld import article_body
 from crawler.extract.scan import scan
 from crawler.models import SiteRules
@@ -168,7 +175,9 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
             continue
         if len(para) <= VOLATILE_MAX and VOLATILE_LINE.search(para):
             continue
-        if len(para) <= READ_ALSO_MAX and READ_ALSO.search(para):
+        if len(para) <= READ_ALSO_MAX and READ_ALSO.match(para):
+            continue
+        if len(para) <= CREDIT_MAX and CREDIT_TAIL.search(para):
             continue
         out.append(para)
     return out

@@ -58,11 +58,6 @@ class Choice:
     """The body is a comment thread (a forum or live commentary page): keep its posts."""
 
 
-def _initial(node: LexborNode) -> float:
-    attrs = node.attributes
-    return _weight(node.tag or "", class_id(attrs), (attrs.get("itemprop") or "").lower())
-
-
 @lru_cache(maxsize=8192)
 def _weight(tag: str, hint: str, itemprop: str) -> float:
     # Pure in its arguments, and templates repeat the same few boxes: cached, the regexes run
@@ -152,7 +147,7 @@ def _is_notice(hint: str) -> bool:
 
 
 def _gather(found: Scan) -> Evidence:
-    seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set())
+    seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set(), weights={})
     # Sibling paragraphs share their ancestors: their points and lengths are summed per start
     # element first, then each start's chain is walked once.
     starts: dict[int, LexborNode] = {}
@@ -216,11 +211,11 @@ def _chain(start: LexborNode, seen: Evidence,
     `DEPTH` of them for the undecayed prose sums (none when `start` sits in a comment thread:
     a thread's text is no evidence that the post around it goes on)."""
     ancestry, threaded = _lineage(start, seen, lineage)
-    scores, nodes = seen.scores, seen.nodes
+    scores, weights = seen.scores, seen.weights
     chain = list(ancestry[:_LEVELS])
     for key in chain:
         if key not in scores:
-            scores[key] = _initial(nodes[key])
+            scores[key] = weights[key]
     return chain, [] if threaded else list(ancestry)
 
 
@@ -242,17 +237,17 @@ def _lineage(start: LexborNode, seen: Evidence,
     ancestry, threaded = known
     for node in reversed(path):
         key = node.mem_id
-        threaded = threaded or _threaded(node)
+        # One attribute read per element: selectolax builds a new dict on every `.attributes`.
+        attrs = node.attributes
+        hint = class_id(attrs)
+        seen.weights[key] = _weight(node.tag or "", hint, (attrs.get("itemprop") or "").lower())
+        threaded = threaded or _is_thread(hint)
         ancestry = (key, *ancestry[: DEPTH - 1])
         lineage[key] = (ancestry, threaded)
         seen.nodes.setdefault(key, node)
         if threaded:
             seen.in_thread.add(key)
     return ancestry, threaded
-
-
-def _threaded(node: LexborNode) -> bool:
-    return _is_thread(class_id(node.attributes))
 
 
 @lru_cache(maxsize=8192)

@@ -77,31 +77,31 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
     `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
-    suspects: list[tuple[LexborNode, bool, bool, int]] = []
+    suspects: list[tuple[LexborNode, bool, bool, int, str]] = []
     # Text per class attribute among the suspects: a class whose boxes together hold most of
     # the body is the body's own structure ("gallery-paragraph" sections), not boilerplate.
     by_class: dict[str, list[int]] = {}
     for node in root.css("[class],[id]"):
         attrs = node.attributes
-        verdict = _verdict(class_id(attrs))
+        hint = class_id(attrs)
+        verdict = _verdict(hint)
         if verdict is None:
             continue
         comments, positive = verdict
         if comments and thread:
             continue
         length = text_length(node)
-        suspects.append((node, comments, positive, length))
-        cls = attrs.get("class")
+        cls = attrs.get("class") or ""
+        suspects.append((node, comments, positive, length, cls))
         # Only names that are boilerplate now and then ("gallery", "meta"); never a related,
         # promoted or popular list, however long its teasers.
-        if cls and not comments and not _unlikely(class_id(attrs)):
+        if cls and not comments and not _unlikely(hint):
             by_class.setdefault(cls, []).append(length)
-    for node, comments, positive, length in suspects:
+    for node, comments, positive, length, cls in suspects:
         if not comments:
             share = length / total if total else 0.0
             if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):
                 continue
-            cls = node.attributes.get("class")
             if cls and total and cls in by_class and _body_structure(by_class[cls], total):
                 continue
         detach(node)

@@ -81,11 +81,17 @@ READ_ALSO = re.compile(
     r"^\W*(?:获取更多|獲取更多)|"
     # Picture credits and source lines: who took the photo is not what the article says.
     r"^\W*(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
-    r"foto ?credits?|bildquelle|quelle|source)\s*:|"
+    r"foto ?credits?|bildquelle|quelle|source)\s*:",
+    re.IGNORECASE,
+)
+# A credit at the end of a short line ("Jane Doe/Getty Images"). Every READ_ALSO alternative is
+# anchored at the start (so it is used with `match`); this one is searched, on short lines only.
+CREDIT_TAIL = re.compile(
     r"(?:^|[/©|])\s*(?:getty images|afp|reuters|dpa|ap photo|shutterstock|istock(?:photo)?|"
     r"imago(?: images)?)\W*$",
     re.IGNORECASE,
 )
+CREDIT_MAX = 120
 
 # A "read also" line is the label and one headline.
 READ_ALSO_MAX = 250

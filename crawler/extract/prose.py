@@ -46,6 +46,8 @@ class Evidence:
     """Characters of qualifying text blocks anywhere below, not decayed (for widening)."""
     in_thread: set[int]
     """Elements inside a comment thread (by the class/id of an ancestor)."""
+    weights: dict[int, float]
+    """Each element's start weight from its tag and class/id (read once per element)."""
 
 
 def net_prose(node: LexborNode, prose: int) -> float:
