@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawler.extract.candidates import choose
 from crawler.extract.canonical import canonical_url
 from crawler.extract.cleaning import clean_body, clean_ruled, preclean
-from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, render, text_length
+from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, ink, render, text_of
 from crawler.extract.headline import headline
 from crawler.extract.hints import (
     CREDIT_MAX,
@@ -104,7 +104,7 @@ def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> Ex
             nodes = []
         for node in nodes:
             if clean:
-                clean_body(node, text_length(node), thread=thread)
+                clean_body(node, ink(text_of(node)), thread=thread)
             else:
                 clean_ruled(node, ())
     paragraphs = drop_orphan_headings(_keep(render(nodes), title))

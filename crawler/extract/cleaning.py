@@ -37,7 +37,7 @@ _SENTENCE = re.compile(r"\w[^.!?。！？]{20,}[.!?。！？]\W*$")
 _CAPTION_LEVELS = 3
 _CAPTION_TEXT = 250
 _CAPTION_BOXES = frozenset({"div", "span", "a", "center", "table", "dl"})
-# Mean text of a box of the body's own structure.
+# Mean ink (non-space characters) of a box of the body's own structure.
 _SECTION_TEXT = 200
 
 
@@ -73,7 +73,8 @@ def _drop_asides(tree: LexborHTMLParser) -> None:
 
 
 def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
-    """Detach boilerplate inside one chosen body element whose text length is `total`.
+    """Detach boilerplate inside one chosen body element holding `total` characters of ink
+    (`dom.ink`: shares are measured in non-space characters, the cheapest count).
     `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
@@ -90,7 +91,7 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
         comments, positive = verdict
         if comments and thread:
             continue
-        length = text_length(node)
+        length = ink(text_of(node))
         cls = attrs.get("class") or ""
         suspects.append((node, comments, positive, length, cls))
         # Only names that are boilerplate now and then ("gallery", "meta"); never a related,
