@@ -276,3 +276,12 @@ def test_a_sentence_ending_with_a_photo_agency_stays() -> None:
     line = "He sold the pictures of the flood to Getty Images."
     body = prose("BODY", 3)
     assert line in text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))
+
+
+@pytest.mark.parametrize("name", ["news-teaser", "article-intro", "story-summary", "excerpt"])
+def test_a_named_lead_box_beside_the_body_is_kept(name: str) -> None:
+    lead = "Thousands of volunteers were honoured in the capital on Friday for their work."
+    body = prose("BODY", 4)
+    html = page(f"<div class='news'><div class='{name}'>{lead}</div>"
+                f"<div class='news-bodytext'>{paras(body)}</div></div>")
+    assert text_of(html).split("\n\n")[0] == lead

@@ -43,7 +43,7 @@ NEGATIVE = re.compile(
 # The standfirst, in the names templates give it.
 LEAD = re.compile(
     r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|dek|sapo|subhead|"
-    r"subheadline|sub-headline)(?:$|[^a-z])"
+    r"subheadline|sub-headline|teaser|intro|summary|excerpt|abstract)(?:$|[^a-z])"
 )
 COMMENTS = re.compile(r"comment|disqus|replies|discussion")
 POSITIVE = re.compile(
