@@ -285,3 +285,12 @@ def test_a_named_lead_box_beside_the_body_is_kept(name: str) -> None:
     html = page(f"<div class='news'><div class='{name}'>{lead}</div>"
                 f"<div class='news-bodytext'>{paras(body)}</div></div>")
     assert text_of(html).split("\n\n")[0] == lead
+
+
+def test_short_labels_after_the_last_sentence_are_dropped_but_a_closing_list_stays() -> None:
+    body = prose("BODY", 3)
+    labels = "<p>Contact</p><p>Topics: Economy</p>"
+    assert text_of(page(f"<article>{paras(body)}{labels}</article>")).split("\n\n") == body
+    results = [f"Team {i} (Group {i}): appearance {i}" for i in range(6)]
+    text = text_of(page(f"<article>{paras(body)}{paras(results)}</article>"))
+    assert text.split("\n\n") == body + results

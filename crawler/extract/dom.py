@@ -7,6 +7,8 @@ memory. Detached nodes live until the whole document is freed, so this is safe a
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborNode
 
 from crawler.textnorm import normalize_line
@@ -114,10 +116,24 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
         elif not kept and para.endswith((":", "：")) and len(para) <= _ANNOUNCE_MAX:
             continue
         kept.append((para, heading))
-    return [para for para, _ in reversed(kept)]
+    out = [para for para, _ in reversed(kept)]
+    # Short labels after the last sentence ("Contact", "Topics: Economy", "More tours") are the
+    # page's furniture under the article, not its end.
+    # A longer run of short lines is a list that ends the article (results, ingredients).
+    run = 0
+    while (run < len(out) - 1 and len(out[-1 - run]) < _TAIL_LABEL
+           and not _ENDS_SENTENCE.search(out[-1 - run])):
+        run += 1
+    if 0 < run <= _TAIL_LABELS:
+        del out[-run:]
+    return out
 
 
 # Longer than this, a "heading" is prose set in a heading tag.
 _HEADING_MAX = 150
+# A trailing line shorter than this, without a full stop, is a label.
+_TAIL_LABEL = 40
+_TAIL_LABELS = 3
+_ENDS_SENTENCE = re.compile(r"[.!?。！？…)\]\"'»”’]\s*$")
 # A line that only announces what follows ("More on this topic:") is short.
 _ANNOUNCE_MAX = 120
