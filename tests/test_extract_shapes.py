@@ -294,3 +294,11 @@ def test_short_labels_after_the_last_sentence_are_dropped_but_a_closing_list_sta
     results = [f"Team {i} (Group {i}): appearance {i}" for i in range(6)]
     text = text_of(page(f"<article>{paras(body)}{paras(results)}</article>"))
     assert text.split("\n\n") == body + results
+
+
+def test_short_labels_above_the_first_sentence_are_dropped_but_a_heading_stays() -> None:
+    body = prose("BODY", 3)
+    html = page(f"<article><p>Category: News</p><p>Celebrities</p>{paras(body)}</article>")
+    assert text_of(html).split("\n\n") == body
+    html = page(f"<article><h2>Introduction</h2>{paras(body)}</article>")
+    assert text_of(html).split("\n\n") == ["Introduction", *body]

@@ -116,7 +116,8 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
         elif not kept and para.endswith((":", "：")) and len(para) <= _ANNOUNCE_MAX:
             continue
         kept.append((para, heading))
-    out = [para for para, _ in reversed(kept)]
+    kept.reverse()
+    out = [para for para, _ in kept]
     # Short labels after the last sentence ("Contact", "Topics: Economy", "More tours") are the
     # page's furniture under the article, not its end.
     # A longer run of short lines is a list that ends the article (results, ingredients).
@@ -126,6 +127,13 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
         run += 1
     if 0 < run <= _TAIL_LABELS:
         del out[-run:]
+    # The same above the first sentence: a category, a kicker, a date line; not a heading.
+    run = 0
+    while (run < len(out) - 1 and len(out[run]) < _TAIL_LABEL and not kept[run][1]
+           and not _ENDS_SENTENCE.search(out[run])):
+        run += 1
+    if 0 < run <= _TAIL_LABELS:
+        del out[:run]
     return out
 
 
