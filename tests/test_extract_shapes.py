@@ -302,3 +302,17 @@ def test_short_labels_above_the_first_sentence_are_dropped_but_a_heading_stays()
     assert text_of(html).split("\n\n") == body
     html = page(f"<article><h2>Introduction</h2>{paras(body)}</article>")
     assert text_of(html).split("\n\n") == ["Introduction", *body]
+
+
+@pytest.mark.parametrize("prompt", ["Write a comment", "Keine Kommentare",
+                                    "Verraten Sie es uns in den Kommentaren:",
+                                    "Join the discussion!"])
+def test_comment_prompts_are_not_text(prompt: str) -> None:
+    body = prose("BODY", 3)
+    assert text_of(page(f"<article>{paras(body)}<p>{prompt}</p></article>")).split("\n\n") == body
+
+
+def test_a_sentence_about_comments_stays() -> None:
+    line = "The minister declined to answer comments made by the union."
+    body = prose("BODY", 3)
+    assert line in text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))

@@ -17,6 +17,8 @@ from crawler.extract.cleaning import clean_body, clean_ruled, preclean
 from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, ink, render, text_of
 from crawler.extract.headline import headline
 from crawler.extract.hints import (
+    COMMENT_PROMPT,
+    COMMENT_PROMPT_MAX,
     CREDIT_MAX,
     CREDIT_TAIL,
     READ_ALSO,
@@ -178,6 +180,9 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
         if len(para) <= READ_ALSO_MAX and READ_ALSO.match(para):
             continue
         if len(para) <= CREDIT_MAX and CREDIT_TAIL.search(para):
+            continue
+        if (len(para) <= COMMENT_PROMPT_MAX and not para.endswith(".")
+                and COMMENT_PROMPT.search(para)):
             continue
         out.append(para)
     return out

@@ -93,6 +93,15 @@ CREDIT_TAIL = re.compile(
 )
 CREDIT_MAX = 120
 
+# A short line about the comment thread ("Write a comment", "No comments", "Join the
+# discussion"): the thread's furniture, left behind when the thread itself was removed.
+COMMENT_PROMPT = re.compile(
+    r"\b(?:comments?|kommentare?n?|commentaires?|comentarios?|komentarz[ey]?|commenti|"
+    r"reacties|discussion|diskussion|diskutieren|débat|reactions?|réactions?|reaktionen)\b",
+    re.IGNORECASE,
+)
+COMMENT_PROMPT_MAX = 80
+
 # A "read also" line is the label and one headline.
 READ_ALSO_MAX = 250
 
