@@ -20,7 +20,7 @@ from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_tab
 from tests.news_site import NewsSite
 
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
-LEASE, RENEW = 4.0, 1.0
+LEASE, RENEW = 6.0, 1.0
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
 
@@ -67,9 +67,9 @@ async def test_a_killed_daemons_feed_poll_is_taken_over_after_its_lease_and_done
         await wait_for(lambda: len(receiver.accepted()) >= 3)
         await asyncio.sleep(1.5)  # later polls find nothing new
         assert await stop_daemon(daemon) == 0
-    # The dead daemon renewed its lease at most RENEW before it died: nobody polled the feed
-    # until the lease ran out, although the new daemon was up within a second or two.
-    assert first_poll - killed_at >= LEASE - RENEW - 0.2
+    # The dead daemon renewed its lease about RENEW before it died (later under load): nobody
+    # polled the feed until the lease ran out, although the new daemon was up in a second or two.
+    assert first_poll - killed_at >= LEASE / 2
     new_events = [r.json for r in receiver.accepted() if r.json["type"] == "article.new"]
     assert sorted(e["data"]["article"]["title"] for e in new_events) == [
         f"Story number {i}" for i in range(3)]
@@ -109,7 +109,7 @@ async def test_a_killed_daemons_recheck_is_taken_over_after_its_lease_and_announ
         await asyncio.sleep(2.5)  # more re-checks: the same text, nothing more to announce
         assert await stop_daemon(daemon) == 0
     recheck = next(t for t, path in site.request_times if path == page and t > killed_at)
-    assert recheck - killed_at >= LEASE - RENEW - 0.2
+    assert recheck - killed_at >= LEASE / 2
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new", "article.edited"]
     assert rows(db, "SELECT count(*) FROM versions") == [(2,)]
     log = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]

@@ -73,7 +73,9 @@ class Store(Protocol):
 
     # --- feeds -------------------------------------------------------------------------------
     async def get_feed_state(self, feed_url: str) -> FeedState | None:
-        """The stored poll state of a feed; None if it was never polled."""
+        """The stored poll state of a feed; None if the store does not know it (never polled
+        nor configured by `sync_feeds`). A configured feed not polled yet has no
+        `last_polled_at`."""
 
     async def record_feed_poll(
         self,
@@ -261,7 +263,10 @@ class Store(Protocol):
         more work for a host than its politeness allows at once; a host already at the cap
         gets none, and the earliest due of each host go first). The check completes with
         `add_version` / `mark_checked` / `mark_collapsed` / `mark_deleted` with
-        `lease_owner=owner`."""
+        `lease_owner=owner`. (PostgreSQL cannot lock rows in a query with a window function:
+        rank the due rows per host in one CTE, then lock the chosen ids `FOR UPDATE SKIP
+        LOCKED` in the next; a row skipped there only lowers the count.) The host of an
+        article is stored when it is created (`urlsplit(url).netloc.lower()`)."""
 
     async def claim_due_deliveries(
         self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
