@@ -162,6 +162,10 @@ class SQLiteStore(OutboxStore):
     ) -> list[FeedState]:
         """See `Store.claim_due_feeds`."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
+        if not await self._read(
+                f"SELECT 1 FROM feeds WHERE configured = 1 AND next_poll_at <= ? AND {FREE}"  # noqa: S608
+                " LIMIT 1", (at, at)):
+            return []  # nothing due: no write transaction (claims come every second)
 
         async def tx(conn: aiosqlite.Connection) -> list[FeedState]:
             urls = [r[0] for r in await conn.execute_fetchall(
@@ -419,6 +423,8 @@ class SQLiteStore(OutboxStore):
                 WHERE due.rank + coalesce(held.n, 0) <= ?
                 ORDER BY due.next_check_at, due.id LIMIT ?"""  # noqa: S608
             params = (at, at, at, per_host, limit)
+        if not await self._read(f"SELECT 1 FROM articles WHERE {due} LIMIT 1", (at, at)):  # noqa: S608
+            return []  # nothing due: no write transaction (claims come every second)
 
         async def tx(conn: aiosqlite.Connection) -> list[Article]:
             ids = [int(r[0]) for r in await conn.execute_fetchall(choose, params)]
