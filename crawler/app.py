@@ -16,18 +16,17 @@ from types import TracebackType
 import aiohttp
 import structlog
 
+from crawler import leases
 from crawler.config import Settings
+from crawler.due_work import DueWork
 from crawler.fetch import Fetcher
+from crawler.leases import LeaseKeeper, LeaseTiming
 from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
 from crawler.store import open_store
 from crawler.webhooks.deliverer import Deliverer
 
 log = structlog.get_logger(__name__)
-
-# Due articles are taken in batches; every checked article moves its next check into the future,
-# so the loop in `run_pass` ends.
-CHECK_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,8 @@ class App:
     """The running parts: store, fetcher, webhook session, deliverer and pipeline."""
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, owner: str | None = None,
+                 lease_timing: LeaseTiming | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = metrics or Metrics(process_metrics=False)
@@ -57,10 +57,20 @@ class App:
         # one daemon at a time keeps it for the whole run).
         self.store = open_store(settings.storage, readonly=False, daemon=True)
         self.delivery_wake = asyncio.Event()
+        # Who this process start is in every lease it takes: never the same twice.
+        self.owner = owner or leases.new_owner()
+        timing = lease_timing or leases.DEFAULT_TIMING
+        self.feed_leases = LeaseKeeper(self.store, "feed", self.owner, clock=clock,
+                                       timing=timing)
+        self.article_leases = LeaseKeeper(self.store, "article", self.owner, clock=clock,
+                                          timing=timing)
+        self.delivery_leases = LeaseKeeper(self.store, "delivery", self.owner, clock=clock,
+                                           timing=timing)
         self._stack = AsyncExitStack()
         self._fetcher: Fetcher | None = None
         self._pipeline: Pipeline | None = None
         self._deliverer: Deliverer | None = None
+        self._due: DueWork | None = None
 
     @property
     def pipeline(self) -> Pipeline:
@@ -72,11 +82,19 @@ class App:
         assert self._deliverer is not None, "App used outside `async with`"
         return self._deliverer
 
+    @property
+    def due(self) -> DueWork:
+        assert self._due is not None, "App used outside `async with`"
+        return self._due
+
     async def __aenter__(self) -> App:
         try:
             self._stack.push_async_callback(self.store.close)
             await self.store.migrate()
             await self.store.open()
+            # Work claimed and not finished at exit is given back, due at once for whoever
+            # comes next, rather than waiting for its leases to expire.
+            self._stack.push_async_callback(self._release_leases)
             self._fetcher = await self._stack.enter_async_context(Fetcher(self.settings.fetch))
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
             # session of their own, without the fetcher's private-address guard.
@@ -88,10 +106,13 @@ class App:
                                         clock=self.clock,
                                         user_agent=self.settings.fetch.user_agent,
                                         notify=self.settings.notify,
-                                        metrics=self.metrics)
+                                        metrics=self.metrics, leases=self.delivery_leases)
             self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
                                       clock=self.clock, on_event=self.delivery_wake.set,
                                       metrics=self.metrics)
+            self._due = DueWork(self._pipeline, feeds=self.feed_leases,
+                                articles=self.article_leases, settings=lambda: self.settings,
+                                clock=self.clock)
         except BaseException:
             await self._stack.aclose()
             raise
@@ -101,16 +122,19 @@ class App:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self._stack.aclose()
 
+    async def _release_leases(self) -> None:
+        for keeper in (self.feed_leases, self.article_leases, self.delivery_leases):
+            try:
+                await keeper.release_all()
+            except Exception:
+                log.exception("lease_release_failed", kind=keeper.kind)
+
     async def run_pass(self) -> PassSummary:
-        """One full pass: every feed polled once, every due article checked, every due
-        delivery attempted once."""
+        """One full pass: every feed polled once (due or not, without claiming it), every
+        due article checked and every due delivery attempted once (both claimed)."""
         feeds = await asyncio.gather(*(self.pipeline.poll_feed(f) for f in self.settings.feeds))
-        checks = []
-        while True:
-            batch = await self.pipeline.check_due(limit=CHECK_BATCH)
-            checks.extend(batch)
-            if len(batch) < CHECK_BATCH:
-                break
+        async with self.article_leases.renewing():
+            checks = await self.due.check_all_due()
         attempts = await self.deliverer.run_once()
         failed_checks = sum(1 for c in checks if not c.ok)
         return PassSummary(tuple(feeds), len(checks), failed_checks, attempts)

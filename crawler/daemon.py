@@ -1,9 +1,11 @@
 """`crawler run`: the long-running daemon.
 
-APScheduler drives a few periodic jobs (one per feed, one for due re-checks, and a checkpoint
-when the store needs one);
-the deliverer runs as its own task, woken whenever an event is stored. What is due lives in the
-database, not in scheduler jobs.
+What is due lives in the database, not in scheduler jobs: configured feeds are synced into the
+store at start and on reload (`Store.sync_feeds`), and APScheduler drives a few periodic jobs
+that claim due feed polls and due re-checks under leases (`crawler.due_work`) and run each
+claimed unit as its own task, plus a status job and a checkpoint when the store needs one. The
+deliverer runs as its own task, woken whenever an event is stored, and claims due deliveries
+the same way.
 
 Stopping (SIGTERM/SIGINT): no new work is started, work in flight gets `DRAIN_SECONDS` to finish,
 then is cancelled; the store's transactions are shielded, so a cancelled task never leaves a
@@ -13,10 +15,10 @@ version half-written. Undelivered events simply stay pending in the outbox.
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,7 +26,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.app import App
-from crawler.config import ConfigError, FeedSettings, Settings, load_config
+from crawler.config import ConfigError, Settings, load_config
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
@@ -35,14 +37,15 @@ log = structlog.get_logger(__name__)
 
 DRAIN_SECONDS = 25.0
 CANCEL_SECONDS = 5.0
-RECHECK_EVERY = 15.0
+# How often due feed polls and re-checks are claimed: the most a due unit waits for its turn.
+# A claim that finds nothing writes nothing.
+CLAIM_EVERY = 1.0
+# A first poll is spread over this much time (or the feed's interval, if shorter), so feeds
+# added together are not all polled at the same instant, nor every interval after.
+FIRST_POLL_SPREAD = 5.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
 STATUS_EVERY = 30.0
-
-
-def _feed_job_id(feed: FeedSettings) -> str:
-    return f"feed:{feed.url}"
 
 
 class Daemon:
@@ -66,14 +69,16 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
         try:
-            async with App(self.settings, metrics=self.metrics) as app:
+            async with (App(self.settings, metrics=self.metrics) as app,
+                        app.feed_leases.renewing(), app.article_leases.renewing()):
                 self._app = app
                 self._warn_short_intervals(self.settings)
+                await app.store.sync_feeds(self._first_polls(self.settings, app.clock()))
                 deliverer_task = asyncio.create_task(
                     app.deliverer.run(self.stop_event, app.delivery_wake), name="deliverer"
                 )
                 self._scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
-                self._schedule_all(self.settings, maintenance_of(app.store))
+                self._schedule_all(maintenance_of(app.store))
                 self._scheduler.start()
                 http = await self._start_http()
                 watchdog = self._start_watchdog()
@@ -81,7 +86,7 @@ class Daemon:
                 self.notifier.ready()
                 log.info("daemon_started", feeds=len(self.settings.feeds),
                          webhooks=len(self.settings.webhooks),
-                         database=app.store.describe())
+                         database=app.store.describe(), lease_owner=app.owner)
                 await self.stop_event.wait()
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
@@ -183,19 +188,17 @@ class Daemon:
 
         return job
 
-    def _schedule_all(self, settings: Settings, maintenance: Maintenance | None) -> None:
-        """The periodic jobs; a checkpoint only for a store whose `maintenance` needs one."""
+    def _schedule_all(self, maintenance: Maintenance | None) -> None:
+        """The periodic jobs; a checkpoint only for a store whose `maintenance` needs one.
+        Each has a real `misfire_grace_time` (APScheduler's default of 1 s silently skips a
+        run that starts late under load) and coalesces runs it missed into one."""
         assert self._scheduler is not None
-        for feed in settings.feeds:
-            self._schedule_feed(feed, first=True)
-        # Looking for due articles more often than the shortest re-check gap is pointless;
-        # much less often would delay re-checks noticeably.
-        every = max(1.0, min(RECHECK_EVERY, min(settings.recheck.intervals)))
-        self._scheduler.add_job(
-            self._tracked("recheck", self._recheck), "interval", seconds=every,
-            id="recheck", max_instances=1, coalesce=True, misfire_grace_time=int(every) + 1,
-            next_run_time=_soon(1.0),
-        )
+        for job_id, work in (("feeds", self._claim_feeds), ("recheck", self._claim_checks)):
+            self._scheduler.add_job(
+                self._tracked(job_id, work), "interval", seconds=CLAIM_EVERY, id=job_id,
+                max_instances=1, coalesce=True, misfire_grace_time=30,
+                next_run_time=_soon(0.0),
+            )
         self._scheduler.add_job(
             self._tracked("status", self._report_status), "interval", seconds=STATUS_EVERY,
             id="status", max_instances=1, coalesce=True, misfire_grace_time=int(STATUS_EVERY),
@@ -207,27 +210,36 @@ class Daemon:
                 misfire_grace_time=int(CHECKPOINT_EVERY),
             )
 
-    def _schedule_feed(self, feed: FeedSettings, *, first: bool) -> None:
-        assert self._scheduler is not None
-        # Jitter spreads feeds that share an interval, so they do not all fire together.
-        jitter = min(feed.interval * 0.1, 60.0)
-        self._scheduler.add_job(
-            self._tracked(_feed_job_id(feed), functools.partial(self._poll, feed)),
-            "interval", seconds=feed.interval, jitter=jitter if jitter >= 1 else None,
-            id=_feed_job_id(feed), replace_existing=True, max_instances=1, coalesce=True,
-            misfire_grace_time=max(1, int(feed.interval)),
-            # Spread first polls over a few seconds (not security-relevant randomness).
-            next_run_time=_soon(random.uniform(0, min(5.0, feed.interval)))  # noqa: S311
-            if first else None,
-        )
+    @staticmethod
+    def _first_polls(settings: Settings, now: datetime) -> dict[str, datetime]:
+        """When each configured feed is first polled, should the store not know it yet."""
+        # Not security-relevant randomness: it only spreads first polls.
+        return {f.url: now + timedelta(seconds=random.uniform(  # noqa: S311
+                    0, min(FIRST_POLL_SPREAD, f.interval)))
+                for f in settings.feeds}
 
-    async def _poll(self, feed: FeedSettings) -> None:
-        assert self._app is not None
-        await self._app.pipeline.poll_feed(feed, force=False)
+    def _spawn(self, name: str, work: Awaitable[Any]) -> None:
+        """Run one claimed unit as its own task, drained on stop like the jobs' work."""
 
-    async def _recheck(self) -> None:
+        async def unit() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("job_crashed", job=name)
+
+        task = asyncio.ensure_future(unit())
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _claim_feeds(self) -> None:
         assert self._app is not None
-        await self._app.pipeline.check_due()
+        for state in await self._app.due.claim_feeds():
+            self._spawn("poll", self._app.due.poll(state))
+
+    async def _claim_checks(self) -> None:
+        assert self._app is not None
+        for article in await self._app.due.claim_checks():
+            self._spawn("check", self._app.due.check(article))
 
     # --- reload --------------------------------------------------------------------------------
     def _spawn_reload(self) -> None:
@@ -266,20 +278,22 @@ class Daemon:
         except (OSError, ValueError) as exc:
             log.error("reload_rejected", config=str(self.config_path), error=str(exc))
             return False
-        old_ids = {_feed_job_id(f) for f in self.settings.feeds}
-        new_ids = {_feed_job_id(f) for f in new.feeds}
-        for job_id in old_ids - new_ids:
-            self._scheduler.remove_job(job_id)
-        old_feeds = {f.url: f for f in self.settings.feeds}
-        for feed in new.feeds:
-            if old_feeds.get(feed.url) != feed:
-                self._schedule_feed(feed, first=feed.url not in old_feeds)
+        old_urls = {f.url for f in self.settings.feeds}
+        new_urls = {f.url for f in new.feeds}
+        # Removed feeds are no longer claimed (a poll in flight finishes); added ones are due
+        # soon; the others keep their next poll, backoff included.
+        try:
+            await self._app.store.sync_feeds(self._first_polls(new, self._app.clock()))
+        except Exception:
+            log.exception("reload_feeds_failed", reason="the store did not take the feed list;"
+                                                        " the old feeds stay scheduled")
+            return False
         self.settings = new
         self._app.settings = new
         self._app.pipeline.replace_settings(new)
         self._warn_short_intervals(new)
         log.info("config_reloaded", feeds=len(new.feeds), webhooks=len(new.webhooks),
-                 added=len(new_ids - old_ids), removed=len(old_ids - new_ids))
+                 added=len(new_urls - old_urls), removed=len(old_urls - new_urls))
         return True
 
     @staticmethod
@@ -290,7 +304,7 @@ class Daemon:
                             reason="below one minute: meant for testing against local servers")
 
 
-def _soon(seconds: float) -> Any:
-    from datetime import UTC, datetime, timedelta
+def _soon(seconds: float) -> datetime:
+    from datetime import UTC
 
     return datetime.now(UTC) + timedelta(seconds=seconds)

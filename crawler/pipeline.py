@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -41,9 +41,6 @@ GONE_STATUSES = (404, 410)
 # Answers that say the page will not be ours to read: the article is then tracked from its
 # feed entry, when the entry carries the article.
 UNREADABLE_STATUSES = (401, 403)
-# A poll tick this early (share of the interval, capped) still counts as due.
-POLL_TOLERANCE = 0.2
-MAX_POLL_TOLERANCE = 90.0
 
 
 def utc_now() -> datetime:
@@ -81,18 +78,15 @@ class Pipeline:
         self._settings = settings
 
     # --- feeds -------------------------------------------------------------------------------
-    async def poll_feed(self, feed: FeedSettings, *, force: bool = True) -> PollOutcome:
-        """Poll one feed and follow its new entries. `force` False skips a feed whose stored
-        `next_poll_at` (backoff, ttl) is still in the future."""
+    async def poll_feed(self, feed: FeedSettings, *,
+                        lease_owner: str | None = None) -> PollOutcome:
+        """Poll one feed now and follow its new entries. `lease_owner`: the poll completes a
+        claim of the feed (`Store.claim_due_feeds`); the poll's record then raises
+        `LeaseLostError` if the claim was lost meanwhile (the entries followed stay stored)."""
         started = time.perf_counter()
         bound = log.bind(feed=feed.url)
         state = await self._store.get_feed_state(feed.url)
         now = self._clock()
-        # The scheduler's ticks come `interval` apart give or take its jitter, so a tick a little
-        # before `next_poll_at` is the one meant for it (else every other tick would be lost).
-        early = timedelta(seconds=min(feed.interval * POLL_TOLERANCE, MAX_POLL_TOLERANCE))
-        if not force and state and state.next_poll_at and state.next_poll_at > now + early:
-            return PollOutcome(feed.url, ok=True, status="not_due")
         errors = state.consecutive_errors if state else 0
         try:
             response = await self._fetcher.fetch(
@@ -102,24 +96,27 @@ class Pipeline:
                 accept=FEED_ACCEPT,
             )
         except FetchError as exc:
-            return await self._feed_failed(feed, str(exc), errors, started)
+            return await self.feed_failed(feed, str(exc), errors, started,
+                                          lease_owner=lease_owner)
         if response.status == 304:
             await self._store.record_feed_poll(
                 feed.url, polled_at=now, status="not_modified", error=None,
                 etag=response.etag or (state.etag if state else None),
                 last_modified=response.last_modified or (state.last_modified if state else None),
-                next_poll_at=self._next_poll(feed, now, response),
+                next_poll_at=self._next_poll(feed, now, response), lease_owner=lease_owner,
             )
             self._metrics.feed_polled("not_modified")
             bound.info("feed_polled", status="not_modified", http_status=304, entries=0,
                        new_articles=0, ms=_ms(started))
             return PollOutcome(feed.url, ok=True, status="not_modified")
         if response.status != 200:
-            return await self._feed_failed(feed, f"HTTP {response.status}", errors, started)
+            return await self.feed_failed(feed, f"HTTP {response.status}", errors, started,
+                                          lease_owner=lease_owner)
         try:
             parsed = await asyncio.to_thread(parse_feed, response.body, response.final_url)
         except FeedParseError as exc:
-            return await self._feed_failed(feed, str(exc), errors, started)
+            return await self.feed_failed(feed, str(exc), errors, started,
+                                          lease_owner=lease_owner)
 
         results = await asyncio.gather(*(self._follow_entry(feed, e) for e in parsed.entries))
         new = sum(1 for r in results if r.result == "new")
@@ -134,7 +131,7 @@ class Pipeline:
             feed.url, polled_at=now, status="ok", error=None,
             etag=etag, last_modified=last_modified,
             next_poll_at=self._next_poll(feed, now, response, parsed.ttl_seconds),
-            entries=len(parsed.entries),
+            entries=len(parsed.entries), lease_owner=lease_owner,
         )
         self._metrics.feed_polled("ok")
         bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
@@ -150,12 +147,15 @@ class Pipeline:
         return next_feed_poll(polled_at, feed.interval, consecutive_errors=0,
                               ttl_seconds=ttl)
 
-    async def _feed_failed(self, feed: FeedSettings, error: str, errors: int,
-                           started: float) -> PollOutcome:
+    async def feed_failed(self, feed: FeedSettings, error: str, errors: int,
+                          started: float, *, lease_owner: str | None = None) -> PollOutcome:
+        """Record a failed poll (`errors`: the consecutive errors before it): the next poll
+        backs off. `lease_owner` as in `poll_feed`."""
         now = self._clock()
         await self._store.record_feed_poll(
             feed.url, polled_at=now, status="error", error=error, etag=None, last_modified=None,
             next_poll_at=next_feed_poll(now, feed.interval, consecutive_errors=errors + 1),
+            lease_owner=lease_owner,
         )
         self._metrics.feed_polled("error")
         log.warning("feed_failed", feed=feed.url, error=error, consecutive_errors=errors + 1,
@@ -249,27 +249,10 @@ class Pipeline:
         return make_content(entry.title or extracted.title, extracted.text)
 
     # --- re-checks ---------------------------------------------------------------------------
-    async def check_due(self, *, limit: int = 500, concurrency: int = 16) -> list[CheckOutcome]:
-        """Re-check every article due now (at most `limit` in this call)."""
-        due = await self._store.due_articles(self._clock(), limit)
-        if not due:
-            return []
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(article: Article) -> CheckOutcome:
-            async with gate:
-                try:
-                    return await self.check_article(article)
-                except Exception:
-                    # A bug must not stop the other checks nor leave this one due forever.
-                    log.exception("check_crashed", url=article.url)
-                    await self._recorder.reschedule(article)
-                    return CheckOutcome(ok=False, result="error")
-
-        return list(await asyncio.gather(*(one(a) for a in due)))
-
     async def check_article(self, article: Article) -> CheckOutcome:
-        """Fetch a known article again and record what changed."""
+        """Fetch a known article again and record what changed. A claimed article
+        (`Article.claimed_by`) is recorded under its lease: `LeaseLostError` if it was lost,
+        and then nothing is recorded."""
         bound = log.bind(url=article.url, article_id=article.article_id)
         started = time.perf_counter()
         fetched = await self._fetch_page(article.url, bound)
@@ -284,6 +267,10 @@ class Pipeline:
             return CheckOutcome(ok=False, result="error")
         _, content = self._extract(fetched, fallback_title=article.title)
         return await self._recorder.compare(article, content, bound, started)
+
+    async def reschedule(self, article: Article) -> None:
+        """Move a check that could not be made (a bug) to its next due time."""
+        await self._recorder.reschedule(article)
 
     # --- helpers -----------------------------------------------------------------------------
     async def _fetch_page(self, url: str, bound: Any) -> Response | FetchError:

@@ -129,6 +129,7 @@ class Recorder:
             await self._store.mark_collapsed(
                 article.article_id, checked_at=now,
                 next_check_at=min(soon, normal) if normal and article.source == "page" else normal,
+                lease_owner=article.claimed_by,
             )
             bound.warning("extraction_collapsed", previous_chars=len(old.text),
                           current_chars=len(content.text), streak=article.collapse_count + 1,
@@ -143,7 +144,7 @@ class Recorder:
             number = await self._store.add_version(
                 article.article_id, content=content, event=None, fetched_at=now,
                 next_check_at=self._next_check(article, now),
-                extractor_version=current_extractor,
+                extractor_version=current_extractor, lease_owner=article.claimed_by,
             )
             self._metrics.version_stored()
             bound.info("page_checked", result="flapped", version=number,
@@ -165,6 +166,7 @@ class Recorder:
         stored = await self._store.add_version(
             article.article_id, content=content, event=edited, fetched_at=now,
             next_check_at=self._next_check(article, now), extractor_version=current_extractor,
+            lease_owner=article.claimed_by,
         )
         event = built[-1]
         self._stored(event.event_type, version=True)
@@ -183,6 +185,7 @@ class Recorder:
         number = await self._store.add_version(
             article.article_id, content=content, event=None, fetched_at=now,
             next_check_at=self._next_check(article, now), extractor_version=current_extractor,
+            lease_owner=article.claimed_by,
         )
         self._metrics.version_stored()
         self._metrics.rebaselined()
@@ -205,7 +208,8 @@ class Recorder:
         event = events.article_deleted(ref, previous_version=article.current_version,
                                        status=status, created_at=now, **self._options())
         await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
-                                       next_check_at=self._next_check(article, now))
+                                       next_check_at=self._next_check(article, now),
+                                       lease_owner=article.claimed_by)
         self._stored(event.event_type, version=False)
         bound.info("page_checked", result="deleted", http_status=status,
                    event_id=event.event_id, ms=_ms(started))
@@ -215,11 +219,13 @@ class Recorder:
                          extractor_version: int | None = None) -> None:
         """The next check, after one that found nothing new (`present`: the page answered
         with the article; `extractor_version`: the extractor that gave the same text) or
-        failed."""
+        failed. Like every write of a check, it completes the article's claim when the
+        article was claimed (`Article.claimed_by`; raises `LeaseLostError` if it was lost)."""
         now = self._clock()
         await self._store.mark_checked(article.article_id, checked_at=now,
                                        next_check_at=self._next_check(article, now),
-                                       present=present, extractor_version=extractor_version)
+                                       present=present, extractor_version=extractor_version,
+                                       lease_owner=article.claimed_by)
 
     # --- helpers -----------------------------------------------------------------------------
     def _next_check(self, article: Article, now: datetime) -> datetime | None:

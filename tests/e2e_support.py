@@ -28,13 +28,17 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running_daemon(config: Path, cwd: Path,
+async def running_daemon(config: Path, cwd: Path, *, lease: tuple[float, float] | None = None,
                          **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """`crawler run` as a subprocess, killed at the end if the test did not stop it. Its
-    stderr goes to a file: an unread pipe would fill up and block the daemon."""
+    stderr goes to a file: an unread pipe would fill up and block the daemon. `lease`:
+    (seconds, renew every) instead of the daemon's own, for tests that kill a daemon and
+    wait for its claims to expire."""
+    command = CRAWLER_CMD if lease is None else [
+        sys.executable, "-m", "tests.lease_daemon", str(lease[0]), str(lease[1])]
     with (cwd / "daemon.stderr").open("ab") as stderr:
         daemon = await asyncio.create_subprocess_exec(
-            *CRAWLER_CMD, "run", "--config", str(config), cwd=cwd, env=subprocess_env(**env),
+            *command, "run", "--config", str(config), cwd=cwd, env=subprocess_env(**env),
             stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
     try:
         yield daemon

@@ -13,6 +13,7 @@ import hashlib
 import html
 import random
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -49,6 +50,8 @@ class NewsSite:
     def __init__(self) -> None:
         self.stories: dict[str, Story] = {}
         self.requests: list[str] = []
+        self.request_times: list[tuple[float, str]] = []
+        """(time.monotonic(), path) of every request, in arrival order."""
         self.feed_headers: list[dict[str, str]] = []
         self.feed_ttl_minutes: int | None = None
         self.robots_status = 200
@@ -59,6 +62,10 @@ class NewsSite:
         self.feed_cache_control: str | None = None
         self._rng = random.Random()
         self.server: TestServer | None = None
+
+    def _record(self, request: web.Request) -> None:
+        self.requests.append(request.path_qs)
+        self.request_times.append((time.monotonic(), request.path_qs))
 
     @property
     def base(self) -> str:
@@ -180,7 +187,7 @@ class NewsSite:
     # --- server --------------------------------------------------------------------------------
     def app(self) -> web.Application:
         async def rss(request: web.Request) -> web.Response:
-            self.requests.append(request.path_qs)
+            self._record(request)
             self.feed_headers.append(dict(request.headers))
             text = self.rss()
             etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
@@ -192,15 +199,15 @@ class NewsSite:
             return web.Response(text=text, content_type="application/rss+xml", headers=headers)
 
         async def broken(request: web.Request) -> web.Response:
-            self.requests.append(request.path_qs)
+            self._record(request)
             return web.Response(status=500, text="database error")
 
         async def atom(request: web.Request) -> web.Response:
-            self.requests.append(request.path_qs)
+            self._record(request)
             return web.Response(text=self.atom(), content_type="application/atom+xml")
 
         async def article(request: web.Request) -> web.Response:
-            self.requests.append(request.path_qs)
+            self._record(request)
             if self.page_delay:
                 await asyncio.sleep(self.page_delay)
             wanted = request.match_info["slug"]

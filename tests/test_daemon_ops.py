@@ -207,3 +207,39 @@ async def test_unreachable_feeds_are_logged_and_the_daemon_stays_up(
         assert all("blocked_address" in str(f["error"]) for f in failures)  # says what is wrong
         assert daemon.returncode is None  # still running
         assert await stop_daemon(daemon) == 0
+
+
+async def test_reload_removing_and_adding_feeds_changes_what_is_polled(
+        tmp_path: Path, site: NewsSite, notify_socket: tuple[socket.socket, str]) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    sock, path = notify_socket
+    both = [site.url("/rss.xml"), site.url("/atom.xml")]
+    config = write_config(tmp_path, both)
+    async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path) as daemon:
+        await collect(sock, "READY=1")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (
+                site.requests.count("/rss.xml") >= 2 and site.requests.count("/atom.xml") >= 2):
+            await asyncio.sleep(0.1)
+        assert site.requests.count("/rss.xml") >= 2  # polled every second
+
+        write_config(tmp_path, both[1:])
+        daemon.send_signal(signal.SIGHUP)
+        await collect(sock, "READY=1")
+        await asyncio.sleep(0.5)  # a poll claimed before the reload may still be finishing
+        rss_polls, atom_polls = site.requests.count("/rss.xml"), site.requests.count("/atom.xml")
+        await asyncio.sleep(2.5)
+        assert site.requests.count("/rss.xml") == rss_polls  # removed: no longer polled
+        assert site.requests.count("/atom.xml") > atom_polls
+
+        write_config(tmp_path, both)
+        daemon.send_signal(signal.SIGHUP)
+        await collect(sock, "READY=1")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and site.requests.count("/rss.xml") == rss_polls:
+            await asyncio.sleep(0.1)
+        assert site.requests.count("/rss.xml") > rss_polls  # added back: polled again
+        assert await stop_daemon(daemon) == 0
+    events = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]
+    reloads = [(e["added"], e["removed"]) for e in events if e["event"] == "config_reloaded"]
+    assert reloads == [(0, 1), (1, 0)]

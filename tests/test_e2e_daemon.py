@@ -25,6 +25,9 @@ PARAS = [
     "Residents were evacuated overnight as the water rose above the harbour wall.",
 ]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
+# Leases (seconds, renewed every) for daemons a test kills: what a killed daemon had claimed
+# is taken over once they expire.
+LEASE = (2.0, 0.5)
 
 
 async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:
@@ -128,13 +131,13 @@ async def test_daemon_killed_and_restarted_loses_no_delivery(
     receiver.fail_next(10_000, status=503)
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           extra=FAST)
-    async with running_daemon(config, tmp_path) as daemon:
+    async with running_daemon(config, tmp_path, lease=LEASE) as daemon:
         await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.requests}) >= 3)
         daemon.kill()  # SIGKILL: no chance to clean up
         await daemon.wait()
     ids_before = {r.headers["webhook-id"] for r in receiver.requests}
     receiver.fail_next(0)
-    async with running_daemon(config, tmp_path) as daemon:
+    async with running_daemon(config, tmp_path, lease=LEASE) as daemon:
         await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.accepted()}) >= 3)
         assert await stop_daemon(daemon) == 0
     delivered = {r.headers["webhook-id"] for r in receiver.accepted()}
@@ -166,11 +169,13 @@ async def test_killed_after_the_2xx_before_it_is_recorded_redelivers_the_same_id
     try:
         config = write_config(tmp_path, [site.url("/rss.xml")],
                               webhooks=webhook_table(receiver), extra=FAST)
-        async with running_daemon(config, tmp_path) as victim:
+        # The delivery stays leased to the killed daemon until its lease expires: short
+        # leases keep the wait short.
+        async with running_daemon(config, tmp_path, lease=LEASE) as victim:
             receiver.victim = victim
             await wait_for(lambda: len(receiver.requests) >= 1)
         first_id = receiver.requests[0].headers["webhook-id"]
-        async with running_daemon(config, tmp_path) as daemon:
+        async with running_daemon(config, tmp_path, lease=LEASE) as daemon:
             await wait_for(lambda: len(receiver.requests) >= 2)
             assert await stop_daemon(daemon) == 0
     finally:
@@ -227,14 +232,14 @@ async def test_killed_after_the_commit_before_any_post_delivers_after_restart(
             except sqlite3.OperationalError:  # the schema is still being created
                 return []
 
-    async with running_daemon(config, tmp_path) as daemon:
+    async with running_daemon(config, tmp_path, lease=LEASE) as daemon:
         await wait_for(lambda: len(stored_events()) == 1)
         daemon.kill()  # SIGKILL: the event is committed, no POST has reached anyone
         await daemon.wait()
     [event_id] = stored_events()
     await receiver.start(port)
     try:
-        async with running_daemon(config, tmp_path) as daemon:
+        async with running_daemon(config, tmp_path, lease=LEASE) as daemon:
             await wait_for(lambda: len(receiver.accepted()) >= 1)
             assert await stop_daemon(daemon) == 0
     finally:

@@ -14,6 +14,7 @@ import pytest
 
 from crawler.app import App
 from crawler.config import Settings, load_config
+from crawler.pipeline import PollOutcome
 from tests.conftest import FakeClock, write_config
 from tests.e2e_support import Receiver, run_pass, webhook_table
 from tests.news_site import NewsSite
@@ -32,6 +33,17 @@ def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings
                         webhooks=webhook_table(receiver))
     return load_config(path)
 
+
+
+async def poll_due(app: App) -> list[PollOutcome]:
+    """What the daemon's feed job does at the clock's time: claim the due feeds, poll each."""
+    outcomes = [await app.due.poll(state) for state in await app.due.claim_feeds()]
+    return [o for o in outcomes if o is not None]
+
+
+async def configure_feeds(app: App, settings: Settings, clock: FakeClock) -> None:
+    """What the daemon does at start: the configured feeds, new ones due now."""
+    await app.store.sync_feeds({f.url: clock.now for f in settings.feeds})
 
 
 def events_of(receiver: Receiver, event_type: str | None = None) -> list[dict[str, Any]]:
@@ -203,8 +215,11 @@ async def test_a_failing_feed_backs_off_persistently_and_others_go_on(
     broken, healthy = settings.feeds
     for expected_errors in (1, 2, 3):
         async with App(settings, clock=clock) as app:  # a fresh process each time
-            outcome = await app.pipeline.poll_feed(broken, force=False)
+            await configure_feeds(app, settings, clock)
+            outcomes = {o.feed_url: o for o in await poll_due(app)}
+            outcome = outcomes[broken.url]
             assert outcome.status == "error" and outcome.error == "HTTP 500"
+            assert outcomes[healthy.url].ok
             state = await app.store.get_feed_state(broken.url)
             assert state is not None and state.consecutive_errors == expected_errors
             assert state.next_poll_at is not None
@@ -213,9 +228,8 @@ async def test_a_failing_feed_backs_off_persistently_and_others_go_on(
             # not due again before its backoff has passed: no request is made
             calls = site.requests.count("/broken.xml")
             clock.advance(backoff - 0.5)
-            assert (await app.pipeline.poll_feed(broken, force=False)).status == "not_due"
+            assert [o.feed_url for o in await poll_due(app)] == [healthy.url]
             assert site.requests.count("/broken.xml") == calls
-            assert (await app.pipeline.poll_feed(healthy, force=False)).ok
             assert await app.store.count_articles() == 1  # the healthy feed was followed
             clock.advance(1)
 
@@ -238,12 +252,15 @@ async def test_feed_ttl_and_max_age_slow_polling(
                                                  'interval = "1s"\nrespect_ttl = false'))
     settings = load_config(path)
     async with App(settings, clock=clock) as app:
-        await app.pipeline.poll_feed(settings.feeds[0])
+        await configure_feeds(app, settings, clock)
+        assert len(await poll_due(app)) == 1
         state = await app.store.get_feed_state(settings.feeds[0].url)
         assert state is not None and state.next_poll_at is not None
         assert (state.next_poll_at - clock.now).total_seconds() == gap
         clock.advance(gap - 0.5)
-        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
+        assert await poll_due(app) == []
+        clock.advance(0.5)
+        assert len(await poll_due(app)) == 1
 
 
 async def test_a_page_that_comes_back_can_be_deleted_again(
@@ -260,18 +277,46 @@ async def test_a_page_that_comes_back_can_be_deleted_again(
     assert len(events_of(receiver)) == 3  # the unchanged return itself is no event
 
 
-async def test_a_scheduler_tick_slightly_early_still_polls(
+async def test_a_feed_is_polled_once_it_is_due_and_not_before(
         tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
     path = write_config(tmp_path, [site.url("/rss.xml")])
     path.write_text(path.read_text().replace('interval = "1s"', 'interval = "10m"'))
     settings = load_config(path)
     async with App(settings, clock=clock) as app:
-        await app.pipeline.poll_feed(settings.feeds[0], force=False)
-        clock.advance(600 - 5)  # the next tick, 5 s early (scheduler jitter)
-        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status != "not_due"
-        clock.advance(60)  # a tick well before the next poll is due
-        assert (await app.pipeline.poll_feed(settings.feeds[0], force=False)).status == "not_due"
+        await configure_feeds(app, settings, clock)
+        assert len(await poll_due(app)) == 1  # a new feed is due at once
+        assert await poll_due(app) == []  # polled: due again in 10 minutes
+        clock.advance(600 - 1)
+        assert await poll_due(app) == []
+        clock.advance(1)
+        assert len(await poll_due(app)) == 1
+        # A restart keeps the next poll: the store, not the scheduler, knows when it is due.
+    async with App(settings, clock=clock) as app:
+        await configure_feeds(app, settings, clock)
+        assert await poll_due(app) == []
     assert site.requests.count("/rss.xml") == 2
+
+
+async def test_a_reload_that_removes_a_feed_stops_its_polls_and_keeps_its_history(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")])
+    settings = load_config(path)
+    rss, atom = (f.url for f in settings.feeds)
+    async with App(settings, clock=clock) as app:
+        await configure_feeds(app, settings, clock)
+        assert {o.feed_url for o in await poll_due(app)} == {rss, atom}
+        only_atom = settings.model_copy(update={"feeds": settings.feeds[1:]})
+        await configure_feeds(app, only_atom, clock)
+        app.settings = only_atom
+        clock.advance(2)
+        assert [o.feed_url for o in await poll_due(app)] == [atom]
+        # Added back: polled again at its old cadence, its state kept.
+        await configure_feeds(app, settings, clock)
+        app.settings = settings
+        assert {o.feed_url for o in await poll_due(app)} == {rss}
+        state = await app.store.get_feed_state(rss)
+        assert state is not None and state.entries == 1
 
 
 async def test_an_entry_keeps_its_article_when_its_link_changes(

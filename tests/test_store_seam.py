@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -306,22 +307,28 @@ class _StoreWithoutMaintenance:
     """What a server database's store looks like to the daemon: no checkpoint to schedule."""
 
 
-def _job_ids(maintenance_store: object) -> set[str]:
+def _jobs(maintenance_store: object) -> dict[str, Any]:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     settings = parse_config(FEED)
     daemon = Daemon(settings)
     daemon._scheduler = AsyncIOScheduler(timezone="UTC")
-    daemon._schedule_all(settings, maintenance_of(maintenance_store))  # type: ignore[arg-type]
-    return {job.id for job in daemon._scheduler.get_jobs()}
+    daemon._schedule_all(maintenance_of(maintenance_store))  # type: ignore[arg-type]
+    return {job.id: job for job in daemon._scheduler.get_jobs()}
 
 
 def test_daemon_schedules_a_checkpoint_only_for_a_store_that_offers_it(tmp_path: Path) -> None:
-    with_it = _job_ids(SQLiteStore(tmp_path / "crawler.db"))
-    without = _job_ids(_StoreWithoutMaintenance())
+    with_it = _jobs(SQLiteStore(tmp_path / "crawler.db"))
+    without = _jobs(_StoreWithoutMaintenance())
     assert "checkpoint" in with_it
     assert "checkpoint" not in without
-    assert with_it - without == {"checkpoint"}
+    assert set(with_it) - set(without) == {"checkpoint"}
+    # A few periodic jobs claim what is due: none per feed.
+    assert set(without) == {"feeds", "recheck", "status"}
+    # Late runs are run (APScheduler's default grace of 1 s would skip them under load) and
+    # missed ones coalesced.
+    assert all(job.coalesce and job.misfire_grace_time >= 30 and job.max_instances == 1
+               for job in with_it.values())
 
 
 # --- version numbers -------------------------------------------------------------------------

@@ -5,6 +5,26 @@
 transaction: either all of its rows are there afterwards or none is.
 Times are timezone-aware UTC datetimes.
 
+Due work (feed polls, article re-checks, delivery attempts) is claimed with leases, so that any
+number of daemons can share one database (DESIGN.md, "A claim is a lease"):
+
+- A row is *leased* while its `lease_owner` is set; the lease is *free* when no owner is set
+  or its `lease_expires_at` is <= the time of the claim (a dead daemon's work is taken over).
+  An owner names one process start (`crawler.leases.new_owner`), never reused.
+- `claim_due_*` selects due rows whose lease is free, earliest due first, at most `limit`,
+  and leases exactly those to the owner until `now + lease_seconds`, in one short write
+  transaction (on PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED LIMIT n` in a CTE, then
+  `UPDATE ... FROM` it; never `WHERE id IN (SELECT ... LIMIT n)`, which may claim more).
+  Nothing stays open while the work runs.
+- `renew_leases` extends the leases the owner still holds while the work runs.
+- The write that completes the work takes `lease_owner=`: it is made only while that owner
+  holds the row (`lease_owner` equal, expired or not: nobody has claimed it since), clears
+  the lease and sets the next due time in the same statement; otherwise nothing at all is
+  written and `LeaseLostError` is raised. Without `lease_owner` these writes ignore leases
+  and leave them as they are (`crawler once`, feed entries of known articles).
+- `release_leases` gives work back undone (a stop, a reload that dropped a feed): it is due
+  again at once for anyone, its due time unchanged.
+
 Errors the seam raises for the operator to read (a missing database, a schema from another
 program version, a database another daemon holds) are `StoreError`s with a message meant to be
 printed as it is.
@@ -12,16 +32,21 @@ printed as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
 from crawler.webhooks.health import EndpointState, Transition
 
 # Builds the event of a new version once the writing transaction has assigned its number.
 EventBuilder = Callable[[int], EventRecord]
+
+# What a lease is taken on, and the key naming one row of it: a feed by its URL (str), an
+# article and a delivery by their ids (int).
+LeaseKind = Literal["feed", "article", "delivery"]
+LeaseKey = str | int
 
 
 class Store(Protocol):
@@ -48,7 +73,9 @@ class Store(Protocol):
 
     # --- feeds -------------------------------------------------------------------------------
     async def get_feed_state(self, feed_url: str) -> FeedState | None:
-        """The stored poll state of a feed; None if it was never polled."""
+        """The stored poll state of a feed; None if the store does not know it (never polled
+        nor configured by `sync_feeds`). A configured feed not polled yet has no
+        `last_polled_at`."""
 
     async def record_feed_poll(
         self,
@@ -61,14 +88,26 @@ class Store(Protocol):
         last_modified: str | None,
         next_poll_at: datetime | None,
         entries: int | None = None,
+        lease_owner: str | None = None,
     ) -> None:
         """Store a poll's outcome. `status` is "ok", "not_modified" or "error"; an error
         increments `consecutive_errors` and keeps the previous etag/last_modified, any other
         status resets it to 0 and replaces them. `entries`: how many the feed had, when it
-        was parsed (None keeps the last count)."""
+        was parsed (None keeps the last count). `lease_owner`: the poll completes a claim
+        (see the module docstring: written only while the owner holds the feed's lease,
+        which is cleared; else `LeaseLostError` and nothing written). Without it the feed's
+        row is created if missing (as a configured feed)."""
 
     async def list_feed_states(self) -> list[FeedState]:
-        """Every feed ever polled, ordered by URL."""
+        """Every feed known to the store (polled, or configured by `sync_feeds`), by URL."""
+
+    async def sync_feeds(self, first_polls: Mapping[str, datetime]) -> None:
+        """Make the store's configured feeds exactly the keys of `first_polls` (feed URLs),
+        in one transaction: a feed not known yet is created, due at its value in
+        `first_polls`; a known feed is marked configured and keeps its `next_poll_at`
+        (backoff and ttl survive restarts and reloads; one with none gets its value); every
+        other feed is marked not configured and is no longer claimed (its row, history and
+        any lease stay). Leases are not touched."""
 
     # --- articles ----------------------------------------------------------------------------
     async def find_article_by_url(self, url: str) -> Article | None:
@@ -105,29 +144,36 @@ class Store(Protocol):
         fetched_at: datetime,
         next_check_at: datetime | None,
         extractor_version: int,
+        lease_owner: str | None = None,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
         transaction; clears the deleted mark. The number is assigned inside the transaction and
         handed to `event`, which returns the event to store with it (it may be called again if
         the transaction is retried; it must be pure). `event` None records the version
         silently (a flap back to a recent version, a re-baseline after an extractor upgrade).
-        `extractor_version`: what extracted `content`. Returns the new version number."""
+        `extractor_version`: what extracted `content`. Returns the new version number.
+        `lease_owner`: the check completes a claim (see the module docstring; on
+        `LeaseLostError` no version, event or delivery is stored)."""
 
     async def mark_checked(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         present: bool = False, extractor_version: int | None = None,
+        lease_owner: str | None = None,
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
         collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
         answered with the article) clears a deleted mark, so a later removal is news again.
         `extractor_version`: the extractor that found the same text, which becomes the
-        article's `extractor_version` (None: no extraction took place, it stays)."""
+        article's `extractor_version` (None: no extraction took place, it stays).
+        `lease_owner`: the check completes a claim (see the module docstring)."""
 
     async def mark_collapsed(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> int:
         """A check whose extraction collapsed: like `mark_checked`, but the collapse streak
-        grows by one instead of ending. Returns the streak's new length."""
+        grows by one instead of ending. Returns the streak's new length. `lease_owner`: as in
+        `mark_checked`."""
 
     async def mark_deleted(
         self,
@@ -136,11 +182,14 @@ class Store(Protocol):
         event: EventRecord,
         checked_at: datetime,
         next_check_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> None:
-        """The page is gone (404/410): mark deleted, store the event and its deliveries."""
+        """The page is gone (404/410): mark deleted, store the event and its deliveries.
+        `lease_owner`: as in `mark_checked` (on `LeaseLostError` no event is stored)."""
 
     async def due_articles(self, now: datetime, limit: int) -> list[Article]:
-        """Articles whose `next_check_at` <= now, oldest due first (an indexed query)."""
+        """Articles whose `next_check_at` <= now, oldest due first (an indexed query). A read:
+        leases are neither looked at nor taken (`claim_due_articles` claims)."""
 
     async def get_versions(self, article_id: int) -> list[Version]:
         """Every stored version of an article, oldest first."""
@@ -162,7 +211,9 @@ class Store(Protocol):
     async def next_delivery_due(
         self, *, endpoints: Collection[str] | None = None
     ) -> datetime | None:
-        """When the earliest pending delivery is due; None if none is pending."""
+        """When the earliest pending delivery is due and claimable; None if none is pending.
+        A delivery under a lease counts from the later of its `next_attempt_at` and its
+        `lease_expires_at` (so a delivery another daemon is sending is not "due now")."""
 
     async def record_delivery_attempt(
         self,
@@ -174,9 +225,12 @@ class Store(Protocol):
         duration_ms: float,
         outcome: str,
         next_attempt_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> None:
         """One attempt, in its own transaction. `outcome` is "delivered", "retry" (then
-        `next_attempt_at` is set), "failed" (schedule exhausted) or "disabled" (410)."""
+        `next_attempt_at` is set), "failed" (schedule exhausted) or "disabled" (410).
+        `lease_owner`: the attempt completes a claim (see the module docstring; on
+        `LeaseLostError` neither the attempt nor the new status is stored)."""
 
     async def list_deliveries(self, statuses: tuple[str, ...]) -> list[Delivery]:
         """Deliveries in the given statuses, for operators."""
@@ -187,6 +241,58 @@ class Store(Protocol):
         """Set matching deliveries back to pending, due now, attempts reset; returns how many."""
 
     async def count_pending_deliveries(self) -> int: ...
+
+    # --- due work, claimed with leases (see the module docstring) ---------------------------
+    async def claim_due_feeds(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+    ) -> list[FeedState]:
+        """Lease to `owner`, until `now + lease_seconds`, the configured feeds (`sync_feeds`)
+        whose `next_poll_at` <= `now` and whose lease is free at `now`: the `limit` earliest
+        due (ties by URL), exactly min(limit, how many qualify); returned in that order. The
+        poll completes with `record_feed_poll(..., lease_owner=owner)`."""
+
+    async def claim_due_articles(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        per_host: int | None = None,
+    ) -> list[Article]:
+        """Lease to `owner`, until `now + lease_seconds`, articles whose `next_check_at` <=
+        `now` and whose lease is free at `now`, earliest due first (ties by id), at most
+        `limit`; returned in that order, each with `claimed_by = owner`. `per_host`: after
+        the claim, no host (`Article` URL's authority, lower-cased) has more than this many
+        articles under an unexpired lease, whoever holds them (so one claim never hands out
+        more work for a host than its politeness allows at once; a host already at the cap
+        gets none, and the earliest due of each host go first). The check completes with
+        `add_version` / `mark_checked` / `mark_collapsed` / `mark_deleted` with
+        `lease_owner=owner`. (PostgreSQL cannot lock rows in a query with a window function:
+        rank the due rows per host in one CTE, then lock the chosen ids `FOR UPDATE SKIP
+        LOCKED` in the next; a row skipped there only lowers the count.) The host of an
+        article is stored when it is created (`urlsplit(url).netloc.lower()`)."""
+
+    async def claim_due_deliveries(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Delivery]:
+        """Lease to `owner`, until `now + lease_seconds`, pending deliveries whose
+        `next_attempt_at` <= `now` and whose lease is free at `now`, only to `endpoints` when
+        given (none for an empty collection), earliest due first (ties by id), at most
+        `limit`; returned in that order. The attempt completes with
+        `record_delivery_attempt(..., lease_owner=owner)`."""
+
+    async def renew_leases(
+        self, kind: LeaseKind, owner: str, keys: Collection[LeaseKey], *, now: datetime,
+        lease_seconds: float,
+    ) -> set[LeaseKey]:
+        """Extend to `now + lease_seconds` the leases `owner` still holds on these rows
+        (`lease_owner` equal, expired or not), in one transaction; returns the keys renewed.
+        A key not returned was lost: another owner claimed it after it expired, or it was
+        completed or released. Unknown keys are ignored."""
+
+    async def release_leases(
+        self, kind: LeaseKind, owner: str, keys: Collection[LeaseKey]
+    ) -> int:
+        """Give up the leases `owner` holds on these rows, due times unchanged (the work is
+        claimable again at once); rows held by others are not touched. Returns how many were
+        released."""
 
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:
@@ -223,6 +329,18 @@ class Maintenance(Protocol):
 
 class ArticleExistsError(Exception):
     """create_article() for a canonical URL that is already tracked."""
+
+
+class LeaseLostError(Exception):
+    """A write meant to complete leased work, by an owner that no longer holds the lease
+    (it expired and another owner claimed the row, or the row was released or completed).
+    Nothing was written."""
+
+    def __init__(self, kind: LeaseKind, key: LeaseKey, owner: str) -> None:
+        super().__init__(f"{owner} no longer holds the lease on {kind} {key!r}")
+        self.kind = kind
+        self.key = key
+        self.owner = owner
 
 
 class StoreError(Exception):

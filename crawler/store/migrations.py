@@ -163,6 +163,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE versions ADD COLUMN extractor_version INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE articles ADD COLUMN extractor_version INTEGER NOT NULL DEFAULT 1;
     """,
+    # 7: due work is claimed with leases (`Store.claim_due_*`). `lease_owner` names the process
+    # start holding a row (NULL: nobody), `lease_expires_at` when anyone may claim it again.
+    # Feeds are due work like articles: `configured` marks the feeds of the current config
+    # (`Store.sync_feeds`), the only ones claimed. `articles.host` is the authority of the
+    # article's URL, so that re-check claims can cap the work handed out per host.
+    # The lease indexes are partial: only rows under a lease are in them.
+    """
+    ALTER TABLE feeds ADD COLUMN configured INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE feeds ADD COLUMN lease_owner TEXT;
+    ALTER TABLE feeds ADD COLUMN lease_expires_at TEXT;
+    CREATE INDEX feeds_due ON feeds (next_poll_at) WHERE configured = 1;
+    ALTER TABLE articles ADD COLUMN lease_owner TEXT;
+    ALTER TABLE articles ADD COLUMN lease_expires_at TEXT;
+    ALTER TABLE articles ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    UPDATE articles SET host = lower(substr(
+        substr(url, instr(url, '://') + 3), 1,
+        instr(substr(url, instr(url, '://') + 3) || '/', '/') - 1));
+    CREATE INDEX articles_leased ON articles (host, lease_expires_at)
+        WHERE lease_owner IS NOT NULL;
+    ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_expires_at TEXT;
+    """,
 )
 
 

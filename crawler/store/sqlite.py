@@ -4,13 +4,26 @@ rules)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError, EventBuilder
+from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError
 from crawler.store.sqlite_db import StoreClosedError
+from crawler.store.sqlite_leases import (
+    CLEAR_LEASE,
+    FREE,
+    LEASE_HELD,
+    lease_params,
+    lease_until,
+    placeholders,
+    require_lease,
+    take,
+)
 from crawler.store.sqlite_outbox import OutboxStore, insert_event
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
@@ -49,10 +62,18 @@ class SQLiteStore(OutboxStore):
         last_modified: str | None,
         next_poll_at: datetime | None,
         entries: int | None = None,
+        lease_owner: str | None = None,
     ) -> None:
-        """See `Store.record_feed_poll`. Raises ValueError for an unknown status."""
+        """See `Store.record_feed_poll`. Raises ValueError for an unknown status,
+        `LeaseLostError`."""
         if status not in _FEED_STATUSES:
             raise ValueError(f"unknown feed poll status {status!r}")
+        if lease_owner is not None:
+            await self._complete_feed_poll(
+                feed_url, lease_owner, polled_at=polled_at, status=status, error=error,
+                etag=etag, last_modified=last_modified, next_poll_at=next_poll_at,
+                entries=entries)
+            return
         params = (
             feed_url, etag, last_modified, encode_time(polled_at), status, error,
             1 if status == "error" else 0, encode_time_opt(next_poll_at), entries,
@@ -92,8 +113,77 @@ class SQLiteStore(OutboxStore):
 
         await self._write(tx)
 
+    async def _complete_feed_poll(
+        self, feed_url: str, owner: str, *, polled_at: datetime, status: str,
+        error: str | None, etag: str | None, last_modified: str | None,
+        next_poll_at: datetime | None, entries: int | None,
+    ) -> None:
+        """`record_feed_poll` of a claimed poll: one UPDATE, only while `owner` holds it."""
+        changes: tuple[str, tuple[object, ...]]
+        if status == "error":
+            changes = ("consecutive_errors = consecutive_errors + 1", ())
+        else:
+            changes = ("etag = ?, last_modified = ?, consecutive_errors = 0,"
+                       " last_entries = COALESCE(?, last_entries)",
+                       (etag, last_modified, entries))
+        sql = (f"UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,"  # noqa: S608
+               f" next_poll_at = ?, {changes[0]}, lease_owner = NULL, lease_expires_at = NULL"
+               " WHERE url = ? AND lease_owner = ?")
+        params = (encode_time(polled_at), status, error, encode_time_opt(next_poll_at),
+                  *changes[1], feed_url, owner)
+
+        async def tx(conn: aiosqlite.Connection) -> None:
+            cursor = await conn.execute(sql, params)
+            if cursor.rowcount == 0:
+                raise LeaseLostError("feed", feed_url, owner)
+
+        await self._write(tx)
+
     async def list_feed_states(self) -> list[FeedState]:
         return [row_to_feed_state(r) for r in await self._read("SELECT * FROM feeds ORDER BY url")]
+
+    async def sync_feeds(self, first_polls: Mapping[str, datetime]) -> None:
+        """See `Store.sync_feeds`."""
+        urls = list(first_polls)
+
+        async def tx(conn: aiosqlite.Connection) -> None:
+            await conn.execute("UPDATE feeds SET configured = 0 WHERE configured = 1")
+            await conn.executemany(
+                """INSERT INTO feeds (url, configured, next_poll_at) VALUES (?, 1, ?)
+                   ON CONFLICT (url) DO UPDATE SET configured = 1,
+                       next_poll_at = COALESCE(feeds.next_poll_at, excluded.next_poll_at)""",
+                [(url, encode_time(first_polls[url])) for url in urls],
+            )
+
+        await self._write(tx)
+
+    async def claim_due_feeds(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+    ) -> list[FeedState]:
+        """See `Store.claim_due_feeds`."""
+        at, until = encode_time(now), lease_until(now, lease_seconds)
+        if not await self._read(
+                f"SELECT 1 FROM feeds WHERE configured = 1 AND next_poll_at <= ? AND {FREE}"  # noqa: S608
+                " LIMIT 1", (at, at)):
+            return []  # nothing due: no write transaction (claims come every second)
+
+        async def tx(conn: aiosqlite.Connection) -> list[FeedState]:
+            urls = [r[0] for r in await conn.execute_fetchall(
+                "SELECT url FROM feeds WHERE configured = 1 AND next_poll_at <= ?"  # noqa: S608
+                f" AND {FREE} ORDER BY next_poll_at, url LIMIT ?",
+                (at, at, limit),
+            )]
+            if not urls:
+                return []
+            await take(conn, "feed", urls, owner, until)
+            rows = await conn.execute_fetchall(
+                f"SELECT * FROM feeds WHERE url IN ({placeholders(len(urls))})"  # noqa: S608
+                " ORDER BY next_poll_at, url",
+                urls,
+            )
+            return [row_to_feed_state(r) for r in rows]
+
+        return await self._write(tx)
 
     # --- articles ----------------------------------------------------------------------------
     async def find_article_by_url(self, url: str) -> Article | None:
@@ -142,10 +232,11 @@ class SQLiteStore(OutboxStore):
             cursor = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source, extractor_version)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?)""",
+                       current_hash, title, deleted, source, extractor_version, host)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?)""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
-                 content.content_hash, content.title, source, extractor_version),
+                 content.content_hash, content.title, source, extractor_version,
+                 url_host(url)),
             )
             article_id = cursor.lastrowid
             assert article_id is not None
@@ -184,12 +275,15 @@ class SQLiteStore(OutboxStore):
         fetched_at: datetime,
         next_check_at: datetime | None,
         extractor_version: int,
+        lease_owner: str | None = None,
     ) -> int:
-        """See `Store.add_version`. Raises KeyError for an unknown article."""
+        """See `Store.add_version`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
         fetched = encode_time(fetched_at)
         next_check = encode_time_opt(next_check_at)
 
         async def tx(conn: aiosqlite.Connection) -> int:
+            await require_lease(conn, "article", article_id, lease_owner)
             rows = list(await conn.execute_fetchall(
                 "SELECT current_version FROM articles WHERE id = ?", (article_id,)
             ))
@@ -198,13 +292,13 @@ class SQLiteStore(OutboxStore):
             number = int(rows[0][0]) + 1
             await _insert_version(conn, article_id, number, content, fetched, extractor_version)
             await conn.execute(
-                """UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
+                f"""UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
                        check_count = check_count + 1, next_check_at = ?, collapse_count = 0,
-                       extractor_version = ?
-                   WHERE id = ?""",
+                       extractor_version = ?, {CLEAR_LEASE}
+                   WHERE id = ?""",  # noqa: S608
                 (number, content.content_hash, content.title, fetched, next_check,
-                 extractor_version, article_id),
+                 extractor_version, *lease_params(lease_owner), article_id),
             )
             if event is not None:
                 await insert_event(conn, event(number), article_id, number)
@@ -215,40 +309,48 @@ class SQLiteStore(OutboxStore):
     async def mark_checked(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         present: bool = False, extractor_version: int | None = None,
+        lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_checked`. Raises KeyError for an unknown article."""
+        """See `Store.mark_checked`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
-                  int(present), extractor_version, article_id)
+                  int(present), extractor_version, *lease_params(lease_owner), article_id,
+                  *lease_params(lease_owner))
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
-                """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                        next_check_at = ?, collapse_count = 0,
                        deleted = CASE WHEN ? THEN 0 ELSE deleted END,
                        deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
-                       extractor_version = COALESCE(?, extractor_version)
-                   WHERE id = ?""",
+                       extractor_version = COALESCE(?, extractor_version), {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD}""",  # noqa: S608
                 params,
             )
             if cursor.rowcount == 0:
+                await require_lease(conn, "article", article_id, lease_owner)
                 raise KeyError(article_id)
 
         await self._write(tx)
 
     async def mark_collapsed(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> int:
-        """See `Store.mark_collapsed`. Raises KeyError for an unknown article."""
-        params = (encode_time(checked_at), encode_time_opt(next_check_at), article_id)
+        """See `Store.mark_collapsed`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (encode_time(checked_at), encode_time_opt(next_check_at),
+                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
 
         async def tx(conn: aiosqlite.Connection) -> int:
             rows = list(await conn.execute_fetchall(
-                """UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = collapse_count + 1
-                   WHERE id = ? RETURNING collapse_count""",
+                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                       next_check_at = ?, collapse_count = collapse_count + 1, {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
                 params,
             ))
             if not rows:
+                await require_lease(conn, "article", article_id, lease_owner)
                 raise KeyError(article_id)
             return int(rows[0][0])
 
@@ -261,22 +363,25 @@ class SQLiteStore(OutboxStore):
         event: EventRecord,
         checked_at: datetime,
         next_check_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_deleted`. Raises KeyError for an unknown article."""
+        """See `Store.mark_deleted`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
         checked = encode_time(checked_at)
         next_check = encode_time_opt(next_check_at)
 
         async def tx(conn: aiosqlite.Connection) -> None:
+            await require_lease(conn, "article", article_id, lease_owner)
             rows = list(await conn.execute_fetchall(
                 "SELECT current_version FROM articles WHERE id = ?", (article_id,)
             ))
             if not rows:
                 raise KeyError(article_id)
             await conn.execute(
-                """UPDATE articles SET deleted = 1, deleted_at = ?, last_checked_at = ?,
-                       check_count = check_count + 1, next_check_at = ?
-                   WHERE id = ?""",
-                (checked, checked, next_check, article_id),
+                f"""UPDATE articles SET deleted = 1, deleted_at = ?, last_checked_at = ?,
+                       check_count = check_count + 1, next_check_at = ?, {CLEAR_LEASE}
+                   WHERE id = ?""",  # noqa: S608
+                (checked, checked, next_check, *lease_params(lease_owner), article_id),
             )
             await insert_event(conn, event, article_id, int(rows[0][0]))
 
@@ -290,6 +395,50 @@ class SQLiteStore(OutboxStore):
             (encode_time(now), limit),
         )
         return [row_to_article(r) for r in rows]
+
+    async def claim_due_articles(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        per_host: int | None = None,
+    ) -> list[Article]:
+        """See `Store.claim_due_articles`. The per-host cap ranks the due rows of each host
+        (a window over the due range of `articles_due`) and subtracts the leases its host
+        already has (`articles_leased`); without a cap it is a plain range scan."""
+        at, until = encode_time(now), lease_until(now, lease_seconds)
+        due = f"next_check_at IS NOT NULL AND next_check_at <= ? AND {FREE}"
+        if per_host is None:
+            choose = (f"SELECT id FROM articles WHERE {due}"  # noqa: S608
+                      " ORDER BY next_check_at, id LIMIT ?")
+            params: tuple[object, ...] = (at, at, limit)
+        else:
+            choose = f"""
+                WITH due AS (
+                    SELECT id, host, next_check_at, row_number() OVER (
+                        PARTITION BY host ORDER BY next_check_at, id) AS rank
+                    FROM articles WHERE {due}
+                ), held AS (
+                    SELECT host, count(*) AS n FROM articles
+                    WHERE lease_owner IS NOT NULL AND lease_expires_at > ? GROUP BY host
+                )
+                SELECT due.id FROM due LEFT JOIN held ON held.host = due.host
+                WHERE due.rank + coalesce(held.n, 0) <= ?
+                ORDER BY due.next_check_at, due.id LIMIT ?"""  # noqa: S608
+            params = (at, at, at, per_host, limit)
+        if not await self._read(f"SELECT 1 FROM articles WHERE {due} LIMIT 1", (at, at)):  # noqa: S608
+            return []  # nothing due: no write transaction (claims come every second)
+
+        async def tx(conn: aiosqlite.Connection) -> list[Article]:
+            ids = [int(r[0]) for r in await conn.execute_fetchall(choose, params)]
+            if not ids:
+                return []
+            await take(conn, "article", ids, owner, until)
+            rows = await conn.execute_fetchall(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+                f" WHERE a.id IN ({placeholders(len(ids))}) ORDER BY a.next_check_at, a.id",
+                ids,
+            )
+            return [replace(row_to_article(r), claimed_by=owner) for r in rows]
+
+        return await self._write(tx)
 
     async def get_versions(self, article_id: int) -> list[Version]:
         rows = await self._read(
@@ -325,6 +474,12 @@ async def _insert_version(
         (article_id, number, content.content_hash, content.title, encode_text(content.text),
          fetched, extractor_version),
     )
+
+
+def url_host(url: str) -> str:
+    """The authority of `url`, lower-cased: how re-check claims group articles per host
+    (migration 7 derives the same from stored URLs)."""
+    return urlsplit(url).netloc.lower()
 
 
 def _round_trip(value: datetime) -> datetime:

@@ -14,7 +14,17 @@ from typing import Any
 import aiosqlite
 
 from crawler.models import Delivery, EventRecord
-from crawler.store.sqlite_db import SQLiteDatabase
+from crawler.store.sqlite_leases import (
+    CLEAR_LEASE,
+    FREE,
+    LEASE_HELD,
+    LeaseStore,
+    lease_params,
+    lease_until,
+    placeholders,
+    require_lease,
+    take,
+)
 from crawler.store.sqlite_rows import (
     DELIVERY_COLUMNS,
     decode_time,
@@ -34,7 +44,7 @@ _OUTCOME_STATUS = {
 }
 
 
-class OutboxStore(SQLiteDatabase):
+class OutboxStore(LeaseStore):
     """Delivery methods of `Store` (plus `next_delivery_due`)."""
 
     async def due_deliveries(
@@ -58,12 +68,48 @@ class OutboxStore(SQLiteDatabase):
         params.append(limit)
         return [row_to_delivery(r) for r in await self._read(sql, params)]
 
+    async def claim_due_deliveries(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Delivery]:
+        """See `Store.claim_due_deliveries`."""
+        at, until = encode_time(now), lease_until(now, lease_seconds)
+        sql = ("SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"  # noqa: S608
+               f" AND {FREE}")
+        params: list[Any] = [at, at]
+        if endpoints is not None:
+            wanted = sorted(set(endpoints))
+            if not wanted:
+                return []
+            sql += f" AND endpoint_url IN ({placeholders(len(wanted))})"
+            params.extend(wanted)
+        sql += " ORDER BY next_attempt_at, id LIMIT ?"
+        params.append(limit)
+
+        async def tx(conn: aiosqlite.Connection) -> list[Delivery]:
+            ids = [int(r[0]) for r in await conn.execute_fetchall(sql, params)]
+            if not ids:
+                return []
+            await take(conn, "delivery", ids, owner, until)
+            rows = await conn.execute_fetchall(
+                f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e"  # noqa: S608
+                f" ON e.id = d.event_id WHERE d.id IN ({placeholders(len(ids))})"
+                " ORDER BY d.next_attempt_at, d.id",
+                ids,
+            )
+            return [row_to_delivery(r) for r in rows]
+
+        return await self._write(tx)
+
     async def next_delivery_due(
         self, *, endpoints: Collection[str] | None = None
     ) -> datetime | None:
-        """When the earliest pending delivery (to `endpoints`, if given) is due; None if none
-        is pending. Lets the deliverer sleep exactly until there is work."""
-        sql = "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+        """When the earliest pending delivery (to `endpoints`, if given) is due and
+        claimable; None if none is pending. Lets the deliverer sleep exactly until there is
+        work."""
+        sql = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"
+               " AND lease_expires_at > next_attempt_at THEN lease_expires_at"
+               " ELSE next_attempt_at END) FROM deliveries WHERE status = 'pending'")
         params: list[Any] = []
         if endpoints is not None:
             wanted = sorted(set(endpoints))
@@ -85,9 +131,11 @@ class OutboxStore(SQLiteDatabase):
         duration_ms: float,
         outcome: str,
         next_attempt_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> None:
         """See `Store.record_delivery_attempt`. Raises ValueError for an unknown outcome or a
-        "retry" without `next_attempt_at`, KeyError for an unknown delivery."""
+        "retry" without `next_attempt_at`, KeyError for an unknown delivery,
+        `LeaseLostError`."""
         if outcome not in _OUTCOME_STATUS:
             raise ValueError(f"unknown delivery outcome {outcome!r}")
         if outcome == "retry" and next_attempt_at is None:
@@ -98,14 +146,15 @@ class OutboxStore(SQLiteDatabase):
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
-                """UPDATE deliveries SET status = ?, attempts = attempts + 1,
+                f"""UPDATE deliveries SET status = ?, attempts = attempts + 1,
                        next_attempt_at = ?, last_status = ?, last_error = ?,
-                       delivered_at = coalesce(?, delivered_at)
-                   WHERE id = ?""",
+                       delivered_at = coalesce(?, delivered_at), {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD}""",  # noqa: S608
                 (_OUTCOME_STATUS[outcome], next_at, status_code, error, delivered_at,
-                 delivery_id),
+                 *lease_params(lease_owner), delivery_id, *lease_params(lease_owner)),
             )
             if cursor.rowcount == 0:
+                await require_lease(conn, "delivery", delivery_id, lease_owner)
                 raise KeyError(delivery_id)
             await conn.execute(
                 """INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error,

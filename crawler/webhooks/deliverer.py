@@ -11,6 +11,10 @@ from the operator's config (`[[webhooks]]`, and `[[notify]]` whose deliveries ar
 "apprise:<hex>" in the outbox and sent through Apprise, see `senders`): a delivery whose
 endpoint is not configured is left pending and never sent, and redirects are never followed.
 
+Due deliveries are claimed with a lease (`Store.claim_due_deliveries`), renewed while they are
+sent and completed by the attempt's record, so another daemon on the same store never sends
+the same delivery at the same time; claims not attempted (a stop, a pause) are given back.
+
 Endpoint health (`health`, persisted in the store): an endpoint failing for longer than
 `delivery.pause_after` is paused and only probed once per `delivery.probe_every`; a 2xx
 resumes it. A 410 disables it until `crawler deliveries resume`. The store is re-read before
@@ -32,9 +36,10 @@ import structlog
 
 from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, NotifySettings, WebhookSettings
 from crawler.events import notify_endpoint_key
+from crawler.leases import DEFAULT_TIMING, LeaseKeeper, new_owner
 from crawler.metrics import Metrics
 from crawler.models import Delivery
-from crawler.store.base import Store
+from crawler.store.base import LeaseLostError, Store
 from crawler.webhooks import health
 from crawler.webhooks.health import EndpointState
 from crawler.webhooks.retry import Decision, decide
@@ -95,8 +100,13 @@ class Deliverer:
         user_agent: str = DEFAULT_USER_AGENT,
         notify: Sequence[NotifySettings] = (),
         metrics: Metrics | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
+        """`leases`: the process's delivery claims (the composition root's owner); None
+        gives the deliverer a lease owner of its own."""
         self._store = store
+        self._leases = leases or LeaseKeeper(store, "delivery", new_owner(), clock=clock,
+                                             timing=DEFAULT_TIMING)
         self._metrics = metrics
         self._session = session
         self._clock = clock
@@ -163,8 +173,17 @@ class Deliverer:
         now = self._clock()
         await self._warn_unknown_endpoints(now)
         endpoints = list(self._endpoints.values())
-        counts = await asyncio.gather(*(self._drain(ep, now, None) for ep in endpoints))
+        async with self._leases.renewing():
+            counts = await asyncio.gather(*(self._drain(ep, now, None) for ep in endpoints))
         return sum(counts)
+
+    async def _claim(self, ep: _Endpoint, now: datetime, limit: int) -> list[Delivery]:
+        keeper = self._leases
+        claimed = await self._store.claim_due_deliveries(
+            keeper.owner, now, limit=limit, lease_seconds=keeper.timing.seconds,
+            endpoints=(ep.url,))
+        keeper.hold(d.delivery_id for d in claimed)
+        return claimed
 
     async def _refresh(self, ep: _Endpoint) -> None:
         """Re-read the endpoint's health: a `crawler deliveries resume` in another process
@@ -189,9 +208,12 @@ class Deliverer:
                 return total
         attempted: set[int] = set()
         while ep.sending and not (stop is not None and stop.is_set()):
-            batch = await self._store.due_deliveries(now, self._batch, endpoints=(ep.url,))
-            # Ids already tried in this pass are skipped: a zero retry gap must not loop here.
+            batch = await self._claim(ep, now, self._batch)
+            # Ids already tried in this pass are skipped (and given back): a zero retry gap
+            # must not loop here.
             fresh = [d for d in batch if d.delivery_id not in attempted]
+            await self._leases.release(d.delivery_id for d in batch
+                                       if d.delivery_id in attempted)
             if not fresh:
                 break
             attempted.update(d.delivery_id for d in fresh)
@@ -204,12 +226,16 @@ class Deliverer:
         """One attempt of the paused endpoint's oldest due delivery, if its probe is due."""
         if not health.may_probe(ep.state, now):
             return 0
-        batch = await self._store.due_deliveries(now, 1, endpoints=(ep.url,))
+        batch = await self._claim(ep, now, 1)
         if not batch:
             return 0
         change = functools.partial(health.probe_sent, at=now,
                                    probe_every=self._settings.probe_every)
-        ep.state = (await self._store.update_endpoint_state(ep.url, change)).after
+        try:
+            ep.state = (await self._store.update_endpoint_state(ep.url, change)).after
+        except BaseException:
+            await self._leases.release([batch[0].delivery_id])
+            raise
         log.info("endpoint_probe", endpoint=ep.log_url, event_id=batch[0].event_id,
                  next_probe_at=ep.state.next_probe_at)
         await self._attempt(ep, batch[0])
@@ -219,6 +245,7 @@ class Deliverer:
         self, ep: _Endpoint, deliveries: list[Delivery], stop: asyncio.Event | None
     ) -> int:
         pending: Iterator[Delivery] = iter(deliveries)
+        started: set[int] = set()
         made = 0
 
         async def worker() -> None:
@@ -227,12 +254,18 @@ class Deliverer:
             for delivery in pending:
                 if not ep.sending or (stop is not None and stop.is_set()):
                     return
+                started.add(delivery.delivery_id)
                 await self._attempt(ep, delivery)
                 made += 1
 
         workers = min(self._settings.concurrency_per_endpoint, len(deliveries))
-        results = await asyncio.gather(*(worker() for _ in range(workers)),
-                                       return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(worker() for _ in range(workers)),
+                                           return_exceptions=True)
+        finally:
+            # Claimed but never attempted (a stop, a pause): due again at once, for anyone.
+            await self._leases.release(d.delivery_id for d in deliveries
+                                       if d.delivery_id not in started)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -248,8 +281,14 @@ class Deliverer:
                                   within=within)
 
     async def _attempt(self, ep: _Endpoint, delivery: Delivery) -> None:
-        """One send and its record, then the endpoint's health. Raises only if the store
-        cannot record it."""
+        """One send and its record (which completes the delivery's claim), then the
+        endpoint's health. Raises only if the store cannot record it."""
+        try:
+            await self._attempt_claimed(ep, delivery)
+        finally:
+            self._leases.done(delivery.delivery_id)
+
+    async def _attempt_claimed(self, ep: _Endpoint, delivery: Delivery) -> None:
         attempted_at = self._clock()
         started = time.monotonic()
         answer = await self._send(ep, delivery)
@@ -262,11 +301,21 @@ class Deliverer:
         )
         if self._metrics is not None:
             self._metrics.delivery_attempted(decision.outcome, duration_ms / 1000)
-        await self._store.record_delivery_attempt(
-            delivery.delivery_id, attempted_at=attempted_at, status_code=answer.status,
-            error=decision.error, duration_ms=duration_ms, outcome=decision.outcome,
-            next_attempt_at=decision.next_attempt_at,
-        )
+        try:
+            await self._store.record_delivery_attempt(
+                delivery.delivery_id, attempted_at=attempted_at, status_code=answer.status,
+                error=decision.error, duration_ms=duration_ms, outcome=decision.outcome,
+                next_attempt_at=decision.next_attempt_at, lease_owner=self._leases.owner,
+            )
+        except LeaseLostError:
+            # Sent once more than needed (receivers drop it by webhook-id); the daemon that
+            # took the claim over records its own attempt.
+            log.warning("lease_lost", kind="delivery", key=delivery.delivery_id,
+                        event_id=delivery.event_id, endpoint=ep.log_url,
+                        owner=self._leases.owner, outcome=decision.outcome,
+                        note="the delivery was taken over after its lease expired; "
+                             "this attempt is not recorded")
+            return
         log.info(
             "delivery_attempt", event_id=delivery.event_id, endpoint=ep.log_url,
             status=answer.status, ms=round(duration_ms, 1), outcome=decision.outcome,
@@ -325,6 +374,11 @@ class Deliverer:
         self._stop = stop
         self._start_loops(stop)
         relay = asyncio.create_task(self._relay_wake(wake, stop)) if wake is not None else None
+        async with self._leases.renewing():
+            await self._deliver_until(stop, relay)
+
+    async def _deliver_until(self, stop: asyncio.Event,
+                             relay: asyncio.Task[None] | None) -> None:
         try:
             await stop.wait()
             # In-flight POSTs end by their own timeout; the margin covers recording them.

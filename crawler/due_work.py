@@ -1,0 +1,132 @@
+"""Due feed polls and article re-checks, claimed from the store under leases and run
+(DESIGN.md: "What is due lives in the database ... A claim is a lease").
+
+The daemon's periodic jobs call `claim_feeds` / `claim_checks` and run each claimed unit as its
+own task (`poll` / `check`), so a slow feed never holds up the others; `crawler once` runs the
+re-checks to the end with `check_all_due`. Every unit completes its claim
+with the write that records it; a unit that fails in an unexpected way is still moved to its
+next due time, and work given up (a stop, a reload that removed a feed) is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime
+
+import structlog
+
+from crawler.config import Settings
+from crawler.leases import LeaseKeeper
+from crawler.models import Article, FeedState
+from crawler.pipeline import CheckOutcome, Pipeline, PollOutcome
+from crawler.store import LeaseLostError
+
+log = structlog.get_logger(__name__)
+
+# Feed polls (each following its new entries) one process runs at once.
+FEED_POLLS_AT_ONCE = 32
+# Re-checks one process runs at once (page fetches are further limited per host and overall by
+# the fetcher).
+CHECKS_AT_ONCE = 16
+
+
+class DueWork:
+    def __init__(self, pipeline: Pipeline, *, feeds: LeaseKeeper, articles: LeaseKeeper,
+                 settings: Callable[[], Settings], clock: Callable[[], datetime]) -> None:
+        self._pipeline = pipeline
+        self._feeds = feeds
+        self._articles = articles
+        self._settings = settings
+        self._clock = clock
+
+    @property
+    def busy(self) -> bool:
+        """Claimed work is still running."""
+        return bool(self._feeds.count or self._articles.count)
+
+    # --- feeds -------------------------------------------------------------------------------
+    async def claim_feeds(self) -> list[FeedState]:
+        """Claim the due feed polls this process has room for (none when it is full)."""
+        room = FEED_POLLS_AT_ONCE - self._feeds.count
+        if room <= 0:
+            return []
+        keeper = self._feeds
+        claimed = await keeper.store.claim_due_feeds(
+            keeper.owner, self._clock(), limit=room, lease_seconds=keeper.timing.seconds)
+        keeper.hold(s.feed_url for s in claimed)
+        return claimed
+
+    async def poll(self, state: FeedState) -> PollOutcome | None:
+        """Poll a claimed feed and complete its claim; None when there was nothing to do (the
+        feed left the config since, or the claim was lost)."""
+        url = state.feed_url
+        feed = next((f for f in self._settings().feeds if f.url == url), None)
+        if feed is None:
+            await self._feeds.release([url])
+            return None
+        try:
+            return await self._pipeline.poll_feed(feed, lease_owner=self._feeds.owner)
+        except LeaseLostError:
+            log.warning("lease_lost", kind="feed", key=url, owner=self._feeds.owner,
+                        note="the poll was taken over after its lease expired; not recorded")
+            return None
+        except asyncio.CancelledError:
+            await self._feeds.release([url])
+            raise
+        except Exception as exc:
+            # A bug: the feed still backs off, rather than being claimed again at once.
+            log.exception("feed_poll_crashed", feed=url)
+            try:
+                return await self._pipeline.feed_failed(
+                    feed, f"internal error: {exc!r}", state.consecutive_errors,
+                    time.perf_counter(), lease_owner=self._feeds.owner)
+            except LeaseLostError:
+                return None
+        finally:
+            self._feeds.done(url)
+
+    # --- re-checks ---------------------------------------------------------------------------
+    async def claim_checks(self) -> list[Article]:
+        """Claim the due re-checks this process has room for, at most
+        `fetch.per_host_concurrency` under lease per host at a time."""
+        room = CHECKS_AT_ONCE - self._articles.count
+        if room <= 0:
+            return []
+        keeper = self._articles
+        claimed = await keeper.store.claim_due_articles(
+            keeper.owner, self._clock(), limit=room, lease_seconds=keeper.timing.seconds,
+            per_host=self._settings().fetch.per_host_concurrency)
+        keeper.hold(a.article_id for a in claimed)
+        return claimed
+
+    async def check(self, article: Article) -> CheckOutcome:
+        """Re-check a claimed article and complete its claim."""
+        try:
+            return await self._pipeline.check_article(article)
+        except LeaseLostError:
+            log.warning("lease_lost", kind="article", key=article.article_id,
+                        owner=self._articles.owner,
+                        note="the check was taken over after its lease expired; not recorded")
+            return CheckOutcome(ok=True, result="lease_lost")
+        except asyncio.CancelledError:
+            await self._articles.release([article.article_id])
+            raise
+        except Exception:
+            # A bug must not stop the other checks nor leave this one due forever.
+            log.exception("check_crashed", url=article.url)
+            with suppress(LeaseLostError):
+                await self._pipeline.reschedule(article)
+            return CheckOutcome(ok=False, result="error")
+        finally:
+            self._articles.done(article.article_id)
+
+    async def check_all_due(self) -> list[CheckOutcome]:
+        """Claim and run re-checks until none is due (`crawler once`). Every check moves its
+        article's next check into the future, so this ends."""
+        outcomes: list[CheckOutcome] = []
+        while claimed := await self.claim_checks():
+            outcomes.extend(await asyncio.gather(*(self.check(a) for a in claimed)))
+        return outcomes

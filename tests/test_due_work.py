@@ -1,0 +1,88 @@
+"""Due work in one process: claims renewed while the work runs, a check whose claim was
+taken over records nothing, work given up is released."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from crawler.app import App
+from crawler.config import load_config
+from crawler.leases import LeaseKeeper, LeaseTiming, new_owner
+from crawler.store.sqlite import SQLiteStore
+from tests.conftest import FakeClock, write_config
+from tests.e2e_support import Receiver, webhook_table
+from tests.news_site import NewsSite
+from tests.test_store_leases import A, B, article_at
+from tests.test_store_sqlite import T0
+
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+
+
+async def test_a_keeper_renews_its_claims_while_the_work_runs(store: SQLiteStore) -> None:
+    aid = await article_at(store, 1, due_in_s=0)
+    clock = FakeClock(T0)
+    keeper = LeaseKeeper(store, "article", A, clock=clock, timing=LeaseTiming(10.0, 0.05))
+    [claimed] = await store.claim_due_articles(A, clock.now, limit=1, lease_seconds=10.0)
+    keeper.hold([claimed.article_id])
+    async with keeper.renewing():
+        for _ in range(5):  # 40 s of work: four leases' worth
+            clock.advance(8)
+            await asyncio.sleep(0.2)  # renewals run
+            assert await store.claim_due_articles(B, clock.now, limit=1,
+                                                  lease_seconds=10.0) == []
+    clock.advance(10.5)  # no longer renewed: it expires, and another owner takes it
+    [taken] = await store.claim_due_articles(B, clock.now, limit=1, lease_seconds=10.0)
+    assert taken.article_id == aid
+    await keeper.renew()
+    assert keeper.count == 0  # lost, and known to be
+
+
+def test_every_process_start_is_a_new_owner() -> None:
+    owners = {new_owner() for _ in range(100)}
+    assert len(owners) == 100
+    assert all(o.count(":") >= 2 for o in owners)
+
+
+async def test_a_check_whose_claim_was_taken_over_records_nothing(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                        intervals='["1m"]')
+    settings = load_config(path)
+    async with App(settings, clock=clock) as app:
+        await app.run_pass()
+        story.title = "Storm batters coast"
+        clock.advance(60)
+        [mine] = await app.due.claim_checks()
+        assert mine.claimed_by == app.owner
+        # This process stalls past its lease; another daemon claims the article.
+        later = clock.now + timedelta(seconds=app.article_leases.timing.seconds)
+        [theirs] = await app.store.claim_due_articles("other:1:x", later, limit=1,
+                                                      lease_seconds=60)
+        outcome = await app.due.check(mine)
+        assert outcome.result == "lease_lost"
+        assert len(await app.store.get_versions(mine.article_id)) == 1
+        assert await app.store.count_pending_deliveries() == 0
+        assert app.article_leases.count == 0
+        # The one holding the claim records the edit.
+        await app.store.mark_checked(theirs.article_id, checked_at=later, next_check_at=None,
+                                     lease_owner="other:1:x")
+    assert [r.json["type"] for r in receiver.accepted()] == ["article.new"]
+
+
+async def test_work_claimed_and_not_finished_is_given_back_at_exit(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = load_config(write_config(tmp_path, [site.url("/rss.xml")], intervals='["1m"]'))
+    async with App(settings, clock=clock) as app:
+        await app.run_pass()
+        clock.advance(60)
+        await app.store.sync_feeds({settings.feeds[0].url: clock.now})
+        assert len(await app.due.claim_checks()) == 1
+        assert len(await app.due.claim_feeds()) == 1
+    async with App(settings, clock=clock) as app:  # the next process: nothing to wait for
+        assert len(await app.due.claim_checks()) == 1
+        assert len(await app.due.claim_feeds()) == 1
