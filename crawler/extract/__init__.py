@@ -23,8 +23,7 @@ from crawler.extract.hints import (
     CREDIT_TAIL,
     READ_ALSO,
     READ_ALSO_MAX,
-    VOLATILE_LINE,
-    VOLATILE_MAX,
+    volatile,
 )
 from crawler.extract.jsonld import article_body
 from crawler.extract.scan import scan
@@ -175,7 +174,7 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
     for para in paragraphs:
         if key and para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key:
             continue
-        if len(para) <= VOLATILE_MAX and VOLATILE_LINE.search(para):
+        if volatile(para):
             continue
         if len(para) <= READ_ALSO_MAX and READ_ALSO.match(para):
             continue

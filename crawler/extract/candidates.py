@@ -45,8 +45,6 @@ _TOP_N = 5
 # A candidate outside a dialog or notice replaces it with this share of its points.
 _SECOND_SHARE = 0.2
 _NOTICE_LEVELS = 4
-# Commas and their CJK and Arabic cousins: more clauses, more prose.
-_COMMAS = re.compile(r"[,，、،]")
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
 
 
@@ -115,6 +113,15 @@ def choose(found: Scan) -> Choice | None:
                   thread=not outside)
 
 
+def _commas(text: str) -> int:
+    """Commas and their CJK and Arabic cousins: more clauses, more prose. Four counts are far
+    cheaper than a character-class regex over every paragraph."""
+    count = text.count(",")
+    if not text.isascii():
+        count += text.count("，") + text.count("、") + text.count("،")
+    return count
+
+
 def _next_in_body(best: int, best_score: float, ordered: list[int],
                   scores: dict[int, float], nodes: dict[int, LexborNode]) -> int:
     """The best-scored candidate outside any box laid over the page (a dialog, a notice),
@@ -157,7 +164,7 @@ def _gather(found: Scan) -> Evidence:
         length = len(" ".join(text.split()))
         if length < _MIN_PARAGRAPH:
             continue
-        points = float(1 + len(_COMMAS.findall(text)) + min(length // 100, 3))
+        points = float(1 + _commas(text) + min(length // 100, 3))
         if para.tag in _HALF_POINTS:
             points *= 0.5
         start = para if self_scoring else para.parent

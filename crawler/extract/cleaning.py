@@ -3,7 +3,6 @@ chosen body after it."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -31,8 +30,10 @@ _HUGE_SHARE = 0.5
 _NOSCRIPT_TEXT = 400
 # An aside shorter than this is never the article.
 _ASIDE_ARTICLE = 200
-# A paragraph that reads as a sentence: words, then a full stop.
-_SENTENCE = re.compile(r"\w[^.!?。！？]{20,}[.!?。！？]\W*$")
+# A paragraph that reads as a sentence: some words, then a full stop.
+_SENTENCE_MIN = 22
+_FULL_STOPS = frozenset(".!?。！？")
+_CLOSERS = "\"'»”’)] \n\t\r"
 # A caption: a block this close to its image, with at most this much text.
 _CAPTION_LEVELS = 3
 _CAPTION_TEXT = 250
@@ -128,6 +129,11 @@ def _drop_captions(root: LexborNode) -> None:
             box = box.parent
 
 
+def _is_sentence(text: str) -> bool:
+    end = text.rstrip(_CLOSERS)
+    return len(end) >= _SENTENCE_MIN and end[-1] in _FULL_STOPS
+
+
 def _body_structure(lengths: list[int], total: int) -> bool:
     """Boxes of one class that hold most of the body, each a paragraph or more (captions and
     teasers are shorter)."""
@@ -178,7 +184,7 @@ def _drop_link_lists(root: LexborNode) -> None:
         density = links / length if length else 1.0
         # Long paragraphs with many links are still prose; short linked blocks are promos.
         if density > _LINK_DENSE and (length < 600 or density > 0.8):
-            if node.tag == "p" and density < 1.0 and _SENTENCE.search(text):
+            if node.tag == "p" and density < 1.0 and _is_sentence(text):
                 continue  # a sentence whose words are mostly linked is still a sentence
             detach(node)
 

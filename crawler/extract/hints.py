@@ -112,7 +112,15 @@ def class_id(attrs: dict[str, str | None]) -> str:
     ident = attrs.get("id") or ""
     if not cls and not ident:
         return ""
+    if ident and not _NO_DIGITS.isdisjoint(ident):
+        # Ids count their instances ("comment-4711", "post-88"): with the digits folded, the
+        # hint is the same for every instance and every cached verdict on it is reused.
+        ident = _RUN_OF_DIGITS.sub("0", ident)
     return _fold_hint(f"{cls} {ident}")
+
+
+_NO_DIGITS = frozenset("0123456789")
+_RUN_OF_DIGITS = re.compile(r"\d+")
 
 
 # A dash between a lower-case letter and an upper-case one. Lookarounds make the replacement a
@@ -136,9 +144,10 @@ _WHEN_WORDS = (
     r"mis à jour|publié|modifié|actualisé|aktualisiert|veröffentlicht|actualizado|publicado|"
     r"更新|发布|發布|发表|發表|更新时间|发布时间"
 )
+# Every alternative is anchored at the start, so the pattern is used with `match`; the one
+# that may stand anywhere ("5 minutes ago") is `_AGO`, searched only in lines with a digit.
 VOLATILE_LINE = re.compile(
     r"^\W*(?:" + _WHEN_WORDS + r")\b.{0,60}$|"
-    r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago\b|"
     r"^\W*il y a \d+|^\W*vor \d+ (?:sekunden|minuten|stunden|tagen)|^\W*hace \d+|"
     r"^\W*\d+\s*(?:分钟|小时|天)前|"
     r"^\W*[\d.,]+\s*[kKmM]?\s*(?:views?|reads?|comments?|shares?|likes?|vues|commentaires|"
@@ -147,5 +156,19 @@ VOLATILE_LINE = re.compile(
     r"\s*(?:[ap]\.?m\.?|utc|gmt|cet|cest|est|edt|pst|pdt)?\W*$",
     re.IGNORECASE,
 )
+_AGO = re.compile(
+    r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago\b",
+    re.IGNORECASE,
+)
 # Volatile lines are short; a long line mentioning "updated" is prose.
 VOLATILE_MAX = 90
+_DIGITS = frozenset("0123456789")
+
+
+def volatile(line: str) -> bool:
+    """A short line that only says when, or how often, the page was touched."""
+    if len(line) > VOLATILE_MAX:
+        return False
+    if VOLATILE_LINE.match(line):
+        return True
+    return not _DIGITS.isdisjoint(line) and _AGO.search(line) is not None
