@@ -316,3 +316,13 @@ def test_a_sentence_about_comments_stays() -> None:
     line = "The minister declined to answer comments made by the union."
     body = prose("BODY", 3)
     assert line in text_of(page(f"<article>{paras(body)}<p>{line}</p></article>"))
+
+
+def test_thousands_of_blocks_between_headline_and_body_are_not_walked_one_by_one() -> None:
+    # A hostile shape for the standfirst search: it looks at a bounded number of blocks (the
+    # suite's timeout would catch a walk over all of them at every depth).
+    filler = "<p>Filler paragraph text that is long enough to count as a paragraph.</p>" * 3000
+    body = prose("BODY", 5)
+    html = page(f"<div><h1>T</h1>{'<div>' * 1500}{filler}{'</div>' * 1500}"
+                f"<article>{paras(body)}</article></div>")
+    assert extract_article(html, "https://x.example/").text

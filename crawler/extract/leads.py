@@ -25,6 +25,7 @@ _BETWEEN_MAX = 2
 _BETWEEN_MIN = 60
 _BETWEEN_LINKS = 0.2
 _HINT_LEVELS = 3
+_BETWEEN_SCAN = 40
 # The standfirst and the body meet within this many levels above each.
 _NEAR_LEVELS = 6
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'»”’)]*$")
@@ -66,14 +67,16 @@ def _between_headline_and_body(picked: list[LexborNode], found: Scan) -> list[Le
     if _inside(found.h1s[0], body):
         return []
     candidates: list[LexborNode] = []
-    for para in found.paragraphs[start:]:
+    # Bounded: each step walks up the tree, and a hostile page may hold thousands of blocks
+    # between a headline and anything else.
+    for para in found.paragraphs[start : start + _BETWEEN_SCAN]:
         if para.tag != "p" or not _attached(para):
             continue
         if _inside(para, body):
             break
         candidates.append(para)
     else:
-        return []  # the body starts before the headline: no standfirst to look for
+        return []  # the body starts before the headline, or too far after it
     near = _ancestors(picked[0], _NEAR_LEVELS)
     return [para for para in candidates[-_BETWEEN_MAX:]
             if _standfirst(para) and _shares_ancestor(para, near)]
