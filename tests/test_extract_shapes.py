@@ -326,3 +326,10 @@ def test_thousands_of_blocks_between_headline_and_body_are_not_walked_one_by_one
     html = page(f"<div><h1>T</h1>{'<div>' * 1500}{filler}{'</div>' * 1500}"
                 f"<article>{paras(body)}</article></div>")
     assert extract_article(html, "https://x.example/").text
+
+
+def test_the_headline_leaves_the_body_but_section_h1s_stay() -> None:
+    body = prose("BODY", 4)
+    html = page(f"<article><h1>The headline of the page</h1>{paras(body[:2])}"
+                f"<h1>Career</h1>{paras(body[2:])}</article>")
+    assert text_of(html).split("\n\n") == [*body[:2], "Career", *body[2:]]

@@ -13,7 +13,7 @@ from crawler.extract.scan import hidden_or_furniture
 
 # Inside the body: the headline, bylines, dates and credits.
 _META = (
-    "h1,time,address,[itemprop~='author' i],[itemprop~='datePublished' i],"
+    "time,address,[itemprop~='author' i],[itemprop~='datePublished' i],"
     "[itemprop~='dateModified' i],[rel~='author' i],[itemprop~='caption' i],"
     "[itemtype*='ImageObject' i],[itemtype*='VideoObject' i],[class~='sr-only'],"
     "[class~='visually-hidden'],[class~='screen-reader-text']"
@@ -79,6 +79,10 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
     `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
+    # The headline, when the body holds it; further <h1>s are section titles of the body.
+    headline = root.css_first("h1")
+    if headline is not None:
+        detach(headline)
     suspects: list[tuple[LexborNode, bool, bool, int, str]] = []
     # Text per class attribute among the suspects: a class whose boxes together hold most of
     # the body is the body's own structure ("gallery-paragraph" sections), not boilerplate.
@@ -198,5 +202,5 @@ def clean_ruled(root: LexborHTMLParser | LexborNode, ignore: tuple[str, ...]) ->
         for node in found:
             detach(node)
     if isinstance(root, LexborNode):
-        for node in root.css(_META):
+        for node in root.css(f"h1,{_META}"):
             detach(node)
