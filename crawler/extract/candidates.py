@@ -25,6 +25,7 @@ from crawler.extract.prose import (
     most_prose,
     named_off_body,
     widen,
+    within,
 )
 from crawler.extract.scan import Scan
 
@@ -138,14 +139,11 @@ def _next_in_body(best: int, best_score: float, ordered: list[int],
 
 def _in_notice(node: LexborNode) -> bool:
     """Inside a dialog, pop-up, lightbox or consent notice: boxes laid over the page."""
-    current: LexborNode | None = node
-    for _ in range(_NOTICE_LEVELS):
-        if current is None or current.tag in STOP:
-            return False
-        if current.tag == "dialog" or _is_notice(class_id(current.attributes)):
-            return True
-        current = current.parent
-    return False
+    return within(node, _NOTICE_LEVELS, _notice)
+
+
+def _notice(node: LexborNode) -> bool:
+    return node.tag == "dialog" or _is_notice(class_id(node.attributes))
 
 
 @lru_cache(maxsize=8192)

@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborNode
 
 from crawler.extract.dom import link_density, text_length, text_of
 from crawler.extract.hints import LEAD, NEGATIVE, class_id
+from crawler.extract.prose import ancestors, attached
 from crawler.extract.scan import Scan
 
 # A standfirst is a sentence or a short paragraph.
@@ -70,25 +71,16 @@ def _between_headline_and_body(picked: list[LexborNode], found: Scan) -> list[Le
     # Bounded: each step walks up the tree, and a hostile page may hold thousands of blocks
     # between a headline and anything else.
     for para in found.paragraphs[start : start + _BETWEEN_SCAN]:
-        if para.tag != "p" or not _attached(para):
+        if para.tag != "p" or not attached(para):
             continue
         if _inside(para, body):
             break
         candidates.append(para)
     else:
         return []  # the body starts before the headline, or too far after it
-    near = _ancestors(picked[0], _NEAR_LEVELS)
+    near = ancestors(picked[0], _NEAR_LEVELS)
     return [para for para in candidates[-_BETWEEN_MAX:]
             if _standfirst(para) and _shares_ancestor(para, near)]
-
-
-def _ancestors(node: LexborNode, levels: int) -> set[int]:
-    out: set[int] = set()
-    current = node.parent
-    while current is not None and len(out) < levels:
-        out.add(current.mem_id)
-        current = current.parent
-    return out
 
 
 def _shares_ancestor(node: LexborNode, ids: set[int]) -> bool:
@@ -132,15 +124,6 @@ def _inside(node: LexborNode, ids: set[int]) -> bool:
 
 def _contains(outer: LexborNode, node: LexborNode) -> bool:
     return _inside(node, {outer.mem_id})
-
-
-def _attached(node: LexborNode) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.tag == "html":
-            return True
-        parent = parent.parent
-    return False
 
 
 @lru_cache(maxsize=8192)

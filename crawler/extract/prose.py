@@ -8,6 +8,7 @@ body), they never add points.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,10 +111,11 @@ def _off_body_hint(hint: str) -> bool:
     return bool(hint) and OFF_BODY.search(hint) is not None
 
 
-def ancestors(node: LexborNode) -> set[int]:
+def ancestors(node: LexborNode, levels: int = DEPTH) -> set[int]:
+    """The ids of the `levels` nearest ancestors of `node`."""
     out: set[int] = set()
     parent = node.parent
-    while parent is not None and len(out) < DEPTH:
+    while parent is not None and len(out) < levels:
         out.add(parent.mem_id)
         parent = parent.parent
     return out
@@ -121,11 +123,16 @@ def ancestors(node: LexborNode) -> set[int]:
 
 def off_body(node: LexborNode) -> bool:
     """Inside a region that is named as not the body (sidebar, notice, author box...)."""
+    return within(node, _OFF_BODY_LEVELS, named_off_body)
+
+
+def within(node: LexborNode, levels: int, test: Callable[[LexborNode], bool]) -> bool:
+    """`test` holds for `node` or one of its `levels - 1` nearest ancestors below <body>."""
     current: LexborNode | None = node
-    for _ in range(_OFF_BODY_LEVELS):
+    for _ in range(levels):
         if current is None or current.tag in STOP:
             return False
-        if named_off_body(current):
+        if test(current):
             return True
         current = current.parent
     return False
