@@ -333,3 +333,10 @@ def test_the_headline_leaves_the_body_but_section_h1s_stay() -> None:
     html = page(f"<article><h1>The headline of the page</h1>{paras(body[:2])}"
                 f"<h1>Career</h1>{paras(body[2:])}</article>")
     assert text_of(html).split("\n\n") == [*body[:2], "Career", *body[2:]]
+
+
+@pytest.mark.parametrize("line", ["Tags: economy, housing", "Themen: Kritik aus dem Internet",
+                                  "Mots-clés : logement", "标签：经济"])
+def test_tag_and_topic_lines_are_not_text(line: str) -> None:
+    body = prose("BODY", 3)
+    assert text_of(page(f"<article>{paras(body)}<p>{line}</p></article>")).split("\n\n") == body

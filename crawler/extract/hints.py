@@ -81,7 +81,10 @@ READ_ALSO = re.compile(
     r"^\W*(?:获取更多|獲取更多)|"
     # Picture credits and source lines: who took the photo is not what the article says.
     r"^\W*(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
-    r"foto ?credits?|bildquelle|quelle|source)\s*:",
+    r"foto ?credits?|bildquelle|quelle|source)\s*:|"
+    # Tag and topic lists under the article.
+    r"^\W*(?:tags?|topics?|themen|schlagw(?:ö|oe)rter|stichw(?:ö|oe)rter|mots[- ]cl(?:é|e)s|"
+    r"th(?:è|e)mes|etiquetas|temas|tagi|tematy|标签|標籤|关键词|關鍵詞)\s*[:：]",
     re.IGNORECASE,
 )
 # A credit at the end of a short line ("Jane Doe/Getty Images"). Every READ_ALSO alternative is
