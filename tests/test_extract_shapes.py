@@ -340,3 +340,11 @@ def test_the_headline_leaves_the_body_but_section_h1s_stay() -> None:
 def test_tag_and_topic_lines_are_not_text(line: str) -> None:
     body = prose("BODY", 3)
     assert text_of(page(f"<article>{paras(body)}<p>{line}</p></article>")).split("\n\n") == body
+
+
+def test_a_summary_that_only_repeats_the_headline_gives_no_text() -> None:
+    title = "A video about the harbour and how the new quay was built for the city in the end"
+    html = (f"<html><head><title>{title}</title><meta name='description' content='{title}'>"
+            "</head><body><div id='app'></div></body></html>")
+    article = extract_article(html, "https://x.example/")
+    assert (article.title, article.text, article.fallback) == (title, "", "no_text")

@@ -116,7 +116,8 @@ def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> Ex
     if not text and not clean:
         # A page whose only text is drawn by script (a video or gallery page): its own
         # summary is what a reader is shown.
-        text = _keep([normalize_line(_description(metas))], title)[0] if metas else ""
+        summary = _keep([normalize_line(_description(metas))], title)
+        text = summary[0] if summary else ""
         fallback = "description"
     return ExtractedArticle(title=title, text=text, canonical_url=canonical,
                             fallback=fallback if text else "")
