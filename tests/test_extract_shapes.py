@@ -348,3 +348,13 @@ def test_a_summary_that_only_repeats_the_headline_gives_no_text() -> None:
             "</head><body><div id='app'></div></body></html>")
     article = extract_article(html, "https://x.example/")
     assert (article.title, article.text, article.fallback) == (title, "", "no_text")
+
+
+def test_widening_past_a_level_with_a_sidebar_does_not_take_the_sidebar() -> None:
+    post = prose("POST", 2)
+    html = page(f"<div class='outer'><div class='wrap'><div class='post'>{paras(post)}</div>"
+                f"<div class='sidebar'>{paras(prose('SIDE', 6))}</div></div>"
+                f"<div class='more'>{paras(prose('MORE', 1))}</div></div>")
+    text = text_of(html)
+    assert all(p in text for p in post)
+    assert "SIDE" not in text

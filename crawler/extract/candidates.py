@@ -24,6 +24,7 @@ from crawler.extract.prose import (
     attached,
     most_prose,
     named_off_body,
+    off_body_hint,
     widen,
     within,
 )
@@ -152,7 +153,8 @@ def _is_notice(hint: str) -> bool:
 
 
 def _gather(found: Scan) -> Evidence:
-    seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set(), weights={})
+    seen = Evidence(scores={}, nodes={}, prose={}, in_thread=set(), weights={}, lineage={},
+                    named_off=set())
     # Sibling paragraphs share their ancestors: their points and lengths are summed per start
     # element first, then each start's chain is walked once.
     starts: dict[int, LexborNode] = {}
@@ -177,9 +179,8 @@ def _gather(found: Scan) -> Evidence:
             points_at[key] += points
             prose_at[key] += length
     scores, prose = seen.scores, seen.prose
-    lineage: dict[int, tuple[tuple[int, ...], bool]] = {}
     for key, start in starts.items():
-        chain, ancestry = _chain(start, seen, lineage)
+        chain, ancestry = _chain(start, seen, seen.lineage)
         points = points_at[key]
         for level, node_key in enumerate(chain):
             scores[node_key] += points / _DIVIDERS[level]
@@ -247,6 +248,8 @@ def _lineage(start: LexborNode, seen: Evidence,
         hint = class_id(attrs)
         seen.weights[key] = _weight(node.tag or "", hint, (attrs.get("itemprop") or "").lower())
         threaded = threaded or _is_thread(hint)
+        if node.tag == "aside" or off_body_hint(hint):
+            seen.named_off.add(key)
         ancestry = (key, *ancestry[: DEPTH - 1])
         lineage[key] = (ancestry, threaded)
         seen.nodes.setdefault(key, node)

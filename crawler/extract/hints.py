@@ -60,7 +60,7 @@ UNLIKELY = re.compile(
 OFF_BODY = re.compile(
     r"sidebar|comment|cookie|consent|gdpr|footer|(?:^|[^a-z])author|modal|popup|pop-up|"
     r"newsletter|related|navigation|navbar|(?:^|[^a-z])nav(?:$|[^a-z])|(?:^|[^a-z])menu|"
-    r"breadcrumb|share|social|promo|banner|teaser|disclaimer|copyright"
+    r"breadcrumb|share|social|promo(?!ted)|banner|disclaimer|copyright"
 )
 # Boxes laid over the page (dialogs, pop-ups, consent notices): never the article, even when
 # they hold the densest text.

@@ -49,6 +49,10 @@ class Evidence:
     """Elements inside a comment thread (by the class/id of an ancestor)."""
     weights: dict[int, float]
     """Each element's start weight from its tag and class/id (read once per element)."""
+    lineage: dict[int, tuple[tuple[int, ...], bool]]
+    """Each element's ancestors (itself first, at most `DEPTH`) and whether one is a thread."""
+    named_off: set[int]
+    """Elements named as not the body (`named_off_body`)."""
 
 
 def net_prose(node: LexborNode, prose: int) -> float:
@@ -82,32 +86,37 @@ def most_prose(best: int, seen: Evidence) -> int:
         if key == best or key in around or not attached(node) or off_body(node):
             continue
         # A wrapper of the body and a sidebar: the sidebar's prose is not the wrapper's merit.
-        net = net_prose(node, prose[key] - off_body_prose(node, None, prose))
+        net = net_prose(node, prose[key] - sidebar_prose(key, seen, best))
         if net > needed and (winner == best or net > winner_net):
             winner, winner_net = key, net
     return winner
 
 
-def off_body_prose(parent: LexborNode, node: LexborNode | None, prose: dict[int, int]) -> int:
-    """Prose in the children of `parent` (other than `node`) that are named as not the body:
-    a sidebar beside the article is no sign that the article goes on."""
+def sidebar_prose(key: int, seen: Evidence, body: int) -> int:
+    """Prose inside element `key` that sits in regions named as not the body (the outermost
+    such regions, so nothing counts twice), other than regions holding the candidate `body`:
+    a sidebar beside the article is no sign that the article goes on, but a layout box named
+    "with-sidebar" around it says nothing."""
     total = 0
-    skip = node.mem_id if node is not None else None
-    for child in parent.iter(include_text=False):
-        key = child.mem_id
-        if key != skip and key in prose and named_off_body(child):
-            total += prose[key]
+    around = seen.lineage[body][0] if body in seen.lineage else (body,)
+    for region in seen.named_off:
+        ancestry = seen.lineage[region][0]
+        if key not in ancestry[1:] or region in around:
+            continue
+        below = ancestry[1 : ancestry.index(key)]
+        if not any(other in seen.named_off for other in below):
+            total += seen.prose.get(region, 0)
     return total
 
 
 def named_off_body(node: LexborNode) -> bool:
     if node.tag == "aside":
         return True
-    return _off_body_hint(class_id(node.attributes))
+    return off_body_hint(class_id(node.attributes))
 
 
 @lru_cache(maxsize=8192)
-def _off_body_hint(hint: str) -> bool:
+def off_body_hint(hint: str) -> bool:
     return bool(hint) and OFF_BODY.search(hint) is not None
 
 
@@ -147,14 +156,15 @@ def widen(top: LexborNode, seen: Evidence) -> LexborNode:
     node_prose = prose.get(node.mem_id, 0)
     if node_prose == 0:
         return top
+    node_prose -= sidebar_prose(node.mem_id, seen, node.mem_id)
     node_ink = ink(text_of(node))
     best = node
     parent = node.parent
     for _ in range(_WIDEN_LEVELS):
         if parent is None or parent.tag in STOP or parent.mem_id in seen.in_thread:
             break
-        parent_prose = prose.get(parent.mem_id, 0)
-        gained = parent_prose - node_prose - off_body_prose(parent, node, prose)
+        parent_prose = prose.get(parent.mem_id, 0) - sidebar_prose(parent.mem_id, seen, top.mem_id)
+        gained = parent_prose - node_prose
         if gained > 0:
             parent_ink = ink(text_of(parent))
             extra = parent_ink - node_ink
