@@ -1,9 +1,10 @@
-"""Persistence: the `Store` seam, `open_store` to get one, and the SQLite implementation
-behind it."""
+"""Persistence: the `Store` seam, `open_store` to get one, and the two implementations behind
+it (SQLite, embedded; PostgreSQL, for a fleet of daemons)."""
 
 from crawler.store.base import (
     ArticleExistsError,
     BackupError,
+    DatabaseConnectionError,
     DatabaseMissingError,
     EventBuilder,
     Maintenance,
@@ -11,6 +12,7 @@ from crawler.store.base import (
     SchemaOutdatedError,
     SchemaTooNewError,
     Store,
+    StoreClosedError,
     StoreError,
     StoreLockedError,
     StoreUnavailableError,
@@ -20,6 +22,7 @@ from crawler.store.factory import describe_storage, maintenance_of, open_store
 __all__ = [
     "ArticleExistsError",
     "BackupError",
+    "DatabaseConnectionError",
     "DatabaseMissingError",
     "EventBuilder",
     "Maintenance",
@@ -27,6 +30,7 @@ __all__ = [
     "SchemaOutdatedError",
     "SchemaTooNewError",
     "Store",
+    "StoreClosedError",
     "StoreError",
     "StoreLockedError",
     "StoreUnavailableError",

@@ -9,8 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError, EventBuilder
-from crawler.store.sqlite_db import StoreClosedError
+from crawler.store.base import ArticleExistsError, EventBuilder, StoreClosedError
 from crawler.store.sqlite_outbox import OutboxStore, insert_event
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
