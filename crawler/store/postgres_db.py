@@ -57,7 +57,7 @@ Conn = psycopg.AsyncConnection[DictRow]
 Tx = Callable[[Conn], Awaitable[T]]
 
 _CONNECT_TIMEOUT = 10  # seconds, per connection attempt
-_POOL_TIMEOUT = 10.0  # seconds an operation waits for a connection before failing
+_POOL_TIMEOUT = 10.0  # default seconds an operation waits for a connection before failing
 _PING_TIMEOUT = 2.0
 _TX_ATTEMPTS = 3  # a transaction that lost a deadlock is run again, this many times in all
 # Connection-level failures: the server is down, restarting, unreachable, or shut us out.
@@ -74,10 +74,14 @@ class PostgresDatabase:
     """One PostgreSQL database through a pool of connections. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`. The store methods live in subclasses."""
 
-    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, readonly: bool = False, pool_size: int = 8,
+                 timeout: float = _POOL_TIMEOUT) -> None:
+        """`pool_size`: connections at most; `timeout`: seconds an operation waits for a
+        connection (while the server is down) before it fails."""
         self._url = url
         self._readonly = readonly
         self._pool_size = 2 if readonly else max(2, pool_size)
+        self._timeout = timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._description = _describe(url)
@@ -128,16 +132,16 @@ class PostgresDatabase:
             self._url, connection_class=psycopg.AsyncConnection[DictRow],
             kwargs={"autocommit": True, "row_factory": dict_row,
                     "connect_timeout": _CONNECT_TIMEOUT, "application_name": "crawler"},
-            min_size=1, max_size=self._pool_size, open=False, timeout=_POOL_TIMEOUT,
+            min_size=1, max_size=self._pool_size, open=False, timeout=self._timeout,
             configure=self._configure, check=AsyncConnectionPool.check_connection,
             name="crawler-store")
         try:
-            await pool.open(wait=True, timeout=_POOL_TIMEOUT)
+            await pool.open(wait=True, timeout=self._timeout)
         except PoolTimeout as exc:
             await pool.close()
             raise DatabaseConnectionError(
                 f"cannot connect to {self.describe()}: no connection within"
-                f" {_POOL_TIMEOUT:.0f} s") from exc
+                f" {self._timeout:g} s") from exc
         self._pool = pool
         log.debug("store_opened", database=self.describe(), readonly=self._readonly)
 
@@ -163,7 +167,7 @@ class PostgresDatabase:
         if pool is None:
             return False
         try:
-            async with pool.connection(timeout=_PING_TIMEOUT) as conn:
+            async with pool.connection(timeout=min(_PING_TIMEOUT, self._timeout)) as conn:
                 cur = await conn.execute("SELECT 1 AS one")
                 row = await cur.fetchone()
         except (psycopg.Error, PoolTimeout):
@@ -183,7 +187,7 @@ class PostgresDatabase:
                 cur = await conn.execute(sql, params)
                 return await cur.fetchall()
         except _CONNECTION_ERRORS as exc:
-            raise self._lost(exc) from exc
+            raise await self._lost(exc) from exc
 
     async def _write(self, tx: Tx[T]) -> T:
         """Run `tx` in one transaction. Shielded: see the module docstring."""
@@ -216,13 +220,26 @@ class PostgresDatabase:
             except psycopg.errors.ReadOnlySqlTransaction as exc:
                 raise StoreError(f"{self.describe()} is read-only: {_reason(exc)}") from exc
             except _CONNECTION_ERRORS as exc:
-                raise self._lost(exc) from exc
+                raise await self._lost(exc) from exc
         raise AssertionError("unreachable")
 
-    def _lost(self, exc: BaseException) -> DatabaseConnectionError:
-        reason = (f"no connection within {_POOL_TIMEOUT:.0f} s" if isinstance(exc, PoolTimeout)
-                  else _reason(exc))
-        return DatabaseConnectionError(f"lost {self.describe()}: {reason}")
+    async def _lost(self, exc: BaseException) -> DatabaseConnectionError:
+        """The error for an operation that lost its connection or got none. The pool does not
+        say why it has none, so one direct attempt asks the server (or the network)."""
+        if isinstance(exc, PoolTimeout):
+            reason = f"no connection within {self._timeout:g} s"
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._url, connect_timeout=min(_CONNECT_TIMEOUT, 2))
+            except psycopg.Error as direct:
+                reason += f" ({_reason(direct)})"
+            else:
+                await conn.close()
+        else:
+            reason = _reason(exc)
+        return DatabaseConnectionError(
+            f"lost {self.describe()}: {reason} (the store reconnects by itself once the server"
+            " answers again)")
 
 
 def _reason(exc: BaseException) -> str:
