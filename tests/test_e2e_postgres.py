@@ -1,6 +1,7 @@
 """The command line on a PostgreSQL store: `crawler migrate` on an empty database, `crawler once`
-against the local news site announcing the same events as on SQLite, and the reading commands
-(`history`, `diff`, `status`, `deliveries`) on what it stored."""
+against the local news site announcing the same events as on SQLite, the reading commands
+(`history`, `diff`, `status`, `deliveries`) on what it stored, and `crawler run` until
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from typing import Any
 
 from crawler.store.migrations import MIGRATIONS
 from tests.conftest import write_config
-from tests.e2e_support import start_receiver, webhook_table
+from tests.e2e_support import (
+    Receiver,
+    running_daemon,
+    start_receiver,
+    stop_daemon,
+    webhook_table,
+)
 from tests.news_site import NewsSite
 from tests.pg_support import PgCluster
-from tests.test_e2e_daemon import crawler
+from tests.test_e2e_daemon import crawler, wait_for
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [
@@ -117,3 +124,18 @@ async def test_migrate_prepares_an_empty_postgresql_database(
         assert code == 2 and "newer than this crawler's" in err
     finally:
         pg_cluster.drop_database(database)
+
+
+async def test_daemon_on_postgresql_announces_an_edit_and_stops_cleanly(
+        tmp_path: Path, pg_url: str, site: NewsSite, receiver: Receiver) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["1s"]')
+    use_postgres(config, pg_url)
+    async with running_daemon(config, tmp_path) as daemon:
+        await wait_for(lambda: len(receiver.accepted()) == 1)
+        story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+        await wait_for(lambda: len(receiver.accepted()) == 2)
+        assert await stop_daemon(daemon) == 0
+    assert [r.json["type"] for r in receiver.accepted()] == ["article.new", "article.edited"]
+    assert receiver.accepted()[1].json["data"]["version"] == 2
