@@ -71,12 +71,25 @@ async def test_texts_and_payloads_are_stored_compressed(
 
 async def test_sessions_killed_by_the_server_are_replaced_unseen(
         pg_cluster: PgCluster, pg_url: str) -> None:
+    """As when the server restarts: every pooled connection is dead, some were used a moment
+    ago (lent without a check); reads and writes go on, each exactly once."""
     store = await opened(pg_url)
+    kill = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{database_of(pg_url)}'")
     try:
-        await new_article(store)
-        pg_cluster.execute("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                           f" WHERE datname = '{database_of(pg_url)}'")
+        aid = await new_article(store)
+        await asyncio.gather(*(store.count_articles() for _ in range(8)))  # the pool grows
+        pg_cluster.execute("postgres", kill)
+        await store.mark_checked(aid, checked_at=T0, next_check_at=None)
+        pg_cluster.execute("postgres", kill)
         assert await store.count_articles() == 1
+        pg_cluster.execute("postgres", kill)
+        numbers = await asyncio.gather(*(store.add_version(
+            aid, content=content(f"edit {n}"), event=None, fetched_at=T0, next_check_at=None,
+            extractor_version=1) for n in range(4)))
+        assert sorted(numbers) == [2, 3, 4, 5]
+        article = await store.find_article_by_url("https://news.example/a/1")
+        assert article is not None and article.check_count == 5
         assert await store.ping()
     finally:
         await store.close()

@@ -18,10 +18,14 @@ Rules:
   caller never abandons a transaction half sent; it ends in COMMIT or ROLLBACK, and `close()`
   waits for it.
 - No transaction is held across anything but its own SQL.
-- Connection loss: an operation raises `DatabaseConnectionError` naming the database (never
-  its password) and the reason; the pool checks each connection before lending it and opens
-  new ones in the background with backoff, so the next operation after the server is back
-  works. `ping()` is False while the server does not answer.
+- Connection loss: a connection the server dropped (a restart, an idle timeout) is replaced
+  unseen: the pool checks connections that sat idle before lending them, and an operation
+  that loses its connection anyway runs again on another one, a read always, a write only when
+  its COMMIT was not sent yet (a write lost during its COMMIT may have committed: it is never
+  run twice). When no connection can be had, the operation raises `DatabaseConnectionError`
+  naming the database (never its password) and the reason; the pool keeps opening new ones
+  in the background with backoff, so the first operation after the server is back works.
+  `ping()` is False while the server does not answer.
 
 SQL text is sometimes assembled with f-strings (hence the `noqa: S608` markers): only
 constant column lists are interpolated, values always go through parameters.
@@ -30,6 +34,8 @@ constant column lists are interpolated, values always go through parameters.
 from __future__ import annotations
 
 import asyncio
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -59,6 +65,10 @@ Tx = Callable[[Conn], Awaitable[T]]
 _CONNECT_TIMEOUT = 10  # seconds, per connection attempt
 _POOL_TIMEOUT = 10.0  # default seconds an operation waits for a connection before failing
 _PING_TIMEOUT = 2.0
+# A pooled connection idle for longer than this is checked (one round trip) before it is lent
+# out, so one the server dropped meanwhile is replaced unseen; a busy daemon's connections,
+# back in the pool a moment ago, skip the check (it cost a quarter of the store's time).
+_CHECK_IDLE_AFTER = 2.0
 _TX_ATTEMPTS = 3  # a transaction that lost a deadlock is run again, this many times in all
 # Connection-level failures: the server is down, restarting, unreachable, or shut us out.
 _CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
@@ -85,6 +95,7 @@ class PostgresDatabase:
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._description = _describe(url)
+        self._returned: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
 
     def describe(self) -> str:
         return self._description
@@ -133,7 +144,7 @@ class PostgresDatabase:
             kwargs={"autocommit": True, "row_factory": dict_row,
                     "connect_timeout": _CONNECT_TIMEOUT, "application_name": "crawler"},
             min_size=1, max_size=self._pool_size, open=False, timeout=self._timeout,
-            configure=self._configure, check=AsyncConnectionPool.check_connection,
+            configure=self._configure, check=self._check, reset=self._returned_to_pool,
             name="crawler-store")
         try:
             await pool.open(wait=True, timeout=self._timeout)
@@ -152,6 +163,14 @@ class PostgresDatabase:
         await conn.execute("SET idle_in_transaction_session_timeout = '60s'")
         if self._readonly:
             await conn.execute("SET default_transaction_read_only = on")
+
+    async def _returned_to_pool(self, conn: Conn) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def _check(self, conn: Conn) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned > _CHECK_IDLE_AFTER:
+            await AsyncConnectionPool.check_connection(conn)
 
     async def close(self) -> None:
         """Let in-flight writes finish, close the pool. Safe to call twice, and after a failed
@@ -182,12 +201,16 @@ class PostgresDatabase:
 
     async def _read(self, sql: Any, params: Sequence[Any] = ()) -> list[DictRow]:
         pool = self._require()
-        try:
-            async with pool.connection() as conn:
-                cur = await conn.execute(sql, params)
-                return await cur.fetchall()
-        except _CONNECTION_ERRORS as exc:
-            raise await self._lost(exc) from exc
+        for attempt in range(1, _TX_ATTEMPTS + 1):
+            try:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(sql, params)
+                    return await cur.fetchall()
+            except _CONNECTION_ERRORS as exc:
+                # A read can always be asked again, on another connection.
+                if not await self._retry_after_loss(pool, exc, attempt):
+                    raise await self._lost(exc) from exc
+        raise AssertionError("unreachable")
 
     async def _write(self, tx: Tx[T]) -> T:
         """Run `tx` in one transaction. Shielded: see the module docstring."""
@@ -207,9 +230,13 @@ class PostgresDatabase:
 
     async def _transaction(self, pool: AsyncConnectionPool[Conn], tx: Tx[T]) -> T:
         for attempt in range(1, _TX_ATTEMPTS + 1):
+            committing = False
             try:
-                async with pool.connection() as conn, conn.transaction():
-                    return await tx(conn)
+                async with pool.connection() as conn:
+                    async with conn.transaction():
+                        result = await tx(conn)
+                        committing = True
+                    return result
             except psycopg.errors.TransactionRollback as exc:
                 # A deadlock or serialization failure rolled everything back: run it again.
                 if attempt == _TX_ATTEMPTS:
@@ -220,8 +247,24 @@ class PostgresDatabase:
             except psycopg.errors.ReadOnlySqlTransaction as exc:
                 raise StoreError(f"{self.describe()} is read-only: {_reason(exc)}") from exc
             except _CONNECTION_ERRORS as exc:
-                raise await self._lost(exc) from exc
+                # Lost before COMMIT was sent, the server rolled the transaction back: safe to
+                # run again. Lost during COMMIT, it may have committed: never run it twice.
+                if committing or not await self._retry_after_loss(pool, exc, attempt):
+                    raise await self._lost(exc) from exc
         raise AssertionError("unreachable")
+
+    async def _retry_after_loss(self, pool: AsyncConnectionPool[Conn], exc: BaseException,
+                                attempt: int) -> bool:
+        """Whether an operation that lost its connection should be tried again: not when no
+        connection came at all (the wait already was the pool's timeout), nor too often.
+        The pool's idle connections are checked first: when the server restarted, they are
+        all dead, and the next try must not get another one."""
+        if isinstance(exc, PoolTimeout) or attempt == _TX_ATTEMPTS:
+            return False
+        log.info("store_connection_lost", database=self.describe(), error=_reason(exc),
+                 attempt=attempt)
+        await pool.check()
+        return True
 
     async def _lost(self, exc: BaseException) -> DatabaseConnectionError:
         """The error for an operation that lost its connection or got none. The pool does not
