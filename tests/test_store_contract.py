@@ -533,3 +533,73 @@ async def test_racing_endpoint_updates_never_lose_one(store: Store) -> None:
     await asyncio.gather(*(store.update_endpoint_state(HOOK_A, append) for _ in range(8)))
     [state] = await store.list_endpoint_states()
     assert state.reason == "x" * 8
+
+
+# --- all or nothing ----------------------------------------------------------------------------
+
+TABLES = ("articles", "article_urls", "versions", "events", "deliveries")
+
+
+def counts(backend: Backend) -> dict[str, int]:
+    return {table: backend.count(table) for table in TABLES}
+
+
+async def test_a_write_that_fails_midway_leaves_nothing_and_the_store_usable(
+        backend: Backend, store: Store) -> None:
+    first = event(endpoints=(HOOK_A, HOOK_B))
+    aid = await new_article(store, 1, event=first)
+    before = counts(backend)
+    # the same event id again fails on the events table, after the article and version rows
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the database's own error
+        await new_article(store, 2, event=event(event_id=first.event_id))
+    assert not isinstance(caught.value, ArticleExistsError)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await store.add_version(aid, extractor_version=1, content=content("v2"),
+                                event=lambda _: event(event_id=first.event_id),
+                                fetched_at=T0, next_check_at=None)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await store.mark_deleted(aid, event=event(event_id=first.event_id), checked_at=T0,
+                                 next_check_at=None)
+    assert counts(backend) == before
+    assert await store.find_article_by_url("https://news.example/a/2") is None
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None
+    assert (article.current_version, article.deleted, article.check_count) == (1, False, 0)
+    assert await store.add_version(aid, extractor_version=1, content=content("v2"),
+                                   event=lambda _: event(), fetched_at=T0,
+                                   next_check_at=None) == 2
+
+
+async def test_many_concurrent_writers_some_failing(backend: Backend, store: Store) -> None:
+    dup = event(endpoints=(HOOK_A, HOOK_B))
+    await new_article(store, 0, event=dup)
+    outcomes = await asyncio.gather(*(new_article(
+        store, n, event=event(event_id=dup.event_id) if n % 3 == 0 else event(
+            endpoints=(HOOK_A, HOOK_B))) for n in range(1, 31)), return_exceptions=True)
+    assert sum(isinstance(r, int) for r in outcomes) == 20
+    assert counts(backend) == {"articles": 21, "article_urls": 42, "versions": 21,
+                               "events": 21, "deliveries": 42}
+
+
+async def test_cancelled_callers_never_leave_half_a_transaction(
+        backend: Backend, store: Store) -> None:
+    aid = await new_article(store, event=event(endpoints=(HOOK_A, HOOK_B)))
+    tasks = [asyncio.create_task(store.add_version(
+        aid, extractor_version=1, content=content(f"v{i}"),
+        event=lambda _: event(endpoints=(HOOK_A, HOOK_B)), fetched_at=T0, next_check_at=None))
+        for i in range(20)]
+    await asyncio.sleep(0.002)
+    for task in tasks[::2]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await store.close()  # waits for the shielded transactions still running
+    # Every transaction ran to its end: each version has its event and both deliveries.
+    assert backend.count("versions") == backend.count("events") == 21
+    assert backend.count("deliveries") == 42
+    reopened = backend.store(readonly=True)
+    await reopened.open()
+    try:
+        article = await reopened.find_article_by_url("https://news.example/a/1")
+        assert article is not None and article.current_version == 21
+    finally:
+        await reopened.close()
