@@ -47,7 +47,7 @@ def summary(body: dict[str, Any]) -> tuple[Any, ...]:
 
 async def scenario(folder: Path, url: str | None) -> tuple[list[tuple[Any, ...]], str, str]:
     """Two stories; a pass; one edited and one taken down; a pass. The events received (in
-    a comparable form), and what `history` and `status` printed."""
+    a comparable form), and what `history` and (on PostgreSQL) `status` printed."""
     folder.mkdir()
     site = await NewsSite().start()
     try:
@@ -71,6 +71,8 @@ async def scenario(folder: Path, url: str | None) -> tuple[list[tuple[Any, ...]]
             code, history, err = await crawler("history", site.article_url("storm"),
                                                "--config", str(config), cwd=folder)
             assert code == 0, err
+            if url is None:  # SQLite's reading commands have tests of their own
+                return events, history, ""
             code, diff, err = await crawler("diff", site.article_url("storm"), "--config",
                                             str(config), cwd=folder)
             assert code == 0, err
