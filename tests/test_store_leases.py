@@ -14,7 +14,7 @@ from crawler.models import Content
 from crawler.store.base import LeaseLostError
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.sqlite import SQLiteStore
-from tests.test_store_sqlite import HOOK_A, HOOK_B, T0, content, event
+from tests.store_backends import HOOK_A, HOOK_B, T0, content, event
 
 A, B = "host-a:1:aaaa", "host-b:2:bbbb"
 LEASE = 60.0

@@ -343,6 +343,10 @@ class LeaseLostError(Exception):
         self.owner = owner
 
 
+class StoreClosedError(RuntimeError):
+    """A method was called before open() or after close(), or a write on a read-only store."""
+
+
 class StoreError(Exception):
     """The store cannot be used as asked; the message says why and what to do."""
 
@@ -353,6 +357,12 @@ class StoreUnavailableError(StoreError):
 
 class DatabaseMissingError(StoreError):
     """There is no database yet (reading commands never create one)."""
+
+
+class DatabaseConnectionError(StoreError):
+    """The database server cannot be reached or dropped the connection: the operation did not
+    complete (or, lost during its commit, may have). Server stores reconnect by themselves; the
+    same call can be tried again later."""
 
 
 class StoreLockedError(StoreError):

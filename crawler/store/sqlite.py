@@ -12,8 +12,12 @@ from urllib.parse import urlsplit
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError
-from crawler.store.sqlite_db import StoreClosedError
+from crawler.store.base import (
+    ArticleExistsError,
+    EventBuilder,
+    LeaseLostError,
+    StoreClosedError,
+)
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
