@@ -62,6 +62,22 @@ async def new_article(store: Store, n: int = 1, **kw: object) -> int:
     return article.article_id
 
 
+# Two lease owners (process starts) and the lease the lease tests take.
+A, B = "host-a:1:aaaa", "host-b:2:bbbb"
+LEASE = 60.0
+
+
+async def article_at(store: Store, n: int, due_in_s: float,
+                     host: str = "news.example") -> int:
+    """An article on `host` whose re-check is due `due_in_s` after T0."""
+    article = await store.create_article(
+        extractor_version=1, canonical_url=f"https://{host}/a/{n}", url=f"https://{host}/a/{n}",
+        feed_url="https://news.example/rss", content=content(f"text {n}"),
+        event=event(endpoints=()), seen_at=T0,
+        next_check_at=T0 + timedelta(seconds=due_in_s))
+    return article.article_id
+
+
 class Backend(Protocol):
     name: str
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from datetime import timedelta
 
@@ -193,6 +194,61 @@ async def test_upgrade_from_schema_3_keeps_rows_and_plain_payloads(
             assert await store.add_version(1, content=content("two"), event=None,
                                            fetched_at=T0, next_check_at=None,
                                            extractor_version=2) == 2
+        finally:
+            await store.close()
+    finally:
+        backend.cleanup()
+
+
+async def test_migration_7_gives_stored_rows_what_sqlite_gives_them(
+        pg_cluster: PgCluster) -> None:
+    """Schema 6 -> 7 on PostgreSQL: hosts derived from stored URLs exactly as SQLite's
+    migration 7 derives them, feeds configured, no leases, the claims' indexes there."""
+    urls = ["https://News.Example:8080/a/1", "http://bare.example", "https://q.example?x=a/b",
+            "no-scheme/path", "https://UPPER.EXAMPLE/a?b=c"]
+    with sqlite3.connect(":memory:") as lite:
+        lite.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, url TEXT,"
+                     " host TEXT NOT NULL DEFAULT '')")
+        lite.executemany("INSERT INTO articles (id, url) VALUES (?, ?)", enumerate(urls, 1))
+        lite.execute(next(s for s in MIGRATIONS[6].split(";") if "UPDATE articles" in s))
+        expected = [row[0] for row in lite.execute("SELECT host FROM articles ORDER BY id")]
+    assert expected[0] == "news.example:8080"
+    backend = PostgresBackend(pg_cluster)
+    try:
+        backend.at_schema(6)
+        values = ", ".join(
+            f"({n}, 'https://e.org/{n}', '{url}', 'f', '2026-11-26T12:00Z',"
+            " '2026-11-26T12:00Z', '2026-11-26T12:00Z', 1, 'sha256:1', 'T')"
+            for n, url in enumerate(urls, 1))
+        pg_cluster.execute(backend.database, f"""
+            INSERT INTO feeds (url, next_poll_at) VALUES ('https://e.org/rss', '2026-11-26T12:00Z');
+            INSERT INTO articles (id, canonical_url, url, feed_url, first_seen_at,
+                last_checked_at, next_check_at, current_version, current_hash, title)
+                VALUES {values};
+        """)
+        store = PostgresStore(backend.url)
+        assert await store.migrate() == (6, 7)
+        assert [row[0] for row in pg_cluster.execute(
+            backend.database, "SELECT host FROM articles ORDER BY id")] == expected
+        assert pg_cluster.execute(
+            backend.database, "SELECT configured, lease_owner, lease_expires_at FROM feeds"
+        ) == [(True, None, None)]
+        assert pg_cluster.execute(
+            backend.database, "SELECT count(*) FROM articles WHERE lease_owner IS NOT NULL"
+            " OR lease_expires_at IS NOT NULL") == [(0,)]
+        indexes = {row[0] for row in pg_cluster.execute(
+            backend.database, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+        assert {"feeds_due", "articles_leased", "articles_due", "deliveries_due"} <= indexes
+        await store.open()
+        try:
+            state = await store.get_feed_state("https://e.org/rss")
+            assert state is not None and state.last_polled_at is None
+            # The feed was configured before the migration: it is due work now.
+            [claimed] = await store.claim_due_feeds("o:1:x", T0, limit=5, lease_seconds=60)
+            assert claimed.feed_url == "https://e.org/rss"
+            got = await store.claim_due_articles("o:1:x", T0, limit=10, lease_seconds=60,
+                                                 per_host=1)
+            assert len(got) == len(set(expected))  # one per distinct host
         finally:
             await store.close()
     finally:

@@ -12,7 +12,16 @@ from typing import Any
 from psycopg import sql
 
 from crawler.models import Delivery, EventRecord
-from crawler.store.postgres_db import Conn, PostgresDatabase
+from crawler.store.postgres_db import Conn
+from crawler.store.postgres_leases import (
+    CLEAR_LEASE,
+    FREE,
+    LEASE_HELD,
+    PostgresLeases,
+    lease_lost_or_missing,
+    lease_params,
+    lease_until,
+)
 from crawler.store.postgres_rows import (
     DELIVERY_COLUMNS,
     ENDPOINT_COLUMNS,
@@ -34,7 +43,7 @@ _OUTCOME_STATUS = {
 _ENDPOINT_LOCK = 0x656E64
 
 
-class PostgresOutbox(PostgresDatabase):
+class PostgresOutbox(PostgresLeases):
     """Delivery and endpoint-health methods of `Store`."""
 
     async def due_deliveries(
@@ -55,10 +64,46 @@ class PostgresOutbox(PostgresDatabase):
         params.append(limit)
         return [row_to_delivery(r) for r in await self._read(query, params)]
 
+    async def claim_due_deliveries(
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        endpoints: Collection[str] | None = None,
+    ) -> list[Delivery]:
+        """See `Store.claim_due_deliveries` (and `postgres_leases` for how a claim is made)."""
+        at, until = utc(now), lease_until(utc(now), lease_seconds)
+        where = f"status = 'pending' AND next_attempt_at <= %s AND {FREE}"
+        params: list[Any] = [at, at]
+        if endpoints is not None:
+            wanted = sorted(set(endpoints))
+            if not wanted:
+                return []
+            where += " AND endpoint_url = ANY(%s)"
+            params.append(wanted)
+        query = f"""
+            WITH chosen AS MATERIALIZED (
+                SELECT id FROM deliveries WHERE {where}
+                ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+            ), taken AS (
+                UPDATE deliveries d SET lease_owner = %s, lease_expires_at = %s
+                FROM chosen WHERE d.id = chosen.id RETURNING d.*
+            )
+            SELECT {DELIVERY_COLUMNS} FROM taken d JOIN events e ON e.id = d.event_id
+            ORDER BY d.next_attempt_at, d.id"""  # noqa: S608
+        params += [limit, owner, until]
+
+        async def tx(conn: Conn) -> list[Delivery]:
+            cur = await conn.execute(query, params)
+            return [row_to_delivery(r) for r in await cur.fetchall()]
+
+        return await self._write(tx)
+
     async def next_delivery_due(
         self, *, endpoints: Collection[str] | None = None
     ) -> datetime | None:
-        query = "SELECT min(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"
+        """See `Store.next_delivery_due`: a delivery under a lease counts from the later of
+        its due time and its lease's expiry."""
+        query = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"
+                 " AND lease_expires_at > next_attempt_at THEN lease_expires_at"
+                 " ELSE next_attempt_at END) AS due FROM deliveries WHERE status = 'pending'")
         params: list[Any] = []
         if endpoints is not None:
             wanted = sorted(set(endpoints))
@@ -80,9 +125,11 @@ class PostgresOutbox(PostgresDatabase):
         duration_ms: float,
         outcome: str,
         next_attempt_at: datetime | None,
+        lease_owner: str | None = None,
     ) -> None:
         """See `Store.record_delivery_attempt`. Raises ValueError for an unknown outcome or a
-        "retry" without `next_attempt_at`, KeyError for an unknown delivery."""
+        "retry" without `next_attempt_at`, KeyError for an unknown delivery,
+        `LeaseLostError`."""
         if outcome not in _OUTCOME_STATUS:
             raise ValueError(f"unknown delivery outcome {outcome!r}")
         if outcome == "retry" and next_attempt_at is None:
@@ -93,15 +140,15 @@ class PostgresOutbox(PostgresDatabase):
 
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
-                """UPDATE deliveries SET status = %s, attempts = attempts + 1,
+                f"""UPDATE deliveries SET status = %s, attempts = attempts + 1,
                        next_attempt_at = %s, last_status = %s, last_error = %s,
-                       delivered_at = coalesce(%s, delivered_at)
-                   WHERE id = %s""",
+                       delivered_at = coalesce(%s, delivered_at), {CLEAR_LEASE}
+                   WHERE id = %s AND {LEASE_HELD}""",  # noqa: S608
                 (_OUTCOME_STATUS[outcome], next_at, status_code, error, delivered_at,
-                 delivery_id),
+                 *lease_params(lease_owner), delivery_id, *lease_params(lease_owner)),
             )
             if cur.rowcount == 0:
-                raise KeyError(delivery_id)
+                raise await lease_lost_or_missing(conn, "delivery", delivery_id, lease_owner)
             await conn.execute(
                 """INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error,
                        duration_ms, outcome) VALUES (%s, %s, %s, %s, %s, %s)""",

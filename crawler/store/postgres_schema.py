@@ -152,6 +152,26 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE versions ADD COLUMN extractor_version integer NOT NULL DEFAULT 1;
     ALTER TABLE articles ADD COLUMN extractor_version integer NOT NULL DEFAULT 1;
     """,
+    # 7: due work is claimed with leases (see the SQLite migration 7 and `Store.claim_due_*`):
+    # `lease_owner` (NULL: nobody) and `lease_expires_at` on feeds, articles and deliveries;
+    # `feeds.configured` marks the feeds of the current config (the only ones claimed; older
+    # rows were configured); `articles.host` is the lower-cased authority of the article's URL
+    # (older rows get it from their URL by the same rule as on SQLite: what follows "://" up
+    # to the first "/"). The lease index holds only rows under a lease.
+    """
+    ALTER TABLE feeds ADD COLUMN configured boolean NOT NULL DEFAULT true;
+    ALTER TABLE feeds ADD COLUMN lease_owner text;
+    ALTER TABLE feeds ADD COLUMN lease_expires_at timestamptz;
+    CREATE INDEX feeds_due ON feeds (next_poll_at) WHERE configured;
+    ALTER TABLE articles ADD COLUMN lease_owner text;
+    ALTER TABLE articles ADD COLUMN lease_expires_at timestamptz;
+    ALTER TABLE articles ADD COLUMN host text NOT NULL DEFAULT '';
+    UPDATE articles SET host = lower(split_part(substr(url, strpos(url, '://') + 3), '/', 1));
+    CREATE INDEX articles_leased ON articles (host, lease_expires_at)
+        WHERE lease_owner IS NOT NULL;
+    ALTER TABLE deliveries ADD COLUMN lease_owner text;
+    ALTER TABLE deliveries ADD COLUMN lease_expires_at timestamptz;
+    """,
 )
 
 _VERSION_TABLE = """
