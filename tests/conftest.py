@@ -1,4 +1,5 @@
-"""Shared fixtures: the local news site, config files and a controllable clock."""
+"""Shared fixtures: the local news site, config files, a controllable clock and (from
+`tests.pg_support`) a PostgreSQL server with a database per test."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from crawler.store.sqlite import SQLiteStore
 from tests.e2e_support import CRAWLER_CMD, REPO, Receiver, start_receiver, subprocess_env
 from tests.news_site import NewsSite
+from tests.pg_support import pg_cluster, pg_url
 from tests.webhook_receiver import ReceiverFactory, receiver_factory
 
 
@@ -105,4 +107,5 @@ file = "{tmp_path / 'crawler.jsonl'}"
     return path
 
 
-__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "subprocess_env", "write_config"]
+__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "pg_cluster", "pg_url", "subprocess_env",
+           "write_config"]

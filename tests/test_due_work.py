@@ -14,8 +14,7 @@ from crawler.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock, write_config
 from tests.e2e_support import Receiver, webhook_table
 from tests.news_site import NewsSite
-from tests.test_store_leases import A, B, article_at
-from tests.test_store_sqlite import T0
+from tests.store_backends import T0, A, B, article_at
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]

@@ -28,18 +28,18 @@ from crawler.store import (
     SchemaTooNewError,
     StoreError,
     StoreLockedError,
-    StoreUnavailableError,
     describe_storage,
     maintenance_of,
     open_store,
 )
 from crawler.store.migrations import MIGRATIONS
+from crawler.store.postgres import PostgresStore
 from crawler.store.sqlite import SQLiteStore, StoreClosedError
 from crawler.store.sqlite_lock import lock_path
 from crawler.textnorm import make_content
 from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
+from tests.store_backends import T0, new_article
 from tests.test_store_migrations import _database_at
-from tests.test_store_sqlite import T0, new_article
 
 CURRENT = len(MIGRATIONS)
 
@@ -204,8 +204,10 @@ def test_storage_url_is_parsed_and_shown_without_its_password() -> None:
     assert settings.storage.url.startswith("postgresql://")
     shown = describe_storage(settings.storage)
     assert shown == "PostgreSQL database postgresql://crawler@db.example.org:5432/crawler"
-    with pytest.raises(StoreUnavailableError, match="not available"):
-        open_store(settings.storage, readonly=True)
+    store = open_store(settings.storage, readonly=True)
+    assert isinstance(store, PostgresStore)
+    assert store.describe() == shown
+    assert maintenance_of(store) is None  # the server checkpoints; pg_dump backs it up
 
 
 @pytest.mark.parametrize(("table", "problem"), [
@@ -219,16 +221,21 @@ def test_storage_url_errors(table: str, problem: str) -> None:
         parse_config(f"[storage]\n{table}\n" + FEED)
 
 
-def test_commands_on_a_postgresql_url_say_it_is_not_available_yet(tmp_path: Path) -> None:
+def test_commands_on_an_unreachable_postgresql_say_so_without_the_password(
+        tmp_path: Path) -> None:
     config = write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"])
     text = config.read_text().replace(f'database = "{tmp_path / "crawler.db"}"',
                                       'url = "postgresql://crawler:pw@127.0.0.1:9/crawler"')
     config.write_text(text)
-    for command in ("status", "run"):
+    for command in ("status", "once", "migrate"):
         result = crawler(config, command)
-        assert result.returncode == 2
-        assert "PostgreSQL store is not available" in result.stderr
-        assert "pw@" not in result.stderr
+        assert result.returncode == 1, result.stderr
+        assert ("cannot connect to PostgreSQL database postgresql://crawler@127.0.0.1:9/crawler"
+                in result.stderr)
+        assert "pw" not in result.stderr.replace("crawler@", "")
+    backup = crawler(config, "backup", str(tmp_path / "copy"))
+    assert backup.returncode == 1
+    assert "pg_dump" in backup.stderr
     checked = crawler(config, "check-config")
     assert checked.returncode == 0
     assert "storage: PostgreSQL database postgresql://crawler@127.0.0.1:9/crawler" in (

@@ -1,5 +1,5 @@
 """`crawler backup PATH`: an online, consistent copy of the database (for stores kept in local
-files; a server database has its own tools)."""
+files; a server database has its own tools: pg_dump for PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ async def backup(settings: Settings, dest: Path) -> int:
     store = open_store(settings.storage, readonly=True)
     maintenance = maintenance_of(store)
     if maintenance is None:
-        print(f"crawler: backup: {store.describe()} is backed up with its own tools",
-              file=sys.stderr)
+        print(f"crawler: backup: {store.describe()} is a database server's, not a file: back it"
+              " up with the server's own tools (pg_dump for PostgreSQL)", file=sys.stderr)
         return 1
     try:
         await maintenance.backup(dest)

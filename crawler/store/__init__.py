@@ -1,9 +1,10 @@
-"""Persistence: the `Store` seam, `open_store` to get one, and the SQLite implementation
-behind it."""
+"""Persistence: the `Store` seam, `open_store` to get one, and the two implementations behind
+it (SQLite, embedded; PostgreSQL, for a fleet of daemons)."""
 
 from crawler.store.base import (
     ArticleExistsError,
     BackupError,
+    DatabaseConnectionError,
     DatabaseMissingError,
     EventBuilder,
     LeaseKey,
@@ -14,6 +15,7 @@ from crawler.store.base import (
     SchemaOutdatedError,
     SchemaTooNewError,
     Store,
+    StoreClosedError,
     StoreError,
     StoreLockedError,
     StoreUnavailableError,
@@ -23,6 +25,7 @@ from crawler.store.factory import describe_storage, maintenance_of, open_store
 __all__ = [
     "ArticleExistsError",
     "BackupError",
+    "DatabaseConnectionError",
     "DatabaseMissingError",
     "EventBuilder",
     "LeaseKey",
@@ -33,6 +36,7 @@ __all__ = [
     "SchemaOutdatedError",
     "SchemaTooNewError",
     "Store",
+    "StoreClosedError",
     "StoreError",
     "StoreLockedError",
     "StoreUnavailableError",

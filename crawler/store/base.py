@@ -36,6 +36,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
 from crawler.webhooks.health import EndpointState, Transition
@@ -47,6 +48,12 @@ EventBuilder = Callable[[int], EventRecord]
 # article and a delivery by their ids (int).
 LeaseKind = Literal["feed", "article", "delivery"]
 LeaseKey = str | int
+
+
+def url_host(url: str) -> str:
+    """The authority of `url`, lower-cased: how re-check claims group articles per host
+    (each store's migration 7 derives the same from stored URLs)."""
+    return urlsplit(url).netloc.lower()
 
 
 class Store(Protocol):
@@ -343,6 +350,10 @@ class LeaseLostError(Exception):
         self.owner = owner
 
 
+class StoreClosedError(RuntimeError):
+    """A method was called before open() or after close(), or a write on a read-only store."""
+
+
 class StoreError(Exception):
     """The store cannot be used as asked; the message says why and what to do."""
 
@@ -353,6 +364,12 @@ class StoreUnavailableError(StoreError):
 
 class DatabaseMissingError(StoreError):
     """There is no database yet (reading commands never create one)."""
+
+
+class DatabaseConnectionError(StoreError):
+    """The database server cannot be reached or dropped the connection: the operation did not
+    complete (or, lost during its commit, may have). Server stores reconnect by themselves; the
+    same call can be tried again later."""
 
 
 class StoreLockedError(StoreError):

@@ -10,7 +10,8 @@ talks to. Three uses, three ways to open:
   (`deliveries replay`, `deliveries resume`). Never migrates either.
 - `daemon=True`: `crawler run`, `crawler once` and `crawler migrate`: `migrate()` then
   `open()`. Migrations run under the store's lock; on SQLite that lock is held for the whole
-  run, so one such process per database file.
+  run, so one such process per database file; on PostgreSQL it is held while migrating only,
+  so any number of daemons share the database.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from crawler.store.sqlite import SQLiteStore
 def open_store(storage: StorageSettings, *, readonly: bool, daemon: bool = False) -> Store:
     """The store `storage` names, not opened yet (see the module docstring for the flags).
     Raises ValueError for `readonly` with `daemon`, `StoreUnavailableError` for a database
-    this program cannot use yet."""
+    this program cannot use."""
     if readonly and daemon:
         raise ValueError("a daemon's store is never read-only")
     if storage.url:
-        raise StoreUnavailableError(
-            f"[storage] url: {describe_storage(storage)}: the PostgreSQL store is not available"
-            " in this version of the crawler yet; use [storage] database (SQLite)")
+        try:
+            from crawler.store.postgres import PostgresStore
+        except ImportError as exc:  # psycopg is a dependency; a broken install lacks it
+            raise StoreUnavailableError(
+                f"[storage] url: {describe_storage(storage)}: the PostgreSQL driver cannot be"
+                f" loaded ({exc}); reinstall the crawler") from exc
+        return PostgresStore(storage.url, readonly=readonly)
     return SQLiteStore(Path(storage.database), readonly=readonly, exclusive=daemon)
 
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError
-from crawler.store.sqlite_db import StoreClosedError
+from crawler.store.base import (
+    ArticleExistsError,
+    EventBuilder,
+    LeaseLostError,
+    StoreClosedError,
+    url_host,
+)
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -474,12 +478,6 @@ async def _insert_version(
         (article_id, number, content.content_hash, content.title, encode_text(content.text),
          fetched, extractor_version),
     )
-
-
-def url_host(url: str) -> str:
-    """The authority of `url`, lower-cased: how re-check claims group articles per host
-    (migration 7 derives the same from stored URLs)."""
-    return urlsplit(url).netloc.lower()
 
 
 def _round_trip(value: datetime) -> datetime:

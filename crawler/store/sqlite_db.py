@@ -41,6 +41,7 @@ from crawler.store.base import (
     DatabaseMissingError,
     SchemaOutdatedError,
     SchemaTooNewError,
+    StoreClosedError,
     StoreError,
 )
 from crawler.store.migrations import MIGRATIONS, apply_migrations
@@ -58,10 +59,6 @@ _AUTOCHECKPOINT_BYTES = 4 * 1024 * 1024
 # After a checkpoint SQLite truncates the WAL to this size, so a burst of writes does not leave
 # a large file behind for ever.
 _JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
-
-
-class StoreClosedError(RuntimeError):
-    """A method was called before open() or after close()."""
 
 
 class SQLiteDatabase:

@@ -1,0 +1,605 @@
+"""The `Store` protocol's contract, asserted on both stores: SQLite (a file in tmp_path) and
+PostgreSQL (a database of the test's own on the session's server). What only one store has
+(SQLite's WAL and pragmas, its lock file; PostgreSQL's sessions) is tested in its own file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from crawler.store.base import (
+    ArticleExistsError,
+    DatabaseMissingError,
+    SchemaOutdatedError,
+    SchemaTooNewError,
+    Store,
+    StoreClosedError,
+    StoreError,
+)
+from crawler.store.migrations import MIGRATIONS
+from crawler.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
+from crawler.webhooks.health import EndpointState
+from tests.store_backends import (
+    BACKENDS,
+    HOOK_A,
+    HOOK_B,
+    T0,
+    Backend,
+    content,
+    event,
+    make_backend,
+    new_article,
+)
+
+CURRENT = len(MIGRATIONS)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    yield from make_backend(request, tmp_path)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    s = backend.store()
+    await s.migrate()
+    await s.open()
+    yield s
+    await s.close()
+
+
+def test_both_stores_number_their_schemas_alike() -> None:
+    assert len(PG_MIGRATIONS) == len(MIGRATIONS)
+
+
+# --- lifecycle and schema ----------------------------------------------------------------------
+
+async def test_open_is_idempotent_and_ping_follows_it(backend: Backend) -> None:
+    s = backend.store()
+    assert not await s.ping()
+    await s.migrate()
+    await s.open()
+    await s.open()
+    assert await s.ping()
+    await s.close()
+    await s.close()
+    assert not await s.ping()
+
+
+async def test_methods_before_open_or_after_close_raise(backend: Backend) -> None:
+    s = backend.store()
+    with pytest.raises(StoreClosedError):
+        await s.count_articles()
+    with pytest.raises(StoreClosedError):
+        await s.mark_checked(1, checked_at=T0, next_check_at=None)
+    await s.migrate()
+    await s.open()
+    await s.close()
+    with pytest.raises(StoreClosedError):
+        await s.count_articles()
+
+
+async def test_migrate_creates_the_schema_and_is_idempotent(backend: Backend) -> None:
+    backend.at_schema(0)
+    s = backend.store()
+    assert await s.migrate() == (0, CURRENT)
+    assert await s.migrate() == (CURRENT, CURRENT)
+    await s.open()
+    try:
+        assert await s.count_articles() == 0
+    finally:
+        await s.close()
+
+
+async def test_racing_migrations_migrate_once(backend: Backend) -> None:
+    backend.at_schema(0)
+    # Each migration is applied once (twice would fail on its CREATE TABLE) and every racer
+    # ends on the current schema.
+    results = await asyncio.gather(*(backend.store().migrate() for _ in range(3)))
+    assert {after for _, after in results} == {CURRENT}
+    assert (0, CURRENT) in results
+
+
+async def test_an_empty_database_is_missing_for_every_open(backend: Backend) -> None:
+    backend.at_schema(0)
+    for readonly in (True, False):
+        s = backend.store(readonly=readonly)
+        with pytest.raises(DatabaseMissingError, match="crawler migrate"):
+            await s.open()
+        await s.close()
+
+
+async def test_an_older_schema_is_refused_until_migrated(backend: Backend) -> None:
+    backend.at_schema(2)
+    for readonly in (True, False):
+        s = backend.store(readonly=readonly)
+        with pytest.raises(SchemaOutdatedError, match="run `crawler migrate`") as caught:
+            await s.open()
+        await s.close()
+        assert (caught.value.database, caught.value.program) == (2, CURRENT)
+    s = backend.store()
+    assert await s.migrate() == (2, CURRENT)
+    await s.open()
+    await s.close()
+
+
+async def test_a_newer_schema_is_refused_by_open_and_migrate(backend: Backend) -> None:
+    s = backend.store()
+    await s.migrate()
+    backend.set_schema_version(CURRENT + 1)
+    for readonly in (True, False):
+        reader = backend.store(readonly=readonly)
+        with pytest.raises(SchemaTooNewError, match="too old") as caught:
+            await reader.open()
+        await reader.close()
+        assert (caught.value.database, caught.value.program) == (CURRENT + 1, CURRENT)
+    with pytest.raises(SchemaTooNewError):
+        await backend.store().migrate()
+
+
+async def test_readonly_store_reads_and_refuses_to_write_or_migrate(
+        backend: Backend, store: Store) -> None:
+    aid = await new_article(store)
+    reader = backend.store(readonly=True)
+    await reader.open()
+    try:
+        found = await reader.find_article_by_url("https://news.example/a/1")
+        assert found is not None and found.article_id == aid
+        assert await reader.ping()
+        with pytest.raises(StoreError, match="read-only"):
+            await reader.migrate()
+        with pytest.raises(StoreClosedError):
+            await reader.mark_checked(aid, checked_at=T0, next_check_at=None)
+        with pytest.raises(StoreClosedError):
+            await reader.record_feed_poll("https://e.org/rss", polled_at=T0, status="ok",
+                                          error=None, etag=None, last_modified=None,
+                                          next_poll_at=None)
+    finally:
+        await reader.close()
+    assert await store.get_feed_state("https://e.org/rss") is None
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+async def test_feed_state_round_trip_and_error_counting(store: Store) -> None:
+    url = "https://news.example/rss"
+    assert await store.get_feed_state(url) is None
+    await store.record_feed_poll(url, polled_at=T0, status="ok", error=None, etag='"v1"',
+                                 last_modified="Wed, 25 Nov 2026 10:00:00 GMT",
+                                 next_poll_at=T0 + timedelta(minutes=10), entries=12)
+    for i in range(2):
+        await store.record_feed_poll(url, polled_at=T0 + timedelta(minutes=i + 1),
+                                     status="error", error="timeout", etag=None,
+                                     last_modified=None, next_poll_at=None)
+    state = await store.get_feed_state(url)
+    assert state is not None
+    assert state.consecutive_errors == 2
+    assert state.etag == '"v1"'  # kept through errors, for the next conditional GET
+    assert state.last_modified == "Wed, 25 Nov 2026 10:00:00 GMT"
+    assert (state.last_status, state.last_error, state.entries) == ("error", "timeout", 12)
+    assert state.last_polled_at == T0 + timedelta(minutes=2)
+    assert state.next_poll_at is None
+    await store.record_feed_poll(url, polled_at=T0, status="not_modified", error=None,
+                                 etag='"v2"', last_modified=None, next_poll_at=T0)
+    state = await store.get_feed_state(url)
+    assert state is not None
+    assert (state.consecutive_errors, state.etag, state.last_modified) == (0, '"v2"', None)
+    assert state.entries == 12  # None keeps the last count
+    assert state.next_poll_at == T0
+    assert state.next_poll_at.tzinfo == UTC
+    # An error on a feed never polled before creates its row.
+    await store.record_feed_poll("https://a.example/feed", polled_at=T0, status="error",
+                                 error="dns", etag="x", last_modified=None, next_poll_at=None)
+    states = await store.list_feed_states()
+    assert [s.feed_url for s in states] == ["https://a.example/feed", url]
+    assert states[0].consecutive_errors == 1
+    assert states[0].etag is None
+    with pytest.raises(ValueError, match="status"):
+        await store.record_feed_poll(url, polled_at=T0, status="bogus", error=None, etag=None,
+                                     last_modified=None, next_poll_at=None)
+
+
+# --- articles ----------------------------------------------------------------------------------
+
+async def test_create_article_writes_aliases_version_event_deliveries(store: Store) -> None:
+    ev = event(endpoints=(HOOK_A, HOOK_B, HOOK_A))
+    article = await store.create_article(
+        extractor_version=1, canonical_url="https://news.example/a/1",
+        url="https://news.example/a/1?utm=x", feed_url="https://news.example/rss",
+        content=content("Hello " * 40, "Head"), event=ev,
+        seen_at=T0, next_check_at=T0 + timedelta(minutes=10), source="feed",
+    )
+    assert (article.current_version, article.deleted, article.check_count) == (1, False, 0)
+    assert (article.title, article.source) == ("Head", "feed")
+    for url in ("https://news.example/a/1", "https://news.example/a/1?utm=x"):
+        assert await store.find_article_by_url(url) == article
+    assert await store.find_article_by_url("https://news.example/other") is None
+    versions = await store.get_versions(article.article_id)
+    assert [(v.number, v.title, v.text) for v in versions] == [(1, "Head", "Hello " * 40)]
+    assert versions[0].fetched_at == T0
+    pending = await store.due_deliveries(T0, 10)
+    assert sorted(d.endpoint_url for d in pending) == [HOOK_A, HOOK_B]  # duplicates collapsed
+    assert all(d.event_id == ev.event_id and d.payload == ev.payload for d in pending)
+    assert all(d.event_type == "article.new" and d.attempts == 0 for d in pending)
+    assert await store.count_pending_deliveries() == 2
+    assert await store.count_articles() == 1
+    assert await store.count_versions() == 1
+    with pytest.raises(ArticleExistsError):
+        await store.create_article(
+            extractor_version=1, canonical_url="https://news.example/a/1",
+            url="https://news.example/x", feed_url="f", content=content(), event=event(),
+            seen_at=T0, next_check_at=T0,
+        )
+    assert await store.count_articles() == 1
+    assert await store.find_article_by_url("https://news.example/x") is None
+    assert await store.count_pending_deliveries() == 2  # the refused one's event is not kept
+
+
+async def test_racing_creates_of_one_canonical_url_make_one_article(store: Store) -> None:
+    events = [event(endpoints=(HOOK_A,)) for _ in range(4)]
+    results = await asyncio.gather(*(store.create_article(
+        extractor_version=1, canonical_url="https://news.example/a/1",
+        url=f"https://news.example/a/1?from={n}", feed_url="https://news.example/rss",
+        content=content(f"seen by daemon {n}"), event=ev, seen_at=T0, next_check_at=T0,
+    ) for n, ev in enumerate(events)), return_exceptions=True)
+    created = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(created) == 1
+    assert len(refused) == 3 and all(isinstance(r, ArticleExistsError) for r in refused)
+    assert await store.count_articles() == 1
+    assert await store.count_versions() == 1
+    [delivery] = await store.due_deliveries(T0, 10)  # one article.new, whoever won
+    assert delivery.event_id in {e.event_id for e in events}
+
+
+async def test_add_url_alias(store: Store) -> None:
+    a1 = await new_article(store, 1)
+    a2 = await new_article(store, 2)
+    await store.add_url_alias(a1, "https://m.news.example/a/1")
+    await store.add_url_alias(a1, "https://m.news.example/a/1")  # no-op
+    await store.add_url_alias(a2, "https://m.news.example/a/1")  # already leads to a1
+    found = await store.find_article_by_url("https://m.news.example/a/1")
+    assert found is not None
+    assert found.article_id == a1
+
+
+async def test_add_version_and_silent_version(store: Store) -> None:
+    aid = await new_article(store)
+    n = await store.add_version(aid, extractor_version=1,
+                                content=content("v2 text", "New title"),
+                                event=lambda _: event("article.edited", (HOOK_A,)),
+                                fetched_at=T0 + timedelta(hours=1), next_check_at=None)
+    assert n == 2
+    n3 = await store.add_version(aid, extractor_version=1, content=content("text 1"),
+                                 event=None, fetched_at=T0 + timedelta(hours=2),
+                                 next_check_at=T0 + timedelta(hours=3))
+    assert n3 == 3
+    versions = await store.get_versions(aid)
+    assert [v.number for v in versions] == [1, 2, 3]
+    assert (versions[1].text, versions[1].title) == ("v2 text", "New title")
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None
+    assert article.current_version == 3
+    assert article.current_hash == content("text 1").content_hash
+    assert article.check_count == 2
+    assert article.next_check_at == T0 + timedelta(hours=3)
+    assert await store.count_pending_deliveries() == 2  # new + edited; the silent one adds none
+    with pytest.raises(KeyError):
+        await store.add_version(999, extractor_version=1, content=content(), event=None,
+                                fetched_at=T0, next_check_at=None)
+
+
+async def test_racing_versions_get_the_numbers_their_transactions_assigned(
+        store: Store) -> None:
+    aid = await new_article(store, event=event(endpoints=()))
+
+    def edited(n: int) -> object:
+        return lambda number: event("article.edited", (HOOK_A,), event_id=f"evt_{n}",
+                                    payload=json.dumps({"version": number, "by": n}))
+
+    numbers = await asyncio.gather(*(store.add_version(
+        aid, extractor_version=1, content=content(f"edit {n}"), event=edited(n),  # type: ignore[arg-type]
+        fetched_at=T0 + timedelta(minutes=n), next_check_at=None) for n in range(6)))
+    assert sorted(numbers) == [2, 3, 4, 5, 6, 7]
+    versions = {v.number: v.text for v in await store.get_versions(aid)}
+    by_event = {d.event_id: json.loads(d.payload) for d in await store.due_deliveries(
+        T0 + timedelta(days=1), 20)}
+    for n, number in enumerate(numbers):
+        assert versions[number] == f"edit {n}"
+        assert by_event[f"evt_{n}"] == {"version": number, "by": n}
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.current_version == 7
+
+
+async def test_mark_checked_and_due_articles(store: Store) -> None:
+    ids = [await new_article(store, i) for i in range(3)]
+    # Article 2 is due first, article 0 later, article 1 never again.
+    await store.mark_checked(ids[2], checked_at=T0, next_check_at=T0 + timedelta(minutes=1))
+    await store.mark_checked(ids[1], checked_at=T0, next_check_at=None)
+    due = await store.due_articles(T0 + timedelta(minutes=10), 10)
+    assert [a.article_id for a in due] == [ids[2], ids[0]]
+    assert due[0].check_count == 1
+    assert [a.article_id for a in await store.due_articles(T0 + timedelta(minutes=5), 10)] == [
+        ids[2]]
+    assert len(await store.due_articles(T0 + timedelta(days=1), 1)) == 1
+    assert await store.count_due_articles(T0 + timedelta(minutes=5)) == 1
+    assert await store.count_due_articles(T0 + timedelta(minutes=10)) == 2
+    # Non-UTC input means the same instant.
+    plus2 = timezone(timedelta(hours=2))
+    assert len(await store.due_articles((T0 + timedelta(minutes=10)).astimezone(plus2), 10)) == 2
+    with pytest.raises(KeyError):
+        await store.mark_checked(999, checked_at=T0, next_check_at=None)
+    with pytest.raises(ValueError, match="naive"):
+        await store.due_articles(datetime(2026, 1, 1), 10)
+
+
+async def test_mark_collapsed_counts_a_streak_that_a_check_ends(store: Store) -> None:
+    aid = await new_article(store)
+    streak = [await store.mark_collapsed(aid, checked_at=T0, next_check_at=T0) for _ in range(3)]
+    assert streak == [1, 2, 3]
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and (article.collapse_count, article.check_count) == (3, 3)
+    await store.mark_checked(aid, checked_at=T0, next_check_at=T0)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.collapse_count == 0
+    assert await store.mark_collapsed(aid, checked_at=T0, next_check_at=T0) == 1
+    with pytest.raises(KeyError):
+        await store.mark_collapsed(999, checked_at=T0, next_check_at=None)
+
+
+async def test_extractor_version_of_versions_and_articles(store: Store) -> None:
+    aid = await new_article(store)  # stored by extractor 1
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None)  # no extraction: stays
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 1
+    # a newer extractor found the same text: the article moves on, the version row does not
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None, extractor_version=2)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 2
+    await store.add_version(aid, content=content("v2"), event=None, fetched_at=T0,
+                            next_check_at=None, extractor_version=3)
+    assert [v.extractor_version for v in await store.get_versions(aid)] == [1, 3]
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.extractor_version == 3
+
+
+async def test_mark_deleted_then_restored(store: Store) -> None:
+    aid = await new_article(store)
+    await store.mark_deleted(aid, event=event("article.deleted", (HOOK_B,)),
+                             checked_at=T0 + timedelta(hours=1), next_check_at=None)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None
+    assert article.deleted and article.next_check_at is None and article.check_count == 1
+    kinds = sorted(d.event_type for d in await store.due_deliveries(T0 + timedelta(hours=1), 10))
+    assert kinds == ["article.deleted", "article.new"]
+    # the page answered with the same article again: present clears the mark
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None, present=True)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and not article.deleted
+    # deleted again, then back with a different text: the new version clears the mark
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                             next_check_at=None)
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None)  # not present: stays
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and article.deleted
+    await store.add_version(aid, extractor_version=1, content=content("back"), event=None,
+                            fetched_at=T0, next_check_at=None)
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None and not article.deleted and article.current_version == 2
+    with pytest.raises(KeyError):
+        await store.mark_deleted(999, event=event(), checked_at=T0, next_check_at=None)
+
+
+async def test_returned_times_are_aware_utc(store: Store) -> None:
+    plus5 = timezone(timedelta(hours=5))
+    article = await store.create_article(
+        extractor_version=1, canonical_url="https://x.example/1", url="https://x.example/1",
+        feed_url="f", content=content(), event=event(), seen_at=T0.astimezone(plus5),
+        next_check_at=T0.astimezone(plus5),
+    )
+    assert article.first_seen_at == T0
+    assert article.first_seen_at.tzinfo == UTC
+    assert article == await store.find_article_by_url("https://x.example/1")
+    [delivery] = await store.due_deliveries(T0, 10)
+    assert delivery.created_at.tzinfo == UTC and delivery.next_attempt_at == T0
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+async def test_delivery_lifecycle(backend: Backend, store: Store) -> None:
+    await new_article(store, 1, event=event(endpoints=(HOOK_A, HOOK_B), at=T0))
+    await new_article(store, 2, event=event(endpoints=(HOOK_A,), at=T0 + timedelta(seconds=1)))
+    due = await store.due_deliveries(T0 + timedelta(seconds=5), 10)
+    assert [d.endpoint_url for d in due] == [HOOK_A, HOOK_B, HOOK_A]  # oldest first
+    assert await store.due_deliveries(T0 - timedelta(seconds=1), 10) == []
+    assert [d.endpoint_url for d in await store.due_deliveries(
+        T0 + timedelta(1), 10, endpoints=[HOOK_B])] == [HOOK_B]
+    assert await store.due_deliveries(T0 + timedelta(1), 10, endpoints=[]) == []
+    assert len(await store.due_deliveries(T0 + timedelta(1), 2)) == 2
+    assert await store.next_delivery_due() == T0
+    assert await store.next_delivery_due(endpoints=[HOOK_B]) == T0
+    assert await store.next_delivery_due(endpoints=[]) is None
+
+    first, second, third = due
+    retry_at = T0 + timedelta(minutes=5)
+    await store.record_delivery_attempt(first.delivery_id, attempted_at=T0, status_code=500,
+                                        error="HTTP 500", duration_ms=12.5, outcome="retry",
+                                        next_attempt_at=retry_at)
+    await store.record_delivery_attempt(second.delivery_id, attempted_at=T0, status_code=200,
+                                        error=None, duration_ms=3, outcome="delivered",
+                                        next_attempt_at=None)
+    await store.record_delivery_attempt(third.delivery_id, attempted_at=T0, status_code=410,
+                                        error="HTTP 410", duration_ms=3, outcome="disabled",
+                                        next_attempt_at=None)
+    assert await store.due_deliveries(T0 + timedelta(minutes=4), 10) == []
+    [again] = await store.due_deliveries(retry_at, 10)
+    assert (again.delivery_id, again.attempts, again.last_status) == (first.delivery_id, 1, 500)
+    assert again.next_attempt_at == retry_at
+    assert again.last_error == "HTTP 500"
+    assert await store.next_delivery_due() == retry_at
+    assert await store.count_pending_deliveries() == 1
+    await store.record_delivery_attempt(first.delivery_id, attempted_at=retry_at,
+                                        status_code=None, error="timeout", duration_ms=15000,
+                                        outcome="failed", next_attempt_at=None)
+    assert await store.next_delivery_due() is None
+    by_status = {d.status: d for d in await store.list_deliveries(
+        ("delivered", "failed", "disabled"))}
+    assert set(by_status) == {"delivered", "failed", "disabled"}
+    assert by_status["failed"].attempts == 2
+    assert by_status["failed"].last_error == "timeout"
+    assert await store.list_deliveries(()) == []
+    assert backend.count("delivery_attempts") == 4
+    with pytest.raises(ValueError, match="outcome"):
+        await store.record_delivery_attempt(first.delivery_id, attempted_at=T0, status_code=None,
+                                            error=None, duration_ms=0, outcome="maybe",
+                                            next_attempt_at=None)
+    with pytest.raises(ValueError, match="next_attempt_at"):
+        await store.record_delivery_attempt(first.delivery_id, attempted_at=T0, status_code=None,
+                                            error=None, duration_ms=0, outcome="retry",
+                                            next_attempt_at=None)
+    with pytest.raises(KeyError):
+        await store.record_delivery_attempt(999, attempted_at=T0, status_code=None, error=None,
+                                            duration_ms=0, outcome="failed",
+                                            next_attempt_at=None)
+    assert backend.count("delivery_attempts") == 4  # the refused attempt left no row
+
+
+async def test_requeue_deliveries(store: Store) -> None:
+    ev1 = event(endpoints=(HOOK_A, HOOK_B))
+    await new_article(store, 1, event=ev1)
+    await new_article(store, 2, event=event(endpoints=(HOOK_A,)))
+    d = {(x.event_id, x.endpoint_url): x for x in await store.due_deliveries(T0, 10)}
+    outcomes = [((ev1.event_id, HOOK_A), "delivered"), ((ev1.event_id, HOOK_B), "failed")]
+    for key, outcome in outcomes:
+        await store.record_delivery_attempt(d[key].delivery_id, attempted_at=T0,
+                                            status_code=200, error=None, duration_ms=1,
+                                            outcome=outcome, next_attempt_at=None)
+    later = T0 + timedelta(days=4)
+    with pytest.raises(ValueError, match="needs"):
+        await store.requeue_deliveries(event_id=None, failed=False, endpoint_url=None, now=later)
+    assert await store.requeue_deliveries(event_id=None, failed=True, endpoint_url=None,
+                                          now=later) == 1
+    requeued = [x for x in await store.due_deliveries(later, 10) if x.endpoint_url == HOOK_B]
+    assert requeued[0].attempts == 0
+    assert requeued[0].next_attempt_at == later
+    assert requeued[0].last_status is None
+    # Replaying one event resends even what was delivered.
+    assert await store.requeue_deliveries(event_id=ev1.event_id, failed=False,
+                                          endpoint_url=HOOK_A, now=later) == 1
+    assert await store.count_pending_deliveries() == 3
+    assert await store.list_deliveries(("delivered", "failed")) == []
+    assert await store.requeue_deliveries(event_id="evt_unknown", failed=False,
+                                          endpoint_url=None, now=later) == 0
+
+
+async def test_endpoint_state_updates_and_resume(store: Store) -> None:
+    assert await store.list_endpoint_states() == []
+    paused = EndpointState(HOOK_A, failing_since=T0, paused_at=T0 + timedelta(hours=1),
+                           next_probe_at=T0 + timedelta(hours=2), reason="HTTP 503")
+    transition = await store.update_endpoint_state(HOOK_A, lambda _: paused)
+    assert transition.before == EndpointState(HOOK_A) and transition.after == paused
+    assert await store.list_endpoint_states() == [paused]
+    with pytest.raises(ValueError, match="rename"):
+        await store.update_endpoint_state(HOOK_A, lambda s: replace(s, url=HOOK_B))
+    # a healthy state is no row at all
+    await store.update_endpoint_state(HOOK_A, lambda s: EndpointState(s.url))
+    assert await store.list_endpoint_states() == []
+
+    await new_article(store, 1, event=event(endpoints=(HOOK_A, HOOK_B)))
+    [to_a] = [d for d in await store.due_deliveries(T0, 10) if d.endpoint_url == HOOK_A]
+    await store.record_delivery_attempt(to_a.delivery_id, attempted_at=T0, status_code=410,
+                                        error="HTTP 410", duration_ms=1, outcome="disabled",
+                                        next_attempt_at=None)
+    disabled = EndpointState(HOOK_A, disabled_at=T0, reason="HTTP 410")
+    await store.update_endpoint_state(HOOK_A, lambda _: disabled)
+    now = T0 + timedelta(days=1)
+    before, requeued = await store.resume_endpoint(HOOK_A, now=now)
+    assert (before, requeued) == (disabled, 1)
+    assert await store.list_endpoint_states() == []
+    [back] = [d for d in await store.due_deliveries(now, 10) if d.endpoint_url == HOOK_A]
+    assert back.status == "pending" and back.next_attempt_at == now
+
+
+async def test_racing_endpoint_updates_never_lose_one(store: Store) -> None:
+    def append(state: EndpointState) -> EndpointState:
+        return replace(state, failing_since=T0, reason=(state.reason or "") + "x")
+
+    await asyncio.gather(*(store.update_endpoint_state(HOOK_A, append) for _ in range(8)))
+    [state] = await store.list_endpoint_states()
+    assert state.reason == "x" * 8
+
+
+# --- all or nothing ----------------------------------------------------------------------------
+
+TABLES = ("articles", "article_urls", "versions", "events", "deliveries")
+
+
+def counts(backend: Backend) -> dict[str, int]:
+    return {table: backend.count(table) for table in TABLES}
+
+
+async def test_a_write_that_fails_midway_leaves_nothing_and_the_store_usable(
+        backend: Backend, store: Store) -> None:
+    first = event(endpoints=(HOOK_A, HOOK_B))
+    aid = await new_article(store, 1, event=first)
+    before = counts(backend)
+    # the same event id again fails on the events table, after the article and version rows
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the database's own error
+        await new_article(store, 2, event=event(event_id=first.event_id))
+    assert not isinstance(caught.value, ArticleExistsError)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await store.add_version(aid, extractor_version=1, content=content("v2"),
+                                event=lambda _: event(event_id=first.event_id),
+                                fetched_at=T0, next_check_at=None)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await store.mark_deleted(aid, event=event(event_id=first.event_id), checked_at=T0,
+                                 next_check_at=None)
+    assert counts(backend) == before
+    assert await store.find_article_by_url("https://news.example/a/2") is None
+    article = await store.find_article_by_url("https://news.example/a/1")
+    assert article is not None
+    assert (article.current_version, article.deleted, article.check_count) == (1, False, 0)
+    assert await store.add_version(aid, extractor_version=1, content=content("v2"),
+                                   event=lambda _: event(), fetched_at=T0,
+                                   next_check_at=None) == 2
+
+
+async def test_many_concurrent_writers_some_failing(backend: Backend, store: Store) -> None:
+    dup = event(endpoints=(HOOK_A, HOOK_B))
+    await new_article(store, 0, event=dup)
+    outcomes = await asyncio.gather(*(new_article(
+        store, n, event=event(event_id=dup.event_id) if n % 3 == 0 else event(
+            endpoints=(HOOK_A, HOOK_B))) for n in range(1, 31)), return_exceptions=True)
+    assert sum(isinstance(r, int) for r in outcomes) == 20
+    assert counts(backend) == {"articles": 21, "article_urls": 42, "versions": 21,
+                               "events": 21, "deliveries": 42}
+
+
+async def test_cancelled_callers_never_leave_half_a_transaction(
+        backend: Backend, store: Store) -> None:
+    aid = await new_article(store, event=event(endpoints=(HOOK_A, HOOK_B)))
+    tasks = [asyncio.create_task(store.add_version(
+        aid, extractor_version=1, content=content(f"v{i}"),
+        event=lambda _: event(endpoints=(HOOK_A, HOOK_B)), fetched_at=T0, next_check_at=None))
+        for i in range(20)]
+    await asyncio.sleep(0.002)
+    for task in tasks[::2]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await store.close()  # waits for the shielded transactions still running
+    # Every transaction ran to its end: each version has its event and both deliveries.
+    assert backend.count("versions") == backend.count("events") == 21
+    assert backend.count("deliveries") == 42
+    reopened = backend.store(readonly=True)
+    await reopened.open()
+    try:
+        article = await reopened.find_article_by_url("https://news.example/a/1")
+        assert article is not None and article.current_version == 21
+    finally:
+        await reopened.close()
