@@ -51,7 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--from", dest="from_version", type=int, metavar="N")
     diff.add_argument("--to", dest="to_version", type=int, metavar="M")
     diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
-                      help="auto: coloured word diff on a terminal, unified diff when piped")
+                      help="auto: coloured word diff on a terminal, unified diff when piped; "
+                           "words, piped: [-removed-]{+added+}")
+    around = diff.add_mutually_exclusive_group()
+    around.add_argument("--context", type=_count, metavar="N",
+                        help="unchanged paragraphs (words) or lines (unified) shown around "
+                             "each change (default: 1 paragraph, 3 lines)")
+    around.add_argument("--full", action="store_true", help="the whole text, not only changes")
     sub.add_parser("status", parents=[common],
                    help="feeds, articles and deliveries as stored (works while the daemon runs)")
     sub.add_parser("migrate", parents=[common],
@@ -73,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--endpoint", metavar="URL", required=True,
                         help="the endpoint as `crawler deliveries` shows it (or its full URL)")
     return parser
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -160,10 +173,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
 
         return asyncio.run(show_history(settings, args.url))
     if args.command == "diff":
-        from crawler.commands.history import show_diff
+        from crawler.commands.diff import show_diff
 
         return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
-                                     args.format))
+                                     args.format, context=args.context, full=args.full))
     if args.command == "status":
         from crawler.commands.status import show_status
 

@@ -36,10 +36,12 @@ def version_lines(content: Content) -> list[str]:
 
 
 def unified_diff(old: Content, new: Content, old_label: str = "previous",
-                 new_label: str = "current") -> str:
-    """A unified diff, previous -> current, of the headline line followed by the paragraphs."""
+                 new_label: str = "current", context: int = 3) -> str:
+    """A unified diff, previous -> current, of the headline line followed by the paragraphs,
+    with `context` unchanged lines around each change."""
     lines = difflib.unified_diff(
-        version_lines(old), version_lines(new), fromfile=old_label, tofile=new_label, lineterm=""
+        version_lines(old), version_lines(new), fromfile=old_label, tofile=new_label,
+        lineterm="", n=context,
     )
     return "\n".join(lines) + "\n"
 
@@ -89,6 +91,73 @@ def word_diff(old: str, new: str) -> list[WordChange]:
             emit("delete", a[i1:i2])
             emit("insert", b[j1:j2])
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One paragraph of a word diff (the headline is the first), or several old and new
+    paragraphs that could not be paired one to one (then their text keeps its blank lines)."""
+
+    changed: bool
+    changes: tuple[WordChange, ...]
+
+
+def paragraph_diff(old: Content, new: Content) -> list[Block]:
+    """The word diff of two versions, paragraph by paragraph: the headline first, then the
+    paragraphs matched as whole lines, words diffed only inside those that changed."""
+    blocks = [_block(old.title, new.title)]
+    a, b = paragraphs(old.text), paragraphs(new.text)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            blocks.extend(Block(False, (WordChange("equal", p),)) for p in a[i1:i2])
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            blocks.extend(_block(x, y) for x, y in zip(a[i1:i2], b[j1:j2], strict=True))
+        elif tag == "replace":
+            blocks.extend(_pair(a[i1:i2], b[j1:j2]))
+        elif tag == "delete":
+            blocks.extend(Block(True, (WordChange("delete", p),)) for p in a[i1:i2])
+        else:
+            blocks.extend(Block(True, (WordChange("insert", p),)) for p in b[j1:j2])
+    return blocks
+
+
+# Two paragraphs at least this similar are one paragraph edited, not one removed and another
+# added.
+_SAME_PARAGRAPH = 0.5
+# Replaced stretches longer than this (old x new paragraphs) are not paired one by one.
+_PAIRING_BUDGET = 400
+
+
+def _pair(old: list[str], new: list[str]) -> list[Block]:
+    """Blocks for old paragraphs replaced by a different number of new ones: in order, each old
+    paragraph is paired with the next similar new one (those skipped were added), or removed."""
+    if len(old) * len(new) > _PAIRING_BUDGET:
+        return [_block("\n\n".join(old), "\n\n".join(new))]
+    blocks: list[Block] = []
+    j = 0
+    for paragraph in old:
+        match = next((k for k in range(j, len(new)) if _similar(paragraph, new[k])), None)
+        if match is None:
+            blocks.append(Block(True, (WordChange("delete", paragraph),)))
+            continue
+        blocks.extend(Block(True, (WordChange("insert", p),)) for p in new[j:match])
+        blocks.append(_block(paragraph, new[match]))
+        j = match + 1
+    blocks.extend(Block(True, (WordChange("insert", p),)) for p in new[j:])
+    return blocks
+
+
+def _similar(old: str, new: str) -> bool:
+    matcher = difflib.SequenceMatcher(None, old, new)
+    return (matcher.real_quick_ratio() >= _SAME_PARAGRAPH
+            and matcher.quick_ratio() >= _SAME_PARAGRAPH and matcher.ratio() >= _SAME_PARAGRAPH)
+
+
+def _block(old: str, new: str) -> Block:
+    if old == new:
+        return Block(False, (WordChange("equal", old),) if old else ())
+    return Block(True, tuple(word_diff(old, new)))
 
 
 def _chars(tokens: list[str]) -> int:
