@@ -46,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", parents=[common],
                              help="the stored versions of one article")
     history.add_argument("url")
+    show = sub.add_parser("show", parents=[common],
+                          help="the headline and text of one stored version")
+    show.add_argument("url", metavar="ARTICLE")
+    show.add_argument("--version", dest="version_number", type=int, metavar="N",
+                      help="the version to show (default: the latest)")
+    compare = sub.add_parser("compare", parents=[common],
+                             help="what the daemon would announce if a page went from OLD to "
+                                  "NEW (local files, nothing stored)")
+    compare.add_argument("old", metavar="OLD.html")
+    compare.add_argument("new", metavar="NEW.html")
+    compare.add_argument("--url", help="the URL the pages were fetched from")
     diff = sub.add_parser("diff", parents=[common], help="the diff between two stored versions")
     diff.add_argument("url")
     diff.add_argument("--from", dest="from_version", type=int, metavar="N")
@@ -94,7 +105,8 @@ def _load(args: argparse.Namespace) -> Settings:
 
 
 def _load_if_present(args: argparse.Namespace) -> Settings | None:
-    """The config for a command that also works without one (`extract`: site rules only):
+    """The config for a command that also works without one (`extract`, `compare`: site rules
+    only):
     None when none was named (--config, $CRAWLER_CONFIG) and the default file does not exist.
     A named file that is missing, or any invalid one, is an error: extracting without the
     rules the operator meant would print hashes the daemon never stores."""
@@ -115,6 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"crawler: invalid config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return extract_files([Path(f) for f in args.files], args.url, rules_from)
+    if args.command == "compare":
+        from crawler.commands.compare import compare_files
+
+        try:
+            rules_from = _load_if_present(args)
+        except ConfigError as exc:
+            print(f"crawler: invalid config: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        return compare_files(Path(args.old), Path(args.new), args.url, rules_from)
     try:
         settings = _load(args)
     except ConfigError as exc:
@@ -172,6 +193,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
         from crawler.commands.history import show_history
 
         return asyncio.run(show_history(settings, args.url))
+    if args.command == "show":
+        from crawler.commands.show import show_version
+
+        return asyncio.run(show_version(settings, args.url, args.version_number))
     if args.command == "diff":
         from crawler.commands.diff import show_diff
 
