@@ -46,12 +46,29 @@ def _parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", parents=[common],
                              help="the stored versions of one article")
     history.add_argument("url")
+    show = sub.add_parser("show", parents=[common],
+                          help="the headline and text of one stored version")
+    show.add_argument("url", metavar="ARTICLE")
+    show.add_argument("--version", dest="version_number", type=int, metavar="N",
+                      help="the version to show (default: the latest)")
+    compare = sub.add_parser("compare", parents=[common],
+                             help="what the daemon would announce if a page went from OLD to "
+                                  "NEW (local files, nothing stored)")
+    compare.add_argument("old", metavar="OLD.html")
+    compare.add_argument("new", metavar="NEW.html")
+    compare.add_argument("--url", help="the URL the pages were fetched from")
     diff = sub.add_parser("diff", parents=[common], help="the diff between two stored versions")
     diff.add_argument("url")
     diff.add_argument("--from", dest="from_version", type=int, metavar="N")
     diff.add_argument("--to", dest="to_version", type=int, metavar="M")
     diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
-                      help="auto: coloured word diff on a terminal, unified diff when piped")
+                      help="auto: coloured word diff on a terminal, unified diff when piped; "
+                           "words, piped: [-removed-]{+added+}")
+    around = diff.add_mutually_exclusive_group()
+    around.add_argument("--context", type=_count, metavar="N",
+                        help="unchanged paragraphs (words) or lines (unified) shown around "
+                             "each change (default: 1 paragraph, 3 lines)")
+    around.add_argument("--full", action="store_true", help="the whole text, not only changes")
     sub.add_parser("status", parents=[common],
                    help="feeds, articles and deliveries as stored (works while the daemon runs)")
     sub.add_parser("migrate", parents=[common],
@@ -75,13 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
+
+
 def _load(args: argparse.Namespace) -> Settings:
     path = resolve_config_path(args.config)
     return load_config(path)
 
 
 def _load_if_present(args: argparse.Namespace) -> Settings | None:
-    """The config for a command that also works without one (`extract`: site rules only):
+    """The config for a command that also works without one (`extract`, `compare`: site rules
+    only):
     None when none was named (--config, $CRAWLER_CONFIG) and the default file does not exist.
     A named file that is missing, or any invalid one, is an error: extracting without the
     rules the operator meant would print hashes the daemon never stores."""
@@ -102,6 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"crawler: invalid config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return extract_files([Path(f) for f in args.files], args.url, rules_from)
+    if args.command == "compare":
+        from crawler.commands.compare import compare_files
+
+        try:
+            rules_from = _load_if_present(args)
+        except ConfigError as exc:
+            print(f"crawler: invalid config: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        return compare_files(Path(args.old), Path(args.new), args.url, rules_from)
     try:
         settings = _load(args)
     except ConfigError as exc:
@@ -159,11 +193,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
         from crawler.commands.history import show_history
 
         return asyncio.run(show_history(settings, args.url))
+    if args.command == "show":
+        from crawler.commands.show import show_version
+
+        return asyncio.run(show_version(settings, args.url, args.version_number))
     if args.command == "diff":
-        from crawler.commands.history import show_diff
+        from crawler.commands.diff import show_diff
 
         return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
-                                     args.format))
+                                     args.format, context=args.context, full=args.full))
     if args.command == "status":
         from crawler.commands.status import show_status
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from crawler import events
 from crawler.config import WebhookSettings
-from crawler.diffing import describe_changes, unified_diff, word_diff
+from crawler.diffing import describe_changes, tokens, unified_diff, word_diff
 from crawler.textnorm import make_content
 
 OLD = make_content("Storm hits coast", "Lead: a storm hit the coast.\n\nTwelve homes were damaged.")
@@ -40,6 +42,52 @@ def test_added_paragraph() -> None:
 def test_word_diff_marks_only_the_changed_word() -> None:
     ops = [(c.op, c.text) for c in word_diff("twelve homes", "twenty homes")]
     assert ops == [("delete", "twelve"), ("insert", "twenty"), ("equal", " homes")]
+
+
+RFI_CLAUSE = "1月17日至18日在比利时布鲁塞尔的北约总部举行，第二天另行举行由韩国、日本、澳大利亚参与的会议。"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("twelve homes", ["twelve", " ", "homes"]),
+    ("1月17日至18日", ["1", "月", "1", "7", "日", "至", "1", "8", "日"]),
+    ("２０２６年", ["２", "０", "２", "６", "年"]),  # full-width digits
+    ("東京でカレー", ["東", "京", "で", "カ", "レ", "ー"]),
+    ("서울에 비", ["서", "울", "에", " ", "비"]),
+    ("G20峰会", ["G20", "峰", "会"]),
+    ("in 2026, 年", ["in", " ", "2026", ",", " ", "年"]),
+])
+def test_tokens_are_characters_in_cjk_and_words_elsewhere(text: str, expected: list[str]) -> None:
+    assert tokens(text) == expected
+
+
+@pytest.mark.parametrize(("old", "new", "added", "removed"), [
+    # The example: a two-digit date change inside a 40-character clause.
+    (RFI_CLAUSE, RFI_CLAUSE.replace("1月17日至18日", "1月18日至19日"), 2, 2),
+    ("东京今天下雨。", "东京今天下雪。", 1, 1),
+    ("東京で雨が降った。", "東京で雪が降った。", 1, 1),
+    ("ニュースを読む", "ニュースを書く", 2, 2),
+    ("서울에 비가 왔다.", "서울에 눈이 왔다.", 2, 2),
+    ("２０２５年の予算", "２０２６年の予算", 1, 1),
+    ("G20峰会开幕", "G7峰会开幕", 2, 3),
+    ("Twelve homes were damaged.", "Twenty homes were damaged.", 6, 6),
+    ("死亡人数为12人。", "死亡人数为12人。据报道还有3人受伤。", 10, 0),
+    # A long paragraph: the common characters must not be skipped as junk.
+    ("的是在了不和有大这中人为上个国" * 200 + RFI_CLAUSE,
+     "的是在了不和有大这中人为上个国" * 200 + RFI_CLAUSE.replace("17日", "18日"), 1, 1),
+])
+def test_chars_counted_per_character_in_cjk(old: str, new: str, added: int,
+                                              removed: int) -> None:
+    changes = describe_changes(make_content("标题", old), make_content("标题", new))
+    assert (changes.chars_added, changes.chars_removed) == (added, removed)
+    assert 0 < changes.similarity < 1
+
+
+def test_word_diff_of_a_cjk_date_change_marks_the_digits() -> None:
+    ops = [(c.op, c.text) for c in
+           word_diff(RFI_CLAUSE, RFI_CLAUSE.replace("1月17日至18日", "1月18日至19日"))]
+    assert ops[:6] == [("equal", "1月1"), ("delete", "7"), ("insert", "8"), ("equal", "日至1"),
+                       ("delete", "8"), ("insert", "9")]
+    assert ops[6][0] == "equal" and len(ops) == 7
 
 
 HOOKS = (
