@@ -18,7 +18,7 @@ from crawler.diffing import paragraph_diff
 from crawler.store.sqlite import SQLiteStore
 from crawler.textnorm import make_content
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.test_store_sqlite import T0, event
+from tests.store_backends import T0, event
 
 URL = "https://news.example/a/1"
 PARAS = [f"Paragraph {n} says something unremarkable about the storm." for n in range(1, 9)]
