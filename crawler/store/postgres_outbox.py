@@ -31,14 +31,9 @@ from crawler.store.postgres_rows import (
     utc,
     utc_opt,
 )
+from crawler.store.records import attempt_status
 from crawler.webhooks.health import EndpointState, Transition
 
-_OUTCOME_STATUS = {
-    "delivered": "delivered",
-    "retry": "pending",
-    "failed": "failed",
-    "disabled": "disabled",
-}
 # pg_advisory_xact_lock's first key for endpoint rows (the second is the URL's hash).
 _ENDPOINT_LOCK = 0x656E64
 
@@ -130,10 +125,7 @@ class PostgresOutbox(PostgresLeases):
         """See `Store.record_delivery_attempt`. Raises ValueError for an unknown outcome or a
         "retry" without `next_attempt_at`, KeyError for an unknown delivery,
         `LeaseLostError`."""
-        if outcome not in _OUTCOME_STATUS:
-            raise ValueError(f"unknown delivery outcome {outcome!r}")
-        if outcome == "retry" and next_attempt_at is None:
-            raise ValueError("a retry needs next_attempt_at")
+        status = attempt_status(outcome, next_attempt_at)
         attempted = utc(attempted_at)
         next_at = utc_opt(next_attempt_at) if outcome == "retry" else None
         delivered_at = attempted if outcome == "delivered" else None
@@ -144,7 +136,7 @@ class PostgresOutbox(PostgresLeases):
                        next_attempt_at = %s, last_status = %s, last_error = %s,
                        delivered_at = coalesce(%s, delivered_at), {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD}""",  # noqa: S608
-                (_OUTCOME_STATUS[outcome], next_at, status_code, error, delivered_at,
+                (status, next_at, status_code, error, delivered_at,
                  *lease_params(lease_owner), delivery_id, *lease_params(lease_owner)),
             )
             if cur.rowcount == 0:

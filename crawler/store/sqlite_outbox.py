@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from crawler.models import Delivery, EventRecord
+from crawler.store.records import attempt_status
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -27,21 +28,15 @@ from crawler.store.sqlite_leases import (
 )
 from crawler.store.sqlite_rows import (
     DELIVERY_COLUMNS,
+    ENDPOINT_COLUMNS,
     decode_time,
-    decode_time_opt,
     encode_text,
     encode_time,
     encode_time_opt,
     row_to_delivery,
+    row_to_endpoint,
 )
 from crawler.webhooks.health import EndpointState, Transition
-
-_OUTCOME_STATUS = {
-    "delivered": "delivered",
-    "retry": "pending",
-    "failed": "failed",
-    "disabled": "disabled",
-}
 
 
 class OutboxStore(LeaseStore):
@@ -136,10 +131,7 @@ class OutboxStore(LeaseStore):
         """See `Store.record_delivery_attempt`. Raises ValueError for an unknown outcome or a
         "retry" without `next_attempt_at`, KeyError for an unknown delivery,
         `LeaseLostError`."""
-        if outcome not in _OUTCOME_STATUS:
-            raise ValueError(f"unknown delivery outcome {outcome!r}")
-        if outcome == "retry" and next_attempt_at is None:
-            raise ValueError("a retry needs next_attempt_at")
+        status = attempt_status(outcome, next_attempt_at)
         attempted = encode_time(attempted_at)
         next_at = encode_time_opt(next_attempt_at) if outcome == "retry" else None
         delivered_at = attempted if outcome == "delivered" else None
@@ -150,7 +142,7 @@ class OutboxStore(LeaseStore):
                        next_attempt_at = ?, last_status = ?, last_error = ?,
                        delivered_at = coalesce(?, delivered_at), {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD}""",  # noqa: S608
-                (_OUTCOME_STATUS[outcome], next_at, status_code, error, delivered_at,
+                (status, next_at, status_code, error, delivered_at,
                  *lease_params(lease_owner), delivery_id, *lease_params(lease_owner)),
             )
             if cursor.rowcount == 0:
@@ -212,8 +204,8 @@ class OutboxStore(LeaseStore):
     # --- endpoint health ---------------------------------------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:
         """See `Store.list_endpoint_states`."""
-        rows = await self._read(f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY url")  # noqa: S608
-        return [_row_to_endpoint(r) for r in rows]
+        rows = await self._read(f"SELECT {ENDPOINT_COLUMNS} FROM endpoints ORDER BY url")  # noqa: S608
+        return [row_to_endpoint(r) for r in rows]
 
     async def update_endpoint_state(
         self, url: str, change: Callable[[EndpointState], EndpointState]
@@ -231,7 +223,7 @@ class OutboxStore(LeaseStore):
                 await conn.execute("DELETE FROM endpoints WHERE url = ?", (url,))
             elif after != before:
                 await conn.execute(
-                    f"INSERT OR REPLACE INTO endpoints ({_ENDPOINT_COLUMNS})"  # noqa: S608
+                    f"INSERT OR REPLACE INTO endpoints ({ENDPOINT_COLUMNS})"  # noqa: S608
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (url, encode_time_opt(after.failing_since), encode_time_opt(after.paused_at),
                      encode_time_opt(after.disabled_at), encode_time_opt(after.next_probe_at),
@@ -284,23 +276,9 @@ async def insert_event(
     )
 
 
-_ENDPOINT_COLUMNS = "url, failing_since, paused_at, disabled_at, next_probe_at, reason"
-
-
-def _row_to_endpoint(row: Any) -> EndpointState:
-    return EndpointState(
-        url=row["url"],
-        failing_since=decode_time_opt(row["failing_since"]),
-        paused_at=decode_time_opt(row["paused_at"]),
-        disabled_at=decode_time_opt(row["disabled_at"]),
-        next_probe_at=decode_time_opt(row["next_probe_at"]),
-        reason=row["reason"],
-    )
-
-
 async def _endpoint(conn: aiosqlite.Connection, url: str) -> EndpointState:
     """The stored state of `url` inside a transaction; healthy when it has no row."""
     rows = list(await conn.execute_fetchall(
-        f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints WHERE url = ?", (url,)  # noqa: S608
+        f"SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE url = ?", (url,)  # noqa: S608
     ))
-    return _row_to_endpoint(rows[0]) if rows else EndpointState(url)
+    return row_to_endpoint(rows[0]) if rows else EndpointState(url)

@@ -1,0 +1,166 @@
+"""Rows to records, the same for every store: the columns each record is read from, and one
+reader per store that differs only in how a stored time becomes a datetime.
+
+Also the one encoding of version texts and event payloads (a marker byte, then zlib or plain
+UTF-8), so a text reads the same whichever store kept it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from crawler.models import Article, Delivery, FeedState, Version
+from crawler.webhooks.health import EndpointState
+
+# First byte of a stored version text: how the rest is encoded. New formats get a new marker;
+# old rows stay readable.
+_TEXT_ZLIB = b"z"
+_TEXT_PLAIN = b"u"
+_COMPRESS_FROM = 64  # shorter texts grow when compressed
+
+ARTICLE_COLUMNS = (
+    "a.id, a.canonical_url, a.url, a.feed_url, a.first_seen_at, a.current_version, "
+    "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at, a.collapse_count, "
+    "a.source, a.extractor_version"
+)
+DELIVERY_COLUMNS = (
+    "d.id, d.event_id, e.type, d.endpoint_url, e.payload, d.attempts, d.created_at, "
+    "d.next_attempt_at, d.status, d.last_status, d.last_error"
+)
+ENDPOINT_COLUMNS = "url, failing_since, paused_at, disabled_at, next_probe_at, reason"
+
+class Row(Protocol):
+    """A row read by column name: `sqlite3.Row`, or psycopg's dict rows."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+# A delivery attempt's outcome and the status its row takes.
+_OUTCOME_STATUS = {
+    "delivered": "delivered",
+    "retry": "pending",
+    "failed": "failed",
+    "disabled": "disabled",
+}
+
+
+def attempt_status(outcome: str, next_attempt_at: datetime | None) -> str:
+    """The delivery status an attempt's `outcome` leads to. Raises ValueError for an unknown
+    outcome or a "retry" without a next attempt."""
+    status = _OUTCOME_STATUS.get(outcome)
+    if status is None:
+        raise ValueError(f"unknown delivery outcome {outcome!r}")
+    if outcome == "retry" and next_attempt_at is None:
+        raise ValueError("a retry needs next_attempt_at")
+    return status
+
+
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC. Raises ValueError for a naive datetime: guessing its zone would silently
+    shift every due time."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
+    return value.astimezone(UTC)
+
+
+def encode_text(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    if len(raw) < _COMPRESS_FROM:
+        return _TEXT_PLAIN + raw
+    return _TEXT_ZLIB + zlib.compress(raw, 6)
+
+
+def decode_text(blob: bytes) -> str:
+    marker, body = blob[:1], blob[1:]
+    if marker == _TEXT_ZLIB:
+        return zlib.decompress(body).decode("utf-8")
+    if marker == _TEXT_PLAIN:
+        return body.decode("utf-8")
+    raise ValueError(f"unknown stored text format {marker!r}")
+
+
+def decode_payload(stored: str | bytes) -> str:
+    """An event payload: compressed like version texts since schema 4, plain text before."""
+    return stored if isinstance(stored, str) else decode_text(bytes(stored))
+
+
+@dataclass(frozen=True, slots=True)
+class RowReader:
+    """Records from rows (anything indexable by column name)."""
+
+    time: Callable[[Any], datetime]
+    """A stored time (never None) as an aware UTC datetime."""
+
+    def time_opt(self, value: Any) -> datetime | None:
+        return None if value is None else self.time(value)
+
+    def article(self, row: Row) -> Article:
+        return Article(
+            article_id=int(row["id"]),
+            canonical_url=row["canonical_url"],
+            url=row["url"],
+            feed_url=row["feed_url"],
+            first_seen_at=self.time(row["first_seen_at"]),
+            current_version=int(row["current_version"]),
+            current_hash=row["current_hash"],
+            title=row["title"],
+            deleted=bool(row["deleted"]),
+            check_count=int(row["check_count"]),
+            next_check_at=self.time_opt(row["next_check_at"]),
+            collapse_count=int(row["collapse_count"]),
+            source=row["source"],
+            extractor_version=int(row["extractor_version"]),
+        )
+
+    def version(self, row: Row) -> Version:
+        return Version(
+            article_id=int(row["article_id"]),
+            number=int(row["number"]),
+            content_hash=row["content_hash"],
+            title=row["title"],
+            text=decode_text(bytes(row["text"])),
+            fetched_at=self.time(row["fetched_at"]),
+            extractor_version=int(row["extractor_version"]),
+        )
+
+    def feed_state(self, row: Row) -> FeedState:
+        return FeedState(
+            feed_url=row["url"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_polled_at=self.time_opt(row["last_polled_at"]),
+            last_status=row["last_status"],
+            last_error=row["last_error"],
+            consecutive_errors=int(row["consecutive_errors"]),
+            next_poll_at=self.time_opt(row["next_poll_at"]),
+            entries=row["last_entries"],
+        )
+
+    def delivery(self, row: Row) -> Delivery:
+        return Delivery(
+            delivery_id=int(row["id"]),
+            event_id=row["event_id"],
+            event_type=row["type"],
+            endpoint_url=row["endpoint_url"],
+            payload=decode_payload(row["payload"]),
+            attempts=int(row["attempts"]),
+            created_at=self.time(row["created_at"]),
+            next_attempt_at=self.time_opt(row["next_attempt_at"]),
+            status=row["status"],
+            last_status=None if row["last_status"] is None else int(row["last_status"]),
+            last_error=row["last_error"],
+        )
+
+    def endpoint(self, row: Row) -> EndpointState:
+        return EndpointState(
+            url=row["url"],
+            failing_since=self.time_opt(row["failing_since"]),
+            paused_at=self.time_opt(row["paused_at"]),
+            disabled_at=self.time_opt(row["disabled_at"]),
+            next_probe_at=self.time_opt(row["next_probe_at"]),
+            reason=row["reason"],
+        )
