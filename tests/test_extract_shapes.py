@@ -208,8 +208,8 @@ def test_a_dialog_laid_over_the_page_gives_way_to_the_article() -> None:
     refs = "".join(f"<li><a href='/r{i}'>Reference number {i} of the paper</a></li>"
                    for i in range(60))
     dialog = paras(prose("DISCLOSURE, with, many, commas,", 4, words=45))
-    html = page(f"<div class='article__content'><div class='article__body'>{paras(body)}</div>"
-                f"<ol class='references'>{refs}</ol>"
+    html = page(f"<div class='article__content'><div class='article__body'>{paras(body)}"
+                f"<ol class='references'>{refs}</ol></div>"
                 f"<div class='modal disclosures'><div class='modal__body'>{dialog}</div></div></div>")
     text = text_of(html)
     assert all(p in text for p in body)
@@ -246,11 +246,13 @@ def test_prose_set_in_a_heading_tag_is_kept() -> None:
 def test_a_standfirst_in_a_hero_box_before_the_body_is_kept() -> None:
     lead = "The council voted on Tuesday to close the old bridge to all traffic until spring."
     body = prose("BODY", 4)
-    html = page("<div class='site-header'><div class='bar'><div class='promo'><p>Chat with us "
-                "on the messenger app and find out what is happening in the world.</p></div></div>"
-                "</div><main><div class='hero'><div class='hero-inner'><h1>Bridge closed</h1>"
-                f"<p>{lead}</p></div></div><div class='article'><div class='body'>{paras(body)}"
-                "</div></div></main>")
+    # The promotion comes after the headline too, but deep in the page header, far from the
+    # article's box.
+    deep = "<div>" * 6
+    html = page(f"<header class='top'><h1>Bridge closed</h1>{deep}<p>Chat with us on the "
+                "messenger app and find out what is happening in the world.</p>"
+                f"{'</div>' * 6}</header><main><div class='hero'><p>{lead}</p></div>"
+                f"<div class='article'><div class='body'>{paras(body)}</div></div></main>")
     text = text_of(html)
     assert text.split("\n\n")[0] == lead
     assert "messenger" not in text
