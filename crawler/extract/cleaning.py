@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.dom import detach, ink, text_length, text_of
+from crawler.extract.dom import detach, ends_sentence, ink, text_length, text_of
 from crawler.extract.hints import COMMENTS, NEGATIVE, POSITIVE, UNLIKELY, class_id
 from crawler.extract.scan import hidden_or_furniture
 
@@ -32,8 +32,6 @@ _NOSCRIPT_TEXT = 400
 _ASIDE_ARTICLE = 200
 # A paragraph that reads as a sentence: some words, then a full stop.
 _SENTENCE_MIN = 22
-_FULL_STOPS = frozenset(".!?。！？")
-_CLOSERS = "\"'»”’)] \n\t\r"
 # A caption: a block this close to its image, with at most this much text.
 _CAPTION_LEVELS = 3
 _CAPTION_TEXT = 250
@@ -134,8 +132,7 @@ def _drop_captions(root: LexborNode) -> None:
 
 
 def _is_sentence(text: str) -> bool:
-    end = text.rstrip(_CLOSERS)
-    return len(end) >= _SENTENCE_MIN and end[-1] in _FULL_STOPS
+    return len(text.strip()) >= _SENTENCE_MIN and ends_sentence(text)
 
 
 def _body_structure(lengths: list[int], total: int) -> bool:

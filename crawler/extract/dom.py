@@ -139,6 +139,16 @@ def drop_orphan_headings(paragraphs: list[str]) -> list[str]:
 
 # Longer than this, a "heading" is prose set in a heading tag.
 _HEADING_MAX = 150
+_FULL_STOPS = frozenset(".!?。！？…")
+_CLOSERS = "\"'»”’)] \n\t\r"
+
+
+def ends_sentence(text: str) -> bool:
+    """`text` ends with a full stop, maybe followed by closing quotes or brackets."""
+    end = text.rstrip(_CLOSERS)
+    return bool(end) and end[-1] in _FULL_STOPS
+
+
 # A trailing line shorter than this, without a full stop, is a label.
 _TAIL_LABEL = 40
 _TAIL_LABELS = 3

@@ -115,14 +115,14 @@ def class_id(attrs: dict[str, str | None]) -> str:
     ident = attrs.get("id") or ""
     if not cls and not ident:
         return ""
-    if ident and not _NO_DIGITS.isdisjoint(ident):
+    if ident and not _DIGITS.isdisjoint(ident):
         # Ids count their instances ("comment-4711", "post-88"): with the digits folded, the
         # hint is the same for every instance and every cached verdict on it is reused.
         ident = _RUN_OF_DIGITS.sub("0", ident)
     return _fold_hint(f"{cls} {ident}")
 
 
-_NO_DIGITS = frozenset("0123456789")
+_DIGITS = frozenset("0123456789")
 _RUN_OF_DIGITS = re.compile(r"\d+")
 
 
@@ -165,7 +165,6 @@ _AGO = re.compile(
 )
 # Volatile lines are short; a long line mentioning "updated" is prose.
 VOLATILE_MAX = 90
-_DIGITS = frozenset("0123456789")
 
 
 def volatile(line: str) -> bool:

@@ -6,12 +6,11 @@ that sit between the headline and the body in another container (a hero or heade
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.dom import link_density, text_length, text_of
+from crawler.extract.dom import ends_sentence, link_density, text_length, text_of
 from crawler.extract.hints import LEAD, NEGATIVE, class_id
 from crawler.extract.prose import ancestors, attached
 from crawler.extract.scan import Scan
@@ -29,7 +28,6 @@ _HINT_LEVELS = 3
 _BETWEEN_SCAN = 40
 # The standfirst and the body meet within this many levels above each.
 _NEAR_LEVELS = 6
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'»”’)]*$")
 
 
 def leads(picked: list[LexborNode], found: Scan) -> list[LexborNode]:
@@ -98,7 +96,7 @@ def _shares_ancestor(node: LexborNode, ids: set[int]) -> bool:
 
 def _standfirst(para: LexborNode) -> bool:
     text = " ".join(text_of(para).split())
-    if not _BETWEEN_MIN <= len(text) <= _MAX_LEAD or not _SENTENCE_END.search(text):
+    if not _BETWEEN_MIN <= len(text) <= _MAX_LEAD or not ends_sentence(text):
         return False
     if link_density(para) > _BETWEEN_LINKS:
         return False
