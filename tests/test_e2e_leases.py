@@ -1,7 +1,9 @@
 """Claims across process starts, through real `crawler run` subprocesses on one SQLite file:
-a daemon killed mid-pass leaves its claimed work leased until the lease expires, then the
-next daemon (a new lease owner) does it, exactly once. SQLite admits one daemon per file, so
-the daemons here follow each other; the store tests cover owners side by side."""
+a daemon killed mid-pass leaves its claimed work leased; SQLite admits one daemon per file, so
+the next daemon (a new lease owner) knows those leases are dead, takes them over at once
+instead of waiting for them to expire, and does the work exactly once. Takeover after expiry,
+between live owners side by side, is covered by the store tests and the PostgreSQL fleet
+test."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_tab
 from tests.news_site import NewsSite
 
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
-LEASE, RENEW = 6.0, 1.0
+# Long leases: a takeover that waited for them would not finish within the test's waits.
+LEASE, RENEW = 60.0, 1.0
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
 
@@ -43,7 +46,7 @@ def story(site: NewsSite, i: int) -> None:
              [f"Body paragraph of story {i}, with enough words to be an article."])
 
 
-async def test_a_killed_daemons_feed_poll_is_taken_over_after_its_lease_and_done_once(
+async def test_a_killed_daemons_feed_poll_is_taken_over_at_restart_and_done_once(
         tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
     for i in range(3):
         story(site, i)
@@ -67,9 +70,8 @@ async def test_a_killed_daemons_feed_poll_is_taken_over_after_its_lease_and_done
         await wait_for(lambda: len(receiver.accepted()) >= 3)
         await asyncio.sleep(1.5)  # later polls find nothing new
         assert await stop_daemon(daemon) == 0
-    # The dead daemon renewed its lease about RENEW before it died (later under load): nobody
-    # polled the feed until the lease ran out, although the new daemon was up in a second or two.
-    assert first_poll - killed_at >= LEASE / 2
+    # The dead daemon's lease had most of a minute to run: the new daemon did not wait for it.
+    assert first_poll - killed_at < LEASE / 2
     new_events = [r.json for r in receiver.accepted() if r.json["type"] == "article.new"]
     assert sorted(e["data"]["article"]["title"] for e in new_events) == [
         f"Story number {i}" for i in range(3)]
@@ -83,7 +85,7 @@ async def test_a_killed_daemons_feed_poll_is_taken_over_after_its_lease_and_done
     assert rows(db, "SELECT count(*) FROM feeds WHERE lease_owner IS NOT NULL") == [(0,)]
 
 
-async def test_a_killed_daemons_recheck_is_taken_over_after_its_lease_and_announced_once(
+async def test_a_killed_daemons_recheck_is_taken_over_at_restart_and_announced_once(
         tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
     story(site, 0)
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
@@ -109,7 +111,7 @@ async def test_a_killed_daemons_recheck_is_taken_over_after_its_lease_and_announ
         await asyncio.sleep(2.5)  # more re-checks: the same text, nothing more to announce
         assert await stop_daemon(daemon) == 0
     recheck = next(t for t, path in site.request_times if path == page and t > killed_at)
-    assert recheck - killed_at >= LEASE / 2
+    assert recheck - killed_at < LEASE / 2
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new", "article.edited"]
     assert rows(db, "SELECT count(*) FROM versions") == [(2,)]
     log = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]

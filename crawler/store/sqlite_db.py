@@ -50,6 +50,9 @@ from crawler.store.sqlite_lock import DaemonLock
 
 log = structlog.get_logger(__name__)
 
+# The tables whose rows are claimed under a lease (migration 7).
+_LEASED_TABLES = ("feeds", "articles", "deliveries")
+
 T = TypeVar("T")
 Tx = Callable[[aiosqlite.Connection], Awaitable[T]]
 
@@ -135,9 +138,29 @@ class SQLiteDatabase:
         self._take_lock()
         try:
             await self._open_connections()
+            if self._lock_file is not None:
+                await self._drop_stale_leases()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         log.debug("store_opened", path=str(self._path), readonly=self._readonly)
+
+    async def _drop_stale_leases(self) -> None:
+        """Holding the daemon lock, this process is the file's only daemon: every lease in it
+        was left by an earlier process that died holding it. Freed now, a daemon restarted
+        after a crash polls and re-checks at once instead of waiting for the leases to
+        expire (a fleet on PostgreSQL must wait: another member may be alive)."""
+        writer = self._writer
+        assert writer is not None
+        await writer.execute("BEGIN IMMEDIATE")
+        try:
+            for table in _LEASED_TABLES:
+                await writer.execute(
+                    f"UPDATE {table} SET lease_owner = NULL, lease_expires_at = NULL"  # noqa: S608
+                    " WHERE lease_owner IS NOT NULL")
+            await writer.execute("COMMIT")
+        except BaseException:
+            await writer.execute("ROLLBACK")
+            raise
 
     async def _open_connections(self) -> None:
         # A read-only store reads through `mode=ro`; everyone else through `mode=rw`, which
