@@ -19,7 +19,7 @@ import structlog
 from crawler import leases
 from crawler.config import Settings
 from crawler.due_work import DueWork
-from crawler.fetch import Fetcher
+from crawler.fetch import Fetcher, HostTurns
 from crawler.leases import LeaseKeeper, LeaseTiming
 from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
@@ -95,7 +95,10 @@ class App:
             # Work claimed and not finished at exit is given back, due at once for whoever
             # comes next, rather than waiting for its leases to expire.
             self._stack.push_async_callback(self._release_leases)
-            self._fetcher = await self._stack.enter_async_context(Fetcher(self.settings.fetch))
+            # A store other daemons share paces each host for all of them.
+            fleet = (self.store, self.owner) if isinstance(self.store, HostTurns) else None
+            self._fetcher = await self._stack.enter_async_context(
+                Fetcher(self.settings.fetch, fleet=fleet))
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
             # session of their own, without the fetcher's private-address guard.
             webhook_session = await self._stack.enter_async_context(

@@ -144,3 +144,15 @@ class Delivery:
     """"pending", "delivered", "failed" or "disabled" (the endpoint answered 410)."""
     last_status: int | None
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HostTurn:
+    """A shared store's answer to one ask for a request turn on a host (fleet politeness):
+    `token` when a turn was taken, else how long to wait before asking again."""
+
+    token: str | None
+    wait: float = 0.0
+    """Seconds until the host's next start is allowed (0 when only its turns are all held)."""
+    paused: bool = False
+    """The wait is a pause the host asked for (Retry-After), not the spacing."""

@@ -172,6 +172,24 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN lease_owner text;
     ALTER TABLE deliveries ADD COLUMN lease_expires_at timestamptz;
     """,
+    # 8: request turns on a host for the whole fleet (`crawler.store.postgres_hosts`): each
+    # host's next allowed start and Retry-After pause, and one row per request in flight.
+    # UNLOGGED: written on every request and worth nothing after a server crash (they describe
+    # the next few seconds), so they skip the WAL.
+    """
+    CREATE UNLOGGED TABLE host_pacing (
+        host          text PRIMARY KEY,
+        next_start_at timestamptz,
+        paused_until  timestamptz
+    );
+    CREATE UNLOGGED TABLE host_turns (
+        token      text PRIMARY KEY,
+        host       text NOT NULL,
+        owner      text NOT NULL,
+        expires_at timestamptz NOT NULL
+    );
+    CREATE INDEX host_turns_host ON host_turns (host, expires_at);
+    """,
 )
 
 _VERSION_TABLE = """
