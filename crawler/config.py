@@ -202,6 +202,9 @@ class NotifySettings(_Section):
         return value
 
 
+MIN_PAYLOAD_BYTES = 16 * 1024
+
+
 class DeliverySettings(_Section):
     """Webhook delivery tuning (an addition to the first contract)."""
 
@@ -216,6 +219,15 @@ class DeliverySettings(_Section):
     # `probe_every` until it answers 2xx, or `crawler deliveries resume`).
     pause_after: Duration = 86400.0
     probe_every: Duration = 3600.0
+
+    @field_validator("max_payload_bytes")
+    @classmethod
+    def _room_for_an_event(cls, value: int) -> int:
+        # The fields that are never cut (type, ids, hashes, numbers) and a cut headline and
+        # URLs need a few KB; below this an event could not be sent whole at all.
+        if value < MIN_PAYLOAD_BYTES:
+            raise ValueError(f"must be at least {MIN_PAYLOAD_BYTES // 1024}KB")
+        return value
 
 
 class HttpSettings(_Section):

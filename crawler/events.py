@@ -52,24 +52,38 @@ def _encode(body: dict[str, Any]) -> str:
 
 
 def _fit(body: dict[str, Any], max_bytes: int) -> str:
-    """Render `body`, cutting the long fields (text, diff) until it fits in `max_bytes`."""
+    """Render `body` within `max_bytes`: the long fields are cut, in this order, until it
+    fits: the diff and the text (their full form stays in the store, for `crawler diff`),
+    then the headline and the URLs of the article (which only a hostile page makes long)."""
     rendered = _encode(body)
-    size = len(rendered.encode())
-    if size <= max_bytes:
+    if len(rendered.encode()) <= max_bytes:
         return rendered
     data = body["data"]
     data["truncated"] = True
-    for field in ("diff", "text"):
-        if field not in data:
+    article = data.get("article", {})
+    for holder, field in ((data, "diff"), (data, "text"), (article, "title"),
+                          (article, "url"), (article, "canonical_url"),
+                          (article, "feed_url")):
+        value = holder.get(field)
+        if not isinstance(value, str):
             continue
         excess = len(_encode(body).encode()) - max_bytes
         if excess <= 0:
             break
-        value: str = data[field]
+        mark = _TRUNCATION_MARK if field in ("diff", "text") else "…"
         raw = value.encode()
-        keep = max(0, len(raw) - excess - len(_TRUNCATION_MARK.encode()) - 16)
-        data[field] = raw[:keep].decode("utf-8", "ignore") + _TRUNCATION_MARK
-    return _encode(body)
+        # JSON escapes can make a cut field longer on the wire than in UTF-8; the margin and
+        # the loop below cover them.
+        keep = max(0, len(raw) - excess - len(mark.encode()) - 16)
+        holder[field] = raw[:keep].decode("utf-8", "ignore") + mark
+    rendered = _encode(body)
+    while len(rendered.encode()) > max_bytes and any(
+            isinstance(data.get(f), str) and data[f] for f in ("diff", "text")):
+        for field in ("diff", "text"):
+            if isinstance(data.get(field), str):
+                data[field] = data[field][: len(data[field]) // 2]
+        rendered = _encode(body)
+    return rendered
 
 
 def _event(event_type: str, feed_url: str, created_at: datetime, data: dict[str, Any],
