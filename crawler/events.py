@@ -42,9 +42,15 @@ def _article(ref: ArticleRef) -> dict[str, str]:
 
 
 def _changes(changes: Changes) -> dict[str, Any]:
-    return {"title": changes.title, "lead": changes.lead, "body": changes.body,
-            "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
-            "similarity": changes.similarity}
+    out: dict[str, Any] = {
+        "title": changes.title, "lead": changes.lead, "body": changes.body,
+        "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
+        "similarity": changes.similarity}
+    if changes.sentences is not None:
+        out["sentences"] = dict(changes.sentences)
+    if changes.kinds is not None:
+        out["kinds"] = list(changes.kinds)
+    return out
 
 
 def _encode(body: dict[str, Any]) -> str:

@@ -56,6 +56,10 @@ class Changes:
     chars_removed: int
     similarity: float
     diff: str
+    sentences: dict[str, int] | None = None
+    """`changes.sentences` ({"added", "deleted", "edited", "moved"}): None when not measured."""
+    kinds: tuple[str, ...] | None = None
+    """`changes.kinds` (`crawler.change_kinds.KINDS`): None when not measured."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from typing import Any
 import structlog
 
 from crawler import events
+from crawler.change_report import describe_edit
 from crawler.config import Settings
-from crawler.diffing import describe_changes
 from crawler.extract import version as extractor
 from crawler.flaps import returns_to_recent_version
 from crawler.metrics import Metrics
@@ -151,7 +151,7 @@ class Recorder:
                        content_hash=content.content_hash, ms=_ms(started))
             return CheckOutcome(ok=True, result="flapped")
 
-        changes = describe_changes(old, content)
+        changes = describe_edit(old, content)
         ref = _ref(article.url, article.canonical_url, article.feed_url, content.title,
                    article.source)
         options = self._options()
