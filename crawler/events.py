@@ -18,6 +18,7 @@ from crawler.config import NotifySettings, Settings, WebhookSettings
 from crawler.models import Changes, Content, EventRecord
 
 NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
+RESTORED = "article.restored"
 _TRUNCATION_MARK = "\n[truncated: the full text is available with `crawler diff`]"
 
 
@@ -145,3 +146,21 @@ def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
     data = {"article": _article(ref), "source": ref.source,
             "previous_version": previous_version, "status": status}
     return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)
+
+
+def article_restored(ref: ArticleRef, current: Content, *, version: int,
+                     previous_status: int | None, previous: Content | None,
+                     changes: Changes | None, created_at: datetime, routes: Routes,
+                     max_bytes: int) -> EventRecord:
+    """A deleted article's page answered with the article again. `version`: its version now
+    (a new one when the text differs); `previous_status`: the 404/410 of the deletion (None
+    when no deletion was stored, e.g. an article deleted by an older program). `previous` and
+    `changes` (with `previous_version`, `previous_hash`, `changes` and `diff` in the payload)
+    when the text differs from the last version's and the difference is the page's."""
+    data: dict[str, Any] = {"article": _article(ref), "source": ref.source, "version": version,
+                            "content_hash": current.content_hash,
+                            "previous_status": previous_status}
+    if previous is not None and changes is not None:
+        data.update({"previous_version": version - 1, "previous_hash": previous.content_hash,
+                     "changes": _changes(changes), "diff": changes.diff})
+    return _event(RESTORED, ref.feed_url, created_at, data, routes, max_bytes)

@@ -104,6 +104,16 @@ class Version:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionMark:
+    """A stored version without its text: what deciding about a check needs of each one."""
+
+    number: int
+    content_hash: str
+    fetched_at: datetime
+    extractor_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """A detected change, ready to store: `payload` is the complete JSON body sent to receivers.
 
