@@ -96,6 +96,14 @@ def test_message_from_stored_payload(kind: str, expected: NotifyMessage) -> None
         ({"type": "article.deleted", "data": {
             "article": {"url": "https://u/1", "canonical_url": "", "title": ""}, "status": 404}},
          "https://u/1", "Deleted (HTTP 404)\n\nhttps://u/1"),
+        ({"type": "article.restored", "data": {
+            "article": {"url": "https://u/1", "canonical_url": "", "title": "T"},
+            "previous_status": 410}},
+         "T", "Restored (was HTTP 410)\n\nhttps://u/1"),
+        ({"type": "article.restored", "data": {
+            "article": {"url": "u", "canonical_url": "https://c/x", "title": "T"},
+            "previous_status": 404, "changes": {"body": True}, "diff": "@@\n-a\n+b"}},
+         "T", "Restored (was HTTP 404), text changed\n\n- a\n+ b\n\nhttps://c/x"),
         ({"type": "article.new", "data": {
             "article": {"url": "u", "canonical_url": "https://c/x", "title": "  A\n  B  "}}},
          "A B", "New article\n\nhttps://c/x"),
