@@ -7,7 +7,8 @@ For each size, a deterministic article of N sentences (seeded pseudo-random pros
 words a sentence, 5 sentences a paragraph) and an edited version of it: 2% of its sentences
 edited (a word or a number changed), 1% deleted, 1% added, 1% moved elsewhere. Timed, best of
 `--repeat`: splitting both versions into sentences plus matching them
-(`crawler.sentence_match.match_sentences`), and the whole `changes` object of the edit
+(`crawler.sentence_match.match_sentences`), the diff summary alone
+(`crawler.diffing.describe_changes`) and the whole `changes` object of the edit
 (`crawler.change_report.describe_edit`: diff summary, sentences, kinds). Reported: ms, and ms
 per 1,000 sentences, which stays flat when the cost is linear (a quadratic cost would grow
 tenfold from 500 to 5,000).
@@ -26,6 +27,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from crawler.change_report import describe_edit
+from crawler.diffing import describe_changes
 from crawler.models import Content
 from crawler.sentence_match import match_sentences
 from crawler.sentences import split_sentences
@@ -85,16 +87,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 2000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'sentences':>9} {'match ms':>9} {'ms/1k':>7} {'edit ms':>8} {'ms/1k':>7}  counts")
+    print(f"{'sentences':>9} {'match ms':>9} {'ms/1k':>7} {'diff ms':>8} {'edit ms':>8}"
+          f" {'ms/1k':>7}  counts")
     for n in args.sizes:
         old, new = article(n)
         a = make_content("Headline", _text(old))
         b = make_content("Headline", _text(new))
         match_ms = _best(args.repeat, functools.partial(_match, a, b))
+        diff_ms = _best(args.repeat, functools.partial(describe_changes, a, b))
         edit_ms = _best(args.repeat, functools.partial(describe_edit, a, b))
         counts = match_sentences(split_sentences(a.text), split_sentences(b.text)).counts()
-        print(f"{n:>9} {match_ms:>9.1f} {match_ms / n * 1000:>7.1f} {edit_ms:>8.1f}"
-              f" {edit_ms / n * 1000:>7.1f}  {counts.as_dict()}")
+        print(f"{n:>9} {match_ms:>9.1f} {match_ms / n * 1000:>7.1f} {diff_ms:>8.1f}"
+              f" {edit_ms:>8.1f} {edit_ms / n * 1000:>7.1f}  {counts.as_dict()}")
     print(f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
 
 
