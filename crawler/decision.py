@@ -101,6 +101,8 @@ class Unchanged:
 class Rebaseline:
     """A text from a newer extractor: stored silently as the new baseline."""
 
+    current: Content
+
 
 @dataclass(frozen=True, slots=True)
 class Collapsed:
@@ -114,10 +116,13 @@ class Collapsed:
 class Flapped:
     """Back to a recent version: stored, not announced."""
 
+    current: Content
+
 
 @dataclass(frozen=True, slots=True)
 class Edited:
     previous: Content
+    current: Content
     changes: Changes
     collapse_persisted: bool
     """The text collapsed and stayed so for `collapse_checks` checks: announced now."""
@@ -128,6 +133,7 @@ class Restored:
     """A deleted article's page answered with the article again: `article.restored`."""
 
     previous_status: int | None
+    current: Content
     new_version: bool
     """The text differs from the current version's: it is stored as a new version."""
     previous: Content | None = None
@@ -158,12 +164,12 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
         return StillGone(observed.status) if article.deleted else Deleted(observed.status)
     if observed.content_hash == article.current_hash:
         if article.deleted:
-            return Restored(history.deletion_status, new_version=False)
+            return Restored(history.deletion_status, observed, new_version=False)
         return Unchanged()
     if article.extractor_version != rules.extractor_version:
         if article.deleted:
-            return Restored(history.deletion_status, new_version=True)
-        return Rebaseline()
+            return Restored(history.deletion_status, observed, new_version=True)
+        return Rebaseline(observed)
     old = history.last
     if old is None or not history.versions:
         raise ValueError("classify needs the versions and the last text for this check")
@@ -172,10 +178,10 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
         return Collapsed(streak=article.collapse_count + 1, previous_chars=len(old.text),
                          current_chars=len(observed.text))
     if article.deleted:
-        return Restored(history.deletion_status, new_version=True, previous=old,
+        return Restored(history.deletion_status, observed, new_version=True, previous=old,
                         changes=describe_edit(old, observed))
     if returns_to_recent_version(history.versions, observed.content_hash, now,
                                  rules.flap_window, rules.extractor_version):
-        return Flapped()
-    return Edited(previous=old, changes=describe_edit(old, observed),
+        return Flapped(observed)
+    return Edited(previous=old, current=observed, changes=describe_edit(old, observed),
                   collapse_persisted=collapsed)

@@ -131,7 +131,7 @@ class Recorder:
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
         history = await self._history(article, observed, rules)
         decision = classify(history, observed, rules, now)
-        return await self._apply(article, observed, decision, rules, now, bound, started)
+        return await self._apply(article, decision, rules, now, bound, started)
 
     async def _history(self, article: Article, observed: Content | Gone,
                        rules: Rules) -> History:
@@ -147,19 +147,18 @@ class Recorder:
                   if wanted.deletion else None)
         return History(article, versions=versions, last=last, deletion_status=status)
 
-    async def _apply(self, article: Article, observed: Content | Gone, decision: Decision,
-                     rules: Rules, now: datetime, bound: Any,
-                     started: float) -> CheckOutcome:
+    async def _apply(self, article: Article, decision: Decision, rules: Rules,
+                     now: datetime, bound: Any, started: float) -> CheckOutcome:
+        """The one store write (and event) of `decision`."""
         next_check = self._next_check(article, now)
-        lease = article.claimed_by
-        current_extractor = rules.extractor_version
         match decision:
             case Deleted(status):
                 event = events.article_deleted(
                     self._ref(article, article.title), previous_version=article.current_version,
                     status=status, created_at=now, **self._options())
                 await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
-                                               next_check_at=next_check, lease_owner=lease)
+                                               next_check_at=next_check,
+                                               lease_owner=article.claimed_by)
                 self._stored(event.event_type, version=False)
                 bound.info("page_checked", result="deleted", http_status=status,
                            event_id=event.event_id, ms=_ms(started))
@@ -169,12 +168,10 @@ class Recorder:
                 bound.info("page_checked", result="still_gone", http_status=status,
                            ms=_ms(started))
                 return CheckOutcome(ok=True, result="gone")
-        assert isinstance(observed, Content)
-        content = observed
-        match decision:
             case Unchanged():
                 # The same text from a newer extractor: from now on a difference is the page's.
-                await self.reschedule(article, present=True, extractor_version=current_extractor)
+                await self.reschedule(article, present=True,
+                                      extractor_version=rules.extractor_version)
                 bound.info("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
             case Collapsed(streak, previous_chars, current_chars):
@@ -183,54 +180,51 @@ class Recorder:
                     article.article_id, checked_at=now,
                     next_check_at=(min(soon, next_check)
                                    if next_check and article.source == "page" else next_check),
-                    lease_owner=lease,
+                    lease_owner=article.claimed_by,
                 )
                 bound.warning("extraction_collapsed", previous_chars=previous_chars,
                               current_chars=current_chars, streak=streak,
                               announce_after=rules.collapse_checks, ms=_ms(started))
                 return CheckOutcome(ok=True, result="collapsed")
-            case Rebaseline():
-                number = await self._silent_version(article, content, now, next_check, rules)
+            case Rebaseline(current):
+                number = await self._silent_version(article, current, now, next_check, rules)
                 self._metrics.rebaselined()
                 bound.info("rebaselined", article_id=article.article_id, url=article.url,
-                           version=number, content_hash=content.content_hash,
+                           version=number, content_hash=current.content_hash,
                            previous_extractor_version=article.extractor_version,
-                           extractor_version=current_extractor, ms=_ms(started))
+                           extractor_version=rules.extractor_version, ms=_ms(started))
                 return CheckOutcome(ok=True, result="rebaselined")
-            case Flapped():
-                number = await self._silent_version(article, content, now, next_check, rules)
+            case Flapped(current):
+                number = await self._silent_version(article, current, now, next_check, rules)
                 bound.info("page_checked", result="flapped", version=number,
-                           content_hash=content.content_hash, ms=_ms(started))
+                           content_hash=current.content_hash, ms=_ms(started))
                 return CheckOutcome(ok=True, result="flapped")
-            case Restored() as restored:
-                return await self._restored(article, content, restored, rules, now, bound,
-                                            started)
-            case Edited(previous, changes, collapse_persisted):
+            case Restored():
+                return await self._restored(article, decision, rules, now, bound, started)
+            case Edited(previous, current, changes, collapse_persisted):
                 if collapse_persisted:
                     bound.warning("extraction_collapse_persisted",
                                   previous_chars=len(previous.text),
-                                  current_chars=len(content.text))
-                ref, options = self._ref(article, content.title), self._options()
+                                  current_chars=len(current.text))
+                ref, options = self._ref(article, current.title), self._options()
 
                 def edited(number: int) -> EventRecord:
-                    # Called inside the store's transaction, with the number it assigned.
-                    return events.article_edited(ref, previous, content, changes,
+                    return events.article_edited(ref, previous, current, changes,
                                                  version=number, created_at=now, **options)
 
-                stored, event = await self._announced_version(article, content, now, edited,
+                stored, event = await self._announced_version(article, current, now, edited,
                                                               next_check, rules)
                 bound.info("page_checked", result="edited", version=stored,
                            event_id=event.event_id, chars_added=changes.chars_added,
                            chars_removed=changes.chars_removed, title_changed=changes.title,
                            kinds=changes.kinds, ms=_ms(started))
                 return CheckOutcome(ok=True, result="edited")
-        raise AssertionError(f"unhandled decision {decision!r}")
 
-    async def _restored(self, article: Article, content: Content, restored: Restored,
-                        rules: Rules, now: datetime, bound: Any,
-                        started: float) -> CheckOutcome:
+    async def _restored(self, article: Article, restored: Restored, rules: Rules,
+                        now: datetime, bound: Any, started: float) -> CheckOutcome:
         """`article.restored`: with the current version when the text is the same, else
         with a new version (and `changes` when the difference is the page's)."""
+        content = restored.current
         ref, options = self._ref(article, content.title), self._options()
         next_check = self._next_check(article, now)
 

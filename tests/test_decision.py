@@ -66,14 +66,14 @@ A_B = (mark(1, A, 5 * HOUR), mark(2, B, 2 * HOUR))
     (history(A, deleted=True), Gone(410), StillGone(410)),
     (history(A), A, Unchanged()),
     (history(A, extractor=1), A, Unchanged()),  # same text: the new extractor is confirmed
-    (history(A, extractor=1), B, Rebaseline()),
-    (history(A, extractor=1), SHORT, Rebaseline()),  # another extractor's text: no collapse
+    (history(A, extractor=1), B, Rebaseline(B)),
+    (history(A, extractor=1), SHORT, Rebaseline(SHORT)),  # another extractor's text: no collapse
     (history(A), SHORT, Collapsed(streak=1, previous_chars=len(A.text), current_chars=18)),
     (history(A, collapses=1), SHORT, Collapsed(2, len(A.text), 18)),
-    (history(B, *A_B), A, Flapped()),  # back to what was current two hours ago
-    (history(A, deleted=True, status=404), A, Restored(404, new_version=False)),
-    (history(A, deleted=True), A, Restored(None, new_version=False)),
-    (history(A, deleted=True, status=410, extractor=1), B, Restored(410, new_version=True)),
+    (history(B, *A_B), A, Flapped(A)),  # back to what was current two hours ago
+    (history(A, deleted=True, status=404), A, Restored(404, A, new_version=False)),
+    (history(A, deleted=True), A, Restored(None, A, new_version=False)),
+    (history(A, deleted=True, status=410, extractor=1), B, Restored(410, B, new_version=True)),
     (history(A, deleted=True, status=404), SHORT,
      Collapsed(1, len(A.text), 18)),  # a placeholder page is no return
 ])
@@ -84,7 +84,7 @@ def test_classify(hist: History, observed: Content | Gone, expected: object) -> 
 def test_an_edit_is_described() -> None:
     decision = classify(history(A), B, RULES, NOW)
     assert isinstance(decision, Edited)
-    assert decision.previous == A and not decision.collapse_persisted
+    assert (decision.previous, decision.current) == (A, B) and not decision.collapse_persisted
     assert decision.changes.kinds == ("addition",)
     assert decision.changes.sentences == {"added": 1, "deleted": 0, "edited": 0, "moved": 0}
 
