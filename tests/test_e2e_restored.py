@@ -1,6 +1,7 @@
 """`article.restored` and the `changes` of an edit end to end: the local news site, a real
-SQLite file and webhook receivers that verify every request with `standardwebhooks`, one
-listing `article.restored` and one with the default `events`."""
+store (an SQLite file, and a PostgreSQL database for the restorations) and webhook receivers
+that verify every request with `standardwebhooks`, one listing `article.restored` and one with
+the default `events`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from crawler.config import ConfigError, load_config
 from tests.conftest import FakeClock, write_config
 from tests.e2e_support import Receiver, run_pass, start_receiver, webhook_table
 from tests.news_site import NewsSite
+from tests.test_e2e_postgres import use_postgres
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [
@@ -29,13 +31,24 @@ def bodies(receiver: Receiver) -> list[dict[str, Any]]:
     return [r.json for r in receiver.accepted()]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pg_or_sqlite(request: pytest.FixtureRequest) -> str | None:
+    """A PostgreSQL URL for the store, or None for the default SQLite file. (Set up outside
+    the test's event loop: the server starts on its own.)"""
+    return request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+
+
 async def test_a_deleted_article_that_comes_back_is_restored_for_endpoints_that_ask(
-        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        pg_or_sqlite: str | None) -> None:
     story = site.add("storm", "Storm hits coast", LEAD, list(PARAS))
     async with start_receiver() as default:
         hooks = (webhook_table(receiver) + f"events = {ALL_EVENTS}\n"
                  + webhook_table(default))
-        settings = load_config(write_config(tmp_path, [site.url("/rss.xml")], webhooks=hooks))
+        config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=hooks)
+        if pg_or_sqlite is not None:
+            use_postgres(config, pg_or_sqlite)
+        settings = load_config(config)
         await run_pass(settings, clock)
         steps: list[tuple[int, list[str] | None]] = [
             (404, None),  # taken down
