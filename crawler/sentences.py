@@ -6,7 +6,7 @@ without case), and at the CJK full stops `。！？` wherever they are. Closing 
 right after the mark stay with the sentence they close. A paragraph break always ends one.
 
 What does not end a sentence:
-- a known abbreviation (`Mr.`, `Dr.`, `z. B.`, `Mme.`, `Sra.`, `etc.`, month abbreviations, ...)
+- a known abbreviation (`Mr.`, `Dr.`, `z. B.`, `Mme.`, `Sra.`, `vgl.`, `Mar.`, `No. 5`, ...)
   or a single letter (an initial: `J. Smith`, or `U.S.`),
 - a mark followed by a lower-case letter (`"Why?" he asked.`),
 - a full stop inside a number (`3.5`, `40.000`) or with no space after it (`example.org`),
@@ -26,15 +26,20 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Lower-cased, without the final full stop. Titles, Latin and the common abbreviations of the
-# languages of the default feeds (English, French, Spanish, German).
-_ABBREVIATIONS = _words("""
+# Abbreviations, lower-cased, without the final full stop, in the languages of the default
+# feeds (English, French, Spanish, German). Titles and month abbreviations only when written
+# with a capital (`Dr. Jones`, `Mar. 3`: "al mar." ends a Spanish sentence); those that
+# stand before a number only there (`No. 5`, `S. 12`: "the answer was no." ends one); the
+# rest in any case. "etc." and "usw." often end a sentence, so they are none of these.
+_TITLES = _words("""
 mr mrs ms dr prof st jr sr sen rep gov gen col lt sgt capt cmdr adm rev hon pres
-vs etc e.g i.e cf al approx ca no nos nr vol pp p fig ed eds inc ltd co corp bros dept est
 jan feb mar apr jun jul aug sep sept oct nov dec
-mme mmes mlle mlles me mgr cie env
-sra sres srta dña dra ud uds pág núm
-bzw ca evtl ggf inkl usw vgl z.b u.a d.h s.o s.u z.t bspw
+mme mmes mlle mlles me mgr sra sres srta dña dra
+""")
+_BEFORE_NUMBER = _words("no nos nr núm pág art abs p pp s fig vol")
+_ABBREVIATIONS = _words("""
+vs e.g i.e cf al approx ca ed eds inc ltd co corp bros dept cie env ud uds
+bzw evtl ggf inkl vgl z.b u.a d.h s.o s.u z.t bspw
 """)
 
 _MONTHS = _words("""
@@ -118,7 +123,9 @@ def _keeps_going(before: str, after: str) -> bool:
         return False
     word = found.group(1)
     bare = word.lower().strip(".")
-    if bare in _ABBREVIATIONS or word.lower() in _ABBREVIATIONS:
+    if bare in _ABBREVIATIONS or (bare in _TITLES and word[:1].isupper()):
+        return True
+    if bare in _BEFORE_NUMBER and after.lstrip()[:1].isdigit():
         return True
     letters = bare.replace(".", "")
     if len(letters) == 1 and letters.isalpha():
