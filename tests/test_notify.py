@@ -93,6 +93,11 @@ def test_message_from_stored_payload(kind: str, expected: NotifyMessage) -> None
             "changes": {"title": True, "lead": False, "body": False, "chars_added": 41,
                         "chars_removed": 0}, "diff": ""}},
          "H", "Edited: headline changed, +41/−0 characters\n\nhttps://c/x"),
+        ({"type": "article.edited", "data": {
+            "article": {"url": "u", "canonical_url": "https://c/x", "title": "H"},
+            "changes": {"title": False, "lead": False, "body": True, "chars_added": 60,
+                        "chars_removed": 0, "kinds": ["correction", "number"]}, "diff": ""}},
+         "H", "Edited: text changed, +60/−0 characters (correction, number)\n\nhttps://c/x"),
         ({"type": "article.deleted", "data": {
             "article": {"url": "https://u/1", "canonical_url": "", "title": ""}, "status": 404}},
          "https://u/1", "Deleted (HTTP 404)\n\nhttps://u/1"),

@@ -4,7 +4,8 @@ Built from the stored event payload (the very JSON a webhook receiver gets), so 
 replay sends the same message:
 
     title: the article's headline
-    body:  what happened   ("New article", "Edited: headline changed, +41/−0 characters",
+    body:  what happened   ("New article", "Edited: text changed, +41/−0 characters
+                            (correction)",
                             "Deleted (HTTP 410)", "Restored (was HTTP 410), text changed")
            a few changed lines of the diff (edits, and returns with another text)
            the link (canonical URL)
@@ -54,7 +55,11 @@ def _what_happened(event_type: str, data: dict[str, Any]) -> str:
         added, removed = changes.get("chars_added"), changes.get("chars_removed")
         if isinstance(added, int) and isinstance(removed, int):
             parts.append(f"+{added}/−{removed} characters")
-        return "Edited: " + ", ".join(parts) if parts else "Edited"
+        said = "Edited: " + ", ".join(parts) if parts else "Edited"
+        kinds = changes.get("kinds")
+        if isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds):
+            said += f" ({', '.join(kinds)})"
+        return said
     return event_type
 
 
