@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import heapq
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -85,17 +85,17 @@ class Matching:
 def match_sentences(old: Sequence[str], new: Sequence[str]) -> Matching:
     """Match the sentences of two versions (see the module docstring)."""
     links: dict[int, int] = {}
-    positions: dict[str, list[int]] = defaultdict(list)
+    positions: dict[str, deque[int]] = defaultdict(deque)
     for j, sentence in enumerate(new):
         positions[sentence].append(j)
     taken: set[int] = set()
     for i, sentence in enumerate(old):
         free = positions.get(sentence)
         if free:
-            j = free.pop(0)
+            j = free.popleft()
             links[i] = j
             taken.add(j)
-    for i, j in _similar_pairs(old, new, dict(links), taken):
+    for i, j in _similar_pairs(old, new, links, taken):
         links[i] = j
     ordered = sorted(links.items())
     keep = _increasing(j for _, j in ordered)
@@ -111,15 +111,26 @@ def match_sentences(old: Sequence[str], new: Sequence[str]) -> Matching:
 
 def similarity(a: str, b: str) -> float:
     """How alike two sentences are, 0 to 1, over their diff tokens (words, CJK characters)."""
-    x = [t for t in tokens(a) if not t.isspace()]
-    y = [t for t in tokens(b) if not t.isspace()]
+    return _ratio(_words(a), _words(b), 0.0)
+
+
+def _words(sentence: str) -> list[str]:
+    return [t for t in tokens(sentence) if not t.isspace()]
+
+
+def _ratio(x: list[str], y: list[str], floor: float) -> float:
+    """`similarity` of two token lists; 0 as soon as the cheap upper bounds show it is below
+    `floor` (most candidate pairs of a rewritten page are)."""
     if not x and not y:
         return 1.0
-    return difflib.SequenceMatcher(None, x, y, autojunk=False).ratio()
+    matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    return matcher.ratio()
 
 
-def _keys(sentence: str) -> set[str]:
-    return {t.lower() for t in tokens(sentence) if not t.isspace() and t.isalnum()}
+def _keys(words: list[str]) -> set[str]:
+    return {t.lower() for t in words if t.isalnum()}
 
 
 def _similar_pairs(old: Sequence[str], new: Sequence[str], links: dict[int, int],
@@ -128,16 +139,18 @@ def _similar_pairs(old: Sequence[str], new: Sequence[str], links: dict[int, int]
     loose_new = [j for j in range(len(new)) if j not in matched_new]
     if not loose_old or not loose_new:
         return []
+    words = {j: _words(new[j]) for j in loose_new}
     index: dict[str, list[int]] = defaultdict(list)
     for j in loose_new:
-        for key in _keys(new[j]):
+        for key in _keys(words[j]):
             index[key].append(j)
     anchors = sorted(links.items())
     anchor_old = [i for i, _ in anchors]
     scored: list[tuple[float, int, int]] = []
     for i in loose_old:
+        mine = _words(old[i])
         shared: dict[int, int] = defaultdict(int)
-        for key in _keys(old[i]):
+        for key in _keys(mine):
             postings = index.get(key, ())
             if len(postings) <= _COMMON:
                 for j in postings:
@@ -146,7 +159,7 @@ def _similar_pairs(old: Sequence[str], new: Sequence[str], links: dict[int, int]
                                              key=lambda kv: (kv[1], -kv[0]))]
         best.extend(j for j in _between(i, anchors, anchor_old, loose_new) if j not in shared)
         for j in best:
-            score = similarity(old[i], new[j])
+            score = _ratio(mine, words[j], SIMILAR)
             if score >= SIMILAR:
                 # Ties go to the nearest position, so repeated boilerplate pairs in order.
                 scored.append((-score, abs(i - j), i * len(new) + j))
