@@ -42,6 +42,11 @@ def kinds_of(title: str = TITLE, lead: str = LEAD, body: str = BODY) -> tuple[st
     ({"body": BODY.replace("Crews worked", "Crews said “we will work all night” and worked")},
      ("quote", "addition")),
     ({"body": "\n\n".join(reversed(BODY.split("\n\n")))}, ()),  # paragraphs moved: no kind
+    # a corrected figure and the note saying so
+    ({"body": BODY.replace("120 km/h", "150 km/h") + "\n\nCorrection: An earlier version of "
+      "this article misstated the wind speed."}, ("correction", "number")),
+    # an update line on top: a new lead, and text added
+    ({"lead": "Update: two people were hurt. " + LEAD}, ("lead", "addition")),
     ({"title": "Markets rally", "lead": "Shares rose sharply in Asia on Friday.",
       "body": "Investors cheered the news from the central bank. Bonds were mixed."},
      ("headline", "lead", "addition", "removal", "rewrite")),
