@@ -56,6 +56,10 @@ class Changes:
     chars_removed: int
     similarity: float
     diff: str
+    sentences: dict[str, int] | None = None
+    """`changes.sentences` ({"added", "deleted", "edited", "moved"}): None when not measured."""
+    kinds: tuple[str, ...] | None = None
+    """`changes.kinds` (`crawler.change_kinds.KINDS`): None when not measured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,16 @@ class Version:
     extractor_version: int = 1
     """The extractor (`crawler.extract.version`) this text was extracted with; 1 for versions
     stored before extractors were numbered."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMark:
+    """A stored version without its text: what deciding about a check needs of each one."""
+
+    number: int
+    content_hash: str
+    fetched_at: datetime
+    extractor_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
