@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.redact import has_userinfo, redact_url
 from crawler.units import parse_duration, parse_size
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
@@ -65,13 +66,24 @@ def _http_url(value: Any) -> str:
         raise ValueError("must be a URL string")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        raise ValueError(f"{redact_url(value)!r} is not an absolute http(s) URL")
     return value.strip()
+
+
+def _feed_url(value: Any) -> str:
+    url = _http_url(value)
+    if has_userinfo(url):
+        # A password in a feed URL would be printed, logged and sent with every event; the
+        # value is not echoed.
+        raise ValueError("must not carry a user name or password (user:pass@host); "
+                         "use a token the feed accepts in its query, or a feed without one")
+    return url
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+FeedUrl = Annotated[str, BeforeValidator(_feed_url)]
 
 
 class _Section(BaseModel):
@@ -150,7 +162,7 @@ class LoggingSettings(_Section):
 
 
 class FeedSettings(_Section):
-    url: HttpUrl
+    url: FeedUrl
     interval: Duration = 600.0
     # Addition: false ignores the feed's own <ttl> / Cache-Control max-age (your own feeds).
     respect_ttl: bool = True
