@@ -104,11 +104,18 @@ class SQLiteDatabase:
         if self._readonly:
             raise StoreError("a read-only store cannot migrate the database")
         self._take_lock()
+        if self._path.is_file() and self._path.stat().st_size == 0:
+            # A truncated file would otherwise become a new, empty database, and every
+            # article be announced again as new.
+            raise StoreError(
+                f"{self.describe()} is an empty file, not a crawler database: restore it "
+                "from a backup, or remove it to start a new database")
         try:
             conn = await self._connect("rwc")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         try:
+            await _refuse_foreign(conn, self.describe())
             # Only a new, empty file takes a page size (it must precede WAL and the first
             # table). Compressed version texts of a few KB waste much of a 4 KB page each;
             # 16 KB pages pack them (measured: a database a fifth smaller).
@@ -139,10 +146,24 @@ class SQLiteDatabase:
         try:
             await self._open_connections()
             if self._lock_file is not None:
+                await self._check_pages()
                 await self._drop_stale_leases()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         log.debug("store_opened", path=str(self._path), readonly=self._readonly)
+
+    async def _check_pages(self) -> None:
+        """The daemon starts only on a sound file: `quick_check` reads every page once (a
+        second or two for a few hundred MB), so damage is found at start, not as failed
+        writes and lost deliveries later."""
+        writer = self._writer
+        assert writer is not None
+        async with writer.execute("PRAGMA quick_check(10)") as cur:
+            problems = [str(row[0]) for row in await cur.fetchall()]
+        if problems != ["ok"]:
+            raise StoreError(
+                f"{self.describe()} is damaged (quick_check: {'; '.join(problems)}): stop "
+                "here and restore it from a backup (`crawler backup` copies are checked)")
 
     async def _drop_stale_leases(self) -> None:
         """Holding the daemon lock, this process is the file's only daemon: every lease in it
@@ -316,3 +337,16 @@ async def _check_schema(conn: aiosqlite.Connection, path: Path) -> None:
         raise SchemaOutdatedError(database=version, program=program)
     if version > program:
         raise SchemaTooNewError(database=version, program=program)
+
+
+async def _refuse_foreign(conn: aiosqlite.Connection, description: str) -> None:
+    """A database that holds tables but no crawler schema belongs to something else: the
+    migrations must not move in beside its tables."""
+    if await _user_version(conn) != 0:
+        return
+    async with conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3") as cur:
+        tables = [str(row[0]) for row in await cur.fetchall()]
+    if tables:
+        raise StoreError(f"{description} holds tables of something else ({', '.join(tables)}),"
+                         " not a crawler database: point [storage] database at another file")
