@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.app import App
 from crawler.config import ConfigError, Settings, load_config
+from crawler.events import notify_endpoint_key
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
@@ -87,6 +88,7 @@ class Daemon:
                 log.info("daemon_started", feeds=len(self.settings.feeds),
                          webhooks=len(self.settings.webhooks),
                          database=app.store.describe(), lease_owner=app.owner)
+                await self._warn_stranded(self.settings)
                 await self.stop_event.wait()
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
@@ -300,6 +302,7 @@ class Daemon:
         if fetcher is not None:
             app.use_fetcher(fetcher)
         self._warn_short_intervals(new)
+        await self._warn_stranded(new)
         old_urls = {f.url for f in old.feeds}
         new_urls = {f.url for f in new.feeds}
         log.info("config_reloaded", feeds=len(new.feeds), webhooks=len(new.webhooks),
@@ -327,6 +330,23 @@ class Daemon:
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise
+
+    async def _warn_stranded(self, settings: Settings) -> None:
+        """Deliveries waiting for an endpoint the config no longer has are never attempted:
+        say so, with how to move them (a webhook URL whose token was rotated, say)."""
+        assert self._app is not None
+        configured = {hook.url for hook in settings.webhooks}
+        configured |= {notify_endpoint_key(n.url) for n in settings.notify}
+        try:
+            unsent = await self._app.store.count_unsent_by_endpoint()
+        except Exception:
+            log.exception("stranded_deliveries_unknown")
+            return
+        for url, count in sorted(unsent.items()):
+            if url not in configured:
+                log.warning("deliveries_stranded", endpoint=url, deliveries=count,
+                            reason="no configured endpoint has this URL any more",
+                            fix="crawler deliveries retarget --from OLD_URL --to NEW_URL")
 
     @staticmethod
     def _warn_short_intervals(settings: Settings) -> None:

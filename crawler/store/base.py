@@ -334,6 +334,17 @@ class Store(Protocol):
         claimable again at once); rows held by others are not touched. Returns how many were
         released."""
 
+    # --- deliveries whose endpoint left the config -------------------------------------------
+    async def count_unsent_by_endpoint(self) -> dict[str, int]:
+        """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
+        endpoint URL (endpoints with none are absent)."""
+
+    async def retarget_deliveries(self, from_url: str, to_url: str) -> int:
+        """Move every delivery to `from_url` not delivered yet to `to_url` (status, attempts
+        and due time kept, leases cleared), except those of events `to_url` already has a
+        delivery of; returns how many moved. Raises ValueError when both URLs are the
+        same."""
+
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:
         """Every endpoint with a stored health row (failing, paused or disabled), by URL."""
