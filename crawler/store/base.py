@@ -47,6 +47,7 @@ from crawler.models import (
     Version,
     VersionMark,
 )
+from crawler.store.reads import StoreReads
 from crawler.webhooks.health import EndpointState, Transition
 
 # Builds the event of a new version once the writing transaction has assigned its number.
@@ -64,7 +65,9 @@ def url_host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
-class Store(Protocol):
+class Store(StoreReads, Protocol):
+    """The whole seam: the methods below, and the read queries of `StoreReads`."""
+
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
 
