@@ -1,0 +1,27 @@
+"""`crawler articles [--search TEXT] [--feed URL] [--limit N] [--json]`: the tracked articles,
+the most recently first seen first."""
+
+from __future__ import annotations
+
+from crawler.commands.output import on_terminal, print_json_lines, print_table, when
+from crawler.commands.reading import listing_json, reading_store
+from crawler.config import Settings
+
+DEFAULT_LIMIT = 50
+COLUMNS = ("id", "canonical_url", "title", "versions", "last_change", "state")
+
+
+async def list_articles(settings: Settings, *, search: str | None, feed: str | None,
+                        limit: int, as_json: bool = False) -> int:
+    async with reading_store(settings) as store:
+        rows = await store.list_articles(search=search or None, feed_url=feed, limit=limit)
+    if as_json:
+        print_json_lines(listing_json(row) for row in rows)
+        return 0
+    terminal = on_terminal()
+    columns = COLUMNS if not terminal else (
+        "id", "canonical URL", "title", "versions", "last change (UTC)", "state")
+    print_table(columns, ([str(r.article.article_id), r.article.canonical_url, r.article.title,
+                           str(r.article.current_version), when(r.changed_at, terminal=terminal),
+                           r.state] for r in rows))
+    return 0
