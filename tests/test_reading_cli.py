@@ -22,6 +22,7 @@ from tests.e2e_support import Receiver, run_pass
 from tests.news_site import NewsSite
 from tests.store_backends import SQLiteBackend
 from tests.test_diff_command import HOSTILE_TITLE, on_terminal, stored
+from tests.test_e2e_postgres import use_postgres
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [
@@ -68,16 +69,19 @@ def tsv(out: str) -> tuple[list[str], list[list[str]]]:
 
 
 async def tracked_site(tmp_path: Path, site: NewsSite, receiver: Receiver,
-                       clock: FakeClock) -> Path:
+                       clock: FakeClock, *, postgres: str | None = None) -> Path:
     """Three passes of the daemon: a storm story and a CJK one (its URL percent-encoded in
     the feed) are new, the storm story is edited, then the CJK page answers 404 until the
-    deletion is confirmed. The config names its secrets by `${VAR}`."""
+    deletion is confirmed. The config names its secrets by `${VAR}`; `postgres`: the
+    database URL to store in instead of SQLite."""
     storm = site.add("storm", "Storm hits coast", LEAD, PARAS)
     cjk = site.add(SLUG, "北约峰会在布鲁塞尔举行", "北约峰会周二在布鲁塞尔的北约总部举行。",
                    ["各国领导人将讨论乌克兰局势以及对俄罗斯的制裁问题。"])
     cjk.path_slug = ENCODED_SLUG
     config = write_config(tmp_path, [site.url("/rss.xml")],
                           webhooks=HOOKS.format(url=receiver.url))
+    if postgres is not None:
+        use_postgres(config, postgres)
     settings = load_config(config, env={"WEBHOOK_SECRET": receiver.secrets[0],
                                         "SLACK_APPRISE_URL": "json://127.0.0.1:9/notify"})
     await run_pass(settings, clock)
@@ -256,3 +260,35 @@ def test_reading_commands_never_migrate_an_older_database(tmp_path: Path) -> Non
     assert (tmp_path / "crawler.db").stat().st_mtime_ns == before
     assert not os.path.exists(tmp_path / "crawler.db-wal") or \
         (tmp_path / "crawler.db-wal").stat().st_size == 0
+
+
+def test_before_the_first_run_the_lists_are_empty_and_no_article_is_known(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"])
+    for args in (["articles"], ["changes", "--json"]):
+        code, out, err = asyncio.run(crawler(config, *args))
+        assert (code, out) == (0, ""), args
+        assert "no database" in err
+    code, _, err = asyncio.run(crawler(config, "history", "1"))
+    assert code == 1 and "no database" in err
+    assert not (tmp_path / "crawler.db").exists()
+
+
+async def test_the_reading_commands_read_a_postgresql_store_alike(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        pg_url: str) -> None:
+    config = await tracked_site(tmp_path, site, receiver, clock, postgres=pg_url)
+    assert not (tmp_path / "crawler.db").exists()
+    code, out, err = await crawler(config, "changes", "--json")
+    assert code == 0, err
+    assert [c["type"] for c in json_lines(out)] == [
+        "article.deleted", "article.edited", "article.new", "article.new"]
+    code, out, _ = await crawler(config, "articles", "--search", "storm", "--json")
+    [storm] = json_lines(out)
+    assert storm["versions"] == 2 and storm["state"] == "tracking"
+    code, out, err = await crawler(config, "history", site.url(f"/news/{SLUG}.html"))
+    assert code == 0, err
+    assert [(r[0], r[4]) for r in tsv(out)[1]] == [
+        ("1", "article.new"), ("-", "article.deleted: page answered 404")]
+    code, out, _ = await crawler(config, "show", str(storm["id"]), "--json")
+    assert json.loads(out)["title"] == "Storm hits coast" and json.loads(out)["version"] == 2

@@ -3,14 +3,15 @@ latest events across all articles, newest first, each with a line saying what ch
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
 from crawler.change_summary import payload_data, summarize
 from crawler.commands.output import on_terminal, print_json_lines, print_table, when
 from crawler.commands.reading import event_json, event_title, reading_store
 from crawler.config import Settings
+from crawler.store import DatabaseMissingError
 
-DEFAULT_LIMIT = 50
 COLUMNS = ("time", "type", "article", "title", "summary")
 
 
@@ -23,9 +24,14 @@ async def list_changes(settings: Settings, *, since: float | None, kind: str | N
                        feed: str | None, limit: int, as_json: bool = False) -> int:
     """`since`: seconds back from now (None: no bound)."""
     start = None if since is None else datetime.now(UTC) - timedelta(seconds=since)
-    async with reading_store(settings) as store:
-        events = await store.list_events(since=start, feed_url=feed, limit=limit,
-                                         event_type=None if kind is None else event_type(kind))
+    try:
+        async with reading_store(settings) as store:
+            events = await store.list_events(since=start, feed_url=feed, limit=limit,
+                                             event_type=None if kind is None else event_type(kind))
+    except DatabaseMissingError as exc:
+        # Nothing was ever tracked: an empty list, not a failure (CONTRACT.md: exit 0).
+        print(f"crawler: {exc}", file=sys.stderr)
+        return 0
     if as_json:
         print_json_lines(event_json(e) for e in events)
         return 0
