@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     articles = sub.add_parser("articles", parents=reading,
                               help="tracked articles, the most recently first seen first")
     articles.add_argument("--search", metavar="TEXT",
-                          help="only articles whose title or URL contains TEXT")
+                          help="only articles whose title contains TEXT")
     articles.add_argument("--feed", metavar="URL", help="only articles first seen in this feed")
     articles.add_argument("--limit", type=_positive, default=50, metavar="N",
                           help="at most N articles (default: 50)")

@@ -80,9 +80,10 @@ class StoreReads(Protocol):
         before: ArticleCursor | None = None,
     ) -> list[ArticleListing]:
         """Tracked articles, the most recently first seen first (ties: higher id first).
-        `search`: only those whose title or canonical URL contains it (ASCII letters in any
-        case); `feed_url`: only those first seen in that feed; `before`: only those sorting
-        after this cursor (the `cursor` of the previous page's last row)."""
+        `search`: only those whose title contains it (A-Z in any case, other letters as
+        given; the list is scanned in its order until `limit` match, so a rare text reads
+        every title); `feed_url`: only those first seen in that feed; `before`: only those
+        sorting after this cursor (the `cursor` of the previous page's last row)."""
 
     async def list_events(
         self, *, since: datetime | None = None, event_type: str | None = None,
@@ -90,7 +91,8 @@ class StoreReads(Protocol):
     ) -> list[EventListing]:
         """Stored events, newest first (ties: higher event id first). `since`: only those
         stored at or after it; `event_type`: only that type; `feed_url`: only events of
-        articles first seen in that feed; `before`: as in `list_articles`."""
+        articles first seen in that feed (events are read newest first until `limit` match:
+        a feed with few events costs a longer scan); `before`: as in `list_articles`."""
 
     async def article_events(self, article_id: int) -> list[EventListing]:
         """Every stored event of one article, oldest first (ties by event id)."""

@@ -80,8 +80,8 @@ class SQLiteReads(SQLiteDatabase):
             where.append("(a.first_seen_at, a.id) < (?, ?)")
             params += [encode_time(before[0]), before[1]]
         if search:
-            where.append("(instr(lower(a.title), ?) > 0 OR instr(lower(a.canonical_url), ?) > 0)")
-            params += [ascii_lower(search)] * 2
+            where.append("instr(lower(a.title), ?) > 0")
+            params.append(ascii_lower(search))
         sql = _LISTING + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY a.first_seen_at DESC, a.id DESC LIMIT ?"
         rows = await self._read(sql, [*params, limit])
@@ -103,7 +103,12 @@ class SQLiteReads(SQLiteDatabase):
             where.append("(e.created_at, e.id) < (?, ?)")
             params += [encode_time(before[0]), before[1]]
         if feed_url is not None:
-            where.append("a.feed_url = ?")
+            # A correlated lookup, not a filter on the joined `a`: on `a` SQLite would start
+            # from the feed's articles and sort all their events, or build a Bloom filter by
+            # reading every article (measured: 10-25 ms with 100,000). This way events are
+            # read in time order from `events_recent`, each article found by its key, and the
+            # scan stops at `limit` matches (under 1 ms).
+            where.append("(SELECT f.feed_url FROM articles f WHERE f.id = e.article_id) = ?")
             params.append(feed_url)
         sql = _EVENTS + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY e.created_at DESC, e.id DESC LIMIT ?"
