@@ -124,15 +124,18 @@ def _parser() -> argparse.ArgumentParser:
 ARTICLE_HELP = ("the article's id, or any URL known to lead to it (as a browser shows it or "
                 "percent-encoded, tracking parameters ignored)")
 
-# Commands that only read the database: they need only [storage] (CONTRACT.md), so an entry
-# of [[webhooks]], [[notify]] or [[feeds]] naming an unset variable does not stop them.
-_READING = frozenset({"history", "diff", "show", "articles", "changes", "status"})
+# Commands that need only [storage]: the reading commands (CONTRACT.md), and the two that
+# look after the database file itself. An entry of [[webhooks]], [[notify]] or [[feeds]]
+# naming an unset variable does not stop them; the commands that deliver or queue
+# deliveries (run, once, webhooks test, deliveries replay/resume) still refuse.
+_STORAGE_ONLY = frozenset({"history", "diff", "show", "articles", "changes", "status",
+                           "migrate", "backup"})
 
 
 def _is_reading(args: argparse.Namespace) -> bool:
     if args.command == "deliveries":
-        return args.action is None  # the listing; replay and resume write
-    return args.command in _READING
+        return args.action is None  # the listing; replay and resume queue deliveries
+    return args.command in _STORAGE_ONLY
 
 
 def _positive(value: str) -> int:

@@ -107,7 +107,8 @@ async def test_reading_commands_need_only_storage_and_delivering_ones_name_the_k
     storm = site.article_url("storm")
     for args in (["history", storm], ["diff", storm], ["show", storm], ["articles"],
                  ["changes"], ["status"], ["deliveries"], ["history", storm, "--json"],
-                 ["status", "--json"], ["deliveries", "--json"]):
+                 ["status", "--json"], ["deliveries", "--json"], ["migrate"],
+                 ["backup", str(tmp_path / "copy.db")]):
         code, out, err = await crawler(config, *args)
         assert code == 0, (args, err)
         assert out, args
