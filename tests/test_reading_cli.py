@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from crawler.config import load_config
+from crawler.store.migrations import MIGRATIONS
 from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
 from tests.e2e_support import Receiver, run_pass
 from tests.news_site import NewsSite
@@ -253,7 +254,7 @@ def test_lists_never_print_a_pages_control_codes(tmp_path: Path) -> None:
 
 def test_reading_commands_never_migrate_an_older_database(tmp_path: Path) -> None:
     config = write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"])
-    SQLiteBackend(tmp_path).at_schema(7)
+    SQLiteBackend(tmp_path).at_schema(len(MIGRATIONS) - 1)  # before the newest
     before = (tmp_path / "crawler.db").stat().st_mtime_ns
     for args in (["articles"], ["changes"], ["history", "1"]):
         code, _, err = asyncio.run(crawler(config, *args))

@@ -1,6 +1,6 @@
 """The read queries of the PostgreSQL store (`crawler.store.reads.StoreReads`).
 
-As on SQLite, each list is one range scan of an index of migration 8 in its sort order
+As on SQLite, each list is one range scan of an index of migration 9 in its sort order
 (`articles_seen`, `articles_feed_seen`, `events_recent`, `events_type_recent`), bounded by
 the keyset cursor and `LIMIT`; the "last change" of an article is one lookup of its current
 version by the versions' primary key (article_id, number).
