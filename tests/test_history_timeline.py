@@ -38,16 +38,23 @@ def test_versions_and_other_events_interleave_in_time_order(terminal: bool) -> N
     history = History(ARTICLE, [version(1, 0), version(2, 5), version(3, 6)], [
         event("article.new", 0, 1, {"text": "..."}),
         event("article.deleted", 2, 1, {"status": 410}),
-        event("article.restored", 5, 2, {"previous_status": 410}),
+        event("article.restored", 5, 2, {"previous_status": 410,
+                                          "changes": {"body": True, "chars_added": 4,
+                                                      "chars_removed": 0}}),
         event("article.someday", 5.5, 2, {}),
+        event("article.deleted", 5.8, 2, {"status": 404}),
+        event("article.restored", 5.9, 2, {"previous_status": 404}),
     ])
     rows = timeline(history, terminal=terminal)
     assert [(r[0], r[4]) for r in rows] == [
         ("1", "article.new"),
         ("-", "article.deleted: page answered 410"),
-        ("2", "-"),
-        ("-", "article.restored: page back (it answered 410), same text"),
+        # stored together with version 2: the page came back with another text
+        ("2", "article.restored: page back (it answered 410), text changed: "
+              "body: +4 -0 characters"),
         ("-", "article.someday"),
+        ("-", "article.deleted: page answered 404"),
+        ("-", "article.restored: page back (it answered 404), same text"),
         ("3", "-"),  # stored silently (a flap back, a re-baseline)
     ]
     assert rows[0][2] == ("sha256:1" if not terminal else "sha256:1"[:19])

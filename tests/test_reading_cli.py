@@ -149,7 +149,7 @@ async def test_an_article_is_named_by_id_or_any_form_of_a_url_leading_to_it(
         assert code == 1 and f"no article known for {unknown}" in err
 
 
-async def test_history_lists_versions_and_the_deletion_in_time_order(
+async def test_history_lists_versions_the_deletion_and_the_restoration_in_time_order(
         tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
     config = await tracked_site(tmp_path, site, receiver, clock)
     code, out, err = await crawler(config, "history", site.article_url(SLUG))
@@ -164,6 +164,26 @@ async def test_history_lists_versions_and_the_deletion_in_time_order(
     assert [v["version"] for v in document["versions"]] == [1]
     assert [e["type"] for e in document["events"]] == ["article.new", "article.deleted"]
     assert document["events"][1]["summary"] == "page answered 404"
+
+    # The page comes back with a corrected text: a restoration, stored with version 2.
+    site.stories[SLUG].status = 200
+    site.stories[SLUG].paragraphs.append("峰会将于周三结束。")
+    settings = load_config(config, env={"WEBHOOK_SECRET": receiver.secrets[0],
+                                        "SLACK_APPRISE_URL": "json://127.0.0.1:9/notify"})
+    for _ in range(3):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    code, out, err = await crawler(config, "history", site.article_url(SLUG))
+    assert code == 0, err
+    rows = tsv(out)[1]
+    assert [(r[0], r[4].split(", text changed")[0]) for r in rows] == [
+        ("1", "article.new"), ("-", "article.deleted: page answered 404"),
+        ("2", "article.restored: page back (it answered 404)")]
+    assert "+9 -0 characters" in rows[2][4]
+    code, out, _ = await crawler(config, "changes", "--type", "restored", "--json")
+    [restored] = json_lines(out)
+    assert restored["version"] == 2 and restored["summary"].startswith(
+        "page back (it answered 404), text changed: ")
 
 
 async def test_articles_are_listed_filtered_and_printed_as_rows_or_json(

@@ -21,8 +21,7 @@ from crawler.config import Settings
 from crawler.models import Article, Version
 from crawler.store.reads import EventListing
 
-# The events that announce a version: shown on the version's own row. Every other type is a
-# row of its own at its time.
+# The events that announce a version: always shown on the version's own row.
 VERSION_EVENTS = frozenset({"article.new", "article.edited"})
 COLUMNS = ("version", "time", "content_hash", "title", "event")
 
@@ -56,21 +55,32 @@ def unknown(ref: str) -> int:
     return 1
 
 
+def _what(event: EventListing) -> str:
+    if event.event_type in VERSION_EVENTS:
+        return event.event_type
+    summary = summarize(event.event_type, payload_data(event.payload))
+    return f"{event.event_type}: {summary}" if summary else event.event_type
+
+
 def timeline(history: History, *, terminal: bool) -> list[list[str]]:
-    """The rows of the history table, in time order: one per version (with the event that
-    announced it) and one per other event."""
+    """The rows of the history table, in time order: one per version, naming the events
+    stored with it (the announcing `article.new` / `article.edited`, or any event written
+    together with the version: same number, same time, as a restoration with new text),
+    and one per other event (a deletion, a restoration of the same text, types added
+    later). A version no event names was stored silently ("-")."""
+    fetched = {v.number: v.fetched_at for v in history.versions}
     announced: dict[int, list[str]] = {}
     rows: list[tuple[datetime, int, list[str]]] = []
     for event in history.events:
-        if event.event_type in VERSION_EVENTS and event.version is not None:
-            announced.setdefault(event.version, []).append(event.event_type)
+        number = event.version
+        if number in fetched and (event.event_type in VERSION_EVENTS
+                                  or event.created_at == fetched[number]):
+            announced.setdefault(number, []).append(_what(event))
             continue
-        summary = summarize(event.event_type, payload_data(event.payload))
-        what = f"{event.event_type}: {summary}" if summary else event.event_type
         rows.append((event.created_at, 1, ["-", when(event.created_at, terminal=terminal), "-",
-                                           "-", what]))
+                                           "-", _what(event)]))
     for v in history.versions:
-        what = ", ".join(announced.get(v.number, [])) or "-"
+        what = "; ".join(announced.get(v.number, [])) or "-"
         hash_ = v.content_hash[:19] if terminal else v.content_hash
         rows.append((v.fetched_at, 0, [str(v.number), when(v.fetched_at, terminal=terminal),
                                        hash_, v.title, what]))
