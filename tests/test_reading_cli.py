@@ -18,10 +18,12 @@ import pytest
 
 from crawler.config import load_config
 from crawler.store.migrations import MIGRATIONS
+from crawler.store.sqlite import SQLiteStore
+from crawler.textnorm import make_content
 from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
 from tests.e2e_support import Receiver, run_pass
 from tests.news_site import NewsSite
-from tests.store_backends import SQLiteBackend
+from tests.store_backends import T0, SQLiteBackend, event
 from tests.test_diff_command import HOSTILE_TITLE, on_terminal, stored
 from tests.test_e2e_postgres import use_postgres
 
@@ -34,6 +36,7 @@ HOUR = 3600.0
 SLUG = "国际-北约峰会"
 ENCODED_SLUG = "%E5%9B%BD%E9%99%85-%E5%8C%97%E7%BA%A6%E5%B3%B0%E4%BC%9A"
 SECRET_KEYS = ("WEBHOOK_SECRET", "SLACK_APPRISE_URL")
+TOKEN = "s3cret-t0ken"
 HOOKS = """
 [[webhooks]]
 url = "{url}"
@@ -314,3 +317,37 @@ async def test_the_reading_commands_read_a_postgresql_store_alike(
         ("1", "article.new"), ("-", "article.deleted: page answered 404")]
     code, out, _ = await crawler(config, "show", str(storm["id"]), "--json")
     assert json.loads(out)["title"] == "Storm hits coast" and json.loads(out)["version"] == 2
+
+
+async def _private_article(db: Path) -> None:
+    store = SQLiteStore(db)
+    await store.migrate()
+    await store.open()
+    try:
+        article = await store.create_article(
+            extractor_version=1, canonical_url=f"https://news.example/a/1?token={TOKEN}",
+            url=f"https://news.example/a/1?token={TOKEN}&utm_source=rss",
+            feed_url=f"https://news.example/rss?api_key={TOKEN}",
+            content=make_content("Storm hits coast", "Twelve homes."),
+            event=event(endpoints=()), seen_at=T0, next_check_at=None)
+        await store.add_version(article.article_id, content=make_content(
+            "Storm hits coast", "Twenty homes."), event=None, fetched_at=T0 + timedelta(hours=1),
+            next_check_at=None, extractor_version=1)
+    finally:
+        await store.close()
+
+
+def test_credentials_in_article_and_feed_urls_are_never_printed(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [f"https://news.example/rss?api_key={TOKEN}"])
+    asyncio.run(_private_article(tmp_path / "crawler.db"))
+    url = f"https://news.example/a/1?token={TOKEN}"
+    for args in (["articles"], ["articles", "--json"], ["changes", "--json"],
+                 ["history", url], ["history", "1", "--json"], ["show", "1", "--json"],
+                 ["diff", url, "--format", "words"], ["status"], ["status", "--json"]):
+        code, out, err = asyncio.run(crawler(config, *args))
+        assert code == 0, (args, err)
+        assert TOKEN not in out + err, args
+    code, out, _ = asyncio.run(crawler(config, "articles", "--json"))
+    [listed] = json_lines(out)
+    assert listed["canonical_url"] == "https://news.example/a/1?token=***"
+    assert listed["feed_url"] == "https://news.example/rss?api_key=***"

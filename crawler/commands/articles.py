@@ -8,6 +8,7 @@ import sys
 from crawler.commands.output import on_terminal, print_json_lines, print_table, when
 from crawler.commands.reading import listing_json, reading_store
 from crawler.config import Settings
+from crawler.redact import redact_url
 from crawler.store import DatabaseMissingError
 
 COLUMNS = ("id", "canonical_url", "title", "versions", "last_change", "state")
@@ -28,7 +29,8 @@ async def list_articles(settings: Settings, *, search: str | None, feed: str | N
     terminal = on_terminal()
     columns = COLUMNS if not terminal else (
         "id", "canonical URL", "title", "versions", "last change (UTC)", "state")
-    print_table(columns, ([str(r.article.article_id), r.article.canonical_url, r.article.title,
+    print_table(columns, ([str(r.article.article_id), redact_url(r.article.canonical_url),
+                           r.article.title,
                            str(r.article.current_version), when(r.changed_at, terminal=terminal),
                            r.state] for r in rows))
     return 0

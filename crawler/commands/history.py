@@ -19,6 +19,7 @@ from crawler.commands.reading import (
 )
 from crawler.config import Settings
 from crawler.models import Article, Version
+from crawler.redact import redact_url
 from crawler.store.reads import EventListing
 
 # The events that announce a version: always shown on the version's own row.
@@ -100,7 +101,7 @@ async def show_history(settings: Settings, ref: str, *, as_json: bool = False) -
         return 0
     terminal = on_terminal()
     columns = COLUMNS if not terminal else ("version", "time (UTC)", "hash", "title", "event")
-    title = f"{article.article_id}: {article.canonical_url}" + (
+    title = f"{article.article_id}: {redact_url(article.canonical_url)}" + (
         " (deleted)" if article.deleted else "")
     print_table(columns, timeline(history, terminal=terminal), title=title)
     return 0

@@ -13,6 +13,7 @@ from crawler.change_summary import payload_data, summarize
 from crawler.commands.output import iso
 from crawler.config import Settings
 from crawler.models import Article, Version
+from crawler.redact import redact_url
 from crawler.store import Store, open_store
 from crawler.store.reads import ArticleListing, EventListing
 
@@ -40,8 +41,10 @@ async def find_article(store: Store, ref: str) -> Article | None:
 
 
 def article_json(article: Article) -> dict[str, Any]:
-    return {"id": article.article_id, "url": article.url,
-            "canonical_url": article.canonical_url, "feed_url": article.feed_url,
+    # URLs as `crawler.redact` shows them: a private feed's `?token=` is never printed.
+    return {"id": article.article_id, "url": redact_url(article.url),
+            "canonical_url": redact_url(article.canonical_url),
+            "feed_url": redact_url(article.feed_url),
             "title": article.title}
 
 
@@ -70,8 +73,9 @@ def event_json(event: EventListing) -> dict[str, Any]:
     data = payload_data(event.payload)
     return {"event_id": event.event_id, "type": event.event_type, "time": iso(event.created_at),
             "version": event.version,
-            "article": {"id": event.article_id, "url": event.url,
-                        "canonical_url": event.canonical_url, "feed_url": event.feed_url,
+            "article": {"id": event.article_id, "url": redact_url(event.url),
+                        "canonical_url": redact_url(event.canonical_url),
+                        "feed_url": redact_url(event.feed_url),
                         "title": event_title(event)},
             "changes": data.get("changes"),
             "summary": summarize(event.event_type, data)}

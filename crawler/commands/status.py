@@ -18,6 +18,7 @@ from rich.text import Text
 from crawler.commands.output import iso, print_json
 from crawler.config import Settings
 from crawler.models import FeedState
+from crawler.redact import redact_text, redact_url
 from crawler.store import DatabaseMissingError, maintenance_of, open_store
 from crawler.terminal import printable_line
 
@@ -57,13 +58,13 @@ async def _read(settings: Settings) -> _Stored:
 
 
 def _feed_json(url: str, state: FeedState | None, *, configured: bool) -> dict[str, Any]:
-    return {"url": url, "configured": configured,
+    return {"url": redact_url(url), "configured": configured,
             "last_poll": iso(state.last_polled_at) if state else None,
             "result": state.last_status if state else None,
             "entries": state.entries if state else None,
             "next_poll": iso(state.next_poll_at) if state else None,
             "consecutive_errors": state.consecutive_errors if state else 0,
-            "last_error": state.last_error if state else None}
+            "last_error": redact_text(state.last_error) if state and state.last_error else None}
 
 
 def status_json(settings: Settings, stored: _Stored) -> dict[str, Any]:
@@ -99,13 +100,14 @@ async def show_status(settings: Settings, *, as_json: bool = False) -> int:
     for feed in settings.feeds:
         state = feeds.get(feed.url)
         if state is None:
-            table.add_row(Text(feed.url), "never", "-", "-", "-", "0", "-")
+            table.add_row(Text(redact_url(feed.url)), "never", "-", "-", "-", "0", "-")
             continue
         entries = "-" if state.entries is None else str(state.entries)
         # Text cells: an error message may quote what a server said, never read as markup.
-        table.add_row(Text(feed.url), _when(state.last_polled_at), state.last_status or "-",
-                      entries, _when(state.next_poll_at), str(state.consecutive_errors),
-                      Text(printable_line(state.last_error or "-")[:80]))
+        table.add_row(Text(redact_url(feed.url)), _when(state.last_polled_at),
+                      state.last_status or "-", entries, _when(state.next_poll_at),
+                      str(state.consecutive_errors),
+                      Text(printable_line(redact_text(state.last_error or "-"))[:80]))
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     console.print(f"articles tracked: {stored.articles}, versions stored: {stored.versions}")
