@@ -250,9 +250,12 @@ class DeliverySettings(_Section):
 
 
 class HttpSettings(_Section):
-    """The optional local HTTP endpoint for /healthz and /metrics (an addition)."""
+    """The optional local HTTP endpoint: /healthz, /metrics, the web view and its API."""
 
     listen: str = ""
+    token: str = ""
+    """Pages, feed and API answer 401 without it ("": none; then they are served on a
+    loopback `listen` only). Never echoed: it would end up in logs."""
 
     @field_validator("listen")
     @classmethod
@@ -361,6 +364,12 @@ def _substitute_all(raw: dict[str, Any], env: Mapping[str, str], errors: list[st
     an unset variable is dropped rather than reported."""
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        if reading and key == "http" and isinstance(value, dict) and "token" in value:
+            # The pages' token is the daemon's secret: reading commands never serve pages.
+            token_errors: list[str] = []
+            _substitute_env(value["token"], "http.token", env, token_errors)
+            if token_errors:
+                value = {k: v for k, v in value.items() if k != "token"}
         if not (reading and key in _SKIPPABLE_WHEN_READING and isinstance(value, list)):
             out[key] = _substitute_env(value, key, env, errors)
             continue

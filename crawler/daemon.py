@@ -155,7 +155,9 @@ class Daemon:
         if not self.settings.http.listen:
             return None
         host, port = parse_listen(self.settings.http.listen)
-        api = HttpApi(host, port, self.metrics, self.health)
+        assert self._app is not None
+        api = HttpApi(host, port, self.metrics, self.health, store=self._app.store,
+                      token=self.settings.http.token)
         await api.start()
         log.info("http_listening", host=host, port=api.port)
         return api

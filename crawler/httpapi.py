@@ -1,4 +1,6 @@
-"""The optional operator HTTP endpoint: `/healthz` for probes, `/metrics` for Prometheus.
+"""The optional operator HTTP endpoint: `/healthz` for probes, `/metrics` for Prometheus,
+and, given the store, the web view, feed of changes and API (`crawler.web`, with its own
+access rules: `[http] token`).
 
 Bound to loopback by default (`[http] listen = "127.0.0.1:9464"`): neither route needs
 authentication because neither exposes anything beyond counts and check names, but there is
@@ -14,6 +16,8 @@ import structlog
 from aiohttp import web
 
 from crawler.metrics import CONTENT_TYPE, Metrics
+from crawler.store.base import Store
+from crawler.web import Access, mount_web
 
 log = structlog.get_logger(__name__)
 
@@ -45,13 +49,17 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 class HttpApi:
-    """An aiohttp server for /healthz and /metrics; `start()` binds, `stop()` closes it."""
+    """An aiohttp server for /healthz and /metrics, and the pages when given `store`;
+    `start()` binds, `stop()` closes it."""
 
-    def __init__(self, host: str, port: int, metrics: Metrics, health: HealthCheck) -> None:
+    def __init__(self, host: str, port: int, metrics: Metrics, health: HealthCheck, *,
+                 store: Store | None = None, token: str = "") -> None:
         self.host = host
         self._requested_port = port
         self._metrics = metrics
         self._health = health
+        self._store = store
+        self._token = token
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -59,6 +67,11 @@ class HttpApi:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics_route)
+        if self._store is not None and mount_web(
+                app, self._store, host=self.host, token=self._token) is Access.OFF:
+            log.warning("web_view_off", host=self.host,
+                        reason="no [http] token and the listener is not on a loopback "
+                               "address: set [http] token to serve the pages, feed and API")
         return app
 
     async def start(self) -> None:

@@ -1,0 +1,119 @@
+"""The HTML pages: `/` (latest changes), `/articles/{id}` and `/articles/{id}/diff`.
+
+Rendered by Jinja2 with autoescape on: every headline, text and URL from the web is escaped
+by the template, and the word diff is built from escaped pieces (`views.block_html`).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from crawler.commands.diff import Gap
+from crawler.redact import redact_url
+from crawler.store.reads import ArticleListing
+from crawler.web.context import article_or_404, now_of, store_of
+from crawler.web.listing import change_query, changes_page, diff_view, pick_versions
+from crawler.web.paging import BadQuery, next_query
+from crawler.web.views import (
+    TYPE_LABELS,
+    block_html,
+    change_row,
+    diff_href,
+    gap_text,
+    moment,
+    site_name,
+)
+
+STYLESHEET = files("crawler.web").joinpath("static/style.css").read_bytes()
+HTML = "text/html"
+
+
+def render(request: web.Request, template: str, context: dict[str, Any],
+           status: int = 200) -> web.Response:
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    response.charset = "utf-8"
+    return response
+
+
+def bad_request(request: web.Request, exc: BadQuery) -> web.Response:
+    return render(request, "error.html", {"status": "400 Bad request", "message": str(exc)},
+                  status=400)
+
+
+async def index(request: web.Request) -> web.Response:
+    try:
+        query = change_query(request.query)
+    except BadQuery as exc:
+        return bad_request(request, exc)
+    events, cursor = await changes_page(store_of(request), query)
+    now = now_of(request)
+    return render(request, "changes.html", {
+        "query": query, "rows": [change_row(e, now) for e in events],
+        "next": next_query(query.filters, cursor),
+        "types": list(TYPE_LABELS.items()),
+        "feed_shown": redact_url(query.feed) if query.feed else "",
+    })
+
+
+def _state(article: Any) -> str:
+    # The same words as `crawler articles` (ArticleListing.state), for one article.
+    return ArticleListing(article, article.first_seen_at, None).state
+
+
+async def article_page(request: web.Request) -> web.Response:
+    article = await article_or_404(request)
+    store, now = store_of(request), now_of(request)
+    versions = await store.get_versions(article.article_id)
+    events = await store.article_events(article.article_id)
+    return render(request, "article.html", {
+        "article": article, "site": site_name(article.canonical_url),
+        "url": redact_url(article.canonical_url), "feed_url": redact_url(article.feed_url),
+        "first_seen": moment(article.first_seen_at, now), "state": _state(article),
+        "versions": [{
+            "number": v.number, "when": moment(v.fetched_at, now), "title": v.title,
+            "short_hash": v.content_hash.removeprefix("sha256:")[:12],
+            "diff_href": diff_href(article.article_id, versions[i - 1].number, v.number)
+            if i else None,
+        } for i, v in enumerate(versions)],
+        "events": [change_row(e, now) for e in reversed(events)],
+    })
+
+
+async def diff_page(request: web.Request) -> web.Response:
+    article = await article_or_404(request)
+    versions = await store_of(request).get_versions(article.article_id)
+    try:
+        pair = pick_versions(versions, request.query.get("from"), request.query.get("to"))
+    except BadQuery as exc:
+        return bad_request(request, exc)
+    if pair is None:
+        raise web.HTTPFound(f"/articles/{article.article_id}")
+    full = request.query.get("full") == "1"
+    view = diff_view(*pair, full=full)
+    now = now_of(request)
+    old, new = pair
+    return render(request, "diff.html", {
+        "view": view, "site": site_name(article.canonical_url),
+        "article_href": f"/articles/{article.article_id}",
+        "old_when": moment(old.fetched_at, now), "new_when": moment(new.fetched_at, now),
+        "items": [{"gap": gap_text(item)} if isinstance(item, Gap) else
+                  {"gap": None, "html": block_html(item)} for item in view.items],
+        "full_href": diff_href(article.article_id, old.number, new.number, full=True),
+        "short_href": diff_href(article.article_id, old.number, new.number),
+    })
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=STYLESHEET, content_type="text/css", charset="utf-8",
+                        headers={"Cache-Control": "max-age=3600"})
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/articles/{id}", article_page)
+    app.router.add_get("/articles/{id}/diff", diff_page)
+    app.router.add_get("/static/style.css", stylesheet)
