@@ -28,7 +28,10 @@ from crawler.web.views import (
     site_name,
 )
 
-STYLESHEET = files("crawler.web").joinpath("static/style.css").read_bytes()
+_STATIC = files("crawler.web").joinpath("static")
+# Read once: two small files, the same for the whole life of the process.
+STATIC = {"style.css": (_STATIC.joinpath("style.css").read_bytes(), "text/css"),
+          "icon.svg": (_STATIC.joinpath("icon.svg").read_bytes(), "image/svg+xml")}
 HTML = "text/html"
 
 
@@ -107,13 +110,23 @@ async def diff_page(request: web.Request) -> web.Response:
     })
 
 
-async def stylesheet(request: web.Request) -> web.Response:
-    return web.Response(body=STYLESHEET, content_type="text/css", charset="utf-8",
+async def static(request: web.Request) -> web.Response:
+    found = STATIC.get(request.match_info["name"])
+    if found is None:
+        raise web.HTTPNotFound()
+    body, content_type = found
+    return web.Response(body=body, content_type=content_type, charset="utf-8",
                         headers={"Cache-Control": "max-age=3600"})
+
+
+async def favicon(request: web.Request) -> web.Response:
+    # Browsers ask for it whatever the page links to; a 404 would be logged as an error.
+    raise web.HTTPFound("/static/icon.svg")
 
 
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/articles/{id}", article_page)
     app.router.add_get("/articles/{id}/diff", diff_page)
-    app.router.add_get("/static/style.css", stylesheet)
+    app.router.add_get("/static/{name}", static)
+    app.router.add_get("/favicon.ico", favicon)
