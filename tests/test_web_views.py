@@ -123,7 +123,7 @@ def test_the_next_page_keeps_the_filters() -> None:
     assert next_query({"type": "article.edited", "q": None, "feed": ""}, None) is None
     assert next_query({"type": "article.edited", "q": "a b&c", "feed": None},
                       (at, "evt_1")) == (
-        "?type=article.edited&q=a+b%26c&before=2026-11-26T12%3A00%3A00%2B00%3A00~evt_1")
+        "?type=article.edited&q=a+b%26c&before=2026-11-26T12%3A00%3A00Z~evt_1")
 
 
 def test_the_filters_of_the_list_of_changes() -> None:

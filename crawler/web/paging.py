@@ -23,7 +23,8 @@ class BadQuery(ValueError):
 
 def encode_cursor(cursor: EventCursor | ArticleCursor) -> str:
     at, key = cursor
-    return f"{at.astimezone(UTC).isoformat()}~{key}"
+    # "Z", not "+00:00": a "+" typed or pasted into a query string would read as a space.
+    return f"{at.astimezone(UTC).isoformat().removesuffix('+00:00')}Z~{key}"
 
 
 def _split(text: str) -> tuple[datetime, str]:
