@@ -144,3 +144,26 @@ async def test_api_articles_and_versions(tracked: Tracked) -> None:
         assert (await get_json(session, f"{base}/articles/{storm['id']}/versions/9"))[0] == 404
         async with session.get(f"{base}/articles/424242") as resp:
             assert resp.status == 404
+
+
+async def test_the_same_pages_on_postgresql(tmp_path: Path, site: NewsSite, clock: FakeClock,
+                                            pg_url: str) -> None:
+    tracked = await track_site(tmp_path, site, clock, postgres=pg_url)
+    async with serving(tracked.settings) as (api, store), aiohttp.ClientSession() as session:
+        assert "postgresql" in store.describe().lower()
+        base = f"http://127.0.0.1:{api.port}"
+        status, body = await get_json(session, base + "/api/changes?limit=4")
+        assert status == 200 and len(body["changes"]) == 4
+        status, rest = await get_json(session, base + "/api/changes" + body["next"])
+        assert len(rest["changes"]) == 2 and rest["next"] is None
+        async with session.get(base + "/changes.atom?type=edited") as resp:
+            feed = feedparser.parse(io.BytesIO(await resp.read()))
+        assert not feed.bozo and len(feed.entries) == 2
+        assert f"<ins>{EDITED}</ins>" in feed.entries[-1].content[0].value
+        _, found = await get_json(session, base + "/api/articles?q=storm")
+        storm = found["articles"][0]["id"]
+        async with session.get(f"{base}/articles/{storm}/diff?from=1&to=2") as resp:
+            assert resp.status == 200
+            assert f"<ins>{EDITED}</ins>" in await resp.text()
+        async with session.get(base + "/?q=storm") as resp:
+            assert "Storm hits coast" in await resp.text()

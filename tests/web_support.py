@@ -15,6 +15,7 @@ from crawler.store import Store, open_store
 from tests.conftest import FakeClock, write_config
 from tests.e2e_support import run_pass
 from tests.news_site import NewsSite
+from tests.test_e2e_postgres import use_postgres
 
 HOUR = 3600.0
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -37,16 +38,20 @@ class Tracked:
     budget_url: str
 
 
-async def track_site(tmp_path: Path, site: NewsSite, clock: FakeClock) -> Tracked:
+async def track_site(tmp_path: Path, site: NewsSite, clock: FakeClock, *,
+                     postgres: str | None = None) -> Tracked:
     """Passes of the daemon: three stories are new; the storm story is edited (a number in
     its first paragraph, then a sentence added to its last); the budget story is deleted.
-    The hostile story carries a script tag in its headline and text."""
+    The hostile story carries a script tag in its headline and text. `postgres`: the
+    database URL to store in instead of SQLite."""
     site.add("storm", "Storm hits coast", LEAD, PARAS)
     site.add("hostile", HOSTILE_TITLE, f"A lead quoting {HOSTILE} as text.",
              [f"The page's body also says {HOSTILE} and <b>bold</b> & more."])
     budget = site.add("budget", "Budget vote delayed", "The vote on the budget was delayed.",
                       ["Members of parliament will meet again next week."])
     config = write_config(tmp_path, [site.url("/rss.xml")])
+    if postgres is not None:
+        use_postgres(config, postgres)
     settings = load_config(config)
     await run_pass(settings, clock)
     storm = site.stories["storm"]
