@@ -22,7 +22,16 @@ from crawler.web.paging import (
     next_query,
     page_size,
 )
-from crawler.web.views import block_html, change_kinds, change_row, diff_html, moment, site_name
+from crawler.web.views import (
+    block_html,
+    change_kinds,
+    change_row,
+    diff_html,
+    moment,
+    safe_href,
+    short_summary,
+    site_name,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -70,6 +79,27 @@ def test_site_names(url: str, name: str) -> None:
 ])
 def test_kinds_of_a_change(changes: object, kinds: tuple[str, ...]) -> None:
     assert change_kinds(changes) == kinds
+
+
+@pytest.mark.parametrize(("url", "href"), [
+    ("https://news.example/a?b=1", "https://news.example/a?b=1"),
+    ("HTTP://news.example/", "HTTP://news.example/"),
+    ("javascript:alert(1)", None),
+    ("JavaScript:alert(1)", None),
+    ("data:text/html,<b>", None),
+    ("//evil.example/", None),
+    ("http://[::1/", None),
+])
+def test_only_web_addresses_become_links(url: str, href: str | None) -> None:
+    assert safe_href(url) == href
+
+
+def test_a_summary_does_not_repeat_the_kinds_shown_beside_it() -> None:
+    assert short_summary("number, lead: +2 -2 characters", ("number", "lead")) == \
+        "+2 -2 characters"
+    assert short_summary("edited", ()) == "edited"
+    assert short_summary("page back, text changed: number: +1 -1 characters", ("number",)) \
+        == "page back, text changed: number: +1 -1 characters"
 
 
 def test_a_diff_block_escapes_every_word() -> None:
@@ -178,6 +208,7 @@ def test_rows_of_the_list_of_changes() -> None:
     assert "s3cret" not in edited.url
     assert edited.diff_href == "/articles/7/diff?from=2&to=4"
     assert edited.kinds == ("number",)
+    assert edited.summary == "+2 -2 characters"
     assert edited.when.relative == "3 hours ago"
     new = change_row(_event("article.new", {"text": "abc"}, 1), NOW)
     assert (new.label, new.diff_href, new.summary) == ("new", None, "first version, 3 characters")

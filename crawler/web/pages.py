@@ -25,6 +25,7 @@ from crawler.web.views import (
     diff_href,
     gap_text,
     moment,
+    safe_href,
     site_name,
 )
 
@@ -75,6 +76,7 @@ async def article_page(request: web.Request) -> web.Response:
     return render(request, "article.html", {
         "article": article, "site": site_name(article.canonical_url),
         "url": redact_url(article.canonical_url), "feed_url": redact_url(article.feed_url),
+        "href": safe_href(redact_url(article.canonical_url)),
         "first_seen": moment(article.first_seen_at, now), "state": _state(article),
         "versions": [{
             "number": v.number, "when": moment(v.fetched_at, now), "title": v.title,

@@ -72,6 +72,22 @@ def site_name(url: str) -> str:
     return host.removeprefix("www.")
 
 
+def safe_href(url: str) -> str | None:
+    """`url` when a link to it can only open a web page (http or https), else None: a stored
+    URL is the web's, and `javascript:` in an href would run on click."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
+
+
+def short_summary(summary: str, kinds: tuple[str, ...]) -> str:
+    """`summary` without the kinds it starts with, when they are shown beside it."""
+    prefix = ", ".join(kinds) + ": "
+    return summary.removeprefix(prefix) if kinds else summary
+
+
 def change_kinds(changes: object) -> tuple[str, ...]:
     """`changes.kinds` of an event, only the strings (a newer crawler may add kinds)."""
     if not isinstance(changes, dict):
@@ -117,13 +133,14 @@ def change_row(event: EventListing, now: datetime) -> ChangeRow:
         previous = _previous(data, event.version)
         if previous is not None and event.version is not None and previous != event.version:
             href = diff_href(event.article_id, previous, event.version)
+    kinds = change_kinds(changes)
     return ChangeRow(
         event_id=event.event_id, event_type=event.event_type,
         label=TYPE_LABELS.get(event.event_type, event.event_type.rpartition(".")[2]),
         when=moment(event.created_at, now), title=event_title(event) or "(no headline)",
         site=site_name(event.canonical_url), url=redact_url(event.canonical_url),
         article_href=f"/articles/{event.article_id}", diff_href=href,
-        kinds=change_kinds(changes), summary=summarize(event.event_type, data),
+        kinds=kinds, summary=short_summary(summarize(event.event_type, data), kinds),
         version=event.version)
 
 
