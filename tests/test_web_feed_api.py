@@ -142,8 +142,9 @@ async def test_api_articles_and_versions(tracked: Tracked) -> None:
         assert version["text"].count("\n\n") >= 3 and f"{EDITED} homes" in version["text"]
         assert version["content_hash"] == one["versions"][1]["content_hash"]
         assert (await get_json(session, f"{base}/articles/{storm['id']}/versions/9"))[0] == 404
-        async with session.get(f"{base}/articles/424242") as resp:
-            assert resp.status == 404
+        for missing in ("/articles/424242", "/articles/x", "/articles/424242/versions/1"):
+            status, error = await get_json(session, base + missing)
+            assert status == 404 and error == {"error": "no such article"}
 
 
 async def test_the_same_pages_on_postgresql(tmp_path: Path, site: NewsSite, clock: FakeClock,

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.commands.reading import article_json, event_json, listing_json, version_json
+from crawler.models import Article
 from crawler.web.context import article_or_404, store_of
 from crawler.web.listing import change_query, changes_page
 from crawler.web.paging import BadQuery, article_cursor, next_query, page_size
@@ -47,8 +48,20 @@ async def api_articles(request: web.Request) -> web.Response:
                                              cursor)})
 
 
+async def _article(request: web.Request) -> Article | None:
+    try:
+        return await article_or_404(request)
+    except web.HTTPNotFound:
+        return None
+
+
+_NO_ARTICLE = {"error": "no such article"}
+
+
 async def api_article(request: web.Request) -> web.Response:
-    article = await article_or_404(request)
+    article = await _article(request)
+    if article is None:
+        return _json(_NO_ARTICLE, status=404)
     store = store_of(request)
     versions = await store.get_versions(article.article_id)
     events = await store.article_events(article.article_id)
@@ -58,7 +71,9 @@ async def api_article(request: web.Request) -> web.Response:
 
 
 async def api_version(request: web.Request) -> web.Response:
-    article = await article_or_404(request)
+    article = await _article(request)
+    if article is None:
+        return _json(_NO_ARTICLE, status=404)
     number = request.match_info["n"]
     versions = await store_of(request).get_versions(article.article_id)
     found = next((v for v in versions if number.isdigit() and v.number == int(number)), None)
