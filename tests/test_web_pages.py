@@ -165,6 +165,8 @@ async def test_filters_and_keyset_pages(tracked: Tracked) -> None:
             nexts = [a["href"] for t, a in page.tags if t == "a" and a.get("rel") == "next"]
             path = "/" + str(nexts[0]) if nexts else None
             assert path is None or "limit=2" in path
+            # After the first page, a way back to the newest, with the same filters.
+            assert page.hrefs(r"^/\?limit=2$") == ([] if pages == 0 else ["/?limit=2"])
             pages += 1
         assert pages == 3
         assert len(seen) == 6

@@ -218,3 +218,42 @@ def test_rows_of_the_list_of_changes() -> None:
     assert restored_same.diff_href is None
     unknown = change_row(_event("article.retitled", {}, 4), NOW)
     assert unknown.label == "retitled"
+
+
+class ListedEvents:
+    """`list_events` over a list, newest first, honouring `limit` and `before` only."""
+
+    def __init__(self, events: list[EventListing]) -> None:
+        self.events = events
+        self.read = 0
+
+    async def list_events(self, *, limit: int, before: tuple[datetime, str] | None = None,
+                          **_: object) -> list[EventListing]:
+        rows = [e for e in self.events if before is None or e.cursor < before][:limit]
+        self.read += len(rows)
+        return rows
+
+
+def _titled(i: int, title: str) -> EventListing:
+    return EventListing(f"evt_{i:05d}", "article.new", NOW - timedelta(minutes=i), 1, i,
+                        title, "https://n.example/a", "https://n.example/a",
+                        "https://n.example/rss", json.dumps({"data": {}}))
+
+
+async def test_a_title_search_stops_at_its_budget_and_carries_on_from_there(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.web import listing
+
+    monkeypatch.setattr(listing, "SEARCH_BATCH", 100)
+    monkeypatch.setattr(listing, "SEARCH_BUDGET", 300)
+    events = [_titled(i, "Rare find" if i in (50, 420) else "Other news") for i in range(500)]
+    store = ListedEvents(events)
+    page, cursor = await listing.changes_page(store, change_query({"q": "RARE"}))
+    assert [e.event_id for e in page] == ["evt_00050"]
+    assert store.read == 300 and cursor == events[299].cursor    # a short page, not the end
+    page, cursor = await listing.changes_page(store, listing.ChangeQuery(
+        None, None, "rare", cursor, 50))
+    assert [e.event_id for e in page] == ["evt_00420"]
+    assert cursor is None                                         # the scan reached the end
+    full, cursor = await listing.changes_page(store, change_query({"q": "other", "limit": "2"}))
+    assert [e.event_id for e in full] == ["evt_00000", "evt_00001"] and cursor == full[-1].cursor

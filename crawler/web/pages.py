@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -58,6 +59,7 @@ async def index(request: web.Request) -> web.Response:
     return render(request, "changes.html", {
         "query": query, "rows": [change_row(e, now) for e in events],
         "next": next_query(query.filters, cursor),
+        "newest": "/?" + urlencode({k: v for k, v in query.filters.items() if v}),
         "types": list(TYPE_LABELS.items()),
         "feed_shown": redact_url(query.feed) if query.feed else "",
     })
