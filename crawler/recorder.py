@@ -9,7 +9,7 @@ announcing a change is made here, so the rules against invented edits live in on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from crawler.diffing import describe_changes
 from crawler.extract import version as extractor
 from crawler.flaps import returns_to_recent_version
 from crawler.metrics import Metrics
-from crawler.models import Article, Content, EventRecord
+from crawler.models import Article, Changes, Content, EventRecord
 from crawler.schedule import next_recheck
 from crawler.store import ArticleExistsError, Store
 
@@ -57,8 +57,13 @@ class Sighting:
 class Recorder:
     def __init__(self, store: Store, settings: Callable[[], Settings], *,
                  clock: Callable[[], datetime], metrics: Metrics,
-                 on_event: Callable[[], None]) -> None:
+                 on_event: Callable[[], None],
+                 describe: Callable[[Content, Content], Awaitable[Changes]] | None = None,
+                 ) -> None:
+        """`describe`: how an edit is described (the daemon's runs big texts off the loop,
+        see `crawler.budget`); by default `describe_changes`, inline."""
         self._store = store
+        self._describe = describe or _describe_inline
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -151,7 +156,7 @@ class Recorder:
                        content_hash=content.content_hash, ms=_ms(started))
             return CheckOutcome(ok=True, result="flapped")
 
-        changes = describe_changes(old, content)
+        changes = await self._describe(old, content)
         ref = _ref(article.url, article.canonical_url, article.feed_url, content.title,
                    article.source)
         options = self._options()
@@ -245,6 +250,10 @@ class Recorder:
             self._metrics.version_stored()
         self._metrics.event_emitted(event_type)
         self._on_event()
+
+
+async def _describe_inline(old: Content, new: Content) -> Changes:
+    return describe_changes(old, new)
 
 
 def _ref(url: str, canonical_url: str, feed_url: str, title: str,

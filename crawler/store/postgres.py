@@ -21,6 +21,7 @@ from typing import Any
 from crawler.models import Article, Content, EventRecord, FeedState, Version
 from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError, url_host
 from crawler.store.postgres_db import Conn
+from crawler.store.postgres_due import PostgresDue
 from crawler.store.postgres_leases import (
     CLEAR_LEASE,
     FREE,
@@ -29,7 +30,7 @@ from crawler.store.postgres_leases import (
     lease_params,
     lease_until,
 )
-from crawler.store.postgres_outbox import PostgresOutbox, insert_event
+from crawler.store.postgres_outbox import insert_event
 from crawler.store.postgres_rows import (
     ARTICLE_COLUMNS,
     encode_text,
@@ -73,7 +74,7 @@ _FEED_OK = _FEED_INSERT + """
 """
 
 
-class PostgresStore(PostgresOutbox):
+class PostgresStore(PostgresDue):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""

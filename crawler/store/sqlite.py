@@ -18,6 +18,7 @@ from crawler.store.base import (
     StoreClosedError,
     url_host,
 )
+from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -28,7 +29,7 @@ from crawler.store.sqlite_leases import (
     require_lease,
     take,
 )
-from crawler.store.sqlite_outbox import OutboxStore, insert_event
+from crawler.store.sqlite_outbox import insert_event
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
     decode_time,
@@ -45,7 +46,7 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(OutboxStore):
+class SQLiteStore(DueStore):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""
