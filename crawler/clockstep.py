@@ -60,11 +60,14 @@ def clamp_due(due: datetime, written_at: datetime | None, now: datetime,
               cap: float) -> datetime:
     """Where a stored due time belongs at `now`: `due` unless the row was written after `now`
     (the clock went back; the gap it was given then is kept, from now) or it lies beyond
-    `now + cap`. A due time already reached stays as it is."""
+    `now + cap`. A due time already reached stays as it is; applying it twice changes
+    nothing more."""
     if due <= now:
         return due
-    if written_at is not None and written_at > now:
-        due = now + max(due - written_at, timedelta(0))
+    # Every write schedules at or after its own time; a due time before its write time is
+    # one repaired already (clamping twice must not pull it in to now).
+    if written_at is not None and now < written_at <= due:
+        due = now + (due - written_at)
     return min(due, now + timedelta(seconds=cap))
 
 

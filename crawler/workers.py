@@ -35,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+_START_SECONDS = 60.0
+
 
 class WorkerTimeoutError(Exception):
     """The call did not finish within its deadline; its worker was killed."""
@@ -48,6 +50,7 @@ def _serve(conn: Connection) -> None:
     """A worker's main loop: run each (function, args) sent, send back ("ok", result) or
     ("error", exception)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(("ready", None))
     while True:
         try:
             fn, args = conn.recv()
@@ -71,6 +74,15 @@ class _Worker:
                                                     name="crawler-worker")
         self.process.start()
         child.close()
+        # Blocks (in a thread) until the worker's imports are done, so that a call's deadline
+        # measures its work, not the interpreter's start.
+        try:
+            started = self.conn.poll(_START_SECONDS) and self.conn.recv() == ("ready", None)
+        except (EOFError, OSError):
+            started = False
+        if not started:
+            self.kill()
+            raise WorkerCrashedError("worker did not start")
 
     def kill(self) -> None:
         with suppress(Exception):
