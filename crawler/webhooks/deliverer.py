@@ -76,8 +76,8 @@ class _Endpoint:
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     loop: asyncio.Task[None] | None = None
     failing_since_mono: float | None = None
-    """The deliverer's monotonic time of the first failure this process saw in the current streak: the
-    streak's length for pausing, immune to wall-clock steps."""
+    """The deliverer's monotonic time of the first failure this process saw in the current
+    streak: the streak's length for pausing, immune to wall-clock steps."""
 
     @property
     def sending(self) -> bool:
