@@ -32,6 +32,7 @@ from crawler.config import ConfigError, Settings, load_config
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
+from crawler.pipeline import utc_now
 from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
 from crawler.store import Maintenance, maintenance_of
 from crawler.ticker import Ticker
@@ -58,8 +59,12 @@ CLAMP_EVERY = 60.0
 
 class Daemon:
     def __init__(self, settings: Settings, config_path: Path | None = None, *,
-                 log_stream: TextIO | None = None) -> None:
+                 log_stream: TextIO | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        """`clock`: the wall clock due times are stored in (tests step it); the daemon's own
+        timing never reads it, only the monotonic clock."""
         self.settings = settings
+        self._wall = clock
         self.config_path = config_path
         self._log_stream = log_stream
         self.stop_event = asyncio.Event()
@@ -78,7 +83,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
         try:
-            async with (App(self.settings, metrics=self.metrics) as app,
+            async with (App(self.settings, metrics=self.metrics,
+                            clock=self._wall or utc_now) as app,
                         app.feed_leases.renewing(), app.article_leases.renewing()):
                 self._app = app
                 self._warn_short_intervals(self.settings)

@@ -5,8 +5,10 @@ over its time budget is a failed check that backs off, also when its check was c
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,6 +67,25 @@ class HealthProbe:
                 await asyncio.sleep(0.1)
 
 
+class WatchdogPings:
+    """The daemon's sd_notify datagrams; keeps the longest gap between two WATCHDOG=1."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pings: list[float] = []
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            data = await loop.sock_recv(self.sock, 4096)
+            if b"WATCHDOG=1" in data:
+                self.pings.append(time.monotonic())
+
+    @property
+    def worst_gap(self) -> float:
+        return max((b - a for a, b in itertools.pairwise(self.pings)), default=0.0)
+
+
 async def wait_for(condition: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -88,9 +109,16 @@ async def test_hostile_pages_delay_neither_healthz_nor_an_ordinary_edit(
                           intervals='["2s"]',
                           extra=FAST + f'[http]\nlisten = "127.0.0.1:{port}"\n')
     probe = HealthProbe(f"http://127.0.0.1:{port}/healthz")
-    probing = asyncio.create_task(probe.run())
+    folder = tempfile.TemporaryDirectory(prefix="crw")  # AF_UNIX paths are short
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(f"{folder.name}/notify.sock")
+    sock.setblocking(False)
+    watchdog = WatchdogPings(sock)
+    probing = [asyncio.create_task(probe.run()), asyncio.create_task(watchdog.run())]
     try:
-        async with running_daemon(config, tmp_path) as daemon:
+        # WatchdogSec=2: a ping is due every second.
+        async with running_daemon(config, tmp_path, NOTIFY_SOCKET=f"{folder.name}/notify.sock",
+                                  WATCHDOG_USEC="2000000") as daemon:
             await wait_for(lambda: all(types_of(receiver, s) == ["article.new"]
                                        for s in ("storm", "huge", "deep")), 90)
             # One word of the 5 MB paragraph and one of the ordinary article, at once.
@@ -102,12 +130,17 @@ async def test_hostile_pages_delay_neither_healthz_nor_an_ordinary_edit(
             await wait_for(lambda: "article.edited" in types_of(receiver, "huge"), 60)
             assert await stop_daemon(daemon) == 0
     finally:
-        probing.cancel()
+        for task in probing:
+            task.cancel()
+        sock.close()
+        folder.cleanup()
     # The interval is 2 s and claims run every second: the edit is out within a few seconds
     # (the word diff of the long paragraph alone held the loop for about a minute).
     assert storm_late < 15, storm_late
     assert probe.answers > 10
     assert probe.worst < 3.0, probe.worst  # the deep page held the loop for over two minutes
+    # systemd kills a daemon that misses its pings for WatchdogSec (2 s here).
+    assert len(watchdog.pings) >= 4 and watchdog.worst_gap < 2.0, watchdog.pings
     [huge_edit] = [r.json for r in receiver.accepted() if r.json["type"] == "article.edited"
                    and "/huge.html" in r.json["data"]["article"]["url"]]
     changes = huge_edit["data"]["changes"]
