@@ -104,8 +104,9 @@ async def outage_phase(
 
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        waiting = failed_during_outage() - set(fresh_acks())
-        if not waiting and time.monotonic() > recovered_at + 2.0:
+        acked = fresh_acks()
+        # Every edit made one event: the phase ends when all are acknowledged.
+        if not failed_during_outage() - set(acked) and len(acked) >= sent:
             break
         await asyncio.sleep(0.25)
     acks = fresh_acks()

@@ -40,6 +40,19 @@ class DueStore(OutboxStore):
         def beyond(cap: float) -> str:
             return encode_time(now + timedelta(seconds=cap))
 
+        # Looked for on the reader first: in the usual case (the clock did not step) nothing
+        # is found and the single writer is not held for the scans.
+        if not await self._read(
+                "SELECT 1 FROM feeds WHERE next_poll_at > ? AND (next_poll_at > ?"
+                " OR last_polled_at > ?) UNION ALL SELECT 1 FROM articles"
+                " WHERE next_check_at > ? AND (next_check_at > ? OR last_checked_at > ?)"
+                " UNION ALL SELECT 1 FROM deliveries WHERE status = 'pending'"
+                " AND next_attempt_at > ? UNION ALL SELECT 1 FROM endpoints"
+                " WHERE next_probe_at > ? OR failing_since > ? LIMIT 1",
+                (at, beyond(caps.feed_poll), at, at, beyond(caps.article_check), at, at,
+                 beyond(caps.endpoint_probe), at)):
+            return 0
+
         async def tx(conn: aiosqlite.Connection) -> int:
             moved = await _clamp_rows(
                 conn,
