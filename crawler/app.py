@@ -21,7 +21,7 @@ from crawler.budget import DEFAULT_BUDGET, Budget, Offload
 from crawler.clockstep import caps_for
 from crawler.config import Settings
 from crawler.due_work import DueWork
-from crawler.fetch import Fetcher
+from crawler.fetch import Fetcher, HostTurns
 from crawler.leases import LeaseKeeper, LeaseTiming
 from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
@@ -108,7 +108,10 @@ class App:
             # machine from the loop and the database. Started on first use only.
             workers = WorkerPool(size=WORKERS)
             self._stack.push_async_callback(workers.close)
-            self._fetcher = await self._stack.enter_async_context(Fetcher(self.settings.fetch))
+            # A store other daemons share paces each host for all of them.
+            fleet = (self.store, self.owner) if isinstance(self.store, HostTurns) else None
+            self._fetcher = await self._stack.enter_async_context(
+                Fetcher(self.settings.fetch, fleet=fleet))
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
             # session of their own, without the fetcher's private-address guard.
             webhook_session = await self._stack.enter_async_context(

@@ -9,9 +9,10 @@ pathological: a 5 MB paragraph with one word edited (about a minute of difflib),
 - a page body over `inline_bytes`, or an entry's HTML over it, is extracted in a worker process
   (`crawler.workers`) with a deadline of `page_seconds`; past it the worker is killed and the
   page is `OverBudgetError` (the check is recorded as failed and backs off like any failure);
-- a diff of texts over `inline_chars` (both together) runs in a worker with a deadline of
-  `diff_seconds`; past it, or for texts over `max_diff_chars`, the edit is described by the
-  linear `cheap_changes` instead (the edit is still announced, with coarser counts).
+- a check whose versions together are over `inline_chars` is classified (diff, sentences and
+  kinds of an edit: `crawler.decision.classify`) in a worker with a deadline of `diff_seconds`;
+  past it, or for texts over `max_diff_chars`, the edit is described by the linear
+  `cheap_edit` instead (the edit is still announced, with coarser counts).
 
 Everything below the thresholds takes the same code path as before, so extraction and diff
 output do not change for ordinary pages. Without a worker pool (commands that extract one
@@ -21,13 +22,14 @@ file) the work runs inline, budgets on depth still applying.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
-from crawler.cheap_diff import cheap_changes
-from crawler.diffing import describe_changes
+from crawler.cheap_diff import cheap_edit
+from crawler.decision import Decision, Gone, History, Rules, classify
 from crawler.extract import ExtractedArticle, extract_article
-from crawler.models import Changes, Content, SiteRules
+from crawler.models import Content, SiteRules
 from crawler.pages import read_with_rules
 from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
@@ -90,18 +92,22 @@ class Offload:
         except (WorkerTimeoutError, WorkerCrashedError) as exc:
             raise OverBudgetError(f"extraction of {len(html)} characters: {exc}") from exc
 
-    async def describe(self, old: Content, new: Content) -> Changes:
-        """`describe_changes`, or `cheap_changes` for texts too big for it (see the module).
-        Never raises for big input."""
-        size = len(old.text) + len(new.text)
+    async def classify(self, history: History, observed: Content | Gone, rules: Rules,
+                       now: datetime) -> Decision:
+        """`crawler.decision.classify` within the budget: an edit of texts too big for the
+        word match is described by `cheap_edit` (see the module). Never raises for big input;
+        raises what `classify` raises."""
+        last = history.last
+        size = (len(last.text) if last is not None else 0) + (
+            len(observed.text) if isinstance(observed, Content) else 0)
         if size <= self.budget.inline_chars:
-            return describe_changes(old, new)
+            return classify(history, observed, rules, now)
         if size > self.budget.max_diff_chars or self._pool is None:
             log.info("diff_over_budget", chars=size, reason="too long for a word match")
-            return cheap_changes(old, new)
+            return classify(history, observed, rules, now, describe=cheap_edit)
         try:
-            return await self._pool.run(describe_changes, old, new,
+            return await self._pool.run(classify, history, observed, rules, now,
                                         deadline=self.budget.diff_seconds)
         except (WorkerTimeoutError, WorkerCrashedError) as exc:
             log.warning("diff_over_budget", chars=size, reason=str(exc))
-            return cheap_changes(old, new)
+            return classify(history, observed, rules, now, describe=cheap_edit)

@@ -6,16 +6,27 @@ difflib. Here the two versions are compared from both ends instead: the unchange
 start and the end, then the unchanged characters at both ends of what is left (widened to
 whole words), and everything in between counts as removed and added. For one contiguous edit,
 the usual case, the counts are those of a word diff; for edits far apart they over-count the
-text between them. The unified diff is one hunk spanning the changed lines.
+text between them. The unified diff is one hunk spanning the changed lines. `cheap_edit` adds
+the sentences and kinds, matched only in a window around the changed stretch (both versions
+cut at the same distances from their common start and end, so the sentences cut in half at
+the window's edges are the same on both sides; sentences moved from far away are missed).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from crawler.change_kinds import KINDS, change_kinds
 from crawler.diffing import version_lines
 from crawler.models import Changes, Content
+from crawler.sentence_match import match_sentences
+from crawler.sentences import split_sentences
 from crawler.textnorm import paragraphs
 
 _CONTEXT = 3
+# Text kept around the changed stretch when sentences are matched: enough for the sentences
+# the edit touches, which are the only ones that can differ.
+_WINDOW = 2_000
 _SPACES = (" ", "\n", "\t", "\r", "\xa0", "\u3000")
 
 
@@ -134,3 +145,22 @@ def cheap_changes(old: Content, new: Content) -> Changes:
         similarity=round(2 * matched / total, 4) if total else 1.0,
         diff=_hunk(a, b, head, tail) if a != b else "\n",
     )
+
+
+def cheap_edit(old: Content, new: Content) -> Changes:
+    """`crawler.change_report.describe_edit`'s result in linear time (see the module)."""
+    changes = cheap_changes(old, new)
+    start = _prefix(old.text, new.text)
+    end = _suffix(old.text, new.text, min(len(old.text), len(new.text)) - start)
+    begin = max(start - _WINDOW, 0)
+    windows = (Content(old.title, old.text[begin:len(old.text) - max(end - _WINDOW, 0)], ""),
+               Content(new.title, new.text[begin:len(new.text) - max(end - _WINDOW, 0)], ""))
+    matching = match_sentences(split_sentences(windows[0].text),
+                               split_sentences(windows[1].text))
+    kinds = set(change_kinds(*windows, matching, changes.similarity))
+    # The window's first paragraph is the lead only when it starts the text.
+    kinds.discard("lead")
+    if changes.lead:
+        kinds.add("lead")
+    return replace(changes, sentences=matching.counts().as_dict(),
+                   kinds=tuple(k for k in KINDS if k in kinds))

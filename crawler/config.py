@@ -31,8 +31,14 @@ from crawler.units import parse_duration, parse_size
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
 CONFIG_ENV_VAR = "CRAWLER_CONFIG"
-EventType = Literal["article.new", "article.edited", "article.deleted"]
-EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited", "article.deleted")
+EventType = Literal["article.new", "article.edited", "article.deleted", "article.restored"]
+# Every type an endpoint may list.
+EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited", "article.deleted",
+                                      "article.restored")
+# What an endpoint gets when it lists none: the types receivers have always been sent.
+# `article.restored` came later, so only endpoints that ask for it get it.
+DEFAULT_EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited",
+                                              "article.deleted")
 DEFAULT_USER_AGENT = f"crawler/{__version__} (news change monitor; +{PROJECT_URL})"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -165,7 +171,7 @@ class SiteSettings(_Section):
 class WebhookSettings(_Section):
     url: HttpUrl
     secret: tuple[str, ...]
-    events: tuple[EventType, ...] = EVENT_TYPES
+    events: tuple[EventType, ...] = DEFAULT_EVENT_TYPES
     # Addition: only events of articles first seen in these feeds (empty: every feed).
     feeds: tuple[HttpUrl, ...] = ()
 
@@ -191,7 +197,7 @@ class NotifySettings(_Section):
     """A notification for people (chat, email) through Apprise (an addition; optional extra)."""
 
     url: str
-    events: tuple[EventType, ...] = EVENT_TYPES
+    events: tuple[EventType, ...] = DEFAULT_EVENT_TYPES
     feeds: tuple[HttpUrl, ...] = ()
 
     @field_validator("url")
@@ -200,6 +206,9 @@ class NotifySettings(_Section):
         if "://" not in value:
             raise ValueError("must be an Apprise URL such as \"mailto://...\" or \"tgram://...\"")
         return value
+
+
+MIN_PAYLOAD_BYTES = 16 * 1024
 
 
 class DeliverySettings(_Section):
@@ -216,6 +225,15 @@ class DeliverySettings(_Section):
     # `probe_every` until it answers 2xx, or `crawler deliveries resume`).
     pause_after: Duration = 86400.0
     probe_every: Duration = 3600.0
+
+    @field_validator("max_payload_bytes")
+    @classmethod
+    def _room_for_an_event(cls, value: int) -> int:
+        # The fields that are never cut (type, ids, hashes, numbers) and a cut headline and
+        # URLs need a few KB; below this an event could not be sent whole at all.
+        if value < MIN_PAYLOAD_BYTES:
+            raise ValueError(f"must be at least {MIN_PAYLOAD_BYTES // 1024}KB")
+        return value
 
 
 class HttpSettings(_Section):

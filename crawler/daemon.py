@@ -146,6 +146,14 @@ class Daemon:
         return {"loop": True, "database": database, "scheduler": scheduler}
 
     async def _healthy(self) -> bool:
+        """What the watchdog pings for. A database server the daemon cannot reach is not
+        something a restart mends: the daemon rides the outage out, reconnecting, and
+        `/healthz` says what is wrong. A store the process keeps itself (an SQLite file it
+        maintains) is part of the process, and a restart may mend it."""
+        if self._app is not None and maintenance_of(self._app.store) is None:
+            # Not even asked: a ping waits for a connection, and would make the probe late.
+            scheduler = self._scheduler is not None and bool(self._scheduler.running)
+            return scheduler
         return all((await self.health()).values())
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:

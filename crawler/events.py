@@ -18,6 +18,7 @@ from crawler.config import NotifySettings, Settings, WebhookSettings
 from crawler.models import Changes, Content, EventRecord
 
 NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
+RESTORED = "article.restored"
 _TRUNCATION_MARK = "\n[truncated: the full text is available with `crawler diff`]"
 
 
@@ -42,9 +43,15 @@ def _article(ref: ArticleRef) -> dict[str, str]:
 
 
 def _changes(changes: Changes) -> dict[str, Any]:
-    return {"title": changes.title, "lead": changes.lead, "body": changes.body,
-            "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
-            "similarity": changes.similarity}
+    out: dict[str, Any] = {
+        "title": changes.title, "lead": changes.lead, "body": changes.body,
+        "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
+        "similarity": changes.similarity}
+    if changes.sentences is not None:
+        out["sentences"] = dict(changes.sentences)
+    if changes.kinds is not None:
+        out["kinds"] = list(changes.kinds)
+    return out
 
 
 def _encode(body: dict[str, Any]) -> str:
@@ -52,24 +59,38 @@ def _encode(body: dict[str, Any]) -> str:
 
 
 def _fit(body: dict[str, Any], max_bytes: int) -> str:
-    """Render `body`, cutting the long fields (text, diff) until it fits in `max_bytes`."""
+    """Render `body` within `max_bytes`: the long fields are cut, in this order, until it
+    fits: the diff and the text (their full form stays in the store, for `crawler diff`),
+    then the headline and the URLs of the article (which only a hostile page makes long)."""
     rendered = _encode(body)
-    size = len(rendered.encode())
-    if size <= max_bytes:
+    if len(rendered.encode()) <= max_bytes:
         return rendered
     data = body["data"]
     data["truncated"] = True
-    for field in ("diff", "text"):
-        if field not in data:
+    article = data.get("article", {})
+    for holder, field in ((data, "diff"), (data, "text"), (article, "title"),
+                          (article, "url"), (article, "canonical_url"),
+                          (article, "feed_url")):
+        value = holder.get(field)
+        if not isinstance(value, str):
             continue
         excess = len(_encode(body).encode()) - max_bytes
         if excess <= 0:
             break
-        value: str = data[field]
+        mark = _TRUNCATION_MARK if field in ("diff", "text") else "…"
         raw = value.encode()
-        keep = max(0, len(raw) - excess - len(_TRUNCATION_MARK.encode()) - 16)
-        data[field] = raw[:keep].decode("utf-8", "ignore") + _TRUNCATION_MARK
-    return _encode(body)
+        # JSON escapes can make a cut field longer on the wire than in UTF-8; the margin and
+        # the loop below cover them.
+        keep = max(0, len(raw) - excess - len(mark.encode()) - 16)
+        holder[field] = raw[:keep].decode("utf-8", "ignore") + mark
+    rendered = _encode(body)
+    while len(rendered.encode()) > max_bytes and any(
+            isinstance(data.get(f), str) and data[f] for f in ("diff", "text")):
+        for field in ("diff", "text"):
+            if isinstance(data.get(field), str):
+                data[field] = data[field][: len(data[field]) // 2]
+        rendered = _encode(body)
+    return rendered
 
 
 def _event(event_type: str, feed_url: str, created_at: datetime, data: dict[str, Any],
@@ -139,3 +160,21 @@ def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
     data = {"article": _article(ref), "source": ref.source,
             "previous_version": previous_version, "status": status}
     return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)
+
+
+def article_restored(ref: ArticleRef, current: Content, *, version: int,
+                     previous_status: int | None, previous: Content | None,
+                     changes: Changes | None, created_at: datetime, routes: Routes,
+                     max_bytes: int) -> EventRecord:
+    """A deleted article's page answered with the article again. `version`: its version now
+    (a new one when the text differs); `previous_status`: the 404/410 of the deletion (None
+    when no deletion was stored, e.g. an article deleted by an older program). `previous` and
+    `changes` (with `previous_version`, `previous_hash`, `changes` and `diff` in the payload)
+    when the text differs from the last version's and the difference is the page's."""
+    data: dict[str, Any] = {"article": _article(ref), "source": ref.source, "version": version,
+                            "content_hash": current.content_hash,
+                            "previous_status": previous_status}
+    if previous is not None and changes is not None:
+        data.update({"previous_version": version - 1, "previous_hash": previous.content_hash,
+                     "changes": _changes(changes), "diff": changes.diff})
+    return _event(RESTORED, ref.feed_url, created_at, data, routes, max_bytes)

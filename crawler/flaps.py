@@ -11,11 +11,12 @@ import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from crawler.models import Version
+from crawler.models import Version, VersionMark
 
 
-def returns_to_recent_version(versions: Sequence[Version], content_hash: str, now: datetime,
-                              window_seconds: float, extractor_version: int) -> bool:
+def returns_to_recent_version(versions: Sequence[Version | VersionMark], content_hash: str,
+                              now: datetime, window_seconds: float,
+                              extractor_version: int) -> bool:
     """True when `content_hash` is an earlier version that stopped being current less than
     `window_seconds` ago. `versions` are the stored versions, oldest first (the last one is
     current and differs from `content_hash`).

@@ -58,6 +58,8 @@ class LeaseKeeper:
         self.timing = timing
         self._clock = clock
         self._held: set[LeaseKey] = set()
+        # Held keys the last renewal did not find under this owner's lease.
+        self._unrenewed: set[LeaseKey] = set()
 
     @property
     def count(self) -> int:
@@ -82,15 +84,22 @@ class LeaseKeeper:
         await self.release(list(self._held))
 
     async def renew(self) -> None:
-        """One renewal of every claim held. A claim that could not be renewed was taken over
-        after it expired: it is dropped (its completion will change nothing) and logged."""
+        """One renewal of every claim held. A claim that could not be renewed twice in a row
+        was taken over after it expired: it is dropped (its completion will change nothing)
+        and logged. Once is not enough: the write that completes a unit of work clears its
+        lease before the unit ends (it may still log, count and write more), so a renewal in
+        that window finds the lease gone although nothing was lost; by the next renewal the
+        unit has ended and is no longer held."""
         keys = set(self._held)
         if not keys:
+            self._unrenewed.clear()
             return
         kept = await self.store.renew_leases(self.kind, self.owner, keys, now=self._clock(),
                                              lease_seconds=self.timing.seconds)
         # Work that completed while the renewal was in flight is no loss.
-        lost = (keys - kept) & self._held
+        missing = (keys - kept) & self._held
+        lost = missing & self._unrenewed
+        self._unrenewed = missing - lost
         for key in lost:
             log.warning("lease_lost", kind=self.kind, key=key, owner=self.owner,
                         note="another daemon took it over after it expired; "

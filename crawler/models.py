@@ -56,6 +56,10 @@ class Changes:
     chars_removed: int
     similarity: float
     diff: str
+    sentences: dict[str, int] | None = None
+    """`changes.sentences` ({"added", "deleted", "edited", "moved"}): None when not measured."""
+    kinds: tuple[str, ...] | None = None
+    """`changes.kinds` (`crawler.change_kinds.KINDS`): None when not measured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,16 @@ class Version:
     extractor_version: int = 1
     """The extractor (`crawler.extract.version`) this text was extracted with; 1 for versions
     stored before extractors were numbered."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMark:
+    """A stored version without its text: what deciding about a check needs of each one."""
+
+    number: int
+    content_hash: str
+    fetched_at: datetime
+    extractor_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +158,15 @@ class Delivery:
     """"pending", "delivered", "failed" or "disabled" (the endpoint answered 410)."""
     last_status: int | None
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HostTurn:
+    """A shared store's answer to one ask for a request turn on a host (fleet politeness):
+    `token` when a turn was taken, else how long to wait before asking again."""
+
+    token: str | None
+    wait: float = 0.0
+    """Seconds until the host's next start is allowed (0 when only its turns are all held)."""
+    paused: bool = False
+    """The wait is a pause the host asked for (Retry-After), not the spacing."""

@@ -73,7 +73,7 @@ class Pipeline:
         self._offload = offload or Offload(None)
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
-                                  describe=self._offload.describe)
+                                  classify=self._offload.classify)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 

@@ -1,9 +1,9 @@
-"""What a check means for the stored history: a first version, an edit, a flap, a collapse or
-nothing, and the store writes and events that follow (DESIGN.md: "store: version + event +
+"""The store writes and events that follow a check (DESIGN.md: "store: version + event +
 deliveries, one transaction").
 
-The `Pipeline` fetches and extracts; the `Recorder` decides and records. Every decision about
-announcing a change is made here, so the rules against invented edits live in one place.
+The `Pipeline` fetches and extracts; the `Recorder` reads what the decision needs, asks
+`crawler.decision.classify` what the check means (the rules against invented edits live
+there, pure) and makes the one store write that records it.
 """
 
 from __future__ import annotations
@@ -18,19 +18,30 @@ import structlog
 
 from crawler import events
 from crawler.config import Settings
-from crawler.diffing import describe_changes
+from crawler.decision import (
+    Collapsed,
+    Decision,
+    Deleted,
+    Edited,
+    Flapped,
+    Gone,
+    History,
+    Rebaseline,
+    Restored,
+    Rules,
+    StillGone,
+    Unchanged,
+    classify,
+    needs,
+)
 from crawler.extract import version as extractor
-from crawler.flaps import returns_to_recent_version
 from crawler.metrics import Metrics
-from crawler.models import Article, Changes, Content, EventRecord
+from crawler.models import Article, Content, EventRecord, VersionMark
 from crawler.schedule import next_recheck
 from crawler.store import ArticleExistsError, Store
 
 log = structlog.get_logger(__name__)
 
-# A check that keeps less than this share of the previous text is an extraction collapse
-# (paywall, redesign, error page served with 200) until it persists.
-COLLAPSE_RATIO = 0.5
 # A collapsed page is looked at again this soon, to tell a glitch from a lasting change.
 COLLAPSE_RETRY = 300.0
 
@@ -54,16 +65,22 @@ class Sighting:
     source: str = "page"
 
 
+# How a check is classified: `classify` itself by default; the daemon's runs it off the loop
+# for big versions (`crawler.budget.Offload.classify`).
+Classifier = Callable[[History, Content | Gone, Rules, datetime], Awaitable[Decision]]
+
+
+async def _classify_inline(history: History, observed: Content | Gone, rules: Rules,
+                           now: datetime) -> Decision:
+    return classify(history, observed, rules, now)
+
+
 class Recorder:
     def __init__(self, store: Store, settings: Callable[[], Settings], *,
                  clock: Callable[[], datetime], metrics: Metrics,
-                 on_event: Callable[[], None],
-                 describe: Callable[[Content, Content], Awaitable[Changes]] | None = None,
-                 ) -> None:
-        """`describe`: how an edit is described (the daemon's runs big texts off the loop,
-        see `crawler.budget`); by default `describe_changes`, inline."""
+                 on_event: Callable[[], None], classify: Classifier | None = None) -> None:
+        self._classify = classify or _classify_inline
         self._store = store
-        self._describe = describe or _describe_inline
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -76,7 +93,7 @@ class Recorder:
         existing = await self._store.find_article_by_url(seen.canonical_url)
         if existing is None:
             now = self._clock()
-            ref = _ref(seen.url, seen.canonical_url, seen.feed_url, seen.content.title,
+            ref = _ref_of(seen.url, seen.canonical_url, seen.feed_url, seen.content.title,
                        seen.source)
             event = events.article_new(ref, seen.content, created_at=now, **self._options())
             # Feed-sourced articles are re-read from their entry on every poll, not re-fetched.
@@ -110,115 +127,166 @@ class Recorder:
     async def compare(self, article: Article, content: Content, bound: Any,
                       started: float) -> CheckOutcome:
         """Record a check of a known article whose current text is `content`."""
-        now = self._clock()
-        settings = self._settings()
-        current_extractor = extractor.EXTRACTOR_VERSION
-        if content.content_hash == article.current_hash:
-            # The same text from a newer extractor: from now on a difference is the page's.
-            await self.reschedule(article, present=True, extractor_version=current_extractor)
-            result = "restored" if article.deleted else "unchanged"
-            bound.info("page_checked", result=result, ms=_ms(started))
-            return CheckOutcome(ok=True, result=result)
-        if article.extractor_version != current_extractor:
-            # Before the guards: a text from another extractor is no measure of a collapse,
-            # and no earlier version of it can be flapped back to.
-            return await self._rebaseline(article, content, bound, started)
-        versions = await self._store.get_versions(article.article_id)
-        previous = versions[-1]
-        old = Content(previous.title, previous.text, previous.content_hash)
-
-        collapsed = len(content.text) < COLLAPSE_RATIO * len(old.text)
-        if collapsed and article.collapse_count + 1 < settings.recheck.collapse_checks:
-            normal = self._next_check(article, now)
-            soon = now + timedelta(seconds=COLLAPSE_RETRY)
-            await self._store.mark_collapsed(
-                article.article_id, checked_at=now,
-                next_check_at=min(soon, normal) if normal and article.source == "page" else normal,
-                lease_owner=article.claimed_by,
-            )
-            bound.warning("extraction_collapsed", previous_chars=len(old.text),
-                          current_chars=len(content.text), streak=article.collapse_count + 1,
-                          announce_after=settings.recheck.collapse_checks, ms=_ms(started))
-            return CheckOutcome(ok=True, result="collapsed")
-        if collapsed:
-            bound.warning("extraction_collapse_persisted", previous_chars=len(old.text),
-                          current_chars=len(content.text))
-
-        if returns_to_recent_version(versions, content.content_hash, now,
-                                     settings.recheck.flap_window, current_extractor):
-            number = await self._store.add_version(
-                article.article_id, content=content, event=None, fetched_at=now,
-                next_check_at=self._next_check(article, now),
-                extractor_version=current_extractor, lease_owner=article.claimed_by,
-            )
-            self._metrics.version_stored()
-            bound.info("page_checked", result="flapped", version=number,
-                       content_hash=content.content_hash, ms=_ms(started))
-            return CheckOutcome(ok=True, result="flapped")
-
-        changes = await self._describe(old, content)
-        ref = _ref(article.url, article.canonical_url, article.feed_url, content.title,
-                   article.source)
-        options = self._options()
-        built: list[EventRecord] = []
-
-        def edited(number: int) -> EventRecord:
-            # Called inside the store's transaction, with the number it assigned there.
-            built.append(events.article_edited(ref, old, content, changes, version=number,
-                                               created_at=now, **options))
-            return built[-1]
-
-        stored = await self._store.add_version(
-            article.article_id, content=content, event=edited, fetched_at=now,
-            next_check_at=self._next_check(article, now), extractor_version=current_extractor,
-            lease_owner=article.claimed_by,
-        )
-        event = built[-1]
-        self._stored(event.event_type, version=True)
-        bound.info("page_checked", result="edited", version=stored, event_id=event.event_id,
-                   chars_added=changes.chars_added, chars_removed=changes.chars_removed,
-                   title_changed=changes.title, ms=_ms(started))
-        return CheckOutcome(ok=True, result="edited")
-
-    async def _rebaseline(self, article: Article, content: Content, bound: Any,
-                          started: float) -> CheckOutcome:
-        """The first different text since the extractor changed: most likely the extractor's
-        doing, not the publisher's, so it is stored silently as the new baseline. An edit the
-        publisher made since the last check is folded into it (README, "Extractor upgrades")."""
-        now = self._clock()
-        current_extractor = extractor.EXTRACTOR_VERSION
-        number = await self._store.add_version(
-            article.article_id, content=content, event=None, fetched_at=now,
-            next_check_at=self._next_check(article, now), extractor_version=current_extractor,
-            lease_owner=article.claimed_by,
-        )
-        self._metrics.version_stored()
-        self._metrics.rebaselined()
-        bound.info("rebaselined", article_id=article.article_id, url=article.url,
-                   version=number, content_hash=content.content_hash,
-                   previous_extractor_version=article.extractor_version,
-                   extractor_version=current_extractor, ms=_ms(started))
-        return CheckOutcome(ok=True, result="rebaselined")
+        return await self._record(article, content, bound, started)
 
     async def gone(self, article: Article, status: int, bound: Any,
                    started: float) -> CheckOutcome:
         """The page answered 404/410: one `article.deleted`, then quiet re-checks."""
+        return await self._record(article, Gone(status), bound, started)
+
+    async def _record(self, article: Article, observed: Content | Gone, bound: Any,
+                      started: float) -> CheckOutcome:
+        """Decide what the check means (`crawler.decision.classify`, reading only what it
+        needs) and make the one store write that records it."""
         now = self._clock()
-        if article.deleted:
-            await self.reschedule(article)
-            bound.info("page_checked", result="still_gone", http_status=status, ms=_ms(started))
-            return CheckOutcome(ok=True, result="gone")
-        ref = _ref(article.url, article.canonical_url, article.feed_url, article.title,
-                   article.source)
-        event = events.article_deleted(ref, previous_version=article.current_version,
-                                       status=status, created_at=now, **self._options())
-        await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
-                                       next_check_at=self._next_check(article, now),
-                                       lease_owner=article.claimed_by)
-        self._stored(event.event_type, version=False)
-        bound.info("page_checked", result="deleted", http_status=status,
-                   event_id=event.event_id, ms=_ms(started))
-        return CheckOutcome(ok=True, result="deleted")
+        rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
+        history = await self._history(article, observed, rules)
+        decision = await self._classify(history, observed, rules, now)
+        return await self._apply(article, decision, rules, now, bound, started)
+
+    async def _history(self, article: Article, observed: Content | Gone,
+                       rules: Rules) -> History:
+        wanted = needs(article, observed, rules)
+        versions: tuple[VersionMark, ...] = ()
+        last: Content | None = None
+        if wanted.versions:
+            versions = tuple(await self._store.get_version_marks(article.article_id))
+            stored = await self._store.get_last_version(article.article_id)
+            if stored is not None:
+                last = Content(stored.title, stored.text, stored.content_hash)
+        status = (await self._store.get_deletion_status(article.article_id)
+                  if wanted.deletion else None)
+        return History(article, versions=versions, last=last, deletion_status=status)
+
+    async def _apply(self, article: Article, decision: Decision, rules: Rules,
+                     now: datetime, bound: Any, started: float) -> CheckOutcome:
+        """The one store write (and event) of `decision`."""
+        next_check = self._next_check(article, now)
+        match decision:
+            case Deleted(status):
+                event = events.article_deleted(
+                    self._ref(article, article.title), previous_version=article.current_version,
+                    status=status, created_at=now, **self._options())
+                await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
+                                               next_check_at=next_check,
+                                               lease_owner=article.claimed_by)
+                self._stored(event.event_type, version=False)
+                bound.info("page_checked", result="deleted", http_status=status,
+                           event_id=event.event_id, ms=_ms(started))
+                return CheckOutcome(ok=True, result="deleted")
+            case StillGone(status):
+                await self.reschedule(article)
+                bound.info("page_checked", result="still_gone", http_status=status,
+                           ms=_ms(started))
+                return CheckOutcome(ok=True, result="gone")
+            case Unchanged():
+                # The same text from a newer extractor: from now on a difference is the page's.
+                await self.reschedule(article, present=True,
+                                      extractor_version=rules.extractor_version)
+                bound.info("page_checked", result="unchanged", ms=_ms(started))
+                return CheckOutcome(ok=True, result="unchanged")
+            case Collapsed(streak, previous_chars, current_chars):
+                soon = now + timedelta(seconds=COLLAPSE_RETRY)
+                await self._store.mark_collapsed(
+                    article.article_id, checked_at=now,
+                    next_check_at=(min(soon, next_check)
+                                   if next_check and article.source == "page" else next_check),
+                    lease_owner=article.claimed_by,
+                )
+                bound.warning("extraction_collapsed", previous_chars=previous_chars,
+                              current_chars=current_chars, streak=streak,
+                              announce_after=rules.collapse_checks, ms=_ms(started))
+                return CheckOutcome(ok=True, result="collapsed")
+            case Rebaseline(current):
+                number = await self._silent_version(article, current, now, next_check, rules)
+                self._metrics.rebaselined()
+                bound.info("rebaselined", article_id=article.article_id, url=article.url,
+                           version=number, content_hash=current.content_hash,
+                           previous_extractor_version=article.extractor_version,
+                           extractor_version=rules.extractor_version, ms=_ms(started))
+                return CheckOutcome(ok=True, result="rebaselined")
+            case Flapped(current):
+                number = await self._silent_version(article, current, now, next_check, rules)
+                bound.info("page_checked", result="flapped", version=number,
+                           content_hash=current.content_hash, ms=_ms(started))
+                return CheckOutcome(ok=True, result="flapped")
+            case Restored():
+                return await self._restored(article, decision, rules, now, bound, started)
+            case Edited(previous, current, changes, collapse_persisted):
+                if collapse_persisted:
+                    bound.warning("extraction_collapse_persisted",
+                                  previous_chars=len(previous.text),
+                                  current_chars=len(current.text))
+                ref, options = self._ref(article, current.title), self._options()
+
+                def edited(number: int) -> EventRecord:
+                    return events.article_edited(ref, previous, current, changes,
+                                                 version=number, created_at=now, **options)
+
+                stored, event = await self._announced_version(article, current, now, edited,
+                                                              next_check, rules)
+                bound.info("page_checked", result="edited", version=stored,
+                           event_id=event.event_id, chars_added=changes.chars_added,
+                           chars_removed=changes.chars_removed, title_changed=changes.title,
+                           kinds=changes.kinds, ms=_ms(started))
+                return CheckOutcome(ok=True, result="edited")
+
+    async def _restored(self, article: Article, restored: Restored, rules: Rules,
+                        now: datetime, bound: Any, started: float) -> CheckOutcome:
+        """`article.restored`: with the current version when the text is the same, else
+        with a new version (and `changes` when the difference is the page's)."""
+        content = restored.current
+        ref, options = self._ref(article, content.title), self._options()
+        next_check = self._next_check(article, now)
+
+        def event_for(number: int) -> EventRecord:
+            return events.article_restored(
+                ref, content, version=number, previous_status=restored.previous_status,
+                previous=restored.previous, changes=restored.changes, created_at=now,
+                **options)
+
+        if restored.new_version:
+            number, event = await self._announced_version(article, content, now, event_for,
+                                                          next_check, rules)
+        else:
+            number, event = article.current_version, event_for(article.current_version)
+            await self._store.mark_restored(
+                article.article_id, event=event, checked_at=now, next_check_at=next_check,
+                extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
+            self._stored(event.event_type, version=False)
+        bound.info("page_checked", result="restored", version=number,
+                   previous_status=restored.previous_status, event_id=event.event_id,
+                   changed=restored.new_version, ms=_ms(started))
+        return CheckOutcome(ok=True, result="restored")
+
+    async def _silent_version(self, article: Article, content: Content, now: datetime,
+                              next_check: datetime | None, rules: Rules) -> int:
+        number = await self._store.add_version(
+            article.article_id, content=content, event=None, fetched_at=now,
+            next_check_at=next_check, extractor_version=rules.extractor_version,
+            lease_owner=article.claimed_by,
+        )
+        self._metrics.version_stored()
+        return number
+
+    async def _announced_version(self, article: Article, content: Content, now: datetime,
+                                 build: Callable[[int], EventRecord],
+                                 next_check: datetime | None,
+                                 rules: Rules) -> tuple[int, EventRecord]:
+        built: list[EventRecord] = []
+
+        def event(number: int) -> EventRecord:
+            # Called inside the store's transaction (again if it is retried).
+            built.append(build(number))
+            return built[-1]
+
+        number = await self._store.add_version(
+            article.article_id, content=content, event=event, fetched_at=now,
+            next_check_at=next_check, extractor_version=rules.extractor_version,
+            lease_owner=article.claimed_by,
+        )
+        self._stored(built[-1].event_type, version=True)
+        return number, built[-1]
 
     async def reschedule(self, article: Article, *, present: bool = False,
                          extractor_version: int | None = None) -> None:
@@ -239,6 +307,11 @@ class Recorder:
         return next_recheck(article.first_seen_at, article.check_count + 1, now,
                             self._settings().recheck)
 
+    @staticmethod
+    def _ref(article: Article, title: str) -> events.ArticleRef:
+        return _ref_of(article.url, article.canonical_url, article.feed_url, title,
+                       article.source)
+
     def _options(self) -> dict[str, Any]:
         """Where events go and how big they may be, from the current settings."""
         settings = self._settings()
@@ -252,11 +325,7 @@ class Recorder:
         self._on_event()
 
 
-async def _describe_inline(old: Content, new: Content) -> Changes:
-    return describe_changes(old, new)
-
-
-def _ref(url: str, canonical_url: str, feed_url: str, title: str,
+def _ref_of(url: str, canonical_url: str, feed_url: str, title: str,
          source: str) -> events.ArticleRef:
     return events.ArticleRef(url=url, canonical_url=canonical_url, feed_url=feed_url,
                              title=title, source=source)

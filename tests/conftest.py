@@ -14,6 +14,7 @@ from crawler.store.sqlite import SQLiteStore
 from tests.e2e_support import CRAWLER_CMD, REPO, Receiver, start_receiver, subprocess_env
 from tests.news_site import NewsSite
 from tests.pg_support import pg_cluster, pg_url
+from tests.systemd_support import notify_socket
 from tests.webhook_receiver import ReceiverFactory, receiver_factory
 
 
@@ -107,5 +108,5 @@ file = "{tmp_path / 'crawler.jsonl'}"
     return path
 
 
-__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "pg_cluster", "pg_url", "subprocess_env",
-           "write_config"]
+__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "notify_socket", "pg_cluster", "pg_url",
+           "subprocess_env", "write_config"]

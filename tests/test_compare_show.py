@@ -61,6 +61,8 @@ async def test_compare_prints_what_the_daemon_announced_for_the_same_pages(
     printed = json.loads(line)
     assert printed["changed"] is True
     assert printed["changes"] == edited["changes"] and printed["diff"] == edited["diff"]
+    assert printed["changes"]["kinds"][0] == "headline"
+    assert printed["changes"]["sentences"]["edited"] == 1
     assert printed["old"]["content_hash"] == edited["previous_hash"]
     assert printed["new"]["content_hash"] == edited["content_hash"]
     assert printed["new"]["title"] == "Storm batters coast" and LEAD not in printed["new"]["text"]
@@ -94,6 +96,9 @@ def test_compare_counts_a_chinese_date_change_as_two_characters(tmp_path: Path) 
     assert printed["changed"] is True
     assert (printed["changes"]["chars_added"], printed["changes"]["chars_removed"]) == (2, 2)
     assert "+北约峰会1月18日至19日" in printed["diff"]
+    assert printed["changes"]["kinds"] == ["lead", "number"]
+    assert printed["changes"]["sentences"] == {"added": 0, "deleted": 0, "edited": 1,
+                                               "moved": 0}
 
 
 def test_compare_exits_1_when_a_file_cannot_be_read(tmp_path: Path) -> None:

@@ -8,48 +8,18 @@ import json
 import signal
 import socket
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
 from tests.news_site import NewsSite
+from tests.systemd_support import collect
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    # A short directory: AF_UNIX paths are limited to about 100 bytes.
-    with tempfile.TemporaryDirectory(prefix="crw") as folder:
-        path = f"{folder}/notify.sock"
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.setblocking(False)
-        try:
-            yield sock, path
-        finally:
-            sock.close()
-
-
-async def collect(sock: socket.socket, until: str, timeout: float = 20.0) -> list[str]:
-    """Datagrams until one equals `until`."""
-    loop = asyncio.get_running_loop()
-    out: list[str] = []
-    deadline = time.monotonic() + timeout
-    while until not in out:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no {until} in {out}")
-        data = await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=remaining)
-        out.extend(data.decode().split("\n"))
-    return out
 
 
 async def test_notify_protocol_watchdog_and_clean_stop(

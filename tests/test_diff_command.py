@@ -15,8 +15,9 @@ import pytest
 
 from crawler.commands.diff import Gap, shown
 from crawler.diffing import paragraph_diff
+from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
-from crawler.textnorm import make_content
+from crawler.textnorm import content_hash, make_content
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.store_backends import T0, event
 
@@ -24,17 +25,23 @@ URL = "https://news.example/a/1"
 PARAS = [f"Paragraph {n} says something unremarkable about the storm." for n in range(1, 9)]
 
 
+def _as_written(title: str, text: str) -> Content:
+    """A version stored exactly as given, control characters included: as a database from a
+    crawler that did not drop them holds it, so that printing is tested on its own."""
+    return Content(title=title, text=text, content_hash=content_hash(title, text))
+
+
 async def _store_versions(db: Path, versions: list[tuple[str, str]]) -> None:
     store = SQLiteStore(db)
     await store.migrate()
     await store.open()
     try:
-        first = make_content(*versions[0])
+        first = _as_written(*versions[0])
         article = await store.create_article(
             extractor_version=1, canonical_url=URL, url=URL, feed_url="https://news.example/rss",
             content=first, event=event(endpoints=()), seen_at=T0, next_check_at=None)
         for n, (title, text) in enumerate(versions[1:], start=1):
-            await store.add_version(article.article_id, content=make_content(title, text),
+            await store.add_version(article.article_id, content=_as_written(title, text),
                                     event=None, fetched_at=T0 + timedelta(hours=n),
                                     next_check_at=None, extractor_version=1)
     finally:

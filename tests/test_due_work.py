@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import structlog
+
 from crawler.app import App
 from crawler.config import load_config
 from crawler.leases import LeaseKeeper, LeaseTiming, new_owner
@@ -36,7 +38,26 @@ async def test_a_keeper_renews_its_claims_while_the_work_runs(store: SQLiteStore
     [taken] = await store.claim_due_articles(B, clock.now, limit=1, lease_seconds=10.0)
     assert taken.article_id == aid
     await keeper.renew()
-    assert keeper.count == 0  # lost, and known to be
+    assert keeper.count == 1  # not renewed once: perhaps a unit that is just ending
+    await keeper.renew()
+    assert keeper.count == 0  # not renewed twice: lost, and known to be
+
+
+async def test_a_unit_ending_while_its_lease_is_renewed_is_not_called_lost(
+        store: SQLiteStore) -> None:
+    aid = await article_at(store, 1, due_in_s=0)
+    clock = FakeClock(T0)
+    keeper = LeaseKeeper(store, "article", A, clock=clock, timing=LeaseTiming(10.0, 1.0))
+    [claimed] = await store.claim_due_articles(A, clock.now, limit=1, lease_seconds=10.0)
+    keeper.hold([claimed.article_id])
+    # The completing write clears the lease; the unit has not ended yet when a renewal runs.
+    await store.mark_checked(aid, checked_at=clock.now, next_check_at=None, lease_owner=A)
+    with structlog.testing.capture_logs() as logs:
+        await keeper.renew()
+        keeper.done(aid)
+        await keeper.renew()
+    assert keeper.count == 0
+    assert not [entry for entry in logs if entry["event"] == "lease_lost"]
 
 
 def test_every_process_start_is_a_new_owner() -> None:

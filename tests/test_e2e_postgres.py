@@ -6,6 +6,8 @@ SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from tests.e2e_support import (
 )
 from tests.news_site import NewsSite
 from tests.pg_support import PgCluster
+from tests.systemd_support import collect
+from tests.test_daemon_ops import _free_port, _get
 from tests.test_e2e_daemon import crawler, wait_for
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -141,3 +145,50 @@ async def test_daemon_on_postgresql_announces_an_edit_and_stops_cleanly(
         assert await stop_daemon(daemon) == 0
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new", "article.edited"]
     assert receiver.accepted()[1].json["data"]["version"] == 2
+
+
+async def test_daemon_rides_out_a_database_outage_and_says_so(
+        tmp_path: Path, pg_cluster: PgCluster, pg_url: str, site: NewsSite,
+        receiver: Receiver, notify_socket: tuple[socket.socket, str]) -> None:
+    """A server outage is not mended by a restart: the watchdog keeps being pinged, /healthz
+    answers 503 naming the database, and once the server answers again the work goes on."""
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    database = pg_url.rsplit("/", 1)[1]
+    sock, path = notify_socket
+    port = _free_port()
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["1s"]', extra=f'[http]\nlisten = "127.0.0.1:{port}"\n')
+    use_postgres(config, pg_url)
+    healthz = f"http://127.0.0.1:{port}/healthz"
+    try:
+        async with running_daemon(config, tmp_path, NOTIFY_SOCKET=path,
+                                  WATCHDOG_USEC="400000") as daemon:
+            await collect(sock, "READY=1")
+            await wait_for(lambda: len(receiver.accepted()) == 1)
+            pg_cluster.execute("postgres",
+                               f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+            pg_cluster.execute("postgres", "SELECT pg_terminate_backend(pid) FROM"
+                               f" pg_stat_activity WHERE datname = '{database}'")
+            deadline = time.monotonic() + 20
+            while (await _get(healthz))[0] != 503:
+                assert time.monotonic() < deadline, "/healthz never saw the outage"
+                await asyncio.sleep(0.1)
+            status, body = await _get(healthz)
+            assert status == 503 and '"database": false' in body.replace("\n", " ")
+            # Pings go on through the outage (0.2 s apart; 2 s of them).
+            outage_began = time.monotonic()
+            pings: list[str] = []
+            while time.monotonic() - outage_began < 2.0:
+                pings += await collect(sock, "WATCHDOG=1")
+            assert pings.count("WATCHDOG=1") >= 5
+            assert (await _get(healthz))[0] == 503
+            pg_cluster.execute("postgres",
+                               f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+            story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+            await wait_for(lambda: len(receiver.accepted()) == 2, timeout=30)
+            assert (await _get(healthz))[0] == 200
+            assert daemon.returncode is None
+            assert await stop_daemon(daemon) == 0
+    finally:
+        pg_cluster.execute("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+    assert receiver.accepted()[1].json["type"] == "article.edited"

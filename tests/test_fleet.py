@@ -4,10 +4,9 @@ once, no article page is fetched twice within half its re-check interval, the fl
 more than `per_host_concurrency` requests in flight to the site's host, and the dead daemon's
 leased work is done by the others once its leases expire.
 
-The feed is served from a second server (another host), so that the count in flight is the
-article pages' host alone: feed polls and the pages of new entries are fetched under each
-daemon's own politeness (README, PostgreSQL store), and this test publishes every story
-before the fleet starts."""
+The count in flight covers every request to the site: feed polls, robots.txt, the pages of new
+entries and re-checks, whichever daemon makes them (each takes a turn on the host from the
+shared store)."""
 
 from __future__ import annotations
 
@@ -17,13 +16,12 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from tests.conftest import write_config
 from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
@@ -66,26 +64,6 @@ class CountingSite(NewsSite):
         return app
 
 
-@asynccontextmanager
-async def feed_server(site: NewsSite) -> AsyncIterator[str]:
-    """The site's RSS feed on another port (another host for politeness); its URL."""
-    async def rss(request: web.Request) -> web.Response:
-        return web.Response(text=site.rss(), content_type="application/rss+xml")
-
-    async def robots(request: web.Request) -> web.Response:
-        return web.Response(text="User-agent: *\nAllow: /\n")
-
-    app = web.Application()
-    app.router.add_get("/rss.xml", rss)
-    app.router.add_get("/robots.txt", robots)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{server.port}/rss.xml"
-    finally:
-        await server.close()
-
-
 async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -124,12 +102,12 @@ async def test_three_daemons_share_the_work_and_take_over_a_killed_ones(
     site = CountingSite()
     await site.start()
     try:
-        site.link_base = site.base  # the feed, on another server, links to the site's pages
         site.page_delay = 0.25  # requests overlap, so that the count in flight means something
         for i in range(STORIES):
             site.add(f"story{i}", f"Story number {i}", f"Lead of story {i} is here today.",
                      [f"Body paragraph of story {i}, with enough words to be an article."])
-        async with feed_server(site) as feed_url, AsyncExitStack() as stack:
+        feed_url = site.url("/rss.xml")
+        async with AsyncExitStack() as stack:
             folders, daemons = [], []
             for n in range(3):
                 folder = tmp_path / f"d{n}"

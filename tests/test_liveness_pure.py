@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.cheap_diff import cheap_changes
+from crawler.change_report import describe_edit
+from crawler.cheap_diff import cheap_changes, cheap_edit
 from crawler.clockstep import ClockWatch, clamp_due
 from crawler.diffing import describe_changes
 from crawler.extract import extract_article
@@ -72,6 +73,23 @@ def test_cheap_changes_agree_with_the_word_diff_on_one_contiguous_edit(
     a, b = make_content("Title", old), make_content("Title", new)
     cheap, exact = cheap_changes(a, b), describe_changes(a, b)
     assert cheap == exact
+
+
+@pytest.mark.parametrize(("name", "old", "new"), EDITS, ids=[e[0] for e in EDITS])
+def test_cheap_edit_matches_sentences_and_kinds_as_the_daemon_does(
+        name: str, old: str, new: str) -> None:
+    a, b = make_content("Title", old), make_content("Title", new)
+    assert cheap_edit(a, b) == describe_edit(a, b)
+
+
+def test_cheap_edit_of_a_long_text_finds_the_sentence_and_kind_near_the_change() -> None:
+    sentences = [f"Sentence number {i} of the report says little." for i in range(20_000)]
+    old = make_content("Title", "\n\n".join(" ".join(sentences[i:i + 10])
+                                               for i in range(0, len(sentences), 10)))
+    new = make_content("Title", old.text.replace("number 12345 of", "number 12345 of all", 1))
+    changes = cheap_edit(old, new)
+    assert changes.sentences == {"added": 0, "deleted": 0, "edited": 1, "moved": 0}
+    assert changes.kinds == ("addition",)
 
 
 def test_cheap_changes_over_count_edits_far_apart_and_stay_linear() -> None:

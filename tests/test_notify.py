@@ -93,9 +93,22 @@ def test_message_from_stored_payload(kind: str, expected: NotifyMessage) -> None
             "changes": {"title": True, "lead": False, "body": False, "chars_added": 41,
                         "chars_removed": 0}, "diff": ""}},
          "H", "Edited: headline changed, +41/−0 characters\n\nhttps://c/x"),
+        ({"type": "article.edited", "data": {
+            "article": {"url": "u", "canonical_url": "https://c/x", "title": "H"},
+            "changes": {"title": False, "lead": False, "body": True, "chars_added": 60,
+                        "chars_removed": 0, "kinds": ["correction", "number"]}, "diff": ""}},
+         "H", "Edited: text changed, +60/−0 characters (correction, number)\n\nhttps://c/x"),
         ({"type": "article.deleted", "data": {
             "article": {"url": "https://u/1", "canonical_url": "", "title": ""}, "status": 404}},
          "https://u/1", "Deleted (HTTP 404)\n\nhttps://u/1"),
+        ({"type": "article.restored", "data": {
+            "article": {"url": "https://u/1", "canonical_url": "", "title": "T"},
+            "previous_status": 410}},
+         "T", "Restored (was HTTP 410)\n\nhttps://u/1"),
+        ({"type": "article.restored", "data": {
+            "article": {"url": "u", "canonical_url": "https://c/x", "title": "T"},
+            "previous_status": 404, "changes": {"body": True}, "diff": "@@\n-a\n+b"}},
+         "T", "Restored (was HTTP 404), text changed\n\n- a\n+ b\n\nhttps://c/x"),
         ({"type": "article.new", "data": {
             "article": {"url": "u", "canonical_url": "https://c/x", "title": "  A\n  B  "}}},
          "A B", "New article\n\nhttps://c/x"),

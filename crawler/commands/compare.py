@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler import events
+from crawler.change_report import describe_edit
 from crawler.config import Settings
-from crawler.diffing import describe_changes
 from crawler.models import Content
 from crawler.pages import read_page
 from crawler.terminal import json_line
@@ -39,7 +39,7 @@ def comparison(old: Content, new: Content, url: str) -> dict[str, Any]:
                               "changes": None, "diff": None}
     if changed:
         ref = events.ArticleRef(url=url, canonical_url=url, feed_url="", title=new.title)
-        event = events.article_edited(ref, old, new, describe_changes(old, new), version=2,
+        event = events.article_edited(ref, old, new, describe_edit(old, new), version=2,
                                       created_at=datetime.now(UTC), routes=events.Routes(),
                                       max_bytes=_UNLIMITED)
         data = json.loads(event.payload)["data"]

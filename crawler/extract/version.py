@@ -12,4 +12,4 @@ can change it between two passes.
 
 from __future__ import annotations
 
-EXTRACTOR_VERSION: int = 2
+EXTRACTOR_VERSION: int = 3

@@ -23,6 +23,7 @@ from yarl import URL
 from crawler.config import FetchSettings
 from crawler.fetch.body import ACCEPT_ENCODING, CHUNK_SIZE, DecodeError, TooLarge, read_capped
 from crawler.fetch.errors import FetchError
+from crawler.fetch.fleet import FleetPacing, HostTurns
 from crawler.fetch.netguard import AddressPolicy, GuardedConnector, GuardedResolver, find_blocked
 from crawler.fetch.politeness import Politeness, parse_retry_after
 from crawler.fetch.robots import ROBOTS_MAX_BYTES, RobotsAnswer, RobotsCache
@@ -80,6 +81,8 @@ class Fetcher:
     still filtered by the address policy. `clock` drives politeness and robots.txt expiry.
     `address_policy` (an addition to the documented API) overrides the policy derived from
     `settings.allow_private_addresses`, e.g. to treat a second loopback address as public in tests.
+    `fleet` (a store's `HostTurns` and this process's lease owner) makes the per-host limits
+    hold for every daemon sharing that store.
     """
 
     def __init__(
@@ -89,8 +92,10 @@ class Fetcher:
         resolver: AbstractResolver | None = None,
         clock: Callable[[], float] = time.monotonic,
         address_policy: AddressPolicy | None = None,
+        fleet: tuple[HostTurns, str] | None = None,
     ) -> None:
         self._settings = settings
+        self._fleet = fleet
         self._resolver = resolver
         self._clock = clock
         self._policy = address_policy or AddressPolicy(
@@ -144,6 +149,9 @@ class Fetcher:
             global_concurrency=settings.global_concurrency,
             max_backoff_wait=settings.timeout,
             clock=self._clock,
+            fleet=None if self._fleet is None else FleetPacing(
+                self._fleet[0], self._fleet[1], request_deadline=settings.timeout,
+                max_pause_wait=settings.timeout),
         )
         self._robots = RobotsCache(self._load_robots, self._clock)
 

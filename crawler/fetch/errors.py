@@ -8,10 +8,11 @@ class FetchError(Exception):
 
     `kind` is a short stable snake_case reason callers may branch on:
     "unsupported_scheme", "invalid_url", "blocked_address", "robots_disallowed",
-    "robots_unreachable", "rate_limited",
-    "too_large", "timeout", "too_many_redirects", "bad_redirect", "bad_encoding", "tls",
-    "connection". `retry_after` (seconds) is set for "rate_limited": the host asked for a pause
-    longer than the fetcher is willing to sleep inside one call.
+    "robots_unreachable", "rate_limited", "too_large", "timeout", "too_many_redirects",
+    "bad_redirect", "bad_encoding", "tls", "connection", "fleet_unavailable" (the store that paces a
+    fleet's requests to a host could not be asked). `retry_after` (seconds) is set for
+    "rate_limited": the host asked for a pause longer than the fetcher is willing to sleep inside
+    one call.
     """
 
     def __init__(self, kind: str, url: str, message: str, *, retry_after: float | None = None):

@@ -4,12 +4,15 @@ Each host gets a slot: at most `per_host_concurrency` requests in flight, and re
 spaced by the host's delay, randomized 0.5-1.5x so a crawl does not hit a site on a fixed beat.
 A host that answers 429/503 with Retry-After gets nothing until that time has passed. Waiting
 happens per host, and the global cap is only taken once a host's own wait is over, so a slow or
-throttled host never holds up the others.
+throttled host never holds up the others. With a store several daemons share, a request also
+takes a turn on its host for the whole fleet (`crawler.fetch.fleet`) once its own slot is
+free, so the limits hold for the fleet and not only for each daemon.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +22,7 @@ from email.utils import parsedate_to_datetime
 import structlog
 
 from crawler.fetch.errors import FetchError
+from crawler.fetch.fleet import FleetPacing
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +59,7 @@ class Politeness:
         max_backoff_wait: float,
         clock: Callable[[], float],
         rng: random.Random | None = None,
+        fleet: FleetPacing | None = None,
     ) -> None:
         self._concurrency = per_host_concurrency
         self._base_delay = per_host_delay
@@ -64,6 +69,7 @@ class Politeness:
         # Jitter only, not security: a plain PRNG is right here.
         self._rng = rng or random.Random()  # noqa: S311
         self._slots: dict[str, _Slot] = {}
+        self._fleet = fleet
 
     def _slot(self, host: str) -> _Slot:
         slot = self._slots.get(host)
@@ -92,6 +98,8 @@ class Politeness:
         slot = self._slot(host)
         slot.blocked_until = max(slot.blocked_until, self._clock() + seconds)
         log.info("host_backoff", host=host, seconds=round(seconds, 3))
+        if self._fleet is not None:
+            self._fleet.pause(host, seconds)
 
     def _check_backoff(self, slot: _Slot, url: str) -> None:
         remaining = slot.blocked_until - self._clock()
@@ -119,13 +127,19 @@ class Politeness:
                         if wait <= 0:
                             break
                         await asyncio.sleep(wait)
-                    # Taken while still holding the start lock, so the spacing is measured from
-                    # the real start, not from when the host's wait ended.
-                    await self._global.acquire()
-                    jitter = self._rng.uniform(0.5, 1.5)
-                    slot.next_start = self._clock() + slot.delay * jitter
+                    spacing = slot.delay * self._rng.uniform(0.5, 1.5)
+                    async with contextlib.AsyncExitStack() as fleet_turn:
+                        if self._fleet is not None:
+                            await fleet_turn.enter_async_context(self._fleet.turn(
+                                host, url, concurrency=self._concurrency, spacing=spacing))
+                        # Taken while still holding the start lock, so the spacing is measured
+                        # from the real start, not from when the host's wait ended.
+                        await self._global.acquire()
+                        slot.next_start = self._clock() + spacing
+                        turn = fleet_turn.pop_all()
                 try:
-                    yield
+                    async with turn:
+                        yield
                 finally:
                     self._global.release()
         finally:

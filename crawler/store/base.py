@@ -39,7 +39,15 @@ from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from crawler.clockstep import DueCaps
-from crawler.models import Article, Content, Delivery, EventRecord, FeedState, Version
+from crawler.models import (
+    Article,
+    Content,
+    Delivery,
+    EventRecord,
+    FeedState,
+    Version,
+    VersionMark,
+)
 from crawler.webhooks.health import EndpointState, Transition
 
 # Builds the event of a new version once the writing transaction has assigned its number.
@@ -208,6 +216,31 @@ class Store(Protocol):
 
     async def count_due_articles(self, now: datetime) -> int:
         """Articles whose re-check is due at `now` (the same indexed range as `due_articles`)."""
+
+    # --- what deciding about a check reads, and restorations (crawler.decision) -------------
+    async def get_version_marks(self, article_id: int) -> list[VersionMark]:
+        """Every stored version of an article without its text, oldest first (empty for an
+        unknown article)."""
+
+    async def get_last_version(self, article_id: int) -> Version | None:
+        """The article's current (highest-numbered) version with its text; None for an
+        unknown article."""
+
+    async def get_deletion_status(self, article_id: int) -> int | None:
+        """The `status` (404, 410) of the article's latest `article.deleted` event; None when
+        it has none (or an unknown article)."""
+
+    async def mark_restored(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """A deleted article's page answered with its current text again: what
+        `mark_checked(present=True, extractor_version=...)` does, plus the event
+        (`article.restored`, stored with the current version number) and its deliveries, in
+        one transaction. (A return with another text is `add_version`, which clears the
+        deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
+        `mark_checked` (on `LeaseLostError` no event is stored)."""
 
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(

@@ -185,6 +185,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
     ALTER TABLE deliveries ADD COLUMN lease_expires_at TEXT;
     """,
+    # 8: the tables of fleet-wide request turns, as on PostgreSQL. One daemon owns an SQLite
+    # file, so its in-process politeness already is the fleet's and it never writes them;
+    # they exist so that schema version 8 means the same tables on both stores.
+    """
+    CREATE TABLE host_pacing (
+        host          TEXT PRIMARY KEY,
+        next_start_at TEXT,
+        paused_until  TEXT
+    );
+    CREATE TABLE host_turns (
+        token      TEXT PRIMARY KEY,
+        host       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX host_turns_host ON host_turns (host, expires_at);
+    """,
 )
 
 

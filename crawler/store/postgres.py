@@ -2,13 +2,13 @@
 feeds and articles here, deliveries in `postgres_outbox`, the pool and transactions in
 `postgres_db` (its docstring has the rules), the schema in `postgres_schema`.
 
-Semantics are SQLiteStore's (one contract test suite runs against both). Where several
-daemons write at once: a canonical URL is one article by a unique constraint (the loser of a
-race gets `ArticleExistsError`), and a new version's number comes from the article row updated
-in the same transaction (racing writers are serialized by its row lock, each event carrying
-the number its own transaction stored); due work is claimed with leases (`postgres_leases`
-says how). It offers no `Maintenance`: the server checkpoints,
-and backups are `pg_dump`'s job.
+Semantics are SQLiteStore's (one contract test suite runs against both). Where several daemons write
+at once: a canonical URL is one article by a unique constraint (the loser of a race gets
+`ArticleExistsError`), and a new version's number comes from the article row updated in the same
+transaction (racing writers are serialized by its row lock, each event carrying the number its own
+transaction stored); due work is claimed with leases (`postgres_leases` says how), and requests to a
+host take turns for the whole fleet (`postgres_hosts`). It offers no `Maintenance`: the server
+checkpoints, and backups are `pg_dump`'s job.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Any
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
 from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError, url_host
+from crawler.store.postgres_checks import PostgresChecks
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue
+from crawler.store.postgres_hosts import PostgresHostTurns
 from crawler.store.postgres_leases import (
     CLEAR_LEASE,
     FREE,
@@ -74,7 +76,7 @@ _FEED_OK = _FEED_INSERT + """
 """
 
 
-class PostgresStore(PostgresDue):
+class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""

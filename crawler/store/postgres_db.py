@@ -222,6 +222,27 @@ class PostgresDatabase:
         task.add_done_callback(self._write_done)
         return await asyncio.shield(task)
 
+    async def _write_one(self, sql: Any, params: Sequence[Any] = ()) -> list[DictRow]:
+        """One writing statement as its own transaction (the sessions are in autocommit: one
+        round trip, no BEGIN/COMMIT), shielded as `_write` is; its rows, if it returns any.
+        Never run twice: a connection lost while it ran may have committed it."""
+        if self._readonly:
+            raise StoreClosedError("the store is read-only")
+        pool = self._require()
+
+        async def run() -> list[DictRow]:
+            try:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(sql, params)
+                    return await cur.fetchall() if cur.description is not None else []
+            except _CONNECTION_ERRORS as exc:
+                raise await self._lost(exc) from exc
+
+        task = asyncio.ensure_future(run())
+        self._inflight.add(task)
+        task.add_done_callback(self._write_done)
+        return await asyncio.shield(task)
+
     def _write_done(self, task: asyncio.Task[Any]) -> None:
         self._inflight.discard(task)
         # Retrieved here when the caller was cancelled (asyncio would log it otherwise).

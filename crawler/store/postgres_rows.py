@@ -29,6 +29,7 @@ __all__ = [
     "row_to_endpoint",
     "row_to_feed_state",
     "row_to_version",
+    "row_to_version_mark",
     "utc",
     "utc_opt",
 ]
@@ -50,6 +51,7 @@ def _read_time(value: datetime) -> datetime:
 _READ = RowReader(_read_time)
 row_to_article = _READ.article
 row_to_version = _READ.version
+row_to_version_mark = _READ.version_mark
 row_to_feed_state = _READ.feed_state
 row_to_delivery = _READ.delivery
 row_to_endpoint = _READ.endpoint

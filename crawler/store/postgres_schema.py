@@ -172,6 +172,63 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN lease_owner text;
     ALTER TABLE deliveries ADD COLUMN lease_expires_at timestamptz;
     """,
+    # 8: request turns on a host for the whole fleet (`crawler.store.postgres_hosts`): each
+    # host's next allowed start and Retry-After pause, and one row per request in flight.
+    # UNLOGGED: written on every request and worth nothing after a server crash (they describe
+    # the next few seconds), so they skip the WAL.
+    """
+    CREATE UNLOGGED TABLE host_pacing (
+        host          text PRIMARY KEY,
+        next_start_at timestamptz,
+        paused_until  timestamptz
+    );
+    CREATE UNLOGGED TABLE host_turns (
+        token      text PRIMARY KEY,
+        host       text NOT NULL,
+        owner      text NOT NULL,
+        expires_at timestamptz NOT NULL
+    );
+    CREATE INDEX host_turns_host ON host_turns (host, expires_at);
+    -- One round trip per ask (it is made before every request). In a function each statement
+    -- reads what was committed before it began, so once the host's pacing row is locked the
+    -- count of its turns includes every turn taken by whoever held the lock before.
+    CREATE FUNCTION crawler_take_host_turn(
+        want_host text, want_owner text, concurrency integer, spacing interval, hold interval,
+        OUT token text, OUT wait double precision, OUT paused boolean)
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        pacing host_pacing%ROWTYPE;
+        now_ts timestamptz;
+        held integer;
+    BEGIN
+        INSERT INTO host_pacing (host) VALUES (want_host) ON CONFLICT (host) DO NOTHING;
+        SELECT * INTO pacing FROM host_pacing WHERE host = want_host FOR UPDATE;
+        now_ts := clock_timestamp();
+        token := NULL;
+        wait := 0;
+        paused := false;
+        IF pacing.paused_until > now_ts THEN
+            wait := extract(epoch FROM pacing.paused_until - now_ts);
+            paused := true;
+            RETURN;
+        END IF;
+        IF pacing.next_start_at > now_ts THEN
+            wait := extract(epoch FROM pacing.next_start_at - now_ts);
+            RETURN;
+        END IF;
+        -- Turns of a daemon that died mid-request go once they expire.
+        DELETE FROM host_turns WHERE host = want_host AND expires_at <= now_ts;
+        SELECT count(*) INTO held FROM host_turns WHERE host = want_host;
+        IF held >= concurrency THEN
+            RETURN;
+        END IF;
+        token := gen_random_uuid()::text;
+        INSERT INTO host_turns (token, host, owner, expires_at)
+            VALUES (token, want_host, want_owner, now_ts + hold);
+        UPDATE host_pacing SET next_start_at = now_ts + spacing WHERE host = want_host;
+    END
+    $$;
+    """,
 )
 
 _VERSION_TABLE = """

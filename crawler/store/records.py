@@ -7,13 +7,14 @@ UTF-8), so a text reads the same whichever store kept it.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from crawler.models import Article, Delivery, FeedState, Version
+from crawler.models import Article, Delivery, FeedState, Version, VersionMark
 from crawler.webhooks.health import EndpointState
 
 # First byte of a stored version text: how the rest is encoded. New formats get a new marker;
@@ -88,6 +89,15 @@ def decode_payload(stored: str | bytes) -> str:
     return stored if isinstance(stored, str) else decode_text(bytes(stored))
 
 
+def deletion_status(payload: str) -> int | None:
+    """The HTTP status an `article.deleted` event's payload carries (None if it has none)."""
+    try:
+        status = json.loads(payload)["data"]["status"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return status if isinstance(status, int) else None
+
+
 @dataclass(frozen=True, slots=True)
 class RowReader:
     """Records from rows (anything indexable by column name)."""
@@ -123,6 +133,14 @@ class RowReader:
             content_hash=row["content_hash"],
             title=row["title"],
             text=decode_text(bytes(row["text"])),
+            fetched_at=self.time(row["fetched_at"]),
+            extractor_version=int(row["extractor_version"]),
+        )
+
+    def version_mark(self, row: Row) -> VersionMark:
+        return VersionMark(
+            number=int(row["number"]),
+            content_hash=row["content_hash"],
             fetched_at=self.time(row["fetched_at"]),
             extractor_version=int(row["extractor_version"]),
         )

@@ -18,6 +18,7 @@ from crawler.store.base import (
     StoreClosedError,
     url_host,
 )
+from crawler.store.sqlite_checks import CheckStore
 from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
@@ -46,7 +47,7 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(DueStore):
+class SQLiteStore(CheckStore, DueStore):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""

@@ -24,7 +24,7 @@ __all__ = [
     "ARTICLE_COLUMNS", "DELIVERY_COLUMNS", "ENDPOINT_COLUMNS", "decode_payload", "decode_text",
     "decode_time", "decode_time_opt", "encode_text", "encode_time", "encode_time_opt",
     "row_to_article", "row_to_delivery", "row_to_endpoint", "row_to_feed_state",
-    "row_to_version",
+    "row_to_version", "row_to_version_mark",
 ]
 
 # Fixed width, so that text order in SQL is time order (indexes on due times rely on it).
@@ -52,6 +52,7 @@ def decode_time_opt(value: str | None) -> datetime | None:
 _READ = RowReader(decode_time)
 row_to_article = _READ.article
 row_to_version = _READ.version
+row_to_version_mark = _READ.version_mark
 row_to_feed_state = _READ.feed_state
 row_to_delivery = _READ.delivery
 row_to_endpoint = _READ.endpoint

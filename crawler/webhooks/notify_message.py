@@ -4,9 +4,10 @@ Built from the stored event payload (the very JSON a webhook receiver gets), so 
 replay sends the same message:
 
     title: the article's headline
-    body:  what happened   ("New article", "Edited: headline changed, +41/−0 characters",
-                            "Deleted (HTTP 410)")
-           a few changed lines of the diff (edits only)
+    body:  what happened   ("New article", "Edited: text changed, +41/−0 characters
+                            (correction)",
+                            "Deleted (HTTP 410)", "Restored (was HTTP 410), text changed")
+           a few changed lines of the diff (edits, and returns with another text)
            the link (canonical URL)
 """
 
@@ -38,6 +39,10 @@ def _what_happened(event_type: str, data: dict[str, Any]) -> str:
     if event_type == "article.deleted":
         status = data.get("status")
         return f"Deleted (HTTP {status})" if status else "Deleted"
+    if event_type == "article.restored":
+        status = data.get("previous_status")
+        said = f"Restored (was HTTP {status})" if status else "Restored"
+        return said + (", text changed" if data.get("changes") else "")
     if event_type == "article.edited":
         changes = data.get("changes") or {}
         parts = []
@@ -50,7 +55,11 @@ def _what_happened(event_type: str, data: dict[str, Any]) -> str:
         added, removed = changes.get("chars_added"), changes.get("chars_removed")
         if isinstance(added, int) and isinstance(removed, int):
             parts.append(f"+{added}/−{removed} characters")
-        return "Edited: " + ", ".join(parts) if parts else "Edited"
+        said = "Edited: " + ", ".join(parts) if parts else "Edited"
+        kinds = changes.get("kinds")
+        if isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds):
+            said += f" ({', '.join(kinds)})"
+        return said
     return event_type
 
 
@@ -83,7 +92,7 @@ def render_message(payload: str, max_diff_lines: int = MAX_DIFF_LINES) -> Notify
     title = _clip(str(article.get("title") or link or event_type), MAX_TITLE_CHARS)
     lines = [_what_happened(event_type, data)]
     diff = data.get("diff")
-    if event_type == "article.edited" and isinstance(diff, str):
+    if event_type in ("article.edited", "article.restored") and isinstance(diff, str):
         excerpt = diff_excerpt(diff, max_diff_lines)
         if excerpt:
             lines += ["", *excerpt]

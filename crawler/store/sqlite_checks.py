@@ -1,0 +1,69 @@
+"""What deciding about a check reads, and the restorations it writes (SQLite): the
+`Store` methods of `crawler.decision`'s needs, apart from the article methods in
+`crawler.store.sqlite`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from crawler.models import EventRecord, Version, VersionMark
+from crawler.store.records import deletion_status
+from crawler.store.sqlite_leases import CLEAR_LEASE, LEASE_HELD, lease_params, require_lease
+from crawler.store.sqlite_outbox import OutboxStore, insert_event
+from crawler.store.sqlite_rows import (
+    decode_payload,
+    encode_time,
+    encode_time_opt,
+    row_to_version,
+    row_to_version_mark,
+)
+
+
+class CheckStore(OutboxStore):
+    async def get_version_marks(self, article_id: int) -> list[VersionMark]:
+        rows = await self._read(
+            "SELECT number, content_hash, fetched_at, extractor_version FROM versions"
+            " WHERE article_id = ? ORDER BY number", (article_id,),
+        )
+        return [row_to_version_mark(r) for r in rows]
+
+    async def get_last_version(self, article_id: int) -> Version | None:
+        rows = await self._read(
+            "SELECT * FROM versions WHERE article_id = ? ORDER BY number DESC LIMIT 1",
+            (article_id,),
+        )
+        return row_to_version(rows[0]) if rows else None
+
+    async def get_deletion_status(self, article_id: int) -> int | None:
+        rows = await self._read(
+            "SELECT payload FROM events WHERE article_id = ? AND type = 'article.deleted'"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1", (article_id,),
+        )
+        return deletion_status(decode_payload(rows[0]["payload"])) if rows else None
+
+    async def mark_restored(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """See `Store.mark_restored`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (encode_time(checked_at), encode_time_opt(next_check_at), extractor_version,
+                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+
+        async def tx(conn: aiosqlite.Connection) -> None:
+            rows = list(await conn.execute_fetchall(
+                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                       next_check_at = ?, collapse_count = 0, deleted = 0, deleted_at = NULL,
+                       extractor_version = ?, {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
+                params,
+            ))
+            if not rows:
+                await require_lease(conn, "article", article_id, lease_owner)
+                raise KeyError(article_id)
+            await insert_event(conn, event, article_id, int(rows[0][0]))
+
+        await self._write(tx)

@@ -1,0 +1,133 @@
+"""`crawler.decision.classify`: the meaning of one check, table-tested without a store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawler.decision import (
+    Collapsed,
+    Deleted,
+    Edited,
+    Flapped,
+    Gone,
+    History,
+    Needs,
+    Rebaseline,
+    Restored,
+    Rules,
+    StillGone,
+    Unchanged,
+    classify,
+    needs,
+)
+from crawler.models import Article, Content, VersionMark
+from crawler.textnorm import make_content
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+RULES = Rules(collapse_checks=3, flap_window=86400.0, extractor_version=2)
+
+A = make_content("Storm hits coast", "A storm hit the coast on Monday. " * 6
+                 + "\n\n12 homes were damaged in the village, the fire service said.")
+B = make_content("Storm hits coast", A.text + " Two people were hurt.")
+C = make_content("Storm hits coast", A.text.replace("12 homes", "15 homes"))
+SHORT = make_content("Storm hits coast", "Subscribe to read.")
+
+
+def mark(number: int, content: Content, ago: timedelta, extractor: int = 2) -> VersionMark:
+    return VersionMark(number, content.content_hash, NOW - ago, extractor)
+
+
+def article(current: Content, *, version: int = 1, deleted: bool = False, collapses: int = 0,
+            extractor: int = 2) -> Article:
+    return Article(article_id=1, canonical_url="https://n.example/a", url="https://n.example/a",
+                   feed_url="https://n.example/rss", first_seen_at=NOW - 10 * HOUR,
+                   current_version=version, current_hash=current.content_hash,
+                   title=current.title, deleted=deleted, check_count=3, next_check_at=NOW,
+                   collapse_count=collapses, extractor_version=extractor)
+
+
+def history(current: Content, *marks: VersionMark, **kw: object) -> History:
+    status = kw.pop("status", None)
+    art = article(current, version=len(marks) or 1, **kw)  # type: ignore[arg-type]
+    return History(art, versions=marks or (mark(1, current, 5 * HOUR),), last=current,
+                   deletion_status=status)  # type: ignore[arg-type]
+
+
+ONE_A = (mark(1, A, 5 * HOUR),)
+A_B = (mark(1, A, 5 * HOUR), mark(2, B, 2 * HOUR))
+
+
+@pytest.mark.parametrize(("hist", "observed", "expected"), [
+    (history(A), Gone(404), Deleted(404)),
+    (history(A, deleted=True), Gone(410), StillGone(410)),
+    (history(A), A, Unchanged()),
+    (history(A, extractor=1), A, Unchanged()),  # same text: the new extractor is confirmed
+    (history(A, extractor=1), B, Rebaseline(B)),
+    (history(A, extractor=1), SHORT, Rebaseline(SHORT)),  # another extractor's text: no collapse
+    (history(A), SHORT, Collapsed(streak=1, previous_chars=len(A.text), current_chars=18)),
+    (history(A, collapses=1), SHORT, Collapsed(2, len(A.text), 18)),
+    (history(B, *A_B), A, Flapped(A)),  # back to what was current two hours ago
+    (history(A, deleted=True, status=404), A, Restored(404, A, new_version=False)),
+    (history(A, deleted=True), A, Restored(None, A, new_version=False)),
+    (history(A, deleted=True, status=410, extractor=1), B, Restored(410, B, new_version=True)),
+    (history(A, deleted=True, status=404), SHORT,
+     Collapsed(1, len(A.text), 18)),  # a placeholder page is no return
+])
+def test_classify(hist: History, observed: Content | Gone, expected: object) -> None:
+    assert classify(hist, observed, RULES, NOW) == expected
+
+
+def test_an_edit_is_described() -> None:
+    decision = classify(history(A), B, RULES, NOW)
+    assert isinstance(decision, Edited)
+    assert (decision.previous, decision.current) == (A, B) and not decision.collapse_persisted
+    assert decision.changes.kinds == ("addition",)
+    assert decision.changes.sentences == {"added": 1, "deleted": 0, "edited": 0, "moved": 0}
+
+
+def test_a_collapse_is_announced_once_it_lasted_collapse_checks() -> None:
+    decision = classify(history(A, collapses=2), SHORT, RULES, NOW)
+    assert isinstance(decision, Edited) and decision.collapse_persisted
+    assert "removal" in (decision.changes.kinds or ())
+
+
+def test_a_return_after_the_flap_window_is_an_edit() -> None:
+    old = (mark(1, A, 50 * HOUR), mark(2, B, 30 * HOUR))
+    assert isinstance(classify(history(B, *old), A, RULES, NOW), Edited)
+    assert isinstance(classify(history(B, *old), A, replace(RULES, flap_window=0), NOW),
+                      Edited)
+
+
+def test_a_return_with_another_text_carries_its_changes() -> None:
+    decision = classify(history(A, deleted=True, status=404), C, RULES, NOW)
+    assert isinstance(decision, Restored) and decision.new_version
+    assert decision.previous_status == 404 and decision.previous == A
+    assert decision.changes is not None and decision.changes.kinds == ("number",)
+
+
+def test_a_deleted_article_back_on_a_recent_text_is_restored_not_flapped() -> None:
+    decision = classify(history(B, *A_B, deleted=True, status=404), A, RULES, NOW)
+    assert isinstance(decision, Restored) and decision.new_version
+
+
+@pytest.mark.parametrize(("art", "observed", "expected"), [
+    (article(A), Gone(404), Needs(versions=False, deletion=False)),
+    (article(A), A, Needs(versions=False, deletion=False)),
+    (article(A), B, Needs(versions=True, deletion=False)),
+    (article(A, extractor=1), B, Needs(versions=False, deletion=False)),
+    (article(A, deleted=True), A, Needs(versions=False, deletion=True)),
+    (article(A, deleted=True), B, Needs(versions=True, deletion=True)),
+    (article(A, deleted=True), Gone(410), Needs(versions=False, deletion=False)),
+])
+def test_needs_reads_only_what_the_decision_uses(art: Article, observed: Content | Gone,
+                                                 expected: Needs) -> None:
+    assert needs(art, observed, RULES) == expected
+
+
+def test_classify_refuses_a_history_without_what_it_needs() -> None:
+    with pytest.raises(ValueError, match="needs the versions"):
+        classify(History(article(A)), B, RULES, NOW)

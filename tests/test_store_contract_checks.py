@@ -1,0 +1,125 @@
+"""The `Store` methods a check's decision reads, and restorations, asserted on both stores
+(like test_store_contract.py): version marks without texts, the last version, the status of
+the deletion in force, and `mark_restored` writing the check, the event and its deliveries in
+one transaction, under the article's lease."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.models import EventRecord, VersionMark
+from crawler.store.base import LeaseLostError, Store
+from tests.store_backends import (
+    BACKENDS,
+    HOOK_A,
+    HOOK_B,
+    LEASE,
+    T0,
+    Backend,
+    content,
+    event,
+    make_backend,
+    new_article,
+)
+
+URL = "https://news.example/a/1"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    yield from make_backend(request, tmp_path)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    s = backend.store()
+    await s.migrate()
+    await s.open()
+    yield s
+    await s.close()
+
+
+def deleted(status: int, at: timedelta) -> EventRecord:
+    body = {"type": "article.deleted", "data": {"previous_version": 1, "status": status}}
+    return event("article.deleted", (HOOK_B,), at=T0 + at, payload=json.dumps(body))
+
+
+async def test_version_marks_and_last_version(store: Store) -> None:
+    aid = await new_article(store)
+    await store.add_version(aid, content=content("second"), event=None,
+                            fetched_at=T0 + timedelta(hours=1), next_check_at=None,
+                            extractor_version=2)
+    marks = await store.get_version_marks(aid)
+    assert marks == [
+        VersionMark(1, content("text 1").content_hash, T0, 1),
+        VersionMark(2, content("second").content_hash, T0 + timedelta(hours=1), 2),
+    ]
+    last = await store.get_last_version(aid)
+    assert last is not None and (last.number, last.text) == (2, "second")
+    assert await store.get_version_marks(999) == []
+    assert await store.get_last_version(999) is None
+
+
+async def test_deletion_status_is_the_latest_deletion(store: Store) -> None:
+    aid = await new_article(store)
+    assert await store.get_deletion_status(aid) is None
+    await store.mark_deleted(aid, event=deleted(404, timedelta(hours=1)),
+                             checked_at=T0 + timedelta(hours=1), next_check_at=None)
+    assert await store.get_deletion_status(aid) == 404
+    await store.mark_checked(aid, checked_at=T0, next_check_at=None, present=True)
+    await store.mark_deleted(aid, event=deleted(410, timedelta(hours=2)),
+                             checked_at=T0 + timedelta(hours=2), next_check_at=None)
+    assert await store.get_deletion_status(aid) == 410
+    assert await store.get_deletion_status(999) is None
+
+
+async def test_mark_restored_clears_the_mark_and_stores_the_event(store: Store) -> None:
+    aid = await new_article(store, event=event(endpoints=()))
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                             next_check_at=None)
+    later = T0 + timedelta(hours=3)
+    await store.mark_restored(aid, event=event("article.restored", (HOOK_A, HOOK_B), at=later),
+                              checked_at=later, next_check_at=later + timedelta(hours=1),
+                              extractor_version=2)
+    article = await store.find_article_by_url(URL)
+    assert article is not None and not article.deleted
+    assert (article.current_version, article.check_count) == (1, 2)
+    assert article.extractor_version == 2
+    assert article.next_check_at == later + timedelta(hours=1)
+    due = await store.due_deliveries(later, 10)
+    assert [(d.event_type, d.endpoint_url) for d in due] == [
+        ("article.restored", HOOK_A), ("article.restored", HOOK_B)]
+    # a later 404 is news again
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=later,
+                             next_check_at=None)
+    article = await store.find_article_by_url(URL)
+    assert article is not None and article.deleted
+    with pytest.raises(KeyError):
+        await store.mark_restored(999, event=event("article.restored"), checked_at=T0,
+                                  next_check_at=None, extractor_version=1)
+
+
+async def test_mark_restored_completes_a_claim_only_for_its_owner(store: Store) -> None:
+    aid = await new_article(store, event=event(endpoints=()))
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                             next_check_at=T0)
+    [claimed] = await store.claim_due_articles("daemon-a", T0, limit=5, lease_seconds=LEASE)
+    assert claimed.article_id == aid
+    with pytest.raises(LeaseLostError):
+        await store.mark_restored(aid, event=event("article.restored", (HOOK_A,)),
+                                  checked_at=T0, next_check_at=None, extractor_version=1,
+                                  lease_owner="daemon-b")
+    assert await store.due_deliveries(T0, 10) == []  # nothing of the lost write
+    article = await store.find_article_by_url(URL)
+    assert article is not None and article.deleted
+    await store.mark_restored(aid, event=event("article.restored", (HOOK_A,)), checked_at=T0,
+                              next_check_at=None, extractor_version=1, lease_owner="daemon-a")
+    assert [d.event_type for d in await store.due_deliveries(T0, 10)] == ["article.restored"]
+    # the lease is cleared: another daemon can claim it once it is due again
+    article = await store.find_article_by_url(URL)
+    assert article is not None and not article.deleted
