@@ -254,7 +254,9 @@ class Store(Protocol):
     ) -> datetime | None:
         """When the earliest pending delivery is due and claimable; None if none is pending.
         A delivery under a lease counts from the later of its `next_attempt_at` and its
-        `lease_expires_at` (so a delivery another daemon is sending is not "due now")."""
+        `lease_expires_at` (so a delivery another daemon is sending is not "due now"); one
+        held back behind an earlier delivery of its article (see `claim_due_deliveries`)
+        does not count."""
 
     async def record_delivery_attempt(
         self,
@@ -316,7 +318,9 @@ class Store(Protocol):
         """Lease to `owner`, until `now + lease_seconds`, pending deliveries whose
         `next_attempt_at` <= `now` and whose lease is free at `now`, only to `endpoints` when
         given (none for an empty collection), earliest due first (ties by id), at most
-        `limit`; returned in that order. The attempt completes with
+        `limit`; returned in that order. A delivery is not claimable while an earlier pending
+        delivery (lower id) of the same article to the same endpoint exists, leased or not:
+        each endpoint gets an article's events in order. The attempt completes with
         `record_delivery_attempt(..., lease_owner=owner)`."""
 
     async def renew_leases(
