@@ -87,3 +87,26 @@ async def test_a_cancelled_call_kills_its_worker() -> None:
         assert await pool.run(spin, 0.0, deadline=30) != first
     finally:
         await pool.close()
+
+
+async def test_offload_classifies_big_edits_in_a_worker_and_cheaply_past_the_budget() -> None:
+    from crawler.budget import Budget, Offload
+    from crawler.cheap_diff import cheap_edit
+    from crawler.decision import Edited, classify
+    from tests.test_decision import NOW, ONE_A, RULES, A, C, history
+
+    pool = WorkerPool(size=1)
+    try:
+        edit = history(A, *ONE_A)
+        exact = classify(edit, C, RULES, NOW)
+        assert isinstance(exact, Edited)
+        in_worker = Offload(pool, Budget(inline_chars=10))
+        assert await in_worker.classify(edit, C, RULES, NOW) == exact
+        past_budget = Offload(pool, Budget(inline_chars=10, max_diff_chars=20))
+        cheap = await past_budget.classify(edit, C, RULES, NOW)
+        assert cheap == Edited(A, C, cheap_edit(A, C), collapse_persisted=False)
+        assert pool.workers == 1  # both ran in the one worker
+        inline = Offload(None, Budget(inline_chars=10, max_diff_chars=20))
+        assert await inline.classify(edit, C, RULES, NOW) == cheap
+    finally:
+        await pool.close()
