@@ -202,6 +202,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX host_turns_host ON host_turns (host, expires_at);
     """,
+    # 9: the reading lists (`crawler.store.reads`), newest first and paged by keyset, each
+    # one range scan in its own sort order: articles by first sight (all, or of one feed),
+    # events by time (all, or of one type).
+    """
+    CREATE INDEX articles_seen ON articles (first_seen_at, id);
+    CREATE INDEX articles_feed_seen ON articles (feed_url, first_seen_at, id);
+    CREATE INDEX events_recent ON events (created_at, id);
+    CREATE INDEX events_type_recent ON events (type, created_at, id);
+    """,
 )
 
 

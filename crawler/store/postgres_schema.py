@@ -229,6 +229,13 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
+    # 9: the reading lists' indexes (see the SQLite migration 9).
+    """
+    CREATE INDEX articles_seen ON articles (first_seen_at, id);
+    CREATE INDEX articles_feed_seen ON articles (feed_url, first_seen_at, id);
+    CREATE INDEX events_recent ON events (created_at, id);
+    CREATE INDEX events_type_recent ON events (type, created_at, id);
+    """,
 )
 
 _VERSION_TABLE = """
