@@ -1,5 +1,5 @@
 """Structured logging: one structlog chain for our own events and for stdlib loggers
-(aiohttp, apscheduler), rendered for people on a terminal and as JSON lines everywhere else.
+(aiohttp, asyncio), rendered for people on a terminal and as JSON lines everywhere else.
 
 The stream is the caller's choice: the daemon logs to stdout (the journal under systemd), commands
 such as `crawler extract` print their results on stdout and log to stderr.
@@ -107,9 +107,7 @@ def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
-    # aiohttp.access and apscheduler's per-run chatter are noise at info level.
-    logging.getLogger("apscheduler.executors.default").setLevel(max(level, logging.WARNING))
-    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.WARNING))
+    # aiohttp's access log is noise at info level.
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
 
     structlog.configure(
