@@ -87,6 +87,11 @@ class Store(StoreReads, Protocol):
     async def close(self) -> None:
         """Close (and release the store's lock). Safe to call twice, and before `open()`."""
 
+    def failing_writes(self) -> tuple[float, str] | None:
+        """While the store's writes fail for a storage fault (a full disk, an I/O error, a
+        damaged file, a lost database): seconds since the first failure of the streak and
+        the last error; None once a write gets through (`crawler.store.write_health`)."""
+
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
 
@@ -371,11 +376,11 @@ class Store(StoreReads, Protocol):
         """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
         endpoint URL (endpoints with none are absent)."""
 
-    async def retarget_deliveries(self, from_url: str, to_url: str) -> int:
-        """Move every delivery to `from_url` not delivered yet to `to_url` (status, attempts
-        and due time kept, leases cleared), except those of events `to_url` already has a
-        delivery of; returns how many moved. Raises ValueError when both URLs are the
-        same."""
+    async def retarget_deliveries(self, from_url: str, to_url: str, *, now: datetime) -> int:
+        """Move every delivery to `from_url` not delivered yet to `to_url`, except those of
+        events `to_url` already has a delivery of; returns how many moved. Moved ones start
+        afresh at the new endpoint (what the old one did says nothing of it): pending, due at
+        `now`, no attempts, leases cleared. Raises ValueError when both URLs are the same."""
 
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:
