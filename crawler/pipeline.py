@@ -27,6 +27,7 @@ from crawler.models import Article, Content, FeedEntry
 from crawler.pages import rules_for
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.schedule import next_feed_poll, next_recheck
+from crawler.sightings import Sightings
 from crawler.store import Store
 from crawler.textnorm import make_content
 from crawler.urls import normalize_url
@@ -74,6 +75,7 @@ class Pipeline:
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
+        self._sightings = Sightings(store, fetcher, self._read_probe, self._metrics)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -237,10 +239,18 @@ class Pipeline:
         read = await self._extract(fetched, bound, fallback_title=entry.title)
         if read is None:
             return CheckOutcome(ok=False, result="error")
-        canonical, content = read
+        claimed, content = read
         if not content.text:
             bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
+        canonical = await self._sightings.identity(entry.link, fetched, claimed, content, bound,
+                                                   fallback_title=entry.title)
+        alias_of = await self._sightings.content_alias(feed.url, canonical, content)
+        if alias_of is not None:
+            await self._store.add_url_alias(alias_of.article_id, canonical)
+            bound.info("page_checked", result="alias", article_id=alias_of.article_id,
+                       canonical_url=alias_of.canonical_url, ms=_ms(started))
+            return CheckOutcome(ok=True, result="known")
         return await self._recorder.first_version(
             Sighting(entry.link, canonical, feed.url, content), bound, started)
 
@@ -312,6 +322,13 @@ class Pipeline:
             return exc
         self._metrics.page_fetched(response.status)
         return response
+
+    async def _read_probe(self, response: Response,
+                          fallback_title: str) -> tuple[str, Content] | None:
+        """A page fetched to verify another page's identity, read as a first sight (None
+        when it could not be extracted within its budget)."""
+        return await self._extract(response, log.bind(url=response.final_url, probe=True),
+                                   fallback_title=fallback_title)
 
     async def _extract(self, response: Response, bound: Any, *,
                        fallback_title: str) -> tuple[str, Content] | None:
