@@ -189,13 +189,15 @@ class Pipeline:
                 self._url_locks.pop(entry.link, None)
 
     async def _find_entry(self, feed: FeedSettings, entry: FeedEntry) -> Article | None:
-        """The article an entry stands for: by its guid/id within its feed (which survives a
-        new link after a retitled slug), else by its link. The way not yet known is
-        remembered, so both lead there from now on."""
+        """The article an entry stands for: by its link, else by its guid/id within its feed
+        (which survives a new link after a retitled slug). The way not yet known is
+        remembered, so both lead there from now on. A link that leads to an article wins
+        over a guid that leads to another: feeds reuse guids for other stories, and an
+        entry's content compared with another article would be an invented edit."""
         key = _entry_key(feed, entry)
         by_id = await self._store.find_article_by_url(key)
         by_link = await self._store.find_article_by_url(entry.link)
-        known = by_id or by_link
+        known = by_link or by_id
         if known is not None and by_id is None:
             await self._store.add_url_alias(known.article_id, key)
         if known is not None and by_link is None:

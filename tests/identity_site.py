@@ -19,6 +19,8 @@ class Item:
     title: str
     link: str
     guid: str | None = None
+    content_html: str | None = None
+    """The article as a full-content feed carries it."""
 
 
 def article_page(title: str, paragraphs: list[str], canonical: str | None = None) -> str:
@@ -64,9 +66,12 @@ class IdentitySite:
         entries = "".join(
             f"<item><title>{html.escape(i.title)}</title><link>{html.escape(i.link)}</link>"
             + (f'<guid isPermaLink="false">{html.escape(i.guid)}</guid>' if i.guid else "")
+            + (f"<content:encoded><![CDATA[{i.content_html}]]></content:encoded>"
+               if i.content_html else "")
             + "</item>"
             for i in items)
-        return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+                'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
                 f"<title>Site</title><link>/</link><description>d</description>{entries}"
                 "</channel></rss>")
 

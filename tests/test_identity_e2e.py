@@ -169,6 +169,30 @@ async def test_entries_sharing_one_guid_are_five_articles(
     assert await article_count(settings, clock) == 5
 
 
+async def test_a_guid_never_takes_a_link_that_leads_to_another_article(
+        tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
+    # Pages refused (403): the articles are tracked from their full-content entries, which
+    # are compared with the stored text on every poll.
+    def item(n: int, subject: str) -> Item:
+        web_site.pages[f"/news/{n}"] = 403
+        body = "".join(f"<p>{p}</p>" for p in story(subject))
+        return Item(f"Story {n}", web_site.url(f"/news/{n}"), "same-guid", body)
+
+    first, second = item(0, "bridge"), item(1, "library")
+    web_site.feeds["/rss.xml"] = [first]
+    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    await run_pass(settings, clock)
+    web_site.feeds["/rss.xml"] = [second, first]  # one guid, two stories: two articles
+    clock.advance(60)
+    await run_pass(settings, clock)
+    web_site.feeds["/rss.xml"] = [second]  # the guid is unique again, on the second's link
+    clock.advance(60)
+    await run_pass(settings, clock)
+    new = events(receiver)
+    assert [e["type"] for e in new] == ["article.new", "article.new"]  # no edit of the first
+    assert all(e["data"]["source"] == "feed" for e in new)
+
+
 async def test_cache_busting_links_do_not_multiply_articles(
         tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
     subjects = ["bridge", "library", "strike"]
