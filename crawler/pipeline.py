@@ -247,14 +247,8 @@ class Pipeline:
             return CheckOutcome(ok=True, result="empty")
         canonical = await self._sightings.identity(entry.link, fetched, claimed, content, bound,
                                                    fallback_title=entry.title)
-        alias_of = await self._sightings.content_alias(feed.url, canonical, content)
-        if alias_of is not None:
-            await self._store.add_url_alias(alias_of.article_id, canonical)
-            bound.info("page_checked", result="alias", article_id=alias_of.article_id,
-                       canonical_url=alias_of.canonical_url, ms=_ms(started))
-            return CheckOutcome(ok=True, result="known")
-        return await self._recorder.first_version(
-            Sighting(entry.link, canonical, feed.url, content), bound, started)
+        return await self._first_version(Sighting(entry.link, canonical, feed.url, content),
+                                         bound, started)
 
     async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, bound: Any,
                                       started: float) -> CheckOutcome:
@@ -265,9 +259,21 @@ class Pipeline:
             bound.warning("extraction_empty", source="feed", ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
         bound.info("page_unreadable", reason="tracked from its feed entry")
-        return await self._recorder.first_version(
+        return await self._first_version(
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed"),
             bound, started)
+
+    async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+        """A new article, unless the sighting repeats one of its feed under another query
+        string (`Sightings.content_alias`): then its URL becomes that article's alias."""
+        alias_of = await self._sightings.content_alias(seen.feed_url, seen.canonical_url,
+                                                       seen.content)
+        if alias_of is None:
+            return await self._recorder.first_version(seen, bound, started)
+        await self._store.add_url_alias(alias_of.article_id, seen.canonical_url)
+        bound.info("page_checked", result="alias", article_id=alias_of.article_id,
+                   canonical_url=alias_of.canonical_url, ms=_ms(started))
+        return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
         """The article as a full-content feed entry carries it; the headline is the entry's.

@@ -193,6 +193,23 @@ async def test_a_guid_never_takes_a_link_that_leads_to_another_article(
     assert all(e["data"]["source"] == "feed" for e in new)
 
 
+async def test_cache_busting_links_of_full_content_entries_do_not_multiply_articles(
+        tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
+    subjects = ["bridge", "library", "strike"]
+    for n in range(3):
+        web_site.pages[f"/story/{n}.html"] = 403  # tracked from the entries
+    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    for poll in range(4):
+        web_site.feeds["/rss.xml"] = [
+            Item(f"Story {n}", web_site.url(f"/story/{n}.html?v={poll * 10 + n}"),
+                 content_html="".join(f"<p>{p}</p>" for p in story(subject)))
+            for n, subject in enumerate(subjects)]
+        await run_pass(settings, clock)
+        clock.advance(60)
+    assert types(receiver) == ["article.new"] * 3
+    assert await article_count(settings, clock) == 3
+
+
 async def test_cache_busting_links_do_not_multiply_articles(
         tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
     subjects = ["bridge", "library", "strike"]
