@@ -304,6 +304,24 @@ async def test_find_article_by_content_matches_feed_path_and_current_hash(store:
     assert await found("https://news.example/a", content("Edited.").content_hash) == first
 
 
+async def test_articles_of_an_older_schema_are_found_by_content(backend: Backend) -> None:
+    backend.at_schema(8)  # before articles kept their canonical URL's path
+    backend.execute(
+        "INSERT INTO articles (canonical_url, url, feed_url, first_seen_at, last_checked_at,"
+        " current_version, current_hash, title) VALUES ('https://e.org/a?v=7',"
+        " 'https://e.org/a?v=7', 'https://e.org/rss', '2026-11-26T12:00:00.000000Z',"
+        " '2026-11-26T12:00:00.000000Z', 1, 'sha256:1', 'Title')")
+    s = backend.store()
+    await s.migrate()
+    await s.open()
+    try:
+        found = await s.find_article_by_content("https://e.org/rss", "https://e.org/a",
+                                                "sha256:1")
+        assert found is not None and found.canonical_url == "https://e.org/a?v=7"
+    finally:
+        await s.close()
+
+
 async def test_add_version_and_silent_version(store: Store) -> None:
     aid = await new_article(store)
     n = await store.add_version(aid, extractor_version=1,

@@ -87,18 +87,3 @@ async def test_versions_stored_before_extractor_numbers_read_as_extractor_1(
         assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
-
-async def test_articles_stored_before_path_keys_are_found_by_content(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    _database_at(path, 8)  # the schema before articles kept their URL's path
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE articles SET canonical_url = 'https://e.org/a?v=7'")
-    store = SQLiteStore(path)
-    await store.migrate()
-    await store.open()
-    try:
-        found = await store.find_article_by_content("https://e.org/rss", "https://e.org/a",
-                                                    "sha256:2")
-        assert found is not None and found.article_id == 1
-    finally:
-        await store.close()
