@@ -264,15 +264,19 @@ class Pipeline:
             bound, started)
 
     async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
-        """A new article, unless the sighting repeats one of its feed under another query
-        string (`Sightings.content_alias`): then its URL becomes that article's alias."""
-        alias_of = await self._sightings.content_alias(seen.feed_url, seen.canonical_url,
-                                                       seen.content)
-        if alias_of is None:
+        """A new article, unless the sighting is one of its feed under another query string
+        (`Sightings.content_alias`): then its URL becomes that article's alias (and, when
+        its text differs, it is a check of that article)."""
+        alias = await self._sightings.content_alias(seen, bound)
+        if alias is None:
             return await self._recorder.first_version(seen, bound, started)
-        await self._store.add_url_alias(alias_of.article_id, seen.canonical_url)
-        bound.info("page_checked", result="alias", article_id=alias_of.article_id,
-                   canonical_url=alias_of.canonical_url, ms=_ms(started))
+        article = alias.article
+        await self._store.add_url_alias(article.article_id, seen.canonical_url)
+        bound.info("url_aliased", article_id=article.article_id,
+                   canonical_url=article.canonical_url, edited=alias.edited)
+        if alias.edited:
+            return await self._recorder.compare(article, seen.content, bound, started)
+        bound.info("page_checked", result="alias", article_id=article.article_id, ms=_ms(started))
         return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:

@@ -1,8 +1,9 @@
 """A small local site whose pages say whatever a test makes them say: any canonical claim,
 any text, any status, and RSS feeds of any entries (shared guids, cache-busting links).
 
-Pages are looked up by path, the query ignored (as a CMS ignores a cache-buster); a page that
-is an int answers with that status; an unknown path is a 404. Every request is recorded.
+Pages are looked up by path and query (`/article.php?id=2`), else by path, the query ignored
+(as a CMS ignores a cache-buster); a page that is an int answers with that status; an unknown
+path is a 404. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class IdentitySite:
         if request.path in self.feeds:
             return web.Response(text=self.rss(self.feeds[request.path]),
                                 content_type="application/rss+xml")
-        page = self.pages.get(request.path)
+        page = self.pages.get(request.path_qs, self.pages.get(request.path))
         if page is None:
             return web.Response(status=404, text="not found")
         if isinstance(page, int):

@@ -226,12 +226,37 @@ async def test_cache_busting_links_do_not_multiply_articles(
         clock.advance(60)
     assert types(receiver) == ["article.new"] * 3
     assert counts == [3] * 10  # the re-check load does not grow either
-    # the second story edited: announced once, as an edit of the article first seen
+    # the second story edited, seen first under a new cache-buster: an edit of the article
     web_site.pages["/story/1.html"] = article_page("Story 1", [
         *story("library"), "The library will reopen in the spring, the council said on Friday."])
-    clock.advance(3600)
+    web_site.feeds["/rss.xml"] = [
+        Item(f"Story {n}", web_site.url(f"/story/{n}.html?v={1000 + n}")) for n in range(3)]
     await run_pass(settings, clock)
+    clock.advance(3600)
+    await run_pass(settings, clock)  # and the re-check finds nothing new
     edited = [e for e in events(receiver) if e["type"] == "article.edited"]
     assert len(edited) == 1
     assert edited[0]["data"]["article"]["canonical_url"].endswith("/story/1.html?v=1")
+    assert "+The library will reopen" in edited[0]["data"]["diff"]
+    assert types(receiver) == ["article.new"] * 3 + ["article.edited"]
     assert await article_count(settings, clock) == 3
+
+
+async def test_stories_selected_by_the_query_are_distinct_articles(
+        tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
+    subjects = ["bridge", "library", "strike"]
+    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    web_site.feeds["/rss.xml"] = []
+    for n, subject in enumerate(subjects):
+        web_site.pages[f"/article.php?id={n}"] = article_page(f"Story {n}", story(subject))
+        web_site.feeds["/rss.xml"].insert(
+            0, Item(f"Story {n}", web_site.url(f"/article.php?id={n}")))
+        await run_pass(settings, clock)
+        clock.advance(60)
+    new = events(receiver)
+    assert [e["type"] for e in new] == ["article.new"] * 3
+    assert [e["data"]["article"]["canonical_url"] for e in new] == [
+        web_site.url(f"/article.php?id={n}") for n in range(3)]
+    # the one article at the path was fetched to tell; with two there, none is
+    assert web_site.requests.count("/article.php?id=0") == 2
+    assert web_site.requests.count("/article.php?id=1") == 1

@@ -303,6 +303,16 @@ async def test_find_article_by_content_matches_feed_path_and_current_hash(store:
     assert await found("https://news.example/a") != first
     assert await found("https://news.example/a", content("Edited.").content_hash) == first
 
+    async def at_path(path: str, limit: int = 5, feed_url: str = feed) -> list[int]:
+        return [a.article_id for a in await store.find_articles_at_path(feed_url, path,
+                                                                        limit=limit)]
+
+    assert len(await at_path("https://news.example/a")) == 2
+    assert await at_path("https://news.example/a", limit=1) == [first]
+    assert await at_path("https://news.example/b") == []
+    assert await at_path("https://news.example/b", feed_url="https://else.example/rss") == [
+        other_feed]
+
 
 async def test_articles_of_an_older_schema_are_found_by_content(backend: Backend) -> None:
     backend.at_schema(8)  # before articles kept their canonical URL's path

@@ -261,6 +261,12 @@ class Store(StoreReads, Protocol):
         several, None if none (an indexed query). A page reached through a cache-busting
         query string is found this way (`crawler.sightings`)."""
 
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
+        query is `path` (`url_path`), oldest first (an indexed query)."""
+
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
         self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None

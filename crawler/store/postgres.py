@@ -222,6 +222,16 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         )
         return row_to_article(rows[0]) if rows else None
 
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        rows = await self._read(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+            " WHERE a.url_path = %s AND a.feed_url = %s ORDER BY a.id LIMIT %s",
+            (path, feed_url, limit),
+        )
+        return [row_to_article(r) for r in rows]
+
     async def add_url_alias(self, article_id: int, url: str) -> None:
         """See `Store.add_url_alias`. A URL already leading to another article keeps leading
         there. Raises psycopg's ForeignKeyViolation if the article does not exist."""
