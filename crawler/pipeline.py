@@ -271,7 +271,8 @@ class Pipeline:
         if alias is None:
             return await self._recorder.first_version(seen, bound, started)
         article = alias.article
-        await self._store.add_url_alias(article.article_id, seen.canonical_url)
+        for url in dict.fromkeys((seen.canonical_url, seen.url)):
+            await self._store.add_url_alias(article.article_id, url)
         bound.info("url_aliased", article_id=article.article_id,
                    canonical_url=article.canonical_url, edited=alias.edited)
         if alias.edited:
