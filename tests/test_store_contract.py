@@ -315,7 +315,7 @@ async def test_find_article_by_content_matches_feed_path_and_current_hash(store:
 
 
 async def test_articles_of_an_older_schema_are_found_by_content(backend: Backend) -> None:
-    backend.at_schema(8)  # before articles kept their canonical URL's path
+    backend.at_schema(9)  # before articles kept their canonical URL's path
     backend.execute(
         "INSERT INTO articles (canonical_url, url, feed_url, first_seen_at, last_checked_at,"
         " current_version, current_hash, title) VALUES ('https://e.org/a?v=7',"
