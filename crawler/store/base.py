@@ -66,6 +66,13 @@ def url_host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def url_path(url: str) -> str:
+    """`url` (normalized: no fragment) without its query: the path key under which
+    `Store.find_article_by_content` finds articles (each store's migration 10 derives the same
+    from stored canonical URLs)."""
+    return url.split("?", 1)[0]
+
+
 class Store(StoreReads, Protocol):
     """The whole seam: the methods below, and the read queries of `StoreReads`."""
 
@@ -249,6 +256,21 @@ class Store(StoreReads, Protocol):
         one transaction. (A return with another text is `add_version`, which clears the
         deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
         `mark_checked` (on `LeaseLostError` no event is stored)."""
+
+    # --- identity lookups --------------------------------------------------------------------
+    async def find_article_by_content(
+        self, feed_url: str, path: str, content_hash: str
+    ) -> Article | None:
+        """The article first seen from `feed_url` whose canonical URL without its query is
+        `path` (`url_path`) and whose current version hashes to `content_hash`: the oldest if
+        several, None if none (an indexed query). A page reached through a cache-busting
+        query string is found this way (`crawler.sightings`)."""
+
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
+        query is `path` (`url_path`), oldest first (an indexed query)."""
 
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
