@@ -51,9 +51,9 @@ async def test_a_backlog_is_counted_and_moved_to_the_new_url(store: Store) -> No
                                         attempted_at=T0, status_code=200, error=None,
                                         duration_ms=1, outcome="delivered",
                                         next_attempt_at=None)
-    gave_up = [x for x in await store.due_deliveries(T0, 10)
+    gave_up = next(x for x in await store.due_deliveries(T0, 10)
                if x.endpoint_url == HOOK_A and x.event_id not in (shared.event_id,
-                                                                 both.event_id)][0]
+                                                                 both.event_id))
     await store.record_delivery_attempt(gave_up.delivery_id, attempted_at=T0, status_code=500,
                                         error="HTTP 500", duration_ms=1, outcome="failed",
                                         next_attempt_at=None)
