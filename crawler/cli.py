@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
                                        help="resume a paused or disabled (410) endpoint")
     resume.add_argument("--endpoint", metavar="URL", required=True,
                         help="the endpoint as `crawler deliveries` shows it (or its full URL)")
+    retarget = deliveries_sub.add_parser(
+        "retarget", parents=[common],
+        help="move an endpoint's backlog to another configured endpoint (a changed URL)")
+    retarget.add_argument("--from", dest="from_endpoint", metavar="URL", required=True,
+                          help="the old endpoint, as `crawler deliveries` shows it (or its URL)")
+    retarget.add_argument("--to", dest="to_endpoint", metavar="URL", required=True,
+                          help="a [[webhooks]] url of the config")
     webhooks = sub.add_parser("webhooks", parents=[common], help="webhook endpoints")
     webhooks_sub = webhooks.add_subparsers(dest="action", metavar="ACTION", required=True)
     test = webhooks_sub.add_parser("test", parents=[common],
@@ -127,7 +134,7 @@ ARTICLE_HELP = ("the article's id, or any URL known to lead to it (as a browser 
 # Commands that need only [storage]: the reading commands (CONTRACT.md), and the two that
 # look after the database file itself. An entry of [[webhooks]], [[notify]] or [[feeds]]
 # naming an unset variable does not stop them; the commands that deliver or queue
-# deliveries (run, once, webhooks test, deliveries replay/resume) still refuse.
+# deliveries (run, once, webhooks test, deliveries replay/resume/retarget) still refuse.
 _STORAGE_ONLY = frozenset({"history", "diff", "show", "articles", "changes", "status",
                            "migrate", "backup"})
 
@@ -301,6 +308,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
                                           endpoint=args.endpoint))
         if args.action == "resume":
             return asyncio.run(cmd.resume(settings, endpoint=args.endpoint))
+        if args.action == "retarget":
+            return asyncio.run(cmd.retarget(settings, from_endpoint=args.from_endpoint,
+                                            to_endpoint=args.to_endpoint))
         return asyncio.run(cmd.list_deliveries(settings, as_json=args.as_json))
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
 

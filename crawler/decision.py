@@ -22,6 +22,7 @@ rules, in the order they are tried:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -155,10 +156,11 @@ Decision = (Unchanged | Rebaseline | Collapsed | Flapped | Edited | Restored | D
             | StillGone)
 
 
-def classify(history: History, observed: Content | Gone, rules: Rules,
-             now: datetime) -> Decision:
-    """The meaning of one check (see the module docstring). Raises ValueError when `history`
-    lacks what `needs` asked for."""
+def classify(history: History, observed: Content | Gone, rules: Rules, now: datetime, *,
+             describe: Callable[[Content, Content], Changes] = describe_edit) -> Decision:
+    """The meaning of one check (see the module docstring). `describe`: how an edit's
+    `changes` are made (a linear stand-in for versions too big, see `crawler.budget`). Raises
+    ValueError when `history` lacks what `needs` asked for."""
     article = history.article
     if isinstance(observed, Gone):
         return StillGone(observed.status) if article.deleted else Deleted(observed.status)
@@ -179,9 +181,9 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
                          current_chars=len(observed.text))
     if article.deleted:
         return Restored(history.deletion_status, observed, new_version=True, previous=old,
-                        changes=describe_edit(old, observed))
+                        changes=describe(old, observed))
     if returns_to_recent_version(history.versions, observed.content_hash, now,
                                  rules.flap_window, rules.extractor_version):
         return Flapped(observed)
-    return Edited(previous=old, current=observed, changes=describe_edit(old, observed),
+    return Edited(previous=old, current=observed, changes=describe(old, observed),
                   collapse_persisted=collapsed)

@@ -42,6 +42,8 @@ class Story:
     """The slug in the page's URL when the CMS renamed it (a retitled story); else `slug`."""
     """"private" puts the page where robots.txt disallows it."""
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    html: str = ""
+    """When set, the page served as it stands instead of the generated one (a hostile page)."""
 
 
 class NewsSite:
@@ -218,7 +220,7 @@ class NewsSite:
             if story.status != 200:
                 return web.Response(status=story.status, text="<h1>Gone</h1>",
                                     content_type="text/html")
-            return web.Response(text=self.page(story), content_type="text/html")
+            return web.Response(text=story.html or self.page(story), content_type="text/html")
 
         async def robots(request: web.Request) -> web.Response:
             if self.robots_status != 200 and request.host.startswith(self.robots_failing_host):

@@ -10,6 +10,7 @@ query or fragment (tokens live there), and `[[notify]]` targets by their "appris
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -36,8 +37,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def shown(endpoint: str) -> str:
-    """How an endpoint is printed: notify keys as they are, URLs without their secrets."""
-    return endpoint if endpoint.startswith("apprise:") else loggable_url(endpoint)
+    """How an endpoint is printed: notify keys as they are, URLs without their secrets. A URL
+    that lost something to that (a query, credentials) gets a short fingerprint of the whole,
+    so two URLs that differ only in a token (an old and a rotated one) are told apart."""
+    if endpoint.startswith("apprise:"):
+        return endpoint
+    plain = loggable_url(endpoint)
+    if plain == endpoint:
+        return plain
+    return f"{plain} #{hashlib.sha256(endpoint.encode()).hexdigest()[:6]}"
 
 
 def health_text(state: EndpointState | None) -> str:
@@ -62,7 +70,7 @@ def resolve_endpoint(given: str, settings: Settings, known: set[str]) -> str | l
         return given
     if any(n.url == given for n in settings.notify):
         return notify_endpoint_key(given)
-    matches = sorted(c for c in candidates if shown(c) == given)
+    matches = sorted(c for c in candidates if given in (shown(c), loggable_url(c)))
     return matches[0] if len(matches) == 1 else matches
 
 
@@ -190,6 +198,37 @@ async def replay(settings: Settings, *, event_id: str | None, failed: bool,
         await store.close()
     print(f"{count} deliver{'y' if count == 1 else 'ies'} queued again")
     return 0 if count or failed else 1
+
+
+async def retarget(settings: Settings, *, from_endpoint: str, to_endpoint: str) -> int:
+    """Move an endpoint's backlog (deliveries not delivered yet) to another configured
+    endpoint: after a webhook URL changed (a rotated token), what waited for the old URL is
+    sent to the new one, with its original event ids."""
+    configured = {hook.url for hook in settings.webhooks}
+    store = await _open(settings, readonly=False)
+    try:
+        known = await _known_endpoints(store)
+        source = resolve_endpoint(from_endpoint, settings, known)
+        if isinstance(source, list):
+            return _unresolved(from_endpoint, source)
+        target = resolve_endpoint(to_endpoint, settings, known)
+        if isinstance(target, list):
+            return _unresolved(to_endpoint, target)
+        if target not in configured:
+            print(f"crawler: {shown(target)} is not a [[webhooks]] endpoint of the config; "
+                  "deliveries moved there would wait for ever", file=sys.stderr)
+            return 1
+        if target == source:
+            print("crawler: --from and --to are the same endpoint", file=sys.stderr)
+            return 1
+        moved = await store.retarget_deliveries(source, target, now=datetime.now(UTC))
+        left = (await store.count_unsent_by_endpoint()).get(source, 0)
+    finally:
+        await store.close()
+    print(f"{moved} deliver{'y' if moved == 1 else 'ies'} moved from {shown(source)} to "
+          f"{shown(target)}" + (f"; {left} left (their events were already queued for the "
+                                "new endpoint)" if left else ""))
+    return 0
 
 
 async def resume(settings: Settings, *, endpoint: str) -> int:

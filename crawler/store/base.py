@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from crawler.clockstep import DueCaps
 from crawler.models import (
     Article,
     Content,
@@ -65,6 +66,13 @@ def url_host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def url_path(url: str) -> str:
+    """`url` (normalized: no fragment) without its query: the path key under which
+    `Store.find_article_by_content` finds articles (each store's migration 10 derives the same
+    from stored canonical URLs)."""
+    return url.split("?", 1)[0]
+
+
 class Store(StoreReads, Protocol):
     """The whole seam: the methods below, and the read queries of `StoreReads`."""
 
@@ -85,6 +93,11 @@ class Store(StoreReads, Protocol):
 
     async def close(self) -> None:
         """Close (and release the store's lock). Safe to call twice, and before `open()`."""
+
+    def failing_writes(self) -> tuple[float, str] | None:
+        """While the store's writes fail for a storage fault (a full disk, an I/O error, a
+        damaged file, a lost database): seconds since the first failure of the streak and
+        the last error; None once a write gets through (`crawler.store.write_health`)."""
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
@@ -244,6 +257,21 @@ class Store(StoreReads, Protocol):
         deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
         `mark_checked` (on `LeaseLostError` no event is stored)."""
 
+    # --- identity lookups --------------------------------------------------------------------
+    async def find_article_by_content(
+        self, feed_url: str, path: str, content_hash: str
+    ) -> Article | None:
+        """The article first seen from `feed_url` whose canonical URL without its query is
+        `path` (`url_path`) and whose current version hashes to `content_hash`: the oldest if
+        several, None if none (an indexed query). A page reached through a cache-busting
+        query string is found this way (`crawler.sightings`)."""
+
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
+        query is `path` (`url_path`), oldest first (an indexed query)."""
+
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
         self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
@@ -256,7 +284,9 @@ class Store(StoreReads, Protocol):
     ) -> datetime | None:
         """When the earliest pending delivery is due and claimable; None if none is pending.
         A delivery under a lease counts from the later of its `next_attempt_at` and its
-        `lease_expires_at` (so a delivery another daemon is sending is not "due now")."""
+        `lease_expires_at` (so a delivery another daemon is sending is not "due now"); one
+        held back behind an earlier delivery of its article (see `claim_due_deliveries`)
+        does not count."""
 
     async def record_delivery_attempt(
         self,
@@ -318,7 +348,9 @@ class Store(StoreReads, Protocol):
         """Lease to `owner`, until `now + lease_seconds`, pending deliveries whose
         `next_attempt_at` <= `now` and whose lease is free at `now`, only to `endpoints` when
         given (none for an empty collection), earliest due first (ties by id), at most
-        `limit`; returned in that order. The attempt completes with
+        `limit`; returned in that order. A delivery is not claimable while an earlier pending
+        delivery (lower id) of the same article to the same endpoint exists, leased or not:
+        each endpoint gets an article's events in order. The attempt completes with
         `record_delivery_attempt(..., lease_owner=owner)`."""
 
     async def renew_leases(
@@ -337,16 +369,40 @@ class Store(StoreReads, Protocol):
         claimable again at once); rows held by others are not touched. Returns how many were
         released."""
 
+    # --- due times moved from outside their work ---------------------------------------------
+    async def clamp_due_times(self, now: datetime, caps: DueCaps) -> int:
+        """Repair stored due times after a wall-clock step (`crawler.clockstep.clamp_due`),
+        in one transaction: each feed's `next_poll_at`, article's `next_check_at` and pending
+        delivery's `next_attempt_at` later than `now` becomes `clamp_due(due, written, now,
+        cap)` with `written` the row's last write time (last poll, last check; the last
+        attempt, else the delivery's creation) and its kind's cap in `caps`; an endpoint's
+        `next_probe_at` is at most `now + caps.endpoint_probe` and its `failing_since` at
+        most `now`. Leases and everything else are untouched; a row that changes meanwhile
+        keeps its new value. Returns how many values moved (0 when the clock did not step)."""
+
+    async def postpone_check(self, article_id: int, *, next_check_at: datetime | None,
+                             lease_owner: str | None = None) -> None:
+        """Move a check's due time before its work starts, leaving its lease and everything
+        else as they are: a process that dies during the check (killed by a watchdog while
+        extracting a hostile page) leaves the article due at `next_check_at`, not at once.
+        `lease_owner`: written only while that owner holds the article's lease, else
+        `LeaseLostError`; None writes regardless."""
+
+    async def hasten_deliveries(self, endpoint_url: str, *, now: datetime) -> int:
+        """An endpoint that answered again: its pending deliveries due later than `now`
+        become due `now` (claimed in id order after those already due, see
+        `claim_due_deliveries`). Leases are untouched. Returns how many moved."""
+
     # --- deliveries whose endpoint left the config -------------------------------------------
     async def count_unsent_by_endpoint(self) -> dict[str, int]:
         """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
         endpoint URL (endpoints with none are absent)."""
 
-    async def retarget_deliveries(self, from_url: str, to_url: str) -> int:
-        """Move every delivery to `from_url` not delivered yet to `to_url` (status, attempts
-        and due time kept, leases cleared), except those of events `to_url` already has a
-        delivery of; returns how many moved. Raises ValueError when both URLs are the
-        same."""
+    async def retarget_deliveries(self, from_url: str, to_url: str, *, now: datetime) -> int:
+        """Move every delivery to `from_url` not delivered yet to `to_url`, except those of
+        events `to_url` already has a delivery of; returns how many moved. Moved ones start
+        afresh at the new endpoint (what the old one did says nothing of it): pending, due at
+        `now`, no attempts, leases cleared. Raises ValueError when both URLs are the same."""
 
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:

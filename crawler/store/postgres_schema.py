@@ -236,6 +236,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_recent ON events (created_at, id);
     CREATE INDEX events_type_recent ON events (type, created_at, id);
     """,
+    # 10: `articles.url_path`, the canonical URL without its query (see the SQLite migration 10
+    # and `Store.find_article_by_content`).
+    """
+    ALTER TABLE articles ADD COLUMN url_path text NOT NULL DEFAULT '';
+    UPDATE articles SET url_path = split_part(canonical_url, '?', 1);
+    CREATE INDEX articles_path ON articles (url_path, current_hash);
+    """,
 )
 
 _VERSION_TABLE = """
