@@ -6,7 +6,9 @@ extracted `Content`, or `Gone` for a 404/410) and the rules in force, and return
 `Decision`; `crawler.recorder.Recorder` turns each decision into exactly one store call. The
 rules, in the order they are tried:
 
-1. Gone: the first 404/410 is a deletion (`Deleted`), later ones are nothing new (`StillGone`).
+1. Gone: a 404/410 is a deletion (`Deleted`) once `delete_checks` checks in a row found the
+   page gone (before that, `Missing`: re-checked soon, not announced); later ones are nothing
+   new (`StillGone`).
 2. The same hash as the current version: `Unchanged`, or `Restored` (unchanged) when the
    article was deleted.
 3. A text from another extractor than the current version's: the extractor's doing, not the
@@ -50,12 +52,15 @@ class Rules:
     """Seconds: a return to a version current this recently is recorded, not announced."""
     extractor_version: int
     """The running extractor (`crawler.extract.version.EXTRACTOR_VERSION`)."""
+    delete_checks: int = 2
+    """Checks in a row a 404/410 must last before the deletion is announced."""
 
     @classmethod
     def from_settings(cls, settings: Settings, extractor_version: int) -> Rules:
         return cls(collapse_checks=settings.recheck.collapse_checks,
                    flap_window=settings.recheck.flap_window,
-                   extractor_version=extractor_version)
+                   extractor_version=extractor_version,
+                   delete_checks=settings.recheck.delete_checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +152,21 @@ class Deleted:
 
 
 @dataclass(frozen=True, slots=True)
+class Missing:
+    """A 404/410 not yet confirmed by `delete_checks` checks in a row: re-checked soon."""
+
+    streak: int
+    """Checks in a row that found the page gone, this one included."""
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
 class StillGone:
     status: int
 
 
 Decision = (Unchanged | Rebaseline | Collapsed | Flapped | Edited | Restored | Deleted
-            | StillGone)
+            | Missing | StillGone)
 
 
 def classify(history: History, observed: Content | Gone, rules: Rules,
@@ -161,7 +175,11 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
     lacks what `needs` asked for."""
     article = history.article
     if isinstance(observed, Gone):
-        return StillGone(observed.status) if article.deleted else Deleted(observed.status)
+        if article.deleted:
+            return StillGone(observed.status)
+        if article.gone_count + 1 < rules.delete_checks:
+            return Missing(streak=article.gone_count + 1, status=observed.status)
+        return Deleted(observed.status)
     if observed.content_hash == article.current_hash:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)

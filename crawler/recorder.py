@@ -26,6 +26,7 @@ from crawler.decision import (
     Flapped,
     Gone,
     History,
+    Missing,
     Rebaseline,
     Restored,
     Rules,
@@ -44,6 +45,9 @@ log = structlog.get_logger(__name__)
 
 # A collapsed page is looked at again this soon, to tell a glitch from a lasting change.
 COLLAPSE_RETRY = 300.0
+# A page that answered 404/410 is looked at again this soon: a real removal is announced
+# within minutes, a page that lies for one request is never announced.
+MISSING_RETRY = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "gone", "collapsed", "empty" or "error"."""
+    "missing", "gone", "collapsed", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,14 @@ class Recorder:
                 bound.info("page_checked", result="deleted", http_status=status,
                            event_id=event.event_id, ms=_ms(started))
                 return CheckOutcome(ok=True, result="deleted")
+            case Missing(streak, status):
+                await self._store.mark_missing(
+                    article.article_id, checked_at=now,
+                    next_check_at=_sooner(next_check, now, MISSING_RETRY, article.source),
+                    lease_owner=article.claimed_by)
+                bound.warning("page_missing", http_status=status, streak=streak,
+                              announce_after=rules.delete_checks, ms=_ms(started))
+                return CheckOutcome(ok=True, result="missing")
             case StillGone(status):
                 await self.reschedule(article)
                 bound.info("page_checked", result="still_gone", http_status=status,
@@ -175,11 +187,9 @@ class Recorder:
                 bound.info("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
             case Collapsed(streak, previous_chars, current_chars):
-                soon = now + timedelta(seconds=COLLAPSE_RETRY)
                 await self._store.mark_collapsed(
                     article.article_id, checked_at=now,
-                    next_check_at=(min(soon, next_check)
-                                   if next_check and article.source == "page" else next_check),
+                    next_check_at=_sooner(next_check, now, COLLAPSE_RETRY, article.source),
                     lease_owner=article.claimed_by,
                 )
                 bound.warning("extraction_collapsed", previous_chars=previous_chars,
@@ -318,6 +328,16 @@ def _ref_of(url: str, canonical_url: str, feed_url: str, title: str,
          source: str) -> events.ArticleRef:
     return events.ArticleRef(url=url, canonical_url=canonical_url, feed_url=feed_url,
                              title=title, source=source)
+
+
+def _sooner(next_check: datetime | None, now: datetime, seconds: float,
+            source: str) -> datetime | None:
+    """The next check of a page whose check must be confirmed: within `seconds`, unless it
+    is due sooner anyway or not re-checked at all (None, or an article tracked from its feed,
+    whose checks come with the feed's polls)."""
+    if next_check is None or source != "page":
+        return next_check
+    return min(now + timedelta(seconds=seconds), next_check)
 
 
 def _ms(started: float) -> float:

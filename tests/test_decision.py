@@ -14,6 +14,7 @@ from crawler.decision import (
     Flapped,
     Gone,
     History,
+    Missing,
     Needs,
     Rebaseline,
     Restored,
@@ -42,12 +43,12 @@ def mark(number: int, content: Content, ago: timedelta, extractor: int = 2) -> V
 
 
 def article(current: Content, *, version: int = 1, deleted: bool = False, collapses: int = 0,
-            extractor: int = 2) -> Article:
+            extractor: int = 2, gone: int = 0) -> Article:
     return Article(article_id=1, canonical_url="https://n.example/a", url="https://n.example/a",
                    feed_url="https://n.example/rss", first_seen_at=NOW - 10 * HOUR,
                    current_version=version, current_hash=current.content_hash,
                    title=current.title, deleted=deleted, check_count=3, next_check_at=NOW,
-                   collapse_count=collapses, extractor_version=extractor)
+                   collapse_count=collapses, extractor_version=extractor, gone_count=gone)
 
 
 def history(current: Content, *marks: VersionMark, **kw: object) -> History:
@@ -62,8 +63,11 @@ A_B = (mark(1, A, 5 * HOUR), mark(2, B, 2 * HOUR))
 
 
 @pytest.mark.parametrize(("hist", "observed", "expected"), [
-    (history(A), Gone(404), Deleted(404)),
+    (history(A), Gone(404), Missing(streak=1, status=404)),  # one 404 is no deletion yet
+    (history(A, gone=1), Gone(410), Deleted(410)),  # the second in a row confirms it
+    (history(A, gone=1, collapses=2), Gone(404), Deleted(404)),
     (history(A, deleted=True), Gone(410), StillGone(410)),
+    (history(A, deleted=True, gone=1), Gone(404), StillGone(404)),
     (history(A), A, Unchanged()),
     (history(A, extractor=1), A, Unchanged()),  # same text: the new extractor is confirmed
     (history(A, extractor=1), B, Rebaseline(B)),
@@ -79,6 +83,19 @@ A_B = (mark(1, A, 5 * HOUR), mark(2, B, 2 * HOUR))
 ])
 def test_classify(hist: History, observed: Content | Gone, expected: object) -> None:
     assert classify(hist, observed, RULES, NOW) == expected
+
+
+@pytest.mark.parametrize(("checks", "gone", "expected"), [
+    (1, 0, Deleted(404)),
+    (3, 0, Missing(1, 404)),
+    (3, 1, Missing(2, 404)),
+    (3, 2, Deleted(404)),
+    (3, 5, Deleted(404)),
+])
+def test_a_deletion_is_announced_once_delete_checks_confirm_it(checks: int, gone: int,
+                                                               expected: object) -> None:
+    rules = replace(RULES, delete_checks=checks)
+    assert classify(history(A, gone=gone), Gone(404), rules, NOW) == expected
 
 
 def test_an_edit_is_described() -> None:

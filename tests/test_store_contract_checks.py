@@ -123,3 +123,52 @@ async def test_mark_restored_completes_a_claim_only_for_its_owner(store: Store) 
     # the lease is cleared: another daemon can claim it once it is due again
     article = await store.find_article_by_url(URL)
     assert article is not None and not article.deleted
+
+
+async def gone_count(store: Store) -> int:
+    article = await store.find_article_by_url(URL)
+    assert article is not None
+    return article.gone_count
+
+
+async def test_mark_missing_counts_404s_in_a_row_until_the_page_answers(store: Store) -> None:
+    aid = await new_article(store)
+    soon = T0 + timedelta(minutes=2)
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 1
+    article = await store.find_article_by_url(URL)
+    assert article is not None and not article.deleted and article.next_check_at == soon
+    assert article.check_count == 1
+    # a failed fetch (nothing answered) neither confirms nor ends the streak
+    await store.mark_checked(aid, checked_at=T0, next_check_at=soon)
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 2
+    # the page answering with the article ends it
+    await store.mark_checked(aid, checked_at=T0, next_check_at=soon, present=True)
+    assert await gone_count(store) == 0
+    for ends_it in (
+        store.mark_collapsed(aid, checked_at=T0, next_check_at=soon),
+        store.add_version(aid, content=content("second"), event=None, fetched_at=T0,
+                          next_check_at=soon, extractor_version=1),
+        store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                           next_check_at=soon),
+        store.mark_restored(aid, event=event("article.restored", ()), checked_at=T0,
+                            next_check_at=soon, extractor_version=1),
+    ):
+        assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 1
+        await ends_it
+        assert await gone_count(store) == 0
+    with pytest.raises(KeyError):
+        await store.mark_missing(999, checked_at=T0, next_check_at=None)
+
+
+async def test_mark_missing_completes_a_claim_only_for_its_owner(store: Store) -> None:
+    aid = await new_article(store)
+    await store.claim_due_articles("daemon-a", T0 + timedelta(hours=1), limit=5,
+                                   lease_seconds=LEASE)
+    with pytest.raises(LeaseLostError):
+        await store.mark_missing(aid, checked_at=T0, next_check_at=None,
+                                 lease_owner="daemon-b")
+    assert await gone_count(store) == 0
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=T0,
+                                    lease_owner="daemon-a") == 1
+    [again] = await store.claim_due_articles("daemon-b", T0, limit=5, lease_seconds=LEASE)
+    assert again.article_id == aid and again.gone_count == 1

@@ -177,7 +177,8 @@ class Store(Protocol):
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
         collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
-        answered with the article) clears a deleted mark, so a later removal is news again.
+        answered with the article) clears a deleted mark, so a later removal is news again,
+        and ends the 404 streak (`mark_missing`).
         `extractor_version`: the extractor that found the same text, which becomes the
         article's `extractor_version` (None: no extraction took place, it stays).
         `lease_owner`: the check completes a claim (see the module docstring)."""
@@ -240,6 +241,15 @@ class Store(Protocol):
         one transaction. (A return with another text is `add_version`, which clears the
         deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
         `mark_checked` (on `LeaseLostError` no event is stored)."""
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """A check whose page answered 404/410, not yet a confirmed deletion: like
+        `mark_checked`, but the article's `gone_count` grows by one (any check whose page
+        answered with a text, and `mark_deleted`, set it back to 0). Returns the new count.
+        Raises KeyError for an unknown article; `lease_owner`: as in `mark_checked`."""
 
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(

@@ -202,6 +202,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX host_turns_host ON host_turns (host, expires_at);
     """,
+    # 9: streaks of checks that found an article's page missing (404/410): a deletion is
+    # announced only once confirmed by `recheck.delete_checks` of them in a row.
+    """
+    ALTER TABLE articles ADD COLUMN gone_count INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -300,8 +300,8 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
                 f"""UPDATE articles SET current_version = current_version + 1,
                        current_hash = %s, title = %s, deleted = false, deleted_at = NULL,
                        last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0, extractor_version = %s,
-                       {CLEAR_LEASE}
+                       next_check_at = %s, collapse_count = 0, gone_count = 0,
+                       extractor_version = %s, {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 (content.content_hash, content.title, fetched, next_check, extractor_version,
                  *lease_params(lease_owner), article_id, *lease_params(lease_owner)),
@@ -324,13 +324,15 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
     ) -> None:
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
-        params = (utc(checked_at), utc_opt(next_check_at), present, present, extractor_version,
+        params = (utc(checked_at), utc_opt(next_check_at), present, present, present,
+                  extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
 
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
                        next_check_at = %s, collapse_count = 0,
+                       gone_count = CASE WHEN %s THEN 0 ELSE gone_count END,
                        deleted = CASE WHEN %s THEN false ELSE deleted END,
                        deleted_at = CASE WHEN %s THEN NULL ELSE deleted_at END,
                        extractor_version = COALESCE(%s, extractor_version), {CLEAR_LEASE}
@@ -354,7 +356,8 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
         async def tx(conn: Conn) -> int:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = collapse_count + 1, {CLEAR_LEASE}
+                       next_check_at = %s, collapse_count = collapse_count + 1, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
                 params,
             )
@@ -382,7 +385,8 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET deleted = true, deleted_at = %s, last_checked_at = %s,
-                       check_count = check_count + 1, next_check_at = %s, {CLEAR_LEASE}
+                       check_count = check_count + 1, next_check_at = %s, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 (checked, checked, next_check, *lease_params(lease_owner), article_id,
                  *lease_params(lease_owner)),

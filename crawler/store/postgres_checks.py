@@ -60,7 +60,7 @@ class PostgresChecks(PostgresOutbox):
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0, deleted = false,
+                       next_check_at = %s, collapse_count = 0, gone_count = 0, deleted = false,
                        deleted_at = NULL, extractor_version = %s, {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
@@ -71,3 +71,26 @@ class PostgresChecks(PostgresOutbox):
             await insert_event(conn, event, article_id, int(row["current_version"]))
 
         await self._write(tx)
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """See `Store.mark_missing`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (utc(checked_at), utc_opt(next_check_at), *lease_params(lease_owner),
+                  article_id, *lease_params(lease_owner))
+
+        async def tx(conn: Conn) -> int:
+            cur = await conn.execute(
+                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
+                       next_check_at = %s, gone_count = gone_count + 1, {CLEAR_LEASE}
+                   WHERE id = %s AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                params,
+            )
+            row = await cur.fetchone()
+            if row is None:
+                raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
+            return int(row["gone_count"])
+
+        return await self._write(tx)

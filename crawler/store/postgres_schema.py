@@ -229,6 +229,10 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
+    # 9: deletion streaks (see the SQLite migration 9).
+    """
+    ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
+    """,
 )
 
 _VERSION_TABLE = """

@@ -300,7 +300,7 @@ class SQLiteStore(CheckStore):
                 f"""UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
                        check_count = check_count + 1, next_check_at = ?, collapse_count = 0,
-                       extractor_version = ?, {CLEAR_LEASE}
+                       gone_count = 0, extractor_version = ?, {CLEAR_LEASE}
                    WHERE id = ?""",  # noqa: S608
                 (number, content.content_hash, content.title, fetched, next_check,
                  extractor_version, *lease_params(lease_owner), article_id),
@@ -319,13 +319,14 @@ class SQLiteStore(CheckStore):
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
-                  int(present), extractor_version, *lease_params(lease_owner), article_id,
-                  *lease_params(lease_owner))
+                  int(present), int(present), extractor_version, *lease_params(lease_owner),
+                  article_id, *lease_params(lease_owner))
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                        next_check_at = ?, collapse_count = 0,
+                       gone_count = CASE WHEN ? THEN 0 ELSE gone_count END,
                        deleted = CASE WHEN ? THEN 0 ELSE deleted END,
                        deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
                        extractor_version = COALESCE(?, extractor_version), {CLEAR_LEASE}
@@ -350,7 +351,8 @@ class SQLiteStore(CheckStore):
         async def tx(conn: aiosqlite.Connection) -> int:
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = collapse_count + 1, {CLEAR_LEASE}
+                       next_check_at = ?, collapse_count = collapse_count + 1, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
                 params,
             ))
@@ -384,7 +386,8 @@ class SQLiteStore(CheckStore):
                 raise KeyError(article_id)
             await conn.execute(
                 f"""UPDATE articles SET deleted = 1, deleted_at = ?, last_checked_at = ?,
-                       check_count = check_count + 1, next_check_at = ?, {CLEAR_LEASE}
+                       check_count = check_count + 1, next_check_at = ?, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = ?""",  # noqa: S608
                 (checked, checked, next_check, *lease_params(lease_owner), article_id),
             )

@@ -56,7 +56,8 @@ class CheckStore(OutboxStore):
         async def tx(conn: aiosqlite.Connection) -> None:
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = 0, deleted = 0, deleted_at = NULL,
+                       next_check_at = ?, collapse_count = 0, gone_count = 0, deleted = 0,
+                       deleted_at = NULL,
                        extractor_version = ?, {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
@@ -67,3 +68,26 @@ class CheckStore(OutboxStore):
             await insert_event(conn, event, article_id, int(rows[0][0]))
 
         await self._write(tx)
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """See `Store.mark_missing`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (encode_time(checked_at), encode_time_opt(next_check_at),
+                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            rows = list(await conn.execute_fetchall(
+                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                       next_check_at = ?, gone_count = gone_count + 1, {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                params,
+            ))
+            if not rows:
+                await require_lease(conn, "article", article_id, lease_owner)
+                raise KeyError(article_id)
+            return int(rows[0][0])
+
+        return await self._write(tx)
