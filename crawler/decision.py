@@ -39,9 +39,11 @@ COLLAPSE_RATIO = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Gone:
-    """The page answered 404 or 410."""
+    """The page answered 404 or 410, or redirected to the site's home page or a section index
+    (`redirected_to`: where; the status is then 404)."""
 
     status: int
+    redirected_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,7 @@ class Restored:
 @dataclass(frozen=True, slots=True)
 class Deleted:
     status: int
+    redirected_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
             return StillGone(observed.status)
         if article.gone_count + 1 < rules.delete_checks:
             return Missing(streak=article.gone_count + 1, status=observed.status)
-        return Deleted(observed.status)
+        return Deleted(observed.status, observed.redirected_to)
     if observed.content_hash == article.current_hash:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)

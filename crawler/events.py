@@ -155,10 +155,14 @@ def article_edited(ref: ArticleRef, previous: Content, current: Content, changes
 
 
 def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
-                    created_at: datetime, routes: Routes,
-                    max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "source": ref.source,
-            "previous_version": previous_version, "status": status}
+                    created_at: datetime, routes: Routes, max_bytes: int,
+                    redirected_to: str | None = None) -> EventRecord:
+    """`redirected_to`: the page now leads to the site's home page or a section index there
+    (`status` is then 404, as for any page that answers without its article)."""
+    data: dict[str, Any] = {"article": _article(ref), "source": ref.source,
+                            "previous_version": previous_version, "status": status}
+    if redirected_to is not None:
+        data["redirected_to"] = redirected_to
     return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)
 
 

@@ -55,7 +55,7 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "missing", "gone", "collapsed", "empty" or "error"."""
+    "missing", "gone", "moved", "collapsed", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +122,11 @@ class Recorder:
         """Record a check of a known article whose current text is `content`."""
         return await self._record(article, content, bound, started)
 
-    async def gone(self, article: Article, status: int, bound: Any,
-                   started: float) -> CheckOutcome:
-        """The page answered 404/410: one `article.deleted`, then quiet re-checks."""
-        return await self._record(article, Gone(status), bound, started)
+    async def gone(self, article: Article, status: int, bound: Any, started: float, *,
+                   redirected_to: str | None = None) -> CheckOutcome:
+        """The page answered 404/410 (or, `redirected_to`, led to the site's home page or a
+        section index): one `article.deleted` once confirmed, then quiet re-checks."""
+        return await self._record(article, Gone(status, redirected_to), bound, started)
 
     async def _record(self, article: Article, observed: Content | Gone, bound: Any,
                       started: float) -> CheckOutcome:
@@ -156,10 +157,11 @@ class Recorder:
         """The one store write (and event) of `decision`."""
         next_check = self._next_check(article, now)
         match decision:
-            case Deleted(status):
+            case Deleted(status, redirected_to):
                 event = events.article_deleted(
                     self._ref(article, article.title), previous_version=article.current_version,
-                    status=status, created_at=now, **self._options())
+                    status=status, redirected_to=redirected_to, created_at=now,
+                    **self._options())
                 await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
                                                next_check_at=next_check,
                                                lease_owner=article.claimed_by)

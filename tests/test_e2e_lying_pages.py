@@ -92,3 +92,63 @@ async def test_delete_checks_one_announces_the_first_404(
     clock.advance(2 * HOUR)
     await run_pass(settings, clock)
     assert types(receiver) == ["article.new", "article.deleted"]
+
+
+async def test_an_article_redirected_to_the_home_page_is_gone_never_diffed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    site.add("rail", "Rail strike called off", "Unions called off the strike.",
+             ["The strike planned for Monday will not go ahead, the union said."])
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.redirect_to = "/"  # the CMS sends removed articles home
+    for _ in range(8):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.new", "article.deleted"]
+    deleted = told(receiver)[2]["data"]
+    assert deleted["article"]["url"].startswith(site.article_url("storm"))
+    assert deleted["status"] == 404 and deleted["redirected_to"] == site.url("/")
+    async with App(settings, clock=clock) as app:
+        article = await app.store.find_article_by_url(site.article_url("storm"))
+        assert article is not None and article.deleted
+        assert len(await app.store.get_versions(article.article_id)) == 1
+
+
+async def test_an_article_redirected_to_its_section_index_is_gone(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.script = ["moved:/news/"]  # once: a passing glitch of the CMS
+    clock.advance(2 * HOUR)
+    await run_pass(settings, clock)
+    clock.advance(2 * HOUR)
+    await run_pass(settings, clock)
+    assert types(receiver) == ["article.new"]
+    story.redirect_to = "/news/"
+    for _ in range(2):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.deleted"]
+    assert told(receiver)[1]["data"]["redirected_to"] == site.url("/news/")
+
+
+async def test_an_article_redirected_to_another_tracked_article_is_moved_not_diffed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    site.add("flood", "Floods follow the storm", "Rivers burst their banks on Wednesday.",
+             ["Hundreds of homes were flooded along the river, the fire service said.",
+              "The army was called in to help evacuate the lower town overnight."])
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.redirect_to = "/news/flood.html"  # merged into the follow-up story
+    for _ in range(4):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.new"]
+    async with App(settings, clock=clock) as app:
+        article = await app.store.find_article_by_url(site.article_url("storm"))
+        assert article is not None and not article.deleted
+        [version] = await app.store.get_versions(article.article_id)
+    assert version.title == "Storm hits coast"
