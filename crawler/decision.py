@@ -11,15 +11,21 @@ rules, in the order they are tried:
    new (`StillGone`).
 2. The same hash as the current version: `Unchanged`, or `Restored` (unchanged) when the
    article was deleted.
-3. A text from another extractor than the current version's: the extractor's doing, not the
+3. An error or placeholder page served with 200 (`crawler.error_pages`: a tiny text, error
+   wording on a short page, or a text found for `SHARED_ARTICLES` other articles of the site
+   within `SHARED_WINDOW`): nothing about the article, never stored (`ErrorPage`); a deleted
+   article stays deleted.
+4. A text from another extractor than the current version's: the extractor's doing, not the
    publisher's, so it is the new baseline, stored silently (`Rebaseline`); a deleted article
    coming back that way is `Restored`, without `changes` (they would describe the upgrade).
-4. Less than `COLLAPSE_RATIO` of the previous text: an extraction collapse (paywall,
-   redesign, error page served with 200), not announced (`Collapsed`) until it lasted
-   `collapse_checks` checks in a row.
-5. A deleted article whose page answers with a different text: `Restored`, with `changes`.
-6. A return to a version that was current within `flap_window`: `Flapped`, stored silently.
-7. Anything else: `Edited`.
+5. Less than `COLLAPSE_RATIO` of the previous text kept, in length or in words (a short
+   article replaced by a notice as long as itself loses no length; another page served in
+   the article's place keeps none of its words): an extraction collapse (paywall, redesign,
+   wrong page), not announced (`Collapsed`) until it lasted `collapse_checks` checks in a
+   row, by when a placeholder served for many articles has been recognised (rule 3).
+6. A deleted article whose page answers with a different text: `Restored`, with `changes`.
+7. A return to a version that was current within `flap_window`: `Flapped`, stored silently.
+8. Anything else: `Edited`.
 """
 
 from __future__ import annotations
@@ -29,12 +35,17 @@ from datetime import datetime
 
 from crawler.change_report import describe_edit
 from crawler.config import Settings
+from crawler.error_pages import error_page_reason, kept_share
 from crawler.flaps import returns_to_recent_version
 from crawler.models import Article, Changes, Content, VersionMark
 
 # A check that keeps less than this share of the previous text is an extraction collapse
 # until it persists.
 COLLAPSE_RATIO = 0.5
+# A text that checks found for this many other articles of the same site within the window
+# is a placeholder (a consent wall, a region block), whatever its wording.
+SHARED_ARTICLES = 2
+SHARED_WINDOW = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,25 +88,32 @@ class History:
     deletion_status: int | None = None
     """The status (404, 410) of the deletion in force (only when `needs(...).deletion`; None
     when no deletion event is stored)."""
+    shared_with: int = 0
+    """Other articles of the site whose checks found the same text within `SHARED_WINDOW`
+    (only when `needs(...).texts`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Needs:
     versions: bool
     deletion: bool
+    texts: bool = False
+    """The text must be noted and counted across the site (`Store.note_site_text`)."""
 
 
 def needs(article: Article, observed: Content | Gone, rules: Rules) -> Needs:
     """What `classify` must be given in `History` beyond the article: the versions and the
     last text only when the check found a text that differs under the same extractor (a
     collapse, a flap or an edit is possible), the deletion's status when a deleted article's
-    page answered again."""
+    page answered again, the site's texts whenever the text differs (it may be a
+    placeholder)."""
     if isinstance(observed, Gone):
         return Needs(versions=False, deletion=False)
+    differs = observed.content_hash != article.current_hash
     return Needs(
-        versions=(observed.content_hash != article.current_hash
-                  and article.extractor_version == rules.extractor_version),
+        versions=differs and article.extractor_version == rules.extractor_version,
         deletion=article.deleted,
+        texts=differs,
     )
 
 
@@ -117,6 +135,15 @@ class Collapsed:
     """Collapsed checks in a row, this one included."""
     previous_chars: int
     current_chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPage:
+    """An error or placeholder page served with 200: not stored, not announced."""
+
+    reason: str
+    """"tiny", "error_wording" (`crawler.error_pages.error_page_reason`) or "shared"."""
+    chars: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +195,15 @@ class StillGone:
     status: int
 
 
-Decision = (Unchanged | Rebaseline | Collapsed | Flapped | Edited | Restored | Deleted
-            | Missing | StillGone)
+Decision = (Unchanged | Rebaseline | ErrorPage | Collapsed | Flapped | Edited | Restored
+            | Deleted | Missing | StillGone)
+
+
+def collapses(previous: str, current: str) -> bool:
+    """True when `current` keeps less than `COLLAPSE_RATIO` of `previous`, in length or in
+    words."""
+    return (len(current) < COLLAPSE_RATIO * len(previous)
+            or kept_share(previous, current) < COLLAPSE_RATIO)
 
 
 def classify(history: History, observed: Content | Gone, rules: Rules,
@@ -187,6 +221,10 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)
         return Unchanged()
+    reason = error_page_reason(observed) or (
+        "shared" if history.shared_with >= SHARED_ARTICLES else None)
+    if reason is not None:
+        return ErrorPage(reason, len(observed.text))
     if article.extractor_version != rules.extractor_version:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=True)
@@ -194,7 +232,7 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
     old = history.last
     if old is None or not history.versions:
         raise ValueError("classify needs the versions and the last text for this check")
-    collapsed = len(observed.text) < COLLAPSE_RATIO * len(old.text)
+    collapsed = collapses(old.text, observed.text)
     if collapsed and article.collapse_count + 1 < rules.collapse_checks:
         return Collapsed(streak=article.collapse_count + 1, previous_chars=len(old.text),
                          current_chars=len(observed.text))

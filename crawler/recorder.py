@@ -19,10 +19,12 @@ import structlog
 from crawler import events
 from crawler.config import Settings
 from crawler.decision import (
+    SHARED_WINDOW,
     Collapsed,
     Decision,
     Deleted,
     Edited,
+    ErrorPage,
     Flapped,
     Gone,
     History,
@@ -35,6 +37,7 @@ from crawler.decision import (
     classify,
     needs,
 )
+from crawler.error_pages import error_page_reason, text_fingerprint
 from crawler.extract import version as extractor
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, EventRecord, VersionMark
@@ -55,7 +58,7 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "missing", "gone", "moved", "collapsed", "empty" or "error"."""
+    "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,12 @@ class Recorder:
         """Version 1 and `article.new`, unless the canonical URL is already tracked (another
         entry or feed led there first): then this is a check of that article."""
         existing = await self._store.find_article_by_url(seen.canonical_url)
+        reason = error_page_reason(seen.content)
+        if existing is None and reason is not None:
+            # Nothing is tracked from an error page: the entry is followed again next poll.
+            bound.warning("error_page", reason=reason, chars=len(seen.content.text),
+                          canonical_url=seen.canonical_url, ms=_ms(started))
+            return CheckOutcome(ok=False, result="error_page")
         if existing is None:
             now = self._clock()
             ref = _ref_of(seen.url, seen.canonical_url, seen.feed_url, seen.content.title,
@@ -150,7 +159,14 @@ class Recorder:
                 last = Content(stored.title, stored.text, stored.content_hash)
         status = (await self._store.get_deletion_status(article.article_id)
                   if wanted.deletion else None)
-        return History(article, versions=versions, last=last, deletion_status=status)
+        shared = 0
+        if wanted.texts and isinstance(observed, Content):
+            now = self._clock()
+            shared = await self._store.note_site_text(
+                article.article_id, text_hash=text_fingerprint(observed.text), seen_at=now,
+                since=now - timedelta(seconds=SHARED_WINDOW))
+        return History(article, versions=versions, last=last, deletion_status=status,
+                       shared_with=shared)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules,
                      now: datetime, bound: Any, started: float) -> CheckOutcome:
@@ -188,6 +204,11 @@ class Recorder:
                                       extractor_version=rules.extractor_version)
                 bound.info("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
+            case ErrorPage(reason, chars):
+                # Like a 5xx: the page said nothing about the article this time.
+                await self.reschedule(article)
+                bound.warning("error_page", reason=reason, chars=chars, ms=_ms(started))
+                return CheckOutcome(ok=False, result="error_page")
             case Collapsed(streak, previous_chars, current_chars):
                 await self._store.mark_collapsed(
                     article.article_id, checked_at=now,

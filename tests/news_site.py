@@ -57,7 +57,9 @@ ERROR_PAGES: dict[str, tuple[str, list[str]]] = {
     "indisponible": ("Service indisponible", [
         "Le service est momentanément indisponible.",
         "Veuillez réessayer dans quelques instants."]),
-    "zh": ("系统繁忙", ["服务暂时不可用，请稍后再试。"]),
+    "zh": ("系统繁忙", ["服务暂时不可用，请稍后再试。",
+                        "由于访问量过大，系统繁忙，我们正在努力恢复服务，给您带来不便，敬请谅解。",
+                        "请稍后刷新页面，或返回首页继续浏览其他新闻。"]),
     "es": ("Error", ["Lo sentimos, se ha producido un error.",
                      "Inténtelo de nuevo más tarde."]),
     "de": ("Fehler", ["Der Dienst ist vorübergehend nicht verfügbar.",

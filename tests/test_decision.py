@@ -11,6 +11,7 @@ from crawler.decision import (
     Collapsed,
     Deleted,
     Edited,
+    ErrorPage,
     Flapped,
     Gone,
     History,
@@ -35,7 +36,8 @@ A = make_content("Storm hits coast", "A storm hit the coast on Monday. " * 6
                  + "\n\n12 homes were damaged in the village, the fire service said.")
 B = make_content("Storm hits coast", A.text + " Two people were hurt.")
 C = make_content("Storm hits coast", A.text.replace("12 homes", "15 homes"))
-SHORT = make_content("Storm hits coast", "Subscribe to read.")
+SHORT = make_content("Storm hits coast", "Subscribe to continue reading this story.")
+N = len(SHORT.text)
 
 
 def mark(number: int, content: Content, ago: timedelta, extractor: int = 2) -> VersionMark:
@@ -72,14 +74,14 @@ A_B = (mark(1, A, 5 * HOUR), mark(2, B, 2 * HOUR))
     (history(A, extractor=1), A, Unchanged()),  # same text: the new extractor is confirmed
     (history(A, extractor=1), B, Rebaseline(B)),
     (history(A, extractor=1), SHORT, Rebaseline(SHORT)),  # another extractor's text: no collapse
-    (history(A), SHORT, Collapsed(streak=1, previous_chars=len(A.text), current_chars=18)),
-    (history(A, collapses=1), SHORT, Collapsed(2, len(A.text), 18)),
+    (history(A), SHORT, Collapsed(streak=1, previous_chars=len(A.text), current_chars=N)),
+    (history(A, collapses=1), SHORT, Collapsed(2, len(A.text), N)),
     (history(B, *A_B), A, Flapped(A)),  # back to what was current two hours ago
     (history(A, deleted=True, status=404), A, Restored(404, A, new_version=False)),
     (history(A, deleted=True), A, Restored(None, A, new_version=False)),
     (history(A, deleted=True, status=410, extractor=1), B, Restored(410, B, new_version=True)),
     (history(A, deleted=True, status=404), SHORT,
-     Collapsed(1, len(A.text), 18)),  # a placeholder page is no return
+     Collapsed(1, len(A.text), N)),  # a placeholder page is no return
 ])
 def test_classify(hist: History, observed: Content | Gone, expected: object) -> None:
     assert classify(hist, observed, RULES, NOW) == expected
@@ -96,6 +98,43 @@ def test_a_deletion_is_announced_once_delete_checks_confirm_it(checks: int, gone
                                                                expected: object) -> None:
     rules = replace(RULES, delete_checks=checks)
     assert classify(history(A, gone=gone), Gone(404), rules, NOW) == expected
+
+
+ERR = make_content("Service unavailable", "Sorry, the service is temporarily unavailable. "
+                   "Please try again in a few minutes.")
+WALL = make_content("Storm hits coast", "We value your privacy. We and our partners store "
+                    "cookies to personalise content and advertising. Accept or reject.")
+BRIEF = make_content("Meeting postponed", "The council meeting planned for Thursday is "
+                     "postponed to Friday, the mayor's office said on Tuesday.")
+NOTICE = make_content("Meeting postponed", "Our newsroom is updating this page right now; "
+                      "the complete story will be back here very shortly.")
+BRIEF2 = make_content("Meeting postponed", BRIEF.text.replace("Friday", "Saturday"))
+
+
+@pytest.mark.parametrize(("hist", "observed", "expected"), [
+    (history(A), ERR, ErrorPage("error_wording", len(ERR.text))),
+    (history(A, extractor=1), ERR, ErrorPage("error_wording", len(ERR.text))),  # no baseline
+    (history(A, deleted=True, status=404), ERR,
+     ErrorPage("error_wording", len(ERR.text))),  # no return either
+    (history(A), make_content("Storm hits coast", "Error"), ErrorPage("tiny", 5)),
+    (replace(history(A), shared_with=2), WALL, ErrorPage("shared", len(WALL.text))),
+    (replace(history(A), shared_with=2), A, Unchanged()),  # the article's own text
+    # a short article replaced by a notice as long as itself: a collapse, not an edit
+    (history(BRIEF), NOTICE, Collapsed(1, len(BRIEF.text), len(NOTICE.text))),
+])
+def test_error_pages_and_short_collapses(hist: History, observed: Content,
+                                         expected: object) -> None:
+    assert classify(hist, observed, RULES, NOW) == expected
+
+
+def test_a_text_on_one_other_article_is_still_an_edit() -> None:
+    decision = classify(replace(history(A), shared_with=1), B, RULES, NOW)
+    assert isinstance(decision, Edited)
+
+
+def test_a_short_article_corrected_is_an_edit() -> None:
+    decision = classify(history(BRIEF), BRIEF2, RULES, NOW)
+    assert isinstance(decision, Edited) and decision.changes.kinds == ("lead",)
 
 
 def test_an_edit_is_described() -> None:
@@ -134,10 +173,10 @@ def test_a_deleted_article_back_on_a_recent_text_is_restored_not_flapped() -> No
 @pytest.mark.parametrize(("art", "observed", "expected"), [
     (article(A), Gone(404), Needs(versions=False, deletion=False)),
     (article(A), A, Needs(versions=False, deletion=False)),
-    (article(A), B, Needs(versions=True, deletion=False)),
-    (article(A, extractor=1), B, Needs(versions=False, deletion=False)),
+    (article(A), B, Needs(versions=True, deletion=False, texts=True)),
+    (article(A, extractor=1), B, Needs(versions=False, deletion=False, texts=True)),
     (article(A, deleted=True), A, Needs(versions=False, deletion=True)),
-    (article(A, deleted=True), B, Needs(versions=True, deletion=True)),
+    (article(A, deleted=True), B, Needs(versions=True, deletion=True, texts=True)),
     (article(A, deleted=True), Gone(410), Needs(versions=False, deletion=False)),
 ])
 def test_needs_reads_only_what_the_decision_uses(art: Article, observed: Content | Gone,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crawler.app import App
 from crawler.config import Settings, load_config
 from tests.conftest import FakeClock, write_config
@@ -152,3 +154,63 @@ async def test_an_article_redirected_to_another_tracked_article_is_moved_not_dif
         assert article is not None and not article.deleted
         [version] = await app.store.get_versions(article.article_id)
     assert version.title == "Storm hits coast"
+
+
+BRIEF_LEAD = "The council meeting planned for Thursday is postponed to Friday."
+BRIEF = ["The mayor's office gave no reason for the change."]
+
+
+@pytest.mark.parametrize("error_page", ["unavailable", "indisponible", "zh", "es", "de"])
+async def test_a_short_article_alternating_with_a_200_error_page_is_never_edited(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        error_page: str) -> None:
+    site.add("council", "Council meeting postponed", BRIEF_LEAD, BRIEF)
+    story = site.stories["council"]
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    story.script = [error_page, 200] * 4
+    for _ in range(8):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new"]
+    async with App(settings, clock=clock) as app:
+        article = await app.store.find_article_by_url(site.article_url("council"))
+        assert article is not None
+        assert len(await app.store.get_versions(article.article_id)) == 1
+
+
+async def test_an_error_page_at_first_sight_is_not_an_article(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("council", "Council meeting postponed", BRIEF_LEAD, BRIEF)
+    story.script = ["notfound"]
+    settings = settings_for(tmp_path, site, receiver)
+    assert await run_pass(settings, clock)  # a page failed
+    assert types(receiver) == []
+    clock.advance(60)
+    await run_pass(settings, clock)  # the entry is followed again
+    [new] = told(receiver)
+    assert new["type"] == "article.new" and BRIEF_LEAD in new["data"]["text"]
+
+
+async def test_one_placeholder_served_for_many_articles_is_never_announced(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    slugs = ["storm", "flood", "rail", "vote"]
+    for n, slug in enumerate(slugs):
+        site.add(slug, f"Story {n} of the day", f"{LEAD} Story {n}.",
+                 [f"{p} ({slug})" for p in PARAS] * 3)
+    settings = settings_for(tmp_path, site, receiver)  # collapse_checks: 3
+    await run_pass(settings, clock)
+    for slug in slugs:  # a consent wall in front of every article for a while
+        site.stories[slug].script = ["consent"] * 5
+    for _ in range(5):
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    for _ in range(2):  # and gone again
+        clock.advance(2 * HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new"] * 4
+    async with App(settings, clock=clock) as app:
+        for slug in slugs:
+            article = await app.store.find_article_by_url(site.article_url(slug))
+            assert article is not None
+            assert len(await app.store.get_versions(article.article_id)) == 1

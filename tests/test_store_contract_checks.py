@@ -172,3 +172,30 @@ async def test_mark_missing_completes_a_claim_only_for_its_owner(store: Store) -
                                     lease_owner="daemon-a") == 1
     [again] = await store.claim_due_articles("daemon-b", T0, limit=5, lease_seconds=LEASE)
     assert again.article_id == aid and again.gone_count == 1
+
+
+async def test_note_site_text_counts_other_articles_of_the_host_with_that_text(
+        store: Store) -> None:
+    first, second, third = [await new_article(store, n) for n in (1, 2, 3)]
+    elsewhere = (await store.create_article(
+        extractor_version=1, canonical_url="https://other.example/a", url="https://other.example/a",
+        feed_url="https://other.example/rss", content=content("x"), event=event(), seen_at=T0,
+        next_check_at=None)).article_id
+    hour = timedelta(hours=1)
+
+    async def note(aid: int, text: str, at: timedelta) -> int:
+        return await store.note_site_text(aid, text_hash=text, seen_at=T0 + at,
+                                          since=T0 + at - 24 * hour)
+
+    assert await note(first, "sha256:wall", hour) == 0
+    assert await note(elsewhere, "sha256:wall", hour) == 0  # another host: another site
+    assert await note(second, "sha256:wall", 2 * hour) == 1
+    assert await note(second, "sha256:wall", 3 * hour) == 1  # one article counts once
+    assert await note(second, "sha256:other", 3 * hour) == 0
+    assert await note(third, "sha256:wall", 4 * hour) == 2
+    assert await note(first, "sha256:wall", 5 * hour) == 2
+    # what was found more than the window ago is forgotten
+    # what was found more than the window ago is forgotten: the second's (3 h), not the
+    # first's (5 h)
+    assert await note(third, "sha256:wall", 28 * hour) == 1
+    assert await note(999, "sha256:wall", 28 * hour) == 0

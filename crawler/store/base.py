@@ -251,6 +251,14 @@ class Store(Protocol):
         answered with a text, and `mark_deleted`, set it back to 0). Returns the new count.
         Raises KeyError for an unknown article; `lease_owner`: as in `mark_checked`."""
 
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """Remember that a check of the article found the text `text_hash` (see
+        `crawler.error_pages.text_fingerprint`) at `seen_at`, forget what its host's checks
+        found before `since`, and return how many other articles of the same host were found
+        with that text since then (0 for an unknown article). One short write; not part of
+        a check's lease."""
+
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
         self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None

@@ -203,9 +203,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX host_turns_host ON host_turns (host, expires_at);
     """,
     # 9: streaks of checks that found an article's page missing (404/410): a deletion is
-    # announced only once confirmed by `recheck.delete_checks` of them in a row.
+    # announced only once confirmed by `recheck.delete_checks` of them in a row; and the texts
+    # checks found on each host, by hash, so that one text served for many articles at once
+    # (a placeholder) is recognised (`Store.note_site_text`).
     """
     ALTER TABLE articles ADD COLUMN gone_count INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE site_texts (
+        host       TEXT NOT NULL,
+        text_hash  TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        seen_at    TEXT NOT NULL,
+        PRIMARY KEY (host, text_hash, article_id)
+    );
+    CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
     """,
 )
 

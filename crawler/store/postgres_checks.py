@@ -72,6 +72,29 @@ class PostgresChecks(PostgresOutbox):
 
         await self._write(tx)
 
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """See `Store.note_site_text`."""
+        host = "(SELECT host FROM articles WHERE id = %s)"
+
+        async def tx(conn: Conn) -> int:
+            await conn.execute(
+                "INSERT INTO site_texts (host, text_hash, article_id, seen_at)"
+                " SELECT host, %s, id, %s FROM articles WHERE id = %s"
+                " ON CONFLICT (host, text_hash, article_id) DO UPDATE"
+                " SET seen_at = excluded.seen_at", (text_hash, utc(seen_at), article_id))
+            await conn.execute(
+                f"DELETE FROM site_texts WHERE host = {host} AND seen_at < %s",  # noqa: S608
+                (article_id, utc(since)))
+            cur = await conn.execute(
+                "SELECT count(*) AS n FROM site_texts"  # noqa: S608
+                f" WHERE host = {host} AND text_hash = %s AND article_id != %s",
+                (article_id, text_hash, article_id))
+            row = await cur.fetchone()
+            return int(row["n"]) if row is not None else 0
+
+        return await self._write(tx)
+
     async def mark_missing(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         lease_owner: str | None = None,

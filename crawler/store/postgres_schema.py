@@ -229,9 +229,17 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
-    # 9: deletion streaks (see the SQLite migration 9).
+    # 9: deletion streaks and the texts found on each host (see the SQLite migration 9).
     """
     ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
+    CREATE TABLE site_texts (
+        host       text NOT NULL,
+        text_hash  text NOT NULL,
+        article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        seen_at    timestamptz NOT NULL,
+        PRIMARY KEY (host, text_hash, article_id)
+    );
+    CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
     """,
 )
 

@@ -69,6 +69,29 @@ class CheckStore(OutboxStore):
 
         await self._write(tx)
 
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """See `Store.note_site_text`."""
+        seen, oldest = encode_time(seen_at), encode_time(since)
+        host = "(SELECT host FROM articles WHERE id = ?)"
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            await conn.execute(
+                "INSERT INTO site_texts (host, text_hash, article_id, seen_at)"
+                " SELECT host, ?, id, ? FROM articles WHERE id = ?"
+                " ON CONFLICT (host, text_hash, article_id) DO UPDATE"
+                " SET seen_at = excluded.seen_at", (text_hash, seen, article_id))
+            await conn.execute(
+                f"DELETE FROM site_texts WHERE host = {host} AND seen_at < ?",  # noqa: S608
+                (article_id, oldest))
+            rows = list(await conn.execute_fetchall(
+                "SELECT count(*) FROM site_texts"  # noqa: S608
+                f" WHERE host = {host} AND text_hash = ? AND article_id != ?",
+                (article_id, text_hash, article_id)))
+            return int(rows[0][0])
+
+        return await self._write(tx)
+
     async def mark_missing(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         lease_owner: str | None = None,
