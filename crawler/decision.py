@@ -10,7 +10,9 @@ rules, in the order they are tried:
    page gone (before that, `Missing`: re-checked soon, not announced); later ones are nothing
    new (`StillGone`).
 2. The same hash as the current version: `Unchanged`, or `Restored` (unchanged) when the
-   article was deleted.
+   article was deleted, or `Settled` when the current version was stored silently (a flap)
+   and has now been current for `flap_window`: receivers are told of it then, so that when
+   the window closes the version they were last told of is the one stored.
 3. An error or placeholder page served with 200 (`crawler.error_pages`: a tiny text, error
    wording on a short page, or a text found for `SHARED_ARTICLES` other articles of the site
    within `SHARED_WINDOW`): nothing about the article, never stored (`ErrorPage`); a deleted
@@ -91,6 +93,8 @@ class History:
     shared_with: int = 0
     """Other articles of the site whose checks found the same text within `SHARED_WINDOW`
     (only when `needs(...).texts`)."""
+    announced: Content | None = None
+    """The text of `article.announced_version` (only when `needs(...).announced`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,9 @@ class Needs:
     deletion: bool
     texts: bool = False
     """The text must be noted and counted across the site (`Store.note_site_text`)."""
+    announced: bool = False
+    """The text of the version last announced (with `versions`): the current one was a
+    silent flap."""
 
 
 def needs(article: Article, observed: Content | Gone, rules: Rules) -> Needs:
@@ -110,10 +117,14 @@ def needs(article: Article, observed: Content | Gone, rules: Rules) -> Needs:
     if isinstance(observed, Gone):
         return Needs(versions=False, deletion=False)
     differs = observed.content_hash != article.current_hash
+    unannounced = (not differs and not article.deleted
+                   and article.announced_version != article.current_version)
     return Needs(
-        versions=differs and article.extractor_version == rules.extractor_version,
+        versions=((differs and article.extractor_version == rules.extractor_version)
+                  or unannounced),
         deletion=article.deleted,
         texts=differs,
+        announced=unannounced,
     )
 
 
@@ -151,6 +162,19 @@ class Flapped:
     """Back to a recent version: stored, not announced."""
 
     current: Content
+    announced: bool = False
+    """The version is the text receivers were last told of: it is the announced one again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """The silent current version outlived `flap_window`: announced now as an edit of the
+    version last announced."""
+
+    previous: Content
+    previous_version: int
+    current: Content
+    changes: Changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +219,28 @@ class StillGone:
     status: int
 
 
-Decision = (Unchanged | Rebaseline | ErrorPage | Collapsed | Flapped | Edited | Restored
-            | Deleted | Missing | StillGone)
+Decision = (Unchanged | Rebaseline | ErrorPage | Collapsed | Flapped | Settled | Edited
+            | Restored | Deleted | Missing | StillGone)
+
+
+def _mark(versions: tuple[VersionMark, ...], number: int) -> VersionMark | None:
+    return next((v for v in versions if v.number == number), None)
+
+
+def _settled(history: History, observed: Content, rules: Rules,
+             now: datetime) -> Settled | None:
+    """`Settled` when the current version is not the one announced and has been current for
+    `flap_window`; None otherwise (also while the window is open: flapping may go on)."""
+    article = history.article
+    if article.announced_version == article.current_version:
+        return None
+    if history.announced is None or not history.versions:
+        raise ValueError("classify needs the versions and the announced text for this check")
+    since = history.versions[-1].fetched_at
+    if (now - since).total_seconds() < rules.flap_window:
+        return None
+    return Settled(previous=history.announced, previous_version=article.announced_version,
+                   current=observed, changes=describe_edit(history.announced, observed))
 
 
 def collapses(previous: str, current: str) -> bool:
@@ -220,7 +264,7 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
     if observed.content_hash == article.current_hash:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)
-        return Unchanged()
+        return _settled(history, observed, rules, now) or Unchanged()
     reason = error_page_reason(observed) or (
         "shared" if history.shared_with >= SHARED_ARTICLES else None)
     if reason is not None:
@@ -241,6 +285,8 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
                         changes=describe_edit(old, observed))
     if returns_to_recent_version(history.versions, observed.content_hash, now,
                                  rules.flap_window, rules.extractor_version):
-        return Flapped(observed)
+        announced = _mark(history.versions, article.announced_version)
+        return Flapped(observed, announced is not None
+                       and announced.content_hash == observed.content_hash)
     return Edited(previous=old, current=observed, changes=describe_edit(old, observed),
                   collapse_persisted=collapsed)

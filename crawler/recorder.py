@@ -32,6 +32,7 @@ from crawler.decision import (
     Rebaseline,
     Restored,
     Rules,
+    Settled,
     StillGone,
     Unchanged,
     classify,
@@ -58,7 +59,7 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
+    "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +166,14 @@ class Recorder:
             shared = await self._store.note_site_text(
                 article.article_id, text_hash=text_fingerprint(observed.text), seen_at=now,
                 since=now - timedelta(seconds=SHARED_WINDOW))
+        announced: Content | None = None
+        if wanted.announced:
+            told = next((v for v in await self._store.get_versions(article.article_id)
+                         if v.number == article.announced_version), None)
+            if told is not None:
+                announced = Content(told.title, told.text, told.content_hash)
         return History(article, versions=versions, last=last, deletion_status=status,
-                       shared_with=shared)
+                       shared_with=shared, announced=announced)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules,
                      now: datetime, bound: Any, started: float) -> CheckOutcome:
@@ -220,20 +227,36 @@ class Recorder:
                               announce_after=rules.collapse_checks, ms=_ms(started))
                 return CheckOutcome(ok=True, result="collapsed")
             case Rebaseline(current):
-                number = await self._silent_version(article, current, now, next_check, rules)
+                # The new baseline stands for what was announced: no change of the page.
+                number = await self._silent_version(article, current, now, next_check, rules,
+                                                    announces=True)
                 self._metrics.rebaselined()
                 bound.info("rebaselined", article_id=article.article_id, url=article.url,
                            version=number, content_hash=current.content_hash,
                            previous_extractor_version=article.extractor_version,
                            extractor_version=rules.extractor_version, ms=_ms(started))
                 return CheckOutcome(ok=True, result="rebaselined")
-            case Flapped(current):
-                number = await self._silent_version(article, current, now, next_check, rules)
+            case Flapped(current, announced):
+                number = await self._silent_version(article, current, now, next_check, rules,
+                                                    announces=announced)
                 bound.info("page_checked", result="flapped", version=number,
                            content_hash=current.content_hash, ms=_ms(started))
                 return CheckOutcome(ok=True, result="flapped")
             case Restored():
                 return await self._restored(article, decision, rules, now, bound, started)
+            case Settled(previous, previous_version, current, changes):
+                event = events.article_edited(
+                    self._ref(article, current.title), previous, current, changes,
+                    version=article.current_version, previous_version=previous_version,
+                    created_at=now, **self._options())
+                await self._store.mark_announced(
+                    article.article_id, event=event, checked_at=now, next_check_at=next_check,
+                    extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
+                self._stored(event.event_type, version=False)
+                bound.info("page_checked", result="settled", version=article.current_version,
+                           previous_version=previous_version, event_id=event.event_id,
+                           kinds=changes.kinds, ms=_ms(started))
+                return CheckOutcome(ok=True, result="settled")
             case Edited(previous, current, changes, collapse_persisted):
                 if collapse_persisted:
                     bound.warning("extraction_collapse_persisted",
@@ -282,11 +305,12 @@ class Recorder:
         return CheckOutcome(ok=True, result="restored")
 
     async def _silent_version(self, article: Article, content: Content, now: datetime,
-                              next_check: datetime | None, rules: Rules) -> int:
+                              next_check: datetime | None, rules: Rules, *,
+                              announces: bool) -> int:
         number = await self._store.add_version(
             article.article_id, content=content, event=None, fetched_at=now,
             next_check_at=next_check, extractor_version=rules.extractor_version,
-            lease_owner=article.claimed_by,
+            lease_owner=article.claimed_by, announces=announces,
         )
         self._metrics.version_stored()
         return number

@@ -20,6 +20,7 @@ from crawler.decision import (
     Rebaseline,
     Restored,
     Rules,
+    Settled,
     StillGone,
     Unchanged,
     classify,
@@ -45,12 +46,13 @@ def mark(number: int, content: Content, ago: timedelta, extractor: int = 2) -> V
 
 
 def article(current: Content, *, version: int = 1, deleted: bool = False, collapses: int = 0,
-            extractor: int = 2, gone: int = 0) -> Article:
+            extractor: int = 2, gone: int = 0, announced: int | None = None) -> Article:
     return Article(article_id=1, canonical_url="https://n.example/a", url="https://n.example/a",
                    feed_url="https://n.example/rss", first_seen_at=NOW - 10 * HOUR,
                    current_version=version, current_hash=current.content_hash,
                    title=current.title, deleted=deleted, check_count=3, next_check_at=NOW,
-                   collapse_count=collapses, extractor_version=extractor, gone_count=gone)
+                   collapse_count=collapses, extractor_version=extractor, gone_count=gone,
+                   announced_version=version if announced is None else announced)
 
 
 def history(current: Content, *marks: VersionMark, **kw: object) -> History:
@@ -135,6 +137,34 @@ def test_a_text_on_one_other_article_is_still_an_edit() -> None:
 def test_a_short_article_corrected_is_an_edit() -> None:
     decision = classify(history(BRIEF), BRIEF2, RULES, NOW)
     assert isinstance(decision, Edited) and decision.changes.kinds == ("lead",)
+
+
+def silently_back_on_a(ago: timedelta) -> History:
+    """A announced, B announced, then A again, silently (a flap) `ago`."""
+    marks = (mark(1, A, 50 * HOUR), mark(2, B, 30 * HOUR), mark(3, A, ago))
+    return History(article(A, version=3, announced=2), versions=marks, last=A, announced=B)
+
+
+def test_a_silent_flap_is_announced_once_the_flap_window_closes() -> None:
+    assert classify(silently_back_on_a(2 * HOUR), A, RULES, NOW) == Unchanged()
+    decision = classify(silently_back_on_a(25 * HOUR), A, RULES, NOW)
+    assert isinstance(decision, Settled)
+    assert (decision.previous, decision.previous_version, decision.current) == (B, 2, A)
+    assert decision.changes.kinds == ("removal",)
+
+
+def test_a_flap_back_to_the_announced_text_is_the_announced_version_again() -> None:
+    assert classify(silently_back_on_a(2 * HOUR), B, RULES, NOW) == Flapped(B, announced=True)
+    assert classify(history(B, *A_B), A, RULES, NOW) == Flapped(A, announced=False)
+
+
+def test_needs_the_announced_text_only_after_a_silent_flap() -> None:
+    assert needs(article(A, version=3, announced=2), A, RULES) == Needs(
+        versions=True, deletion=False, announced=True)
+    assert needs(article(A, version=3, announced=2, deleted=True), A, RULES) == Needs(
+        versions=False, deletion=True)
+    with pytest.raises(ValueError, match="announced text"):
+        classify(History(article(A, version=3, announced=2)), A, RULES, NOW)
 
 
 def test_an_edit_is_described() -> None:

@@ -214,3 +214,32 @@ async def test_one_placeholder_served_for_many_articles_is_never_announced(
             article = await app.store.find_article_by_url(site.article_url(slug))
             assert article is not None
             assert len(await app.store.get_versions(article.article_id)) == 1
+
+
+async def test_when_the_flap_window_closes_receivers_know_the_current_version(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver, intervals='["1h"]',
+                            recheck='flap_window = "1d"\nmax_age = "30d"')
+    await run_pass(settings, clock)
+    story.title = "Storm batters coast"  # announced
+    clock.advance(HOUR)
+    await run_pass(settings, clock)
+    story.title = "Storm hits coast"  # back within the window: silent, for now
+    clock.advance(HOUR)
+    await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.edited"]
+    for _ in range(25):  # the page stays on it for a day
+        clock.advance(HOUR)
+        await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.edited", "article.edited"]
+    settled = told(receiver)[-1]["data"]
+    assert (settled["version"], settled["previous_version"]) == (3, 2)
+    assert settled["article"]["title"] == "Storm hits coast"
+    assert settled["changes"]["kinds"] == ["headline"]
+    async with App(settings, clock=clock) as app:
+        article = await app.store.find_article_by_url(site.article_url("storm"))
+    assert article is not None and settled["content_hash"] == article.current_hash
+    clock.advance(HOUR)
+    await run_pass(settings, clock)
+    assert len(told(receiver)) == 3  # told once

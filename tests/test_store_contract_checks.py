@@ -199,3 +199,42 @@ async def test_note_site_text_counts_other_articles_of_the_host_with_that_text(
     # first's (5 h)
     assert await note(third, "sha256:wall", 28 * hour) == 1
     assert await note(999, "sha256:wall", 28 * hour) == 0
+
+
+async def announced(store: Store) -> tuple[int, int]:
+    article = await store.find_article_by_url(URL)
+    assert article is not None
+    return article.current_version, article.announced_version
+
+
+async def test_the_announced_version_follows_what_receivers_were_told(store: Store) -> None:
+    aid = await new_article(store)
+    assert await announced(store) == (1, 1)
+
+    async def add(text: str, **kw: object) -> None:
+        await store.add_version(aid, content=content(text), fetched_at=T0, next_check_at=None,
+                                extractor_version=1, **kw)  # type: ignore[arg-type]
+
+    await add("edited", event=lambda n: event("article.edited", ()))
+    assert await announced(store) == (2, 2)
+    await add("flap", event=None)  # silent
+    assert await announced(store) == (3, 2)
+    await add("baseline", event=None, announces=True)  # a re-baseline stands for it
+    assert await announced(store) == (4, 4)
+    await add("flap again", event=None, announces=False)
+    assert await announced(store) == (5, 4)
+    told = event("article.edited", (HOOK_A,), at=T0 + timedelta(days=1))
+    await store.mark_announced(aid, event=told, checked_at=T0 + timedelta(days=1),
+                               next_check_at=None, extractor_version=1)
+    assert await announced(store) == (5, 5)
+    due = await store.due_deliveries(T0 + timedelta(days=1), 10)
+    assert [d.event_id for d in due if d.event_type == "article.edited"] == [told.event_id]
+    await add("flap once more", event=None)
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                             next_check_at=None)
+    await store.mark_restored(aid, event=event("article.restored", ()), checked_at=T0,
+                              next_check_at=None, extractor_version=1)
+    assert await announced(store) == (6, 6)  # the restoration names the current version
+    with pytest.raises(KeyError):
+        await store.mark_announced(999, event=event("article.edited"), checked_at=T0,
+                                   next_check_at=None, extractor_version=1)

@@ -160,9 +160,12 @@ class Store(Protocol):
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
-        transaction; clears the deleted mark. The number is assigned inside the transaction and
+        transaction; clears the deleted mark. `announces`: the version becomes the article's
+        `announced_version` (None: when an event is stored; a re-baseline passes True, a flap
+        back to the announced text too). The number is assigned inside the transaction and
         handed to `event`, which returns the event to store with it (it may be called again if
         the transaction is retried; it must be pure). `event` None records the version
         silently (a flap back to a recent version, a re-baseline after an extractor upgrade).
@@ -240,6 +243,17 @@ class Store(Protocol):
         (`article.restored`, stored with the current version number) and its deliveries, in
         one transaction. (A return with another text is `add_version`, which clears the
         deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
+        `mark_checked` (on `LeaseLostError` no event is stored)."""
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """A check that found the current text, now announced (`event`, stored with the
+        current version number, e.g. the edit a silent flap turned out to be): the write of
+        `mark_restored` (a deleted mark, if any, ends too); both make the current version the
+        `announced_version`. Raises KeyError for an unknown article; `lease_owner`: as in
         `mark_checked` (on `LeaseLostError` no event is stored)."""
 
     async def mark_missing(

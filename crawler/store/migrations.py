@@ -205,9 +205,12 @@ MIGRATIONS: tuple[str, ...] = (
     # 9: streaks of checks that found an article's page missing (404/410): a deletion is
     # announced only once confirmed by `recheck.delete_checks` of them in a row; and the texts
     # checks found on each host, by hash, so that one text served for many articles at once
-    # (a placeholder) is recognised (`Store.note_site_text`).
+    # (a placeholder) is recognised (`Store.note_site_text`); and the version receivers were
+    # last told of (`Article.announced_version`; a new article's is 1).
     """
     ALTER TABLE articles ADD COLUMN gone_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN announced_version INTEGER NOT NULL DEFAULT 1;
+    UPDATE articles SET announced_version = current_version;
     CREATE TABLE site_texts (
         host       TEXT NOT NULL,
         text_hash  TEXT NOT NULL,

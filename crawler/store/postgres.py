@@ -285,11 +285,13 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         fetched = utc(fetched_at)
         next_check = utc_opt(next_check_at)
+        announced = event is not None if announces is None else announces
 
         async def tx(conn: Conn) -> int:
             # The update takes the article's row lock: a racing writer waits, then re-reads
@@ -301,10 +303,14 @@ class PostgresStore(PostgresChecks, PostgresHostTurns):
                        current_hash = %s, title = %s, deleted = false, deleted_at = NULL,
                        last_checked_at = %s, check_count = check_count + 1,
                        next_check_at = %s, collapse_count = 0, gone_count = 0,
-                       extractor_version = %s, {CLEAR_LEASE}
+                       extractor_version = %s,
+                       announced_version = CASE WHEN %s THEN current_version + 1
+                                                ELSE announced_version END,
+                       {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 (content.content_hash, content.title, fetched, next_check, extractor_version,
-                 *lease_params(lease_owner), article_id, *lease_params(lease_owner)),
+                 announced, *lease_params(lease_owner), article_id,
+                 *lease_params(lease_owner)),
             )
             row = await cur.fetchone()
             if row is None:

@@ -52,7 +52,18 @@ class PostgresChecks(PostgresOutbox):
         next_check_at: datetime | None, extractor_version: int,
         lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_restored`. Raises KeyError for an unknown article,
+        """See `Store.mark_restored`: a restoration is the current version announced again
+        (`mark_announced` also ends the deletion)."""
+        await self.mark_announced(article_id, event=event, checked_at=checked_at,
+                                  next_check_at=next_check_at,
+                                  extractor_version=extractor_version, lease_owner=lease_owner)
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """See `Store.mark_announced`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (utc(checked_at), utc_opt(next_check_at), extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
@@ -61,7 +72,8 @@ class PostgresChecks(PostgresOutbox):
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
                        next_check_at = %s, collapse_count = 0, gone_count = 0, deleted = false,
-                       deleted_at = NULL, extractor_version = %s, {CLEAR_LEASE}
+                       deleted_at = NULL, announced_version = current_version,
+                       extractor_version = %s, {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
             )

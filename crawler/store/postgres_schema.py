@@ -229,9 +229,12 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
-    # 9: deletion streaks and the texts found on each host (see the SQLite migration 9).
+    # 9: deletion streaks, the texts found on each host and the version last announced (see
+    # the SQLite migration 9).
     """
     ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN announced_version integer NOT NULL DEFAULT 1;
+    UPDATE articles SET announced_version = current_version;
     CREATE TABLE site_texts (
         host       text NOT NULL,
         text_hash  text NOT NULL,

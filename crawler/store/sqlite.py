@@ -281,11 +281,13 @@ class SQLiteStore(CheckStore):
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         fetched = encode_time(fetched_at)
         next_check = encode_time_opt(next_check_at)
+        announced = event is not None if announces is None else announces
 
         async def tx(conn: aiosqlite.Connection) -> int:
             await require_lease(conn, "article", article_id, lease_owner)
@@ -300,10 +302,13 @@ class SQLiteStore(CheckStore):
                 f"""UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
                        check_count = check_count + 1, next_check_at = ?, collapse_count = 0,
-                       gone_count = 0, extractor_version = ?, {CLEAR_LEASE}
+                       gone_count = 0, extractor_version = ?,
+                       announced_version = CASE WHEN ? THEN ? ELSE announced_version END,
+                       {CLEAR_LEASE}
                    WHERE id = ?""",  # noqa: S608
                 (number, content.content_hash, content.title, fetched, next_check,
-                 extractor_version, *lease_params(lease_owner), article_id),
+                 extractor_version, int(announced), number, *lease_params(lease_owner),
+                 article_id),
             )
             if event is not None:
                 await insert_event(conn, event(number), article_id, number)

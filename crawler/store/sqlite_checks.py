@@ -48,7 +48,18 @@ class CheckStore(OutboxStore):
         next_check_at: datetime | None, extractor_version: int,
         lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_restored`. Raises KeyError for an unknown article,
+        """See `Store.mark_restored`: a restoration is the current version announced again
+        (`mark_announced` also ends the deletion)."""
+        await self.mark_announced(article_id, event=event, checked_at=checked_at,
+                                  next_check_at=next_check_at,
+                                  extractor_version=extractor_version, lease_owner=lease_owner)
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """See `Store.mark_announced`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
@@ -57,7 +68,7 @@ class CheckStore(OutboxStore):
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                        next_check_at = ?, collapse_count = 0, gone_count = 0, deleted = 0,
-                       deleted_at = NULL,
+                       deleted_at = NULL, announced_version = current_version,
                        extractor_version = ?, {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
