@@ -94,7 +94,8 @@ class History:
     """Other articles of the site whose checks found the same text within `SHARED_WINDOW`
     (only when `needs(...).texts`)."""
     announced: Content | None = None
-    """The text of `article.announced_version` (only when `needs(...).announced`)."""
+    """The text of `article.announced_version` (only when `needs(...).announced` and the
+    flap window closed: `window_closed`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,12 @@ def _mark(versions: tuple[VersionMark, ...], number: int) -> VersionMark | None:
     return next((v for v in versions if v.number == number), None)
 
 
+def window_closed(versions: tuple[VersionMark, ...], rules: Rules, now: datetime) -> bool:
+    """The current (last) version has been current for `flap_window`: flapping back to an
+    earlier version would be announced now, so a silent current version must be too."""
+    return (now - versions[-1].fetched_at).total_seconds() >= rules.flap_window
+
+
 def _settled(history: History, observed: Content, rules: Rules,
              now: datetime) -> Settled | None:
     """`Settled` when the current version is not the one announced and has been current for
@@ -234,11 +241,12 @@ def _settled(history: History, observed: Content, rules: Rules,
     article = history.article
     if article.announced_version == article.current_version:
         return None
-    if history.announced is None or not history.versions:
-        raise ValueError("classify needs the versions and the announced text for this check")
-    since = history.versions[-1].fetched_at
-    if (now - since).total_seconds() < rules.flap_window:
+    if not history.versions:
+        raise ValueError("classify needs the versions for this check")
+    if not window_closed(history.versions, rules, now):
         return None
+    if history.announced is None:
+        raise ValueError("classify needs the announced text for this check")
     return Settled(previous=history.announced, previous_version=article.announced_version,
                    current=observed, changes=describe_edit(history.announced, observed))
 

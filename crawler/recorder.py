@@ -37,6 +37,7 @@ from crawler.decision import (
     Unchanged,
     classify,
     needs,
+    window_closed,
 )
 from crawler.error_pages import error_page_reason, text_fingerprint
 from crawler.extract import version as extractor
@@ -167,7 +168,7 @@ class Recorder:
                 article.article_id, text_hash=text_fingerprint(observed.text), seen_at=now,
                 since=now - timedelta(seconds=SHARED_WINDOW))
         announced: Content | None = None
-        if wanted.announced:
+        if wanted.announced and versions and window_closed(versions, rules, self._clock()):
             told = next((v for v in await self._store.get_versions(article.article_id)
                          if v.number == article.announced_version), None)
             if told is not None:
@@ -193,9 +194,13 @@ class Recorder:
                            event_id=event.event_id, ms=_ms(started))
                 return CheckOutcome(ok=True, result="deleted")
             case Missing(streak, status):
+                # Confirmed even when re-checking would end now (max_age): a removal at the
+                # last check is still news.
+                confirm = (now + timedelta(seconds=MISSING_RETRY)
+                           if next_check is None and article.source == "page" else
+                           _sooner(next_check, now, MISSING_RETRY, article.source))
                 await self._store.mark_missing(
-                    article.article_id, checked_at=now,
-                    next_check_at=_sooner(next_check, now, MISSING_RETRY, article.source),
+                    article.article_id, checked_at=now, next_check_at=confirm,
                     lease_owner=article.claimed_by)
                 bound.warning("page_missing", http_status=status, streak=streak,
                               announce_after=rules.delete_checks, ms=_ms(started))

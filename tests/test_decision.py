@@ -163,8 +163,13 @@ def test_needs_the_announced_text_only_after_a_silent_flap() -> None:
         versions=True, deletion=False, announced=True)
     assert needs(article(A, version=3, announced=2, deleted=True), A, RULES) == Needs(
         versions=False, deletion=True)
-    with pytest.raises(ValueError, match="announced text"):
+    with pytest.raises(ValueError, match="needs the versions"):
         classify(History(article(A, version=3, announced=2)), A, RULES, NOW)
+    closed = replace(silently_back_on_a(25 * HOUR), announced=None)
+    with pytest.raises(ValueError, match="announced text"):
+        classify(closed, A, RULES, NOW)
+    assert classify(replace(silently_back_on_a(2 * HOUR), announced=None), A, RULES,
+                    NOW) == Unchanged()  # the text is read only once the window closed
 
 
 def test_an_edit_is_described() -> None:

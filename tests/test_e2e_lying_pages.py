@@ -243,3 +243,20 @@ async def test_when_the_flap_window_closes_receivers_know_the_current_version(
     clock.advance(HOUR)
     await run_pass(settings, clock)
     assert len(told(receiver)) == 3  # told once
+
+
+async def test_a_removal_at_the_last_check_is_still_confirmed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    settings = settings_for(tmp_path, site, receiver, intervals='["1h"]',
+                            recheck='max_age = "90m"')  # one re-check, then no more
+    await run_pass(settings, clock)
+    story.status = 404
+    clock.advance(HOUR)
+    await run_pass(settings, clock)
+    clock.advance(120)
+    await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.deleted"]
+    async with App(settings, clock=clock) as app:
+        article = await app.store.find_article_by_url(site.article_url("storm"))
+    assert article is not None and article.next_check_at is None  # and that was the last
