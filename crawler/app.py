@@ -17,7 +17,7 @@ import aiohttp
 import structlog
 
 from crawler import leases
-from crawler.config import Settings
+from crawler.config import FetchSettings, Settings
 from crawler.due_work import DueWork
 from crawler.fetch import Fetcher, HostTurns
 from crawler.leases import LeaseKeeper, LeaseTiming
@@ -68,6 +68,9 @@ class App:
                                            timing=timing)
         self._stack = AsyncExitStack()
         self._fetcher: Fetcher | None = None
+        # Fetchers a reload replaced, closed once their requests in flight are over.
+        self._retired: list[Fetcher] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._pipeline: Pipeline | None = None
         self._deliverer: Deliverer | None = None
         self._due: DueWork | None = None
@@ -95,10 +98,8 @@ class App:
             # Work claimed and not finished at exit is given back, due at once for whoever
             # comes next, rather than waiting for its leases to expire.
             self._stack.push_async_callback(self._release_leases)
-            # A store other daemons share paces each host for all of them.
-            fleet = (self.store, self.owner) if isinstance(self.store, HostTurns) else None
-            self._fetcher = await self._stack.enter_async_context(
-                Fetcher(self.settings.fetch, fleet=fleet))
+            self._fetcher = await self.open_fetcher(self.settings.fetch)
+            self._stack.push_async_callback(self._close_fetchers)
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
             # session of their own, without the fetcher's private-address guard.
             webhook_session = await self._stack.enter_async_context(
@@ -124,6 +125,39 @@ class App:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self._stack.aclose()
+
+    async def open_fetcher(self, fetch: FetchSettings) -> Fetcher:
+        """A fetcher for `fetch`, opened (a reload builds its new one here before using it)."""
+        # A store other daemons share paces each host for all of them.
+        fleet = (self.store, self.owner) if isinstance(self.store, HostTurns) else None
+        fetcher = Fetcher(fetch, fleet=fleet)
+        await fetcher.open()
+        return fetcher
+
+    def use_fetcher(self, fetcher: Fetcher) -> None:
+        """Send every request from now on through `fetcher`. The one it replaces is closed
+        once the requests it has in flight are over (none lasts beyond its deadline)."""
+        old, self._fetcher = self._fetcher, fetcher
+        self.pipeline.replace_settings(self.settings, fetcher)
+        if old is not None:
+            self._retired.append(old)
+            task = asyncio.ensure_future(self._retire(old, old.deadline + 1.0))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, fetcher: Fetcher, after: float) -> None:
+        await asyncio.sleep(after)
+        if fetcher in self._retired:
+            self._retired.remove(fetcher)
+            await fetcher.close()
+
+    async def _close_fetchers(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        for fetcher in [*self._retired, self._fetcher]:
+            if fetcher is not None:
+                await fetcher.close()
+        self._retired.clear()
 
     async def _release_leases(self) -> None:
         for keeper in (self.feed_leases, self.article_leases, self.delivery_leases):

@@ -43,22 +43,44 @@ def _parser() -> argparse.ArgumentParser:
                              help="extract articles from local HTML files (no network)")
     extract.add_argument("files", nargs="+", metavar="FILE")
     extract.add_argument("--url", help="the URL the pages were fetched from")
-    history = sub.add_parser("history", parents=[common],
-                             help="the stored versions of one article")
-    history.add_argument("url")
-    show = sub.add_parser("show", parents=[common],
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", dest="as_json",
+                         help="JSON output: one document, or one JSON line per listed item")
+    reading = [common, as_json]
+    history = sub.add_parser("history", parents=reading,
+                             help="the stored versions of one article, its deletions and "
+                                  "restorations")
+    history.add_argument("url", metavar="ARTICLE", help=ARTICLE_HELP)
+    show = sub.add_parser("show", parents=reading,
                           help="the headline and text of one stored version")
-    show.add_argument("url", metavar="ARTICLE")
+    show.add_argument("url", metavar="ARTICLE", help=ARTICLE_HELP)
     show.add_argument("--version", dest="version_number", type=int, metavar="N",
                       help="the version to show (default: the latest)")
+    articles = sub.add_parser("articles", parents=reading,
+                              help="tracked articles, the most recently first seen first")
+    articles.add_argument("--search", metavar="TEXT",
+                          help="only articles whose title contains TEXT")
+    articles.add_argument("--feed", metavar="URL", help="only articles first seen in this feed")
+    articles.add_argument("--limit", type=_positive, default=50, metavar="N",
+                          help="at most N articles (default: 50)")
+    changes = sub.add_parser("changes", parents=reading,
+                             help="the latest events across all articles, newest first")
+    changes.add_argument("--since", type=_duration, metavar="DURATION",
+                         help='only events of the last DURATION ("30m", "2h", "7d")')
+    changes.add_argument("--type", dest="event_type", metavar="TYPE",
+                         help='only events of this type ("article.edited", or "edited")')
+    changes.add_argument("--feed", metavar="URL", help="only events of articles of this feed")
+    changes.add_argument("--limit", type=_positive, default=50, metavar="N",
+                         help="at most N events (default: 50)")
     compare = sub.add_parser("compare", parents=[common],
                              help="what the daemon would announce if a page went from OLD to "
                                   "NEW (local files, nothing stored)")
     compare.add_argument("old", metavar="OLD.html")
     compare.add_argument("new", metavar="NEW.html")
     compare.add_argument("--url", help="the URL the pages were fetched from")
-    diff = sub.add_parser("diff", parents=[common], help="the diff between two stored versions")
-    diff.add_argument("url")
+    diff = sub.add_parser("diff", parents=reading, help="the diff between two stored versions "
+                                                        "(--json: as --format json)")
+    diff.add_argument("url", metavar="ARTICLE", help=ARTICLE_HELP)
     diff.add_argument("--from", dest="from_version", type=int, metavar="N")
     diff.add_argument("--to", dest="to_version", type=int, metavar="M")
     diff.add_argument("--format", choices=("auto", "unified", "words", "json"), default="auto",
@@ -69,14 +91,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="unchanged paragraphs (words) or lines (unified) shown around "
                              "each change (default: 1 paragraph, 3 lines)")
     around.add_argument("--full", action="store_true", help="the whole text, not only changes")
-    sub.add_parser("status", parents=[common],
+    sub.add_parser("status", parents=reading,
                    help="feeds, articles and deliveries as stored (works while the daemon runs)")
     sub.add_parser("migrate", parents=[common],
                    help="apply pending schema migrations and print the schema version")
     backup = sub.add_parser("backup", parents=[common],
                             help="online, consistent copy of the database")
     backup.add_argument("path", metavar="PATH", help="the copy to write (must not exist)")
-    deliveries = sub.add_parser("deliveries", parents=[common],
+    deliveries = sub.add_parser("deliveries", parents=reading,
                                 help="list pending and failed deliveries and endpoint health")
     deliveries_sub = deliveries.add_subparsers(dest="action", metavar="ACTION")
     replay = deliveries_sub.add_parser("replay", parents=[common],
@@ -89,7 +111,54 @@ def _parser() -> argparse.ArgumentParser:
                                        help="resume a paused or disabled (410) endpoint")
     resume.add_argument("--endpoint", metavar="URL", required=True,
                         help="the endpoint as `crawler deliveries` shows it (or its full URL)")
+    retarget = deliveries_sub.add_parser(
+        "retarget", parents=[common],
+        help="move an endpoint's backlog to another configured endpoint (a changed URL)")
+    retarget.add_argument("--from", dest="from_endpoint", metavar="URL", required=True,
+                          help="the old endpoint, as `crawler deliveries` shows it (or its URL)")
+    retarget.add_argument("--to", dest="to_endpoint", metavar="URL", required=True,
+                          help="a [[webhooks]] url of the config")
+    webhooks = sub.add_parser("webhooks", parents=[common], help="webhook endpoints")
+    webhooks_sub = webhooks.add_subparsers(dest="action", metavar="ACTION", required=True)
+    test = webhooks_sub.add_parser("test", parents=[common],
+                                   help="send one signed webhook.test event to each endpoint now "
+                                        "and print each answer")
+    test.add_argument("--endpoint", metavar="URL",
+                      help="only this endpoint (its URL, or as `crawler deliveries` shows it)")
     return parser
+
+
+ARTICLE_HELP = ("the article's id, or any URL known to lead to it (as a browser shows it or "
+                "percent-encoded, tracking parameters ignored)")
+
+# Commands that need only [storage]: the reading commands (CONTRACT.md), and the two that
+# look after the database file itself. An entry of [[webhooks]], [[notify]] or [[feeds]]
+# naming an unset variable does not stop them; the commands that deliver or queue
+# deliveries (run, once, webhooks test, deliveries replay/resume/retarget) still refuse.
+_STORAGE_ONLY = frozenset({"history", "diff", "show", "articles", "changes", "status",
+                           "migrate", "backup"})
+
+
+def _is_reading(args: argparse.Namespace) -> bool:
+    if args.command == "deliveries":
+        return args.action is None  # the listing; replay and resume queue deliveries
+    return args.command in _STORAGE_ONLY
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def _duration(value: str) -> float:
+    from crawler.units import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _count(value: str) -> int:
@@ -101,7 +170,7 @@ def _count(value: str) -> int:
 
 def _load(args: argparse.Namespace) -> Settings:
     path = resolve_config_path(args.config)
-    return load_config(path)
+    return load_config(path, reading=_is_reading(args))
 
 
 def _load_if_present(args: argparse.Namespace) -> Settings | None:
@@ -192,20 +261,37 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
     if args.command == "history":
         from crawler.commands.history import show_history
 
-        return asyncio.run(show_history(settings, args.url))
+        return asyncio.run(show_history(settings, args.url, as_json=args.as_json))
     if args.command == "show":
         from crawler.commands.show import show_version
 
-        return asyncio.run(show_version(settings, args.url, args.version_number))
+        return asyncio.run(show_version(settings, args.url, args.version_number,
+                                        as_json=args.as_json))
+    if args.command == "articles":
+        from crawler.commands.articles import list_articles
+
+        return asyncio.run(list_articles(settings, search=args.search, feed=args.feed,
+                                         limit=args.limit, as_json=args.as_json))
+    if args.command == "changes":
+        from crawler.commands.changes import list_changes
+
+        return asyncio.run(list_changes(settings, since=args.since, kind=args.event_type,
+                                        feed=args.feed, limit=args.limit,
+                                        as_json=args.as_json))
     if args.command == "diff":
         from crawler.commands.diff import show_diff
 
+        fmt = "json" if args.as_json else args.format
         return asyncio.run(show_diff(settings, args.url, args.from_version, args.to_version,
-                                     args.format, context=args.context, full=args.full))
+                                     fmt, context=args.context, full=args.full))
     if args.command == "status":
         from crawler.commands.status import show_status
 
-        return asyncio.run(show_status(settings))
+        return asyncio.run(show_status(settings, as_json=args.as_json))
+    if args.command == "webhooks":
+        from crawler.commands.webhooks import send_test_events
+
+        return asyncio.run(send_test_events(settings, endpoint=args.endpoint))
     if args.command == "migrate":
         from crawler.commands.migrate import migrate
 
@@ -222,7 +308,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) 
                                           endpoint=args.endpoint))
         if args.action == "resume":
             return asyncio.run(cmd.resume(settings, endpoint=args.endpoint))
-        return asyncio.run(cmd.list_deliveries(settings))
+        if args.action == "retarget":
+            return asyncio.run(cmd.retarget(settings, from_endpoint=args.from_endpoint,
+                                            to_endpoint=args.to_endpoint))
+        return asyncio.run(cmd.list_deliveries(settings, as_json=args.as_json))
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
 
 

@@ -22,11 +22,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.redact import has_userinfo, redact_url
 from crawler.units import parse_duration, parse_size
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
@@ -65,13 +67,24 @@ def _http_url(value: Any) -> str:
         raise ValueError("must be a URL string")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        raise ValueError(f"{redact_url(value)!r} is not an absolute http(s) URL")
     return value.strip()
+
+
+def _feed_url(value: Any) -> str:
+    url = _http_url(value)
+    if has_userinfo(url):
+        # A password in a feed URL would be printed, logged and sent with every event; the
+        # value is not echoed.
+        raise ValueError("must not carry a user name or password (user:pass@host); "
+                         "use a token the feed accepts in its query, or a feed without one")
+    return url
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+FeedUrl = Annotated[str, BeforeValidator(_feed_url)]
 
 
 class _Section(BaseModel):
@@ -154,7 +167,7 @@ class LoggingSettings(_Section):
 
 
 class FeedSettings(_Section):
-    url: HttpUrl
+    url: FeedUrl
     interval: Duration = 600.0
     # Addition: false ignores the feed's own <ttl> / Cache-Control max-age (your own feeds).
     respect_ttl: bool = True
@@ -291,8 +304,10 @@ class Settings(_Section):
 
     @field_validator("feeds")
     @classmethod
-    def _feeds(cls, value: tuple[FeedSettings, ...]) -> tuple[FeedSettings, ...]:
-        if not value:
+    def _feeds(cls, value: tuple[FeedSettings, ...],
+               info: ValidationInfo) -> tuple[FeedSettings, ...]:
+        reading = bool(info.context and info.context.get("reading"))
+        if not value and not reading:
             raise ValueError("at least one [[feeds]] entry is required")
         seen: set[str] = set()
         for feed in value:
@@ -339,20 +354,50 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+# The tables a reading command can do without: an entry naming an unset variable is left out
+# of its settings instead of stopping it (CONTRACT.md: reading commands need only [storage]).
+_SKIPPABLE_WHEN_READING = ("webhooks", "notify", "feeds")
+
+
+def _substitute_all(raw: dict[str, Any], env: Mapping[str, str], errors: list[str], *,
+                    reading: bool) -> dict[str, Any]:
+    """`raw` with every `${NAME}` replaced. Reading, an entry of a skippable array that names
+    an unset variable is dropped rather than reported."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not (reading and key in _SKIPPABLE_WHEN_READING and isinstance(value, list)):
+            out[key] = _substitute_env(value, key, env, errors)
+            continue
+        kept = []
+        for i, item in enumerate(value):
+            item_errors: list[str] = []
+            substituted = _substitute_env(item, f"{key}[{i}]", env, item_errors)
+            if not item_errors:
+                kept.append(substituted)
+        out[key] = kept
+    return out
+
+
 def parse_config(
-    text: str, env: Mapping[str, str] | None = None, source: str = "config"
+    text: str, env: Mapping[str, str] | None = None, source: str = "config", *,
+    reading: bool = False,
 ) -> Settings:
-    """Settings from TOML text. Raises ConfigError listing every problem with its key."""
+    """Settings from TOML text. Raises ConfigError listing every problem with its key.
+
+    `reading`: for commands that only read the database. A `[[webhooks]]`, `[[notify]]` or
+    `[[feeds]]` entry that names an unset environment variable is then left out (and no feed
+    at all is no error), so an operator without the daemon's secrets in the shell can still
+    look at what is stored; every other problem is reported as usual."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     errors: list[str] = []
-    raw = _substitute_env(raw, "", os.environ if env is None else env, errors)
+    raw = _substitute_all(raw, os.environ if env is None else env, errors, reading=reading)
     if errors:
         raise ConfigError("\n".join(errors))
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context={"reading": reading})
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -373,12 +418,14 @@ def resolve_config_path(cli_value: str | None, env: Mapping[str, str] | None = N
     return DEFAULT_CONFIG_PATH
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate a config file. Raises ConfigError (unreadable file included)."""
+def load_config(path: Path, env: Mapping[str, str] | None = None, *,
+                reading: bool = False) -> Settings:
+    """Read and validate a config file (`reading`: see `parse_config`). Raises ConfigError
+    (unreadable file included)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config {path} is not UTF-8 text") from None
-    return parse_config(text, env, source=str(path))
+    return parse_config(text, env, source=str(path), reading=reading)

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.app import App
 from crawler.config import ConfigError, Settings, load_config
+from crawler.events import notify_endpoint_key
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
@@ -87,6 +88,7 @@ class Daemon:
                 log.info("daemon_started", feeds=len(self.settings.feeds),
                          webhooks=len(self.settings.webhooks),
                          database=app.store.describe(), lease_owner=app.owner)
+                await self._warn_stranded(self.settings)
                 await self.stop_event.wait()
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
@@ -266,43 +268,85 @@ class Daemon:
             self.notifier.ready()
 
     async def _reload(self) -> bool:
+        """All of the new config or none of it: every step that can fail runs before the new
+        settings are used, and those already taken are undone when a later one fails. The
+        keys a reload cannot change (storage, http) are named in a warning and kept."""
         assert self.config_path is not None
         assert self._app is not None
-        assert self._scheduler is not None
+        old = self.settings
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:
             log.error("reload_rejected", config=str(self.config_path), error=str(exc))
             return False
-        if new.storage != self.settings.storage:
-            log.warning("reload_storage_ignored", reason="the database changes only on restart")
-            new = new.model_copy(update={"storage": self.settings.storage})
-        if new.http != self.settings.http:
-            log.warning("reload_http_ignored", reason="the HTTP listener changes only on restart")
-            new = new.model_copy(update={"http": self.settings.http})
+        for key in ("storage", "http"):
+            if getattr(new, key) != getattr(old, key):
+                log.warning("reload_needs_restart", key=key,
+                            reason=f"[{key}] changes only on restart; the running one is kept")
+                new = new.model_copy(update={key: getattr(old, key)})
+        changed = [key for key in type(new).model_fields if getattr(new, key) != getattr(old, key)]
+        app = self._app
+        fetcher = await app.open_fetcher(new.fetch) if new.fetch != old.fetch else None
         try:
-            self._app.deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify)
-            configure_logging(new.logging, stream=self._log_stream)
-        except (OSError, ValueError) as exc:
-            log.error("reload_rejected", config=str(self.config_path), error=str(exc))
+            await self._apply(old, new)
+        except Exception as exc:
+            if fetcher is not None:
+                await fetcher.close()
+            log.error("reload_rejected", config=str(self.config_path), error=str(exc),
+                      note="the running config is kept whole")
             return False
-        old_urls = {f.url for f in self.settings.feeds}
-        new_urls = {f.url for f in new.feeds}
-        # Removed feeds are no longer claimed (a poll in flight finishes); added ones are due
-        # soon; the others keep their next poll, backoff included.
-        try:
-            await self._app.store.sync_feeds(self._first_polls(new, self._app.clock()))
-        except Exception:
-            log.exception("reload_feeds_failed", reason="the store did not take the feed list;"
-                                                        " the old feeds stay scheduled")
-            return False
+        # From here nothing can fail: the new config is in force at once, everywhere.
         self.settings = new
-        self._app.settings = new
-        self._app.pipeline.replace_settings(new)
+        app.settings = new
+        app.pipeline.replace_settings(new)
+        if fetcher is not None:
+            app.use_fetcher(fetcher)
         self._warn_short_intervals(new)
+        await self._warn_stranded(new)
+        old_urls = {f.url for f in old.feeds}
+        new_urls = {f.url for f in new.feeds}
         log.info("config_reloaded", feeds=len(new.feeds), webhooks=len(new.webhooks),
-                 added=len(new_urls - old_urls), removed=len(old_urls - new_urls))
+                 added=len(new_urls - old_urls), removed=len(old_urls - new_urls),
+                 changed=changed)
         return True
+
+    async def _apply(self, old: Settings, new: Settings) -> None:
+        """The reload's steps that can fail, each undone if a later one fails."""
+        assert self._app is not None
+        deliverer = self._app.deliverer
+        configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
+        try:
+            # ValueError: a secret that is not valid base64.
+            deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify,
+                                       user_agent=new.fetch.user_agent)
+            try:
+                # Removed feeds are no longer claimed (a poll in flight finishes); added
+                # ones are due soon; the others keep their next poll, backoff included.
+                await self._app.store.sync_feeds(self._first_polls(new, self._app.clock()))
+            except BaseException:
+                deliverer.replace_webhooks(old.webhooks, old.delivery, notify=old.notify,
+                                           user_agent=old.fetch.user_agent)
+                raise
+        except BaseException:
+            configure_logging(old.logging, stream=self._log_stream)
+            raise
+
+    async def _warn_stranded(self, settings: Settings) -> None:
+        """Deliveries waiting for an endpoint the config no longer has are never attempted:
+        say so, with how to move them (a webhook URL whose token was rotated, say)."""
+        assert self._app is not None
+        configured = {hook.url for hook in settings.webhooks}
+        configured |= {notify_endpoint_key(n.url) for n in settings.notify}
+        try:
+            unsent = await self._app.store.count_unsent_by_endpoint()
+        except Exception:
+            log.exception("stranded_deliveries_unknown")
+            return
+        for url, count in sorted(unsent.items()):
+            if url not in configured:
+                log.warning("deliveries_stranded", endpoint=url, deliveries=count,
+                            reason="no configured endpoint has this URL any more",
+                            fix="crawler deliveries retarget --from OLD_URL --to NEW_URL")
 
     @staticmethod
     def _warn_short_intervals(settings: Settings) -> None:

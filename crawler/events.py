@@ -16,6 +16,7 @@ from typing import Any
 
 from crawler.config import NotifySettings, Settings, WebhookSettings
 from crawler.models import Changes, Content, EventRecord
+from crawler.redact import redact_url
 
 NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
 RESTORED = "article.restored"
@@ -38,8 +39,10 @@ def new_event_id() -> str:
 
 
 def _article(ref: ArticleRef) -> dict[str, str]:
-    return {"url": ref.url, "canonical_url": ref.canonical_url,
-            "feed_url": ref.feed_url, "title": ref.title}
+    # Receivers are told where an article is, never the credentials a URL may carry (a
+    # private feed's `?token=`).
+    return {"url": redact_url(ref.url), "canonical_url": redact_url(ref.canonical_url),
+            "feed_url": redact_url(ref.feed_url), "title": ref.title}
 
 
 def _changes(changes: Changes) -> dict[str, Any]:

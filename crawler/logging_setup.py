@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import structlog
 
 from crawler.config import LoggingSettings
+from crawler.redact import redact_text
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO,
            "warning": logging.WARNING, "error": logging.ERROR}
@@ -28,6 +29,17 @@ def _iso_datetimes(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
     for key, value in event.items():
         if isinstance(value, datetime):
             event[key] = value.isoformat()
+    return event
+
+
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """No credential in a log line: every URL in a text value (the message, fields, a
+    formatted traceback) has its userinfo and secret-looking query values masked."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = redact_text(value)
+        elif isinstance(value, (list, tuple)):
+            event[key] = [redact_text(v) if isinstance(v, str) else v for v in value]
     return event
 
 
@@ -48,6 +60,7 @@ def _json_formatter() -> logging.Formatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _redact,
             structlog.processors.EventRenamer("event"),
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
@@ -59,6 +72,7 @@ def _console_formatter() -> logging.Formatter:
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _redact,
             structlog.dev.ConsoleRenderer(colors=True),
         ],
     )

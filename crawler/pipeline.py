@@ -74,9 +74,12 @@ class Pipeline:
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
-    def replace_settings(self, settings: Settings) -> None:
-        """Use a reloaded config from the next unit of work on."""
+    def replace_settings(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
+        """Use a reloaded config (and, when `[fetch]` changed, a fetcher built from it) from
+        the next request on."""
         self._settings = settings
+        if fetcher is not None:
+            self._fetcher = fetcher
 
     # --- feeds -------------------------------------------------------------------------------
     async def poll_feed(self, feed: FeedSettings, *,

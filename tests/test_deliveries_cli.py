@@ -51,7 +51,10 @@ async def open_store(tmp_path: Path) -> SQLiteStore:
 
 
 def lines_for(out: str, shown_url: str) -> list[list[str]]:
-    return [line.split("\t") for line in out.splitlines() if line.startswith(shown_url + "\t")]
+    """The rows of an endpoint shown as `shown_url` (plus the fingerprint a URL whose token
+    is masked gets)."""
+    return [line.split("\t") for line in out.splitlines()
+            if line.startswith((shown_url + "\t", shown_url + " #"))]
 
 
 async def test_list_per_endpoint_with_health_and_no_secrets(
@@ -183,7 +186,8 @@ async def test_resume_paused_and_disabled_endpoints_by_command(
     # By the form `crawler deliveries` shows (no token), and by the full URL.
     rc, out, err = await crawler(config, "deliveries", "resume", "--endpoint", paused_rx.url)
     assert rc == 0, err
-    assert out.startswith(f"{paused_rx.url} resumed (was paused since ")
+    assert out.startswith(f"{paused_rx.url} #")  # its token masked, a fingerprint instead
+    assert " resumed (was paused since " in out
     rc, out, _ = await crawler(config, "deliveries", "resume", "--endpoint", gone_rx.url)
     assert rc == 0
     assert "1 held delivery queued again" in out

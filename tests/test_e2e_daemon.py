@@ -64,9 +64,11 @@ async def test_once_history_and_diff(tmp_path: Path, site: NewsSite, receiver: R
     code, out, _ = await crawler("history", site.article_url("storm"), "--config", str(config),
                                  cwd=tmp_path)
     assert code == 0
-    rows = [line.split("\t") for line in out.strip().splitlines()]
+    header, *rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert header == ["version", "time", "content_hash", "title", "event"]
     assert [r[0] for r in rows] == ["1", "2"]
     assert all(r[2].startswith("sha256:") and r[3] == "Storm hits coast" for r in rows)
+    assert [r[4] for r in rows] == ["article.new", "article.edited"]
 
     code, out, _ = await crawler("diff", site.article_url("storm") + "?utm_source=x",
                                  "--config", str(config), cwd=tmp_path)
@@ -93,7 +95,7 @@ async def test_once_exits_1_when_a_feed_fails(tmp_path: Path, site: NewsSite) ->
     assert code == 1
     code, out, _ = await crawler("history", site.article_url("storm"), "--config", str(config),
                                  cwd=tmp_path)
-    assert code == 0 and out.startswith("1\t")  # the healthy feed was still followed
+    assert code == 0 and out.splitlines()[1].startswith("1\t")  # the healthy feed was followed
     code, out, _ = await crawler("status", "--config", str(config), cwd=tmp_path)
     assert code == 0
     assert "HTTP 404" in out and "error" in out  # the failing feed, and why

@@ -140,3 +140,22 @@ def test_entity_attacks_fail_fast_with_bounded_memory(make: object, tmp_path: Pa
     tracemalloc.stop()
     assert elapsed < 1.0
     assert peak < 20 * 1024 * 1024
+
+
+def test_entry_html_with_scripts_becomes_text_without_them() -> None:
+    """Entry HTML is never rendered, only extracted; the extractor, not a sanitizer, keeps
+    scripts, styles and handlers out of the text."""
+    from crawler.extract import extract_article
+
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>Storm</title><link>https://news.example.org/a.html</link><description><![CDATA[
+<p>A storm hit the northern coast on Tuesday night, the authorities said today.</p>
+<script>document.write("injected words")</script><style>p { color: red }</style>
+<p onclick="steal()">Twelve homes were damaged in the village of Westport, they said.</p>
+<img src="x" onerror="alert(1)"><iframe src="https://evil.example/"></iframe>
+]]></description></item></channel></rss>"""
+    entry = parse_feed(rss, FEED_URL).entries[0]
+    assert entry.content_html is not None
+    assert extract_article(entry.content_html, entry.link).text == ("A storm hit the northern coast on Tuesday night, the authorities "
+                            "said today.\n\nTwelve homes were damaged in the village of "
+                            "Westport, they said.")

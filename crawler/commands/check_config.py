@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.config import Settings
+from crawler.redact import redact_url
 from crawler.store import describe_storage
 from crawler.units import format_duration
 
@@ -25,7 +26,8 @@ def describe(settings: Settings, path: Path) -> str:
         f"file {settings.logging.file or '(none)'}",
         f"feeds ({len(settings.feeds)}):",
     ]
-    lines += [f"  {feed.url} every {format_duration(feed.interval)}" for feed in settings.feeds]
+    lines += [f"  {redact_url(feed.url)} every {format_duration(feed.interval)}"
+              for feed in settings.feeds]
     if settings.sites:
         lines.append(f"sites ({len(settings.sites)}):")
         for host, site in settings.sites.items():
@@ -34,7 +36,7 @@ def describe(settings: Settings, path: Path) -> str:
     lines.append(f"webhooks ({len(settings.webhooks)}):")
     for hook in settings.webhooks:
         secrets = len(hook.secret)
-        lines.append(f"  {hook.url} for {', '.join(hook.events)} "
+        lines.append(f"  {redact_url(hook.url)} for {', '.join(hook.events)} "
                      f"({secrets} secret{'s' if secrets > 1 else ''}, not shown)")
     d = settings.delivery
     lines.append(f"delivery: timeout {format_duration(d.timeout)}; retries after "

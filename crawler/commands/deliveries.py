@@ -10,17 +10,22 @@ query or fragment (tokens live there), and `[[notify]]` targets by their "appris
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from crawler.commands.output import iso, print_json_lines
 from crawler.config import Settings
 from crawler.events import notify_endpoint_key
 from crawler.models import Delivery
 from crawler.store import DatabaseMissingError, Store, open_store
+from crawler.terminal import printable_line
 from crawler.webhooks.health import EndpointState
 from crawler.webhooks.senders import loggable_url
 
@@ -32,8 +37,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def shown(endpoint: str) -> str:
-    """How an endpoint is printed: notify keys as they are, URLs without their secrets."""
-    return endpoint if endpoint.startswith("apprise:") else loggable_url(endpoint)
+    """How an endpoint is printed: notify keys as they are, URLs without their secrets. A URL
+    that lost something to that (a query, credentials) gets a short fingerprint of the whole,
+    so two URLs that differ only in a token (an old and a rotated one) are told apart."""
+    if endpoint.startswith("apprise:"):
+        return endpoint
+    plain = loggable_url(endpoint)
+    if plain == endpoint:
+        return plain
+    return f"{plain} #{hashlib.sha256(endpoint.encode()).hexdigest()[:6]}"
 
 
 def health_text(state: EndpointState | None) -> str:
@@ -58,7 +70,7 @@ def resolve_endpoint(given: str, settings: Settings, known: set[str]) -> str | l
         return given
     if any(n.url == given for n in settings.notify):
         return notify_endpoint_key(given)
-    matches = sorted(c for c in candidates if shown(c) == given)
+    matches = sorted(c for c in candidates if given in (shown(c), loggable_url(c)))
     return matches[0] if len(matches) == 1 else matches
 
 
@@ -72,13 +84,40 @@ async def _open(settings: Settings, *, readonly: bool) -> Store:
     return store
 
 
-async def list_deliveries(settings: Settings) -> int:
+PIPED_COLUMNS = ("endpoint", "status", "event_id", "type", "attempts", "next_attempt",
+                 "last_answer", "last_error", "endpoint_health")
+
+
+def delivery_json(endpoint: str, d: Delivery | None, state: EndpointState | None) -> dict[str, Any]:
+    """One line of `crawler deliveries --json`: a delivery (None: an endpoint whose health is
+    stored but that has no listed delivery) and its endpoint's health."""
+    health = {"health": health_text(state),
+              "failing_since": iso(state.failing_since) if state else None,
+              "paused_at": iso(state.paused_at) if state else None,
+              "disabled_at": iso(state.disabled_at) if state else None}
+    base: dict[str, Any] = {"endpoint": shown(endpoint), "endpoint_state": health}
+    if d is None:
+        return {**base, "status": None, "event_id": None, "type": None, "attempts": None,
+                "next_attempt": None, "last_answer": None, "last_error": None}
+    return {**base, "status": d.status, "event_id": d.event_id, "type": d.event_type,
+            "attempts": d.attempts, "next_attempt": iso(d.next_attempt_at),
+            "last_answer": d.last_status, "last_error": d.last_error}
+
+
+def _or_none(items: list[Delivery]) -> list[Delivery | None]:
+    return [*items] or [None]
+
+
+async def list_deliveries(settings: Settings, *, as_json: bool = False) -> int:
+    """The listing: a table per endpoint on a terminal, a header row and one tab-separated
+    line per delivery when piped, JSON lines with `as_json`."""
     try:
         store = await _open(settings, readonly=True)
     except DatabaseMissingError as exc:
         # Nothing was ever queued: that is an answer, not a failure (CONTRACT.md: exit 0).
         print(f"crawler: {exc}", file=sys.stderr)
-        print("no pending, failed or disabled deliveries")
+        if not as_json:
+            print("no pending, failed or disabled deliveries")
         return 0
     try:
         rows = await store.list_deliveries(LISTED)
@@ -90,12 +129,18 @@ async def list_deliveries(settings: Settings) -> int:
         by_endpoint[row.endpoint_url].append(row)
     for url in states:
         by_endpoint.setdefault(url, [])
+    if as_json:
+        print_json_lines(delivery_json(endpoint, d, states.get(endpoint))
+                         for endpoint, items in by_endpoint.items()
+                         for d in _or_none(items))
+        return 0
     if not by_endpoint:
         print("no pending, failed or disabled deliveries")
         return 0
     if not sys.stdout.isatty():
         # One line per delivery, tab-separated; an endpoint without listed deliveries (only
         # failing) still gets a line, with "-" in the delivery columns.
+        print("\t".join(PIPED_COLUMNS))
         for endpoint, items in by_endpoint.items():
             state = health_text(states.get(endpoint))
             listed: list[Delivery | None] = [*items] or [None]
@@ -103,19 +148,20 @@ async def list_deliveries(settings: Settings) -> int:
                 cells = ["-"] * 7 if d is None else [
                     d.status, d.event_id, d.event_type, str(d.attempts),
                     _when(d.next_attempt_at), str(d.last_status or "-"), d.last_error or "-"]
-                print("\t".join([shown(endpoint), *cells, state]))
+                print("\t".join(printable_line(c) for c in [shown(endpoint), *cells, state]))
         return 0
     console = Console()
     for endpoint, items in by_endpoint.items():
         counts = ", ".join(f"{sum(1 for d in items if d.status == s)} {s}" for s in LISTED)
-        table = Table(title=f"{shown(endpoint)}: {health_text(states.get(endpoint))} ({counts})")
+        health = health_text(states.get(endpoint))
+        table = Table(title=Text(f"{shown(endpoint)}: {health} ({counts})"))
         for column in ("status", "event", "type", "attempts", "next attempt (UTC)",
                        "last answer", "last error"):
             table.add_column(column)
         for d in items:
             table.add_row(d.status, d.event_id, d.event_type, str(d.attempts),
                           _when(d.next_attempt_at), str(d.last_status or "-"),
-                          (d.last_error or "-")[:60])
+                          Text(printable_line(d.last_error or "-")[:60]))
         console.print(table)
     return 0
 
@@ -152,6 +198,37 @@ async def replay(settings: Settings, *, event_id: str | None, failed: bool,
         await store.close()
     print(f"{count} deliver{'y' if count == 1 else 'ies'} queued again")
     return 0 if count or failed else 1
+
+
+async def retarget(settings: Settings, *, from_endpoint: str, to_endpoint: str) -> int:
+    """Move an endpoint's backlog (deliveries not delivered yet) to another configured
+    endpoint: after a webhook URL changed (a rotated token), what waited for the old URL is
+    sent to the new one, with its original event ids."""
+    configured = {hook.url for hook in settings.webhooks}
+    store = await _open(settings, readonly=False)
+    try:
+        known = await _known_endpoints(store)
+        source = resolve_endpoint(from_endpoint, settings, known)
+        if isinstance(source, list):
+            return _unresolved(from_endpoint, source)
+        target = resolve_endpoint(to_endpoint, settings, known)
+        if isinstance(target, list):
+            return _unresolved(to_endpoint, target)
+        if target not in configured:
+            print(f"crawler: {shown(target)} is not a [[webhooks]] endpoint of the config; "
+                  "deliveries moved there would wait for ever", file=sys.stderr)
+            return 1
+        if target == source:
+            print("crawler: --from and --to are the same endpoint", file=sys.stderr)
+            return 1
+        moved = await store.retarget_deliveries(source, target)
+        left = (await store.count_unsent_by_endpoint()).get(source, 0)
+    finally:
+        await store.close()
+    print(f"{moved} deliver{'y' if moved == 1 else 'ies'} moved from {shown(source)} to "
+          f"{shown(target)}" + (f"; {left} left (their events were already queued for the "
+                                "new endpoint)" if left else ""))
+    return 0
 
 
 async def resume(settings: Settings, *, endpoint: str) -> int:

@@ -21,6 +21,7 @@ from crawler.commands.history import load_article, unknown
 from crawler.config import Settings
 from crawler.diffing import Block, describe_changes, paragraph_diff, unified_diff
 from crawler.models import Content, Version
+from crawler.redact import redact_url
 from crawler.terminal import json_line, printable, printable_line
 
 _STYLES = {"insert": "bold green", "delete": "bold red strike", "equal": ""}
@@ -149,7 +150,7 @@ async def show_diff(settings: Settings, url: str, from_version: int | None,
             old, new, f"version {from_n}", f"version {to_n}",
             DEFAULT_UNIFIED_CONTEXT if lines is None else lines)))
     else:
-        header = _header(article.canonical_url, old_v, new_v)
+        header = _header(redact_url(article.canonical_url), old_v, new_v)
         blocks = paragraph_diff(old, new)
         items = shown(blocks, None if full else
                       (DEFAULT_WORD_CONTEXT if context is None else context))

@@ -9,13 +9,18 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from crawler.commands.output import iso, print_json
 from crawler.config import Settings
 from crawler.models import FeedState
+from crawler.redact import redact_text, redact_url
 from crawler.store import DatabaseMissingError, maintenance_of, open_store
+from crawler.terminal import printable_line
 
 
 def _when(moment: datetime | None) -> str:
@@ -52,13 +57,40 @@ async def _read(settings: Settings) -> _Stored:
     return _Stored(feeds, articles, versions, pending, failed, disabled, database)
 
 
-async def show_status(settings: Settings) -> int:
+def _feed_json(url: str, state: FeedState | None, *, configured: bool) -> dict[str, Any]:
+    return {"url": redact_url(url), "configured": configured,
+            "last_poll": iso(state.last_polled_at) if state else None,
+            "result": state.last_status if state else None,
+            "entries": state.entries if state else None,
+            "next_poll": iso(state.next_poll_at) if state else None,
+            "consecutive_errors": state.consecutive_errors if state else 0,
+            "last_error": redact_text(state.last_error) if state and state.last_error else None}
+
+
+def status_json(settings: Settings, stored: _Stored) -> dict[str, Any]:
+    """`crawler status --json`: the configured feeds in config order, then feeds the
+    database knows that the config no longer names (or whose entry named an unset
+    variable)."""
+    configured = [f.url for f in settings.feeds]
+    feeds = [_feed_json(url, stored.feeds.get(url), configured=True) for url in configured]
+    feeds += [_feed_json(url, state, configured=False) for url, state in stored.feeds.items()
+              if url not in configured]
+    return {"feeds": feeds, "articles": stored.articles, "versions": stored.versions,
+            "deliveries": {"pending": stored.pending, "failed": stored.failed,
+                           "disabled": stored.disabled},
+            "database": stored.database}
+
+
+async def show_status(settings: Settings, *, as_json: bool = False) -> int:
     """Exit 1 when there is no database yet; schema errors propagate (`StoreError`)."""
     try:
         stored = await _read(settings)
     except DatabaseMissingError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return 1
+    if as_json:
+        print_json(status_json(settings, stored))
+        return 0
     feeds = stored.feeds
 
     table = Table(title="feeds")
@@ -68,12 +100,14 @@ async def show_status(settings: Settings) -> int:
     for feed in settings.feeds:
         state = feeds.get(feed.url)
         if state is None:
-            table.add_row(feed.url, "never", "-", "-", "-", "0", "-")
+            table.add_row(Text(redact_url(feed.url)), "never", "-", "-", "-", "0", "-")
             continue
         entries = "-" if state.entries is None else str(state.entries)
-        table.add_row(feed.url, _when(state.last_polled_at), state.last_status or "-", entries,
-                      _when(state.next_poll_at), str(state.consecutive_errors),
-                      (state.last_error or "-")[:80])
+        # Text cells: an error message may quote what a server said, never read as markup.
+        table.add_row(Text(redact_url(feed.url)), _when(state.last_polled_at),
+                      state.last_status or "-", entries, _when(state.next_poll_at),
+                      str(state.consecutive_errors),
+                      Text(printable_line(redact_text(state.last_error or "-"))[:80]))
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     console.print(f"articles tracked: {stored.articles}, versions stored: {stored.versions}")

@@ -106,6 +106,11 @@ class Fetcher:
         self._politeness: Politeness | None = None
         self._robots: RobotsCache | None = None
 
+    @property
+    def deadline(self) -> float:
+        """Seconds a request may last at most (`fetch.timeout`)."""
+        return self._settings.timeout
+
     async def __aenter__(self) -> Fetcher:
         await self.open()
         return self

@@ -47,6 +47,7 @@ from crawler.models import (
     Version,
     VersionMark,
 )
+from crawler.store.reads import StoreReads
 from crawler.webhooks.health import EndpointState, Transition
 
 # Builds the event of a new version once the writing transaction has assigned its number.
@@ -64,7 +65,9 @@ def url_host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
-class Store(Protocol):
+class Store(StoreReads, Protocol):
+    """The whole seam: the methods below, and the read queries of `StoreReads`."""
+
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
 
@@ -365,6 +368,17 @@ class Store(Protocol):
         """Give up the leases `owner` holds on these rows, due times unchanged (the work is
         claimable again at once); rows held by others are not touched. Returns how many were
         released."""
+
+    # --- deliveries whose endpoint left the config -------------------------------------------
+    async def count_unsent_by_endpoint(self) -> dict[str, int]:
+        """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
+        endpoint URL (endpoints with none are absent)."""
+
+    async def retarget_deliveries(self, from_url: str, to_url: str) -> int:
+        """Move every delivery to `from_url` not delivered yet to `to_url` (status, attempts
+        and due time kept, leases cleared), except those of events `to_url` already has a
+        delivery of; returns how many moved. Raises ValueError when both URLs are the
+        same."""
 
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:

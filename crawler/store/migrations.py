@@ -202,7 +202,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX host_turns_host ON host_turns (host, expires_at);
     """,
-    # 9: streaks of checks that found an article's page missing (404/410): a deletion is
+    # 9: the reading lists (`crawler.store.reads`), newest first and paged by keyset, each
+    # one range scan in its own sort order: articles by first sight (all, or of one feed),
+    # events by time (all, or of one type).
+    """
+    CREATE INDEX articles_seen ON articles (first_seen_at, id);
+    CREATE INDEX articles_feed_seen ON articles (feed_url, first_seen_at, id);
+    CREATE INDEX events_recent ON events (created_at, id);
+    CREATE INDEX events_type_recent ON events (type, created_at, id);
+    """,
+    # 10: streaks of checks that found an article's page missing (404/410): a deletion is
     # announced only once confirmed by `recheck.delete_checks` of them in a row; and the texts
     # checks found on each host, by hash, so that one text served for many articles at once
     # (a placeholder) is recognised (`Store.note_site_text`); and the version receivers were

@@ -32,6 +32,8 @@ from crawler.store.postgres_leases import (
     lease_until,
 )
 from crawler.store.postgres_outbox import insert_event
+from crawler.store.postgres_queries import PostgresReads
+from crawler.store.postgres_retarget import PostgresRetarget
 from crawler.store.postgres_rows import (
     ARTICLE_COLUMNS,
     encode_text,
@@ -75,7 +77,7 @@ _FEED_OK = _FEED_INSERT + """
 """
 
 
-class PostgresStore(PostgresChecks, PostgresHostTurns):
+class PostgresStore(PostgresChecks, PostgresHostTurns, PostgresRetarget, PostgresReads):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""

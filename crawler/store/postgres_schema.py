@@ -229,8 +229,15 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
-    # 9: deletion streaks, the texts found on each host and the version last announced (see
-    # the SQLite migration 9).
+    # 9: the reading lists' indexes (see the SQLite migration 9).
+    """
+    CREATE INDEX articles_seen ON articles (first_seen_at, id);
+    CREATE INDEX articles_feed_seen ON articles (feed_url, first_seen_at, id);
+    CREATE INDEX events_recent ON events (created_at, id);
+    CREATE INDEX events_type_recent ON events (type, created_at, id);
+    """,
+    # 10: deletion streaks, the texts found on each host and the version last announced (see
+    # the SQLite migration 10).
     """
     ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
     ALTER TABLE articles ADD COLUMN announced_version integer NOT NULL DEFAULT 1;

@@ -30,6 +30,8 @@ from crawler.store.sqlite_leases import (
     take,
 )
 from crawler.store.sqlite_outbox import insert_event
+from crawler.store.sqlite_queries import SQLiteReads
+from crawler.store.sqlite_retarget import RetargetStore
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
     decode_time,
@@ -46,7 +48,7 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(CheckStore):
+class SQLiteStore(CheckStore, RetargetStore, SQLiteReads):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""

@@ -42,6 +42,11 @@ def backup_sqlite(source: Path, dest: Path, *, pages: int = PAGES_PER_STEP,
     """
     if not source.is_file():
         raise BackupError(f"database {source} does not exist")
+    if _companion_of(source, dest):
+        # SQLite treats these names as part of the live database (a "-journal" beside it is
+        # rolled back into it and deleted): a copy there would be lost, or worse.
+        raise BackupError(f"{dest} is a companion file of the database {source}; "
+                          "choose another name")
     if dest.exists():
         raise BackupError(f"{dest} already exists; refusing to overwrite it")
     if not dest.parent.is_dir():
@@ -65,6 +70,15 @@ def backup_sqlite(source: Path, dest: Path, *, pages: int = PAGES_PER_STEP,
             raise
     finally:
         src.close()
+
+
+def _companion_of(source: Path, dest: Path) -> bool:
+    """`dest` is the database itself or one of the files SQLite (or the daemon lock) keeps
+    beside it."""
+    live = source.resolve()
+    target = dest.parent.resolve() / dest.name
+    return target == live or (target.parent == live.parent and target.name in {
+        live.name + suffix for suffix in ("-journal", "-wal", "-shm", ".lock")})
 
 
 def _copy_and_verify(src: sqlite3.Connection, dest: Path, pages: int, sleep: float) -> None:

@@ -57,6 +57,9 @@ T = TypeVar("T")
 Tx = Callable[[aiosqlite.Connection], Awaitable[T]]
 
 _BUSY_TIMEOUT_MS = 10_000
+# The most writes one group commit takes (see `_commit_groups`): enough to turn a burst of
+# first sights into a few fsyncs, few enough that no caller waits long behind the others.
+GROUP_COMMIT_MAX = 64
 _PAGE_SIZE = 16384
 _AUTOCHECKPOINT_BYTES = 4 * 1024 * 1024
 # After a checkpoint SQLite truncates the WAL to this size, so a burst of writes does not leave
@@ -80,6 +83,9 @@ class SQLiteDatabase:
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._inflight: set[asyncio.Task[Any]] = set()
+        # Writes waiting for the writer, and the task committing them (`_commit_groups`).
+        self._waiting: list[tuple[Tx[Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @property
     def path(self) -> Path:
@@ -104,11 +110,21 @@ class SQLiteDatabase:
         if self._readonly:
             raise StoreError("a read-only store cannot migrate the database")
         self._take_lock()
+        if (self._lock_file is not None and self._path.is_file()
+                and self._path.stat().st_size == 0):
+            # A truncated file would otherwise become a new, empty database, and every
+            # article be announced again as new. (Only a lock holder creates the file, and it
+            # writes the header at once: an empty file is no half-made database of a
+            # process still at work.)
+            raise StoreError(
+                f"{self.describe()} is an empty file, not a crawler database: restore it "
+                "from a backup, or remove it to start a new database")
         try:
             conn = await self._connect("rwc")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         try:
+            await _refuse_foreign(conn, self.describe())
             # Only a new, empty file takes a page size (it must precede WAL and the first
             # table). Compressed version texts of a few KB waste much of a 4 KB page each;
             # 16 KB pages pack them (measured: a database a fifth smaller).
@@ -139,10 +155,24 @@ class SQLiteDatabase:
         try:
             await self._open_connections()
             if self._lock_file is not None:
+                await self._check_pages()
                 await self._drop_stale_leases()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         log.debug("store_opened", path=str(self._path), readonly=self._readonly)
+
+    async def _check_pages(self) -> None:
+        """The daemon starts only on a sound file: `quick_check` reads every page once (a
+        second or two for a few hundred MB), so damage is found at start, not as failed
+        writes and lost deliveries later."""
+        writer = self._writer
+        assert writer is not None
+        async with writer.execute("PRAGMA quick_check(10)") as cur:
+            problems = [str(row[0]) for row in await cur.fetchall()]
+        if problems != ["ok"]:
+            raise StoreError(
+                f"{self.describe()} is damaged (quick_check: {'; '.join(problems)}): stop "
+                "here and restore it from a backup (`crawler backup` copies are checked)")
 
     async def _drop_stale_leases(self) -> None:
         """Holding the daemon lock, this process is the file's only daemon: every lease in it
@@ -268,20 +298,95 @@ class SQLiteDatabase:
         return list(await reader.execute_fetchall(sql, tuple(params)))
 
     async def _write(self, tx: Tx[T]) -> T:
-        """Run `tx` in one transaction. Shielded: see the module docstring."""
+        """Run `tx` in a transaction of its own, or of a group (see `_commit_groups`); it
+        returns once its writes are committed. Shielded: see the module docstring."""
         writer = self._require(self._writer)
-        task = asyncio.ensure_future(self._transaction(writer, tx))
-        self._inflight.add(task)
-        task.add_done_callback(self._write_done)
-        return await asyncio.shield(task)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieve)
+        self._waiting.append((tx, done))
+        if self._committer is None:
+            self._committer = asyncio.ensure_future(self._commit_groups(writer))
+            self._inflight.add(self._committer)
+            self._committer.add_done_callback(self._committer_done)
+        return await asyncio.shield(done)
 
-    def _write_done(self, task: asyncio.Task[Any]) -> None:
+    def _committer_done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
-        # Mark the exception retrieved: when the caller was cancelled nobody else will, and
-        # asyncio would log "exception was never retrieved". The caller, if still there, gets
-        # it through the shield anyway.
-        if not task.cancelled():
-            task.exception()
+        self._committer = None
+        _retrieve(task)
+        if self._waiting and self._writer is not None:  # queued as it ended
+            self._committer = asyncio.ensure_future(self._commit_groups(self._writer))
+            self._inflight.add(self._committer)
+            self._committer.add_done_callback(self._committer_done)
+
+    async def _commit_groups(self, writer: aiosqlite.Connection) -> None:
+        """Group commit: the writes waiting when the writer is free run in one transaction,
+        each in a savepoint of its own, and one COMMIT (one fsync under `synchronous=FULL`)
+        makes them all durable; each caller is released only after it. A write that fails
+        rolls back its savepoint alone. Should the transaction itself break (a full disk
+        or an I/O error makes SQLite roll everything back), the group is run again one write
+        per transaction, so every write gets exactly the outcome it would have had alone."""
+        while self._waiting:
+            group = self._waiting[:GROUP_COMMIT_MAX]
+            del self._waiting[:GROUP_COMMIT_MAX]
+            if len(group) == 1:
+                await self._alone(writer, *group[0])
+                continue
+            try:
+                async with self._lock:
+                    outcomes = await self._grouped(writer, group)
+            except BaseException as exc:
+                # Cancelled (the loop is going away): no caller may wait for ever.
+                for _, done in group + self._waiting:
+                    _settle(done, True, StoreClosedError(f"write abandoned: {exc!r}"))
+                self._waiting.clear()
+                raise
+            if outcomes is None:
+                for tx, done in group:
+                    await self._alone(writer, tx, done)
+                continue
+            for (_, done), (failed, value) in zip(group, outcomes, strict=True):
+                _settle(done, failed, value)
+
+    async def _grouped(self, writer: aiosqlite.Connection,
+                       group: list[tuple[Tx[Any], asyncio.Future[Any]]]
+                       ) -> list[tuple[bool, Any]] | None:
+        """The group's outcomes after its COMMIT, or None if the transaction broke (nothing
+        of it is committed then)."""
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            await writer.execute("BEGIN IMMEDIATE")
+            for tx, _ in group:
+                await writer.execute("SAVEPOINT one_write")
+                try:
+                    result = await tx(writer)
+                except Exception as exc:
+                    if not writer.in_transaction:  # SQLite rolled it all back
+                        return None
+                    await writer.execute("ROLLBACK TO one_write")
+                    await writer.execute("RELEASE one_write")
+                    outcomes.append((True, exc))
+                else:
+                    await writer.execute("RELEASE one_write")
+                    outcomes.append((False, result))
+            await writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.warning("store_group_commit_broken", writes=len(group), error=str(exc))
+            await _roll_back(writer)
+            return None
+        except BaseException:
+            await _roll_back(writer)
+            raise
+        return outcomes
+
+    async def _alone(self, writer: aiosqlite.Connection, tx: Tx[Any],
+                     done: asyncio.Future[Any]) -> None:
+        try:
+            result = await self._transaction(writer, tx)
+        except Exception as exc:
+            _settle(done, True, exc)
+        else:
+            _settle(done, False, result)
 
     async def _transaction(self, writer: aiosqlite.Connection, tx: Tx[T]) -> T:
         async with self._lock:
@@ -300,6 +405,31 @@ class SQLiteDatabase:
             return result
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception retrieved: when its caller was cancelled nobody else will,
+    and asyncio would log "exception was never retrieved". The caller, if still there, gets
+    it through the shield anyway."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _roll_back(writer: aiosqlite.Connection) -> None:
+    if writer.in_transaction:
+        try:
+            await writer.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("store_rollback_failed", error=str(exc))
+
+
+def _settle(done: asyncio.Future[Any], failed: bool, value: Any) -> None:
+    if done.done():
+        return
+    if failed:
+        done.set_exception(value)
+    else:
+        done.set_result(value)
+
+
 async def _user_version(conn: aiosqlite.Connection) -> int:
     rows = list(await conn.execute_fetchall("PRAGMA user_version"))
     return int(rows[0][0])
@@ -316,3 +446,16 @@ async def _check_schema(conn: aiosqlite.Connection, path: Path) -> None:
         raise SchemaOutdatedError(database=version, program=program)
     if version > program:
         raise SchemaTooNewError(database=version, program=program)
+
+
+async def _refuse_foreign(conn: aiosqlite.Connection, description: str) -> None:
+    """A database that holds tables but no crawler schema belongs to something else: the
+    migrations must not move in beside its tables."""
+    if await _user_version(conn) != 0:
+        return
+    async with conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3") as cur:
+        tables = [str(row[0]) for row in await cur.fetchall()]
+    if tables:
+        raise StoreError(f"{description} holds tables of something else ({', '.join(tables)}),"
+                         " not a crawler database: point [storage] database at another file")

@@ -121,7 +121,7 @@ class Deliverer:
 
     def replace_webhooks(
         self, webhooks: Sequence[WebhookSettings], delivery: DeliverySettings, *,
-        notify: Sequence[NotifySettings] = (),
+        notify: Sequence[NotifySettings] = (), user_agent: str | None = None,
     ) -> None:
         """Apply a reloaded config, also while `run()` runs: new endpoints start, removed ones
         stop after their attempts in flight, changed secrets sign the next attempt. Paused or
@@ -129,6 +129,8 @@ class Deliverer:
         Raises ValueError for a secret that is not valid base64."""
         signers = {hook.url: Signer(hook.secret) for hook in webhooks}  # validate all first
         self._settings = delivery
+        if user_agent is not None:
+            self._user_agent = user_agent
         self._batch = max(4 * delivery.concurrency_per_endpoint, 16)
         wanted: dict[str, _Endpoint] = {}
         for hook in webhooks:

@@ -1,0 +1,65 @@
+"""Deliveries whose endpoint left the config, asserted on both stores (like
+test_store_contract.py): the backlog counted per endpoint, and moved whole to the URL that
+replaced it, never doubling an event the new URL already has."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.store.base import Store
+from tests.store_backends import (
+    BACKENDS,
+    HOOK_A,
+    HOOK_B,
+    T0,
+    Backend,
+    event,
+    make_backend,
+    new_article,
+)
+
+HOOK_C = "http://127.0.0.1:9/c"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    yield from make_backend(request, tmp_path)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    s = backend.store()
+    await s.migrate()
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_a_backlog_is_counted_and_moved_to_the_new_url(store: Store) -> None:
+    shared = event(endpoints=(HOOK_A, HOOK_B))
+    both = event(endpoints=(HOOK_A, HOOK_C))
+    await new_article(store, 1, event=shared)
+    await new_article(store, 2, event=event(endpoints=(HOOK_A,)))
+    await new_article(store, 3, event=event(endpoints=(HOOK_A,)))
+    await new_article(store, 4, event=both)
+    d = {(x.event_id, x.endpoint_url): x for x in await store.due_deliveries(T0, 10)}
+    await store.record_delivery_attempt(d[(shared.event_id, HOOK_A)].delivery_id,
+                                        attempted_at=T0, status_code=200, error=None,
+                                        duration_ms=1, outcome="delivered",
+                                        next_attempt_at=None)
+    assert await store.count_unsent_by_endpoint() == {HOOK_A: 3, HOOK_B: 1, HOOK_C: 1}
+
+    # Events 2 and 3 move; event 4 already has a delivery to the new URL: it is not doubled.
+    assert await store.retarget_deliveries(HOOK_A, HOOK_C) == 2
+    assert await store.count_unsent_by_endpoint() == {HOOK_A: 1, HOOK_B: 1, HOOK_C: 3}
+    due = await store.due_deliveries(T0, 10)
+    assert sorted((x.event_id == both.event_id, x.endpoint_url) for x in due) == [
+        (False, HOOK_B), (False, HOOK_C), (False, HOOK_C), (True, HOOK_A), (True, HOOK_C)]
+    # What was delivered stays with the URL it was delivered to.
+    assert [x.endpoint_url for x in await store.list_deliveries(("delivered",))] == [HOOK_A]
+    assert await store.retarget_deliveries("http://127.0.0.1:9/none", HOOK_C) == 0
+    with pytest.raises(ValueError, match="same URL"):
+        await store.retarget_deliveries(HOOK_B, HOOK_B)

@@ -1,0 +1,90 @@
+"""Group commit on SQLite: writes that wait for the writer share one transaction and one
+COMMIT (one fsync), each in its own savepoint, so each keeps exactly the outcome it would have
+had alone: a write that fails rolls back only its own rows, and a transaction that breaks
+under the group is run again one write at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from crawler.store.base import ArticleExistsError
+from crawler.store.sqlite import SQLiteStore
+from tests.store_backends import new_article
+
+
+@pytest.fixture
+async def traced(tmp_path: Path) -> AsyncIterator[tuple[SQLiteStore, list[str]]]:
+    store = SQLiteStore(tmp_path / "crawler.db")
+    await store.migrate()
+    await store.open()
+    statements: list[str] = []
+    writer = store._writer
+    assert writer is not None
+    await writer.set_trace_callback(statements.append)
+    try:
+        yield store, statements
+    finally:
+        await store.close()
+
+
+def feed_insert(url: str, *, fail: str = "") -> object:
+    async def tx(conn: aiosqlite.Connection) -> str:
+        await conn.execute("INSERT INTO feeds (url, consecutive_errors) VALUES (?, 0)", (url,))
+        if fail == "raise":
+            raise ValueError(f"refused {url}")
+        if fail == "break":  # what a full disk does: SQLite rolls the whole transaction back
+            await conn.execute("ROLLBACK")
+            raise OSError("disk full")
+        return url
+    return tx
+
+
+async def feeds(store: SQLiteStore) -> list[str]:
+    return sorted(str(r[0]) for r in await store._read("SELECT url FROM feeds"))
+
+
+async def test_waiting_writes_share_one_commit(traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, statements = traced
+    statements.clear()
+    results = await asyncio.gather(*(store._write(feed_insert(f"https://e.org/{n}"))  # type: ignore[arg-type]
+                                     for n in range(40)))
+    assert results == [f"https://e.org/{n}" for n in range(40)]
+    commits = sum(s == "COMMIT" for s in statements)
+    assert 1 <= commits <= 3  # the first alone, the rest waiting behind it together
+    assert len(await feeds(store)) == 40
+
+
+async def test_a_failing_write_rolls_back_only_itself(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, _ = traced
+    outcomes = await asyncio.gather(
+        *(store._write(feed_insert(f"https://e.org/{n}", fail="raise" if n == 5 else ""))  # type: ignore[arg-type]
+          for n in range(10)), return_exceptions=True)
+    assert isinstance(outcomes[5], ValueError)
+    assert [o for n, o in enumerate(outcomes) if n != 5] == [
+        f"https://e.org/{n}" for n in range(10) if n != 5]
+    assert await feeds(store) == sorted(f"https://e.org/{n}" for n in range(10) if n != 5)
+
+
+async def test_a_broken_group_is_run_again_one_write_at_a_time(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, _ = traced
+    outcomes = await asyncio.gather(
+        *(store._write(feed_insert(f"https://e.org/{n}", fail="break" if n == 3 else ""))  # type: ignore[arg-type]
+          for n in range(8)), return_exceptions=True)
+    assert isinstance(outcomes[3], OSError)
+    assert await feeds(store) == sorted(f"https://e.org/{n}" for n in range(8) if n != 3)
+
+
+async def test_a_duplicate_article_in_a_group_is_refused_alone(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, _ = traced
+    outcomes = await asyncio.gather(*(new_article(store, n) for n in (1, 2, 2, 3)),
+                                    return_exceptions=True)
+    assert sum(isinstance(o, ArticleExistsError) for o in outcomes) == 1
+    assert await store.count_articles() == 3
