@@ -76,16 +76,21 @@ def error_page_reason(content: Content) -> str | None:
         return "tiny"
     if len(text) > ERROR_TEXT_MAX:
         return None
+    # The message must be most of what the headline or the text says: a short report of an
+    # outage ("Bank app temporarily unavailable for two hours") uses such words too.
     title = content.title.strip().lower()
-    if title and len(title) <= TITLE_MAX and _ERROR.search(title):
+    if title and len(title) <= TITLE_MAX and _covered(title) >= 0.6:
         return "error_wording"
     found = [m.group(0) for m in _ERROR.finditer(text.lower())]
-    # The message must be most of what the page says: a short report of an outage quotes
-    # such words too, among many others.
     covered = sum(map(len, found)) / len(text)
     if covered >= 0.5 or (covered >= 0.3 and len(set(found)) >= 2):
         return "error_wording"
     return None
+
+
+def _covered(line: str) -> float:
+    """The share of `line`'s characters that error phrases make up."""
+    return sum(len(m.group(0)) for m in _ERROR.finditer(line)) / len(line)
 
 
 def text_fingerprint(text: str) -> str:

@@ -42,6 +42,11 @@ OUTAGE = ("The website of the tax office was temporarily unavailable on Monday a
     ("Council meeting postponed", "The council meeting planned for Thursday is postponed to "
      "Friday, the mayor's office said.", None),
     ("Tax office site down", OUTAGE, None),
+    ("Bank app temporarily unavailable for two hours", OUTAGE, None),
+    ("Oops! Something went wrong", "We are looking into it. Come back in a moment.",
+     "error_wording"),
+    ("Error 404 - Page not found", "The link you followed may be broken, or the page moved.",
+     "error_wording"),
     ("Page not found: the art of 404s", "Designers compete for the best error page. " * 20,
      None),
     ("暴风雨袭击海岸", "周二晚间，一场暴风雨袭击了北部海岸，当地政府表示有十二栋房屋受损。", None),
