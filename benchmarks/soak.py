@@ -18,10 +18,12 @@ Waves (each waits until the store shows the events it should produce, up to a de
                                       -> +50 edited, +15 deleted     (315 events so far)
   R1, R2 (--rounds): the 135 stories still online edited again -> +135 edited per round
                                                                      (585 events in all)
-Then it waits until no delivery is pending (or the deadline), stops the daemon with SIGTERM and
-reports. Exit status 1 if an event was never acknowledged by the receiver or a request failed
-signature verification; 0 otherwise. Duplicates (one webhook-id acknowledged twice) are
-allowed by at-least-once delivery and only counted.
+Then it waits until no delivery is pending (or the deadline), stops the daemon with SIGTERM,
+then (`--outage`, default 15 s) runs the receiver-outage phase of `benchmarks.outage` on a
+restarted daemon with the default retry ladder, and reports. Exit status 1 if an event was
+never acknowledged by the receiver or a request failed signature verification; 0 otherwise.
+Duplicates (one webhook-id acknowledged twice) are allowed by at-least-once delivery and only
+counted.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.outage import order_violations, outage_phase  # noqa: E402
 from benchmarks.report import print_table  # noqa: E402
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
 from tests.e2e_support import Receiver, webhook_table  # noqa: E402
@@ -263,6 +266,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     killed_at = float("inf")
     stop_code: int | None = None
     stop_s = 0.0
+    outage_rows: list[tuple[str, str]] = []
     try:
         async def reached(want: Counter[str]) -> bool:
             have = await db.events_by_type()
@@ -342,6 +346,19 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
             code = daemon.proc.returncode if daemon.proc is not None else None
             notes.append(f"daemon exited by itself with code {code}")
         stop_code, stop_s = await daemon.stop()
+        if args.outage > 0:
+            async def start(config: Path) -> None:
+                daemon.config = config
+                await daemon.start()
+
+            outage_rows, outage_notes, edits = await outage_phase(
+                workdir=workdir, site=site, receiver=receiver,
+                edit=lambda n: writer.edit(site.stories[f"s{n:03d}"], n, args.rounds + 1),
+                online=list(range(DELETED, 3 * WAVE)), outage=args.outage,
+                within=max(30.0, deadline + 400.0 - time.monotonic()),
+                start_daemon=start, stop_daemon=daemon.stop)
+            expected["article.edited"] += edits
+            notes.extend(outage_notes)
     finally:
         await daemon.kill()
         await receiver.close()
@@ -403,6 +420,9 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
          f"{stop_code if stop_code is not None else 'killed'}, {stop_s:.1f}s"),
         ("wall time", f"{wall:.1f}s"),
     ]
+    rows.extend(outage_rows)
+    misordered = order_violations(workdir / "crawler.db", receiver)
+    rows.append(("articles with events acked out of order", f"{misordered}"))
     for key, count in sorted(log_summary(workdir).items()):
         rows.append((f"log {key}", str(count)))
     print_table(f"soak results (seed {args.seed}, fail rate {FAIL_RATE:.0%}, retry 12 x 1s)",
@@ -435,6 +455,9 @@ def main() -> int:
                         help="extra rounds that edit every story still online once more")
     parser.add_argument("--kill-after", type=int, default=20,
                         help="SIGKILL once this many of wave C's events are stored")
+    parser.add_argument("--outage", type=float, default=15.0,
+                        help="then a receiver outage of this many seconds on the default retry"
+                             " ladder, and the time its backlog takes after it (0: none)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (database, config, daemon logs)")
     args = parser.parse_args()

@@ -17,6 +17,8 @@ import aiohttp
 import structlog
 
 from crawler import leases
+from crawler.budget import DEFAULT_BUDGET, Budget, Offload
+from crawler.clockstep import caps_for
 from crawler.config import FetchSettings, Settings
 from crawler.due_work import DueWork
 from crawler.fetch import Fetcher, HostTurns
@@ -25,8 +27,12 @@ from crawler.metrics import Metrics
 from crawler.pipeline import Pipeline, PollOutcome, utc_now
 from crawler.store import open_store
 from crawler.webhooks.deliverer import Deliverer
+from crawler.workers import WorkerPool
 
 log = structlog.get_logger(__name__)
+
+# Worker processes for hostile pages and huge diffs (`crawler.budget`).
+WORKERS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +55,10 @@ class App:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                  metrics: Metrics | None = None, owner: str | None = None,
-                 lease_timing: LeaseTiming | None = None) -> None:
+                 lease_timing: LeaseTiming | None = None,
+                 budget: Budget = DEFAULT_BUDGET) -> None:
         self.settings = settings
+        self.budget = budget
         self.clock = clock
         self.metrics = metrics or Metrics(process_metrics=False)
         # The daemon's store: migrated at start under the store's lock (a store that admits
@@ -98,6 +106,11 @@ class App:
             # Work claimed and not finished at exit is given back, due at once for whoever
             # comes next, rather than waiting for its leases to expire.
             self._stack.push_async_callback(self._release_leases)
+            await self.clamp_due_times()
+            # One worker: a hostile page is rare, and two would take both cores of a small
+            # machine from the loop and the database. Started on first use only.
+            workers = WorkerPool(size=WORKERS)
+            self._stack.push_async_callback(workers.close)
             self._fetcher = await self.open_fetcher(self.settings.fetch)
             self._stack.push_async_callback(self._close_fetchers)
             # Webhook targets are the operator's own (often internal) endpoints, so they get a
@@ -113,7 +126,8 @@ class App:
                                         metrics=self.metrics, leases=self.delivery_leases)
             self._pipeline = Pipeline(self.settings, self.store, self._fetcher,
                                       clock=self.clock, on_event=self.delivery_wake.set,
-                                      metrics=self.metrics)
+                                      metrics=self.metrics,
+                                      offload=Offload(workers, self.budget))
             self._due = DueWork(self._pipeline, feeds=self.feed_leases,
                                 articles=self.article_leases, settings=lambda: self.settings,
                                 clock=self.clock)
@@ -125,6 +139,18 @@ class App:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self._stack.aclose()
+
+    async def clamp_due_times(self) -> int:
+        """Bring stored due times back within reach after a wall-clock step (see
+        `crawler.clockstep`); wakes the deliverer when deliveries moved. Returns how many
+        moved."""
+        moved = await self.store.clamp_due_times(self.clock(), caps_for(self.settings))
+        if moved:
+            log.warning("due_times_clamped", moved=moved,
+                        reason="stored due times were further ahead than any interval allows:"
+                               " the wall clock stepped")
+            self.delivery_wake.set()
+        return moved
 
     async def open_fetcher(self, fetch: FetchSettings) -> Fetcher:
         """A fetcher for `fetch`, opened (a reload builds its new one here before using it)."""
@@ -169,6 +195,7 @@ class App:
     async def run_pass(self) -> PassSummary:
         """One full pass: every feed polled once (due or not, without claiming it), every
         due article checked and every due delivery attempted once (both claimed)."""
+        await self.clamp_due_times()
         feeds = await asyncio.gather(*(self.pipeline.poll_feed(f) for f in self.settings.feeds))
         async with self.article_leases.renewing():
             checks = await self.due.check_all_due()

@@ -1,9 +1,11 @@
 """`crawler run`: the long-running daemon.
 
 What is due lives in the database, not in scheduler jobs: configured feeds are synced into the
-store at start and on reload (`Store.sync_feeds`), and APScheduler drives a few periodic jobs
-that claim due feed polls and due re-checks under leases (`crawler.due_work`) and run each
-claimed unit as its own task, plus a status job and a checkpoint when the store needs one. The
+store at start and on reload (`Store.sync_feeds`), and a few periodic jobs (`crawler.ticker`,
+on the monotonic clock) claim due feed polls and due re-checks under leases
+(`crawler.due_work`) and run each claimed unit as its own task, plus a status job, a
+checkpoint when the store needs one, and the repair of stored due times after a wall-clock
+step (`crawler.clockstep`: on every step the daemon sees, and once a minute). The
 deliverer runs as its own task, woken whenever an event is stored, and claims due deliveries
 the same way.
 
@@ -23,16 +25,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.app import App
+from crawler.clockstep import ClockWatch
 from crawler.config import ConfigError, Settings, load_config
 from crawler.events import notify_endpoint_key
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.metrics import Metrics
+from crawler.pipeline import utc_now
 from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
 from crawler.store import Maintenance, maintenance_of
+from crawler.ticker import Ticker
 
 log = structlog.get_logger(__name__)
 
@@ -47,18 +51,28 @@ FIRST_POLL_SPREAD = 5.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
 STATUS_EVERY = 30.0
+# How often the wall clock is compared with the monotonic one (a step is repaired at once)...
+CLOCK_WATCH_EVERY = 1.0
+# ... and how often stored due times are clamped anyway (a step the watch could not see: one
+# made by another daemon's clock on a shared store, or while this one was stopped).
+CLAMP_EVERY = 60.0
 
 
 class Daemon:
     def __init__(self, settings: Settings, config_path: Path | None = None, *,
-                 log_stream: TextIO | None = None) -> None:
+                 log_stream: TextIO | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        """`clock`: the wall clock due times are stored in (tests step it); the daemon's own
+        timing never reads it, only the monotonic clock."""
         self.settings = settings
+        self._wall = clock
         self.config_path = config_path
         self._log_stream = log_stream
         self.stop_event = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._scheduler: AsyncIOScheduler | None = None
+        self._scheduler: Ticker | None = None
         self._app: App | None = None
+        self._clock_watch: ClockWatch | None = None
         self.notifier = Notifier.from_env()
         self.metrics = Metrics()
 
@@ -70,7 +84,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
         try:
-            async with (App(self.settings, metrics=self.metrics) as app,
+            async with (App(self.settings, metrics=self.metrics,
+                            clock=self._wall or utc_now) as app,
                         app.feed_leases.renewing(), app.article_leases.renewing()):
                 self._app = app
                 self._warn_short_intervals(self.settings)
@@ -78,7 +93,8 @@ class Daemon:
                 deliverer_task = asyncio.create_task(
                     app.deliverer.run(self.stop_event, app.delivery_wake), name="deliverer"
                 )
-                self._scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+                self._scheduler = Ticker()
+                self._clock_watch = ClockWatch(app.clock)
                 self._schedule_all(maintenance_of(app.store))
                 self._scheduler.start()
                 http = await self._start_http()
@@ -92,7 +108,7 @@ class Daemon:
                 await self.stop_event.wait()
                 self.notifier.stopping()
                 log.info("daemon_stopping", inflight=len(self._inflight))
-                self._scheduler.shutdown(wait=False)
+                self._scheduler.shutdown()
                 await self._drain(deliverer_task)
                 if watchdog is not None:
                     await watchdog
@@ -200,25 +216,31 @@ class Daemon:
 
     def _schedule_all(self, maintenance: Maintenance | None) -> None:
         """The periodic jobs; a checkpoint only for a store whose `maintenance` needs one.
-        Each has a real `misfire_grace_time` (APScheduler's default of 1 s silently skips a
-        run that starts late under load) and coalesces runs it missed into one."""
+        Each runs one at a time, and runs missed while one was slow are coalesced."""
         assert self._scheduler is not None
+        ticker = self._scheduler
         for job_id, work in (("feeds", self._claim_feeds), ("recheck", self._claim_checks)):
-            self._scheduler.add_job(
-                self._tracked(job_id, work), "interval", seconds=CLAIM_EVERY, id=job_id,
-                max_instances=1, coalesce=True, misfire_grace_time=30,
-                next_run_time=_soon(0.0),
-            )
-        self._scheduler.add_job(
-            self._tracked("status", self._report_status), "interval", seconds=STATUS_EVERY,
-            id="status", max_instances=1, coalesce=True, misfire_grace_time=int(STATUS_EVERY),
-        )
+            ticker.add(job_id, CLAIM_EVERY, self._tracked(job_id, work))
+        ticker.add("status", STATUS_EVERY, self._tracked("status", self._report_status),
+                   first=STATUS_EVERY)
+        ticker.add("clock", CLOCK_WATCH_EVERY, self._tracked("clock", self._watch_clock),
+                   first=CLOCK_WATCH_EVERY)
+        ticker.add("clamp", CLAMP_EVERY, self._tracked("clamp", self._clamp),
+                   first=CLAMP_EVERY)
         if maintenance is not None:
-            self._scheduler.add_job(
-                self._tracked("checkpoint", maintenance.checkpoint), "interval",
-                seconds=CHECKPOINT_EVERY, id="checkpoint", max_instances=1, coalesce=True,
-                misfire_grace_time=int(CHECKPOINT_EVERY),
-            )
+            ticker.add("checkpoint", CHECKPOINT_EVERY,
+                       self._tracked("checkpoint", maintenance.checkpoint),
+                       first=CHECKPOINT_EVERY)
+
+    async def _watch_clock(self) -> None:
+        step = self._clock_watch.stepped() if self._clock_watch is not None else None
+        if step is not None:
+            log.warning("clock_stepped", seconds=round(step, 1))
+            await self._clamp()
+
+    async def _clamp(self) -> None:
+        assert self._app is not None
+        await self._app.clamp_due_times()
 
     @staticmethod
     def _first_polls(settings: Settings, now: datetime) -> dict[str, datetime]:
@@ -355,8 +377,3 @@ class Daemon:
                 log.warning("short_interval", feed=feed.url, interval_s=feed.interval,
                             reason="below one minute: meant for testing against local servers")
 
-
-def _soon(seconds: float) -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -32,6 +32,7 @@ rules, in the order they are tried:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -234,8 +235,8 @@ def window_closed(versions: tuple[VersionMark, ...], rules: Rules, now: datetime
     return (now - versions[-1].fetched_at).total_seconds() >= rules.flap_window
 
 
-def _settled(history: History, observed: Content, rules: Rules,
-             now: datetime) -> Settled | None:
+def _settled(history: History, observed: Content, rules: Rules, now: datetime,
+             describe: Callable[[Content, Content], Changes]) -> Settled | None:
     """`Settled` when the current version is not the one announced and has been current for
     `flap_window`; None otherwise (also while the window is open: flapping may go on)."""
     article = history.article
@@ -248,7 +249,7 @@ def _settled(history: History, observed: Content, rules: Rules,
     if history.announced is None:
         raise ValueError("classify needs the announced text for this check")
     return Settled(previous=history.announced, previous_version=article.announced_version,
-                   current=observed, changes=describe_edit(history.announced, observed))
+                   current=observed, changes=describe(history.announced, observed))
 
 
 def collapses(previous: str, current: str) -> bool:
@@ -258,10 +259,11 @@ def collapses(previous: str, current: str) -> bool:
             or kept_share(previous, current) < COLLAPSE_RATIO)
 
 
-def classify(history: History, observed: Content | Gone, rules: Rules,
-             now: datetime) -> Decision:
-    """The meaning of one check (see the module docstring). Raises ValueError when `history`
-    lacks what `needs` asked for."""
+def classify(history: History, observed: Content | Gone, rules: Rules, now: datetime, *,
+             describe: Callable[[Content, Content], Changes] = describe_edit) -> Decision:
+    """The meaning of one check (see the module docstring). `describe`: how an edit's
+    `changes` are made (a linear stand-in for versions too big, see `crawler.budget`). Raises
+    ValueError when `history` lacks what `needs` asked for."""
     article = history.article
     if isinstance(observed, Gone):
         if article.deleted:
@@ -272,7 +274,7 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
     if observed.content_hash == article.current_hash:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)
-        return _settled(history, observed, rules, now) or Unchanged()
+        return _settled(history, observed, rules, now, describe) or Unchanged()
     reason = error_page_reason(observed) or (
         "shared" if history.shared_with >= SHARED_ARTICLES else None)
     if reason is not None:
@@ -290,11 +292,11 @@ def classify(history: History, observed: Content | Gone, rules: Rules,
                          current_chars=len(observed.text))
     if article.deleted:
         return Restored(history.deletion_status, observed, new_version=True, previous=old,
-                        changes=describe_edit(old, observed))
+                        changes=describe(old, observed))
     if returns_to_recent_version(history.versions, observed.content_hash, now,
                                  rules.flap_window, rules.extractor_version):
         announced = _mark(history.versions, article.announced_version)
         return Flapped(observed, announced is not None
                        and announced.content_hash == observed.content_hash)
-    return Edited(previous=old, current=observed, changes=describe_edit(old, observed),
+    return Edited(previous=old, current=observed, changes=describe(old, observed),
                   collapse_persisted=collapsed)

@@ -45,7 +45,9 @@ def _article(ref: ArticleRef) -> dict[str, str]:
             "feed_url": redact_url(ref.feed_url), "title": ref.title}
 
 
-def _changes(changes: Changes) -> dict[str, Any]:
+def changes_json(changes: Changes) -> dict[str, Any]:
+    """The `changes` object of an event (CONTRACT.md), as receivers and `crawler diff
+    --format json` get it."""
     out: dict[str, Any] = {
         "title": changes.title, "lead": changes.lead, "body": changes.body,
         "chars_added": changes.chars_added, "chars_removed": changes.chars_removed,
@@ -155,7 +157,7 @@ def article_edited(ref: ArticleRef, previous: Content, current: Content, changes
     data = {"article": _article(ref), "source": ref.source, "version": version,
             "previous_version": version - 1 if previous_version is None else previous_version,
             "content_hash": current.content_hash, "previous_hash": previous.content_hash,
-            "changes": _changes(changes), "diff": changes.diff, "text": current.text}
+            "changes": changes_json(changes), "diff": changes.diff, "text": current.text}
     return _event(EDITED, ref.feed_url, created_at, data, routes, max_bytes)
 
 
@@ -185,5 +187,5 @@ def article_restored(ref: ArticleRef, current: Content, *, version: int,
                             "previous_status": previous_status}
     if previous is not None and changes is not None:
         data.update({"previous_version": version - 1, "previous_hash": previous.content_hash,
-                     "changes": _changes(changes), "diff": changes.diff})
+                     "changes": changes_json(changes), "diff": changes.diff})
     return _event(RESTORED, ref.feed_url, created_at, data, routes, max_bytes)

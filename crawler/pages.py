@@ -32,6 +32,14 @@ def read_page(body: bytes, content_type: str | None, url: str, settings: Setting
     (None for a file: then the bytes and `<meta>` decide the charset, as for a server that sends
     none), `url` the final URL it came from. `fallback_title` is used when the page names no
     headline (the daemon passes the feed entry's title)."""
+    return read_with_rules(body, content_type, url, rules_for(settings, url),
+                           fallback_title=fallback_title)
+
+
+def read_with_rules(body: bytes, content_type: str | None, url: str, rules: SiteRules | None,
+                    fallback_title: str = "") -> tuple[ExtractedArticle, Content]:
+    """`read_page` with the site rules already chosen: what a worker process runs (it gets
+    picklable arguments, not the whole config)."""
     html = decode_html(body, content_type)
-    extracted = extract_article(html, url, rules_for(settings, url))
+    extracted = extract_article(html, url, rules)
     return extracted, make_content(extracted.title or fallback_title, extracted.text)

@@ -17,17 +17,17 @@ from typing import Any
 
 import structlog
 
+from crawler.budget import Offload, OverBudgetError
 from crawler.config import FeedSettings, Settings
-from crawler.extract import extract_article
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
 from crawler.landing import landing
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, FeedEntry
-from crawler.pages import read_page
+from crawler.pages import rules_for
 from crawler.recorder import CheckOutcome, Recorder, Sighting
-from crawler.schedule import next_feed_poll
+from crawler.schedule import next_feed_poll, next_recheck
 from crawler.store import Store
 from crawler.textnorm import make_content
 from crawler.urls import normalize_url
@@ -63,14 +63,18 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, *,
                  clock: Callable[[], datetime] = utc_now,
                  on_event: Callable[[], None] | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, offload: Offload | None = None) -> None:
+        """`offload`: where extraction and diffing of big inputs run (see `crawler.budget`);
+        None runs everything inline."""
         self._settings = settings
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
         self._metrics = metrics or Metrics(process_metrics=False)
+        self._offload = offload or Offload(None)
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
-                                  metrics=self._metrics, on_event=on_event or (lambda: None))
+                                  metrics=self._metrics, on_event=on_event or (lambda: None),
+                                  classify=self._offload.classify)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -203,8 +207,10 @@ class Pipeline:
         if article.source != "feed" or not entry.content_html:
             return CheckOutcome(ok=True, result="known")
         started = time.perf_counter()
-        content = self._entry_content(entry)
         bound = log.bind(url=article.url, article_id=article.article_id, source="feed")
+        content = await self._entry_content(entry, bound)
+        if content is None:
+            return CheckOutcome(ok=False, result="error")
         if not content.text:
             bound.warning("extraction_empty", source="feed")
             return CheckOutcome(ok=True, result="empty")
@@ -229,7 +235,10 @@ class Pipeline:
         if fetched.status != 200:
             bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
             return CheckOutcome(ok=False, result="error")
-        canonical, content = self._extract(fetched, fallback_title=entry.title)
+        read = await self._extract(fetched, bound, fallback_title=entry.title)
+        if read is None:
+            return CheckOutcome(ok=False, result="error")
+        canonical, content = read
         if not content.text:
             bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
@@ -238,7 +247,9 @@ class Pipeline:
 
     async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, bound: Any,
                                       started: float) -> CheckOutcome:
-        content = self._entry_content(entry)
+        content = await self._entry_content(entry, bound)
+        if content is None:
+            return CheckOutcome(ok=False, result="error")
         if not content.text:
             bound.warning("extraction_empty", source="feed", ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
@@ -247,9 +258,14 @@ class Pipeline:
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed"),
             bound, started)
 
-    def _entry_content(self, entry: FeedEntry) -> Content:
-        """The article as a full-content feed entry carries it; the headline is the entry's."""
-        extracted = extract_article(entry.content_html or "", entry.link)
+    async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
+        """The article as a full-content feed entry carries it; the headline is the entry's.
+        None when the entry could not be extracted within its budget (logged)."""
+        try:
+            extracted = await self._offload.extract(entry.content_html or "", entry.link)
+        except OverBudgetError as exc:
+            self._over_budget(bound, str(exc))
+            return None
         return make_content(entry.title or extracted.title, extracted.text)
 
     # --- re-checks ---------------------------------------------------------------------------
@@ -269,7 +285,19 @@ class Pipeline:
             bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
-        identity, content = self._extract(fetched, fallback_title=article.title)
+        if self._offload.heavy(len(fetched.body)):
+            # Moved before the work: should the process die during it (a watchdog, the OOM
+            # killer), the page waits for its next check instead of being fetched again at
+            # once, on every restart.
+            await self._store.postpone_check(
+                article.article_id, lease_owner=article.claimed_by,
+                next_check_at=next_recheck(article.first_seen_at, article.check_count + 1,
+                                           self._clock(), self._settings.recheck))
+        read = await self._extract(fetched, bound, fallback_title=article.title)
+        if read is None:
+            await self._recorder.reschedule(article)
+            return CheckOutcome(ok=False, result="error")
+        identity, content = read
         moved = await self._landed_elsewhere(article, fetched, identity, bound, started)
         if moved is not None:
             return moved
@@ -310,16 +338,27 @@ class Pipeline:
         self._metrics.page_fetched(response.status)
         return response
 
-    def _extract(self, response: Response, *, fallback_title: str) -> tuple[str, Content]:
+    async def _extract(self, response: Response, bound: Any, *,
+                       fallback_title: str) -> tuple[str, Content] | None:
+        """The page's identity and content; None when it could not be extracted within its
+        budget (logged; the caller records the check as failed, which backs it off)."""
         started = time.perf_counter()
-        extracted, content = read_page(response.body, response.content_type,
-                                       response.final_url, self._settings,
-                                       fallback_title=fallback_title)
+        try:
+            extracted, content = await self._offload.read_page(
+                response.body, response.content_type, response.final_url,
+                rules_for(self._settings, response.final_url), fallback_title=fallback_title)
+        except OverBudgetError as exc:
+            self._over_budget(bound, str(exc))
+            return None
         self._metrics.extraction_observed(time.perf_counter() - started)
         if extracted.fallback:
             # What was stored (or why nothing was) did not come from a body block as usual.
             log.info("extraction_fallback", url=response.final_url, reason=extracted.fallback)
         return article_identity(response.final_url, extracted.canonical_url), content
+
+    def _over_budget(self, bound: Any, reason: str) -> None:
+        self._metrics.page_fetched("over_budget")
+        bound.warning("extraction_over_budget", error=reason)
 
 
 def _entry_key(feed: FeedSettings, entry: FeedEntry) -> str:

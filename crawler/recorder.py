@@ -9,7 +9,7 @@ there, pure) and makes the one store write that records it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,10 +74,21 @@ class Sighting:
     source: str = "page"
 
 
+# How a check is classified: `classify` itself by default; the daemon's runs it off the loop
+# for big versions (`crawler.budget.Offload.classify`).
+Classifier = Callable[[History, Content | Gone, Rules, datetime], Awaitable[Decision]]
+
+
+async def _classify_inline(history: History, observed: Content | Gone, rules: Rules,
+                           now: datetime) -> Decision:
+    return classify(history, observed, rules, now)
+
+
 class Recorder:
     def __init__(self, store: Store, settings: Callable[[], Settings], *,
                  clock: Callable[[], datetime], metrics: Metrics,
-                 on_event: Callable[[], None]) -> None:
+                 on_event: Callable[[], None], classify: Classifier | None = None) -> None:
+        self._classify = classify or _classify_inline
         self._store = store
         self._settings = settings
         self._clock = clock
@@ -146,7 +157,7 @@ class Recorder:
         now = self._clock()
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
         history = await self._history(article, observed, rules)
-        decision = classify(history, observed, rules, now)
+        decision = await self._classify(history, observed, rules, now)
         return await self._apply(article, decision, rules, now, bound, started)
 
     async def _history(self, article: Article, observed: Content | Gone,

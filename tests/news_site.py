@@ -47,6 +47,8 @@ class Story:
     redirect_to: str = ""
     """When set, every request of the page is a 301 to this path (after `script`)."""
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    html: str = ""
+    """When set, the page served as it stands instead of the generated one (a hostile page)."""
 
 
 # Error and placeholder pages served with 200, in the site's template: name -> (title, lines).
@@ -286,7 +288,7 @@ class NewsSite:
             if answer != 200:
                 return web.Response(status=answer, text="<h1>Gone</h1>",
                                     content_type="text/html")
-            return web.Response(text=self.page(story), content_type="text/html")
+            return web.Response(text=story.html or self.page(story), content_type="text/html")
 
         async def home(request: web.Request) -> web.Response:
             self._record(request)

@@ -5,6 +5,7 @@ and no control code from a page ever reaching the terminal."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pty
 import subprocess
@@ -207,3 +208,13 @@ def test_paragraph_diff_pairs_edited_paragraphs_around_added_and_removed_ones() 
         [("equal", "Epsilon zeta eta theta"), ("delete", "."), ("insert", "!")],
         [("insert", "Another one.")],
     ]
+
+
+def test_json_describes_the_edit_as_the_event_does(tmp_path: Path) -> None:
+    config = stored(tmp_path, [("Storm hits coast", "12 homes were damaged. Water rose."),
+                               ("Storm hits coast", "20 homes were damaged. Water rose.")])
+    result = crawler(config, "diff", URL, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert changes["sentences"] == {"added": 0, "deleted": 0, "edited": 1, "moved": 0}
+    assert "number" in changes["kinds"] and changes["title"] is False

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from crawler.clockstep import DueCaps
 from crawler.store.base import (
     ArticleExistsError,
     DatabaseMissingError,
+    LeaseLostError,
     SchemaOutdatedError,
     SchemaTooNewError,
     Store,
@@ -603,3 +605,117 @@ async def test_cancelled_callers_never_leave_half_a_transaction(
         assert article is not None and article.current_version == 21
     finally:
         await reopened.close()
+
+
+# --- due times moved from outside their work ---------------------------------------------------
+
+DAY = timedelta(days=1)
+CAPS = DueCaps(feed_poll=86400, article_check=3600, delivery_attempt=86400, endpoint_probe=3600)
+
+
+async def test_clamp_due_times_repairs_a_step_of_the_wall_clock(store: Store) -> None:
+    """The clock was two days ahead while these rows were written, and is back at T0: each
+    keeps the gap it was given, from now; a due time beyond its kind's cap is capped; rows
+    written in the past and due within reach are untouched."""
+    ahead = T0 + 2 * DAY
+    stepped_feed, normal_feed = "https://news.example/rss", "https://other.example/rss"
+    await store.sync_feeds({stepped_feed: T0, normal_feed: T0})
+    await store.record_feed_poll(stepped_feed, polled_at=ahead, status="ok", error=None,
+                                 etag=None, last_modified=None,
+                                 next_poll_at=ahead + timedelta(minutes=10))
+    await store.record_feed_poll(normal_feed, polled_at=T0, status="ok", error=None, etag=None,
+                                 last_modified=None, next_poll_at=T0 + timedelta(minutes=10))
+    stepped = await new_article(store, 1)
+    await store.mark_checked(stepped, checked_at=ahead, next_check_at=ahead + 3 * DAY)
+    normal = await new_article(store, 2, event=event(endpoints=()))  # due T0 + 10 min
+    far = await new_article(store, 3, event=event(endpoints=()))
+    await store.mark_checked(far, checked_at=T0, next_check_at=T0 + 30 * DAY)
+    [retry] = await store.claim_due_deliveries("o", T0, limit=1, lease_seconds=60)
+    await store.record_delivery_attempt(
+        retry.delivery_id, attempted_at=ahead, status_code=500, error="HTTP 500",
+        duration_ms=1, outcome="retry", next_attempt_at=ahead + timedelta(minutes=5),
+        lease_owner="o")
+    await store.update_endpoint_state(HOOK_B, lambda s: replace(
+        s, failing_since=ahead, paused_at=ahead, next_probe_at=ahead + timedelta(hours=1)))
+
+    assert await store.clamp_due_times(T0, CAPS) == 6  # 1 feed, 2 articles, 1 delivery, 2 endpoint times
+    feeds = {f.feed_url: f for f in await store.list_feed_states()}
+    assert feeds[stepped_feed].next_poll_at == T0 + timedelta(minutes=10)
+    assert feeds[normal_feed].next_poll_at == T0 + timedelta(minutes=10)
+    articles = {a.article_id: a for a in await store.due_articles(T0 + 31 * DAY, 10)}
+    assert articles[stepped].next_check_at == T0 + timedelta(hours=1)  # 3 days, capped
+    assert articles[normal].next_check_at == T0 + timedelta(minutes=10)
+    assert articles[far].next_check_at == T0 + timedelta(hours=1)
+    assert [d.next_attempt_at for d in await store.due_deliveries(T0 + 31 * DAY, 10)] == [
+        T0 + timedelta(minutes=5)]
+    [endpoint] = await store.list_endpoint_states()
+    assert (endpoint.failing_since, endpoint.next_probe_at) == (T0, T0 + timedelta(hours=1))
+    assert await store.clamp_due_times(T0, CAPS) == 0  # nothing left to repair
+
+
+async def test_postpone_check_moves_the_due_time_and_keeps_the_lease(store: Store) -> None:
+    article = await new_article(store, 1)
+    [claimed] = await store.claim_due_articles("o", T0 + DAY, limit=1,
+                                               lease_seconds=3 * 86400)
+    later = T0 + 2 * DAY
+    with pytest.raises(LeaseLostError):
+        await store.postpone_check(article, next_check_at=later, lease_owner="someone else")
+    await store.postpone_check(article, next_check_at=later, lease_owner="o")
+    # Still held: nobody else can claim it, and its owner completes it as usual.
+    assert await store.claim_due_articles("p", later, limit=1, lease_seconds=60) == []
+    assert await store.due_articles(T0 + DAY, 10) == []
+    assert [a.article_id for a in await store.due_articles(later, 10)] == [claimed.article_id]
+    await store.mark_checked(article, checked_at=T0 + DAY, next_check_at=T0 + 3 * DAY,
+                             lease_owner="o")
+    with pytest.raises(KeyError):
+        await store.postpone_check(999, next_check_at=later)
+
+
+async def test_deliveries_keep_each_articles_order_and_a_recovery_hastens_them(
+        store: Store) -> None:
+    """An edit is never claimed while its article's earlier delivery to the same endpoint is
+    pending; `hasten_deliveries` makes one endpoint's waiting deliveries due now."""
+    first = await store.create_article(
+        extractor_version=1, canonical_url="https://news.example/a/1",
+        url="https://news.example/a/1", feed_url="https://news.example/rss",
+        content=content("one"), event=event(endpoints=(HOOK_A, HOOK_B)), seen_at=T0,
+        next_check_at=None)
+    [new_a] = await store.claim_due_deliveries("o", T0, limit=1, lease_seconds=60,
+                                               endpoints=[HOOK_A])
+    retry_at = T0 + timedelta(minutes=5)
+    await store.record_delivery_attempt(
+        new_a.delivery_id, attempted_at=T0, status_code=503, error="HTTP 503", duration_ms=1,
+        outcome="retry", next_attempt_at=retry_at, lease_owner="o")
+    at = T0 + timedelta(seconds=10)
+    await store.add_version(first.article_id, content=content("one, edited"),
+                            event=lambda n: event("article.edited", (HOOK_A, HOOK_B), at=at),
+                            fetched_at=at, next_check_at=None, extractor_version=1)
+    other = event(endpoints=(HOOK_A,), at=at)
+    await new_article(store, 2, event=other)
+    # At HOOK_A the edit waits behind its article.new; the other article's does not.
+    claimable = await store.due_deliveries(at, 10, endpoints=[HOOK_A])
+    assert len(claimable) == 2  # a read: order is the claim's business
+    claimed = await store.claim_due_deliveries("o", at, limit=10, lease_seconds=60,
+                                               endpoints=[HOOK_A])
+    assert [d.event_id for d in claimed] == [other.event_id]
+    await store.record_delivery_attempt(
+        claimed[0].delivery_id, attempted_at=at, status_code=200, error=None, duration_ms=1,
+        outcome="delivered", next_attempt_at=None, lease_owner="o")
+    # What is due next at HOOK_A is the article.new's retry (the edit behind it is not "due").
+    assert await store.next_delivery_due(endpoints=[HOOK_A]) == retry_at
+    # At HOOK_B the article.new goes first, then (once it is done) the edit.
+    [b_new] = await store.claim_due_deliveries("o", at, limit=10, lease_seconds=60,
+                                               endpoints=[HOOK_B])
+    assert b_new.event_type == "article.new"
+    await store.record_delivery_attempt(
+        b_new.delivery_id, attempted_at=at, status_code=200, error=None, duration_ms=1,
+        outcome="delivered", next_attempt_at=None, lease_owner="o")
+    [b_edit] = await store.claim_due_deliveries("o", at, limit=10, lease_seconds=60,
+                                                endpoints=[HOOK_B])
+    assert b_edit.event_type == "article.edited"
+    # HOOK_A answers again: its waiting article.new is due now, and goes before the edit.
+    assert await store.hasten_deliveries(HOOK_A, now=at) == 1
+    assert await store.hasten_deliveries(HOOK_A, now=at) == 0
+    [again] = await store.claim_due_deliveries("o", at, limit=10, lease_seconds=60,
+                                               endpoints=[HOOK_A])
+    assert again.delivery_id == new_a.delivery_id

@@ -42,6 +42,10 @@ class Clock:
         assert when is not None
         self.now = max(self.now, when)
 
+    def monotonic(self) -> float:
+        """The same time as a monotonic clock (it only moves forward here)."""
+        return self.now.timestamp()
+
 
 def delivery_settings(**overrides: Any) -> DeliverySettings:
     raw: dict[str, Any] = {"timeout": "2s", "retry_schedule": ["5s", "5m", "30m"]}

@@ -109,7 +109,8 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
     settings = delivery_settings(retry_schedule=["1s"] * 12, pause_after="1h",
                                  probe_every="10m", concurrency_per_endpoint=1)
     hooks = [hook(dead.url, secret), hook(healthy.url, secret)]
-    deliverer = Deliverer(store, hooks, settings, session, clock=clock)
+    deliverer = Deliverer(store, hooks, settings, session, clock=clock,
+                          monotonic=clock.monotonic)
     with capture_logs() as logs:
         assert await deliverer.run_once() == 6  # 3 failures (streak starts), 3 delivered
         clock.to(start + timedelta(minutes=30))
@@ -127,7 +128,8 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
     assert len(dead.requests) == 7
 
     # A restart keeps the pause and its probe time (persisted).
-    deliverer = Deliverer(store, hooks, settings, session, clock=clock)
+    deliverer = Deliverer(store, hooks, settings, session, clock=clock,
+                          monotonic=clock.monotonic)
     clock.to(start + timedelta(hours=1, minutes=5))
     assert await deliverer.run_once() == 0
     assert deliverer.paused_endpoints == [dead.url]
@@ -164,7 +166,8 @@ async def test_success_before_pause_after_clears_the_streak(
     await add_event(store, flaky.url, at=start)
     settings = delivery_settings(retry_schedule=["1s"] * 12, pause_after="1h",
                                  concurrency_per_endpoint=1)
-    deliverer = Deliverer(store, [hook(flaky.url, secret)], settings, session, clock=clock)
+    deliverer = Deliverer(store, [hook(flaky.url, secret)], settings, session, clock=clock,
+                          monotonic=clock.monotonic)
     assert await deliverer.run_once() == 2  # 500, then 200: the streak ends
     assert await store.list_endpoint_states() == []
     clock.to(start + timedelta(hours=2))

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
+from crawler.change_report import describe_edit
 from crawler.commands.history import load_article, unknown
 from crawler.config import Settings
-from crawler.diffing import Block, describe_changes, paragraph_diff, unified_diff
+from crawler.diffing import Block, paragraph_diff, unified_diff
+from crawler.events import changes_json
 from crawler.models import Content, Version
 from crawler.redact import redact_url
 from crawler.terminal import json_line, printable, printable_line
@@ -134,14 +136,11 @@ async def show_diff(settings: Settings, url: str, from_version: int | None,
     if fmt == "auto":
         fmt = "words" if sys.stdout.isatty() else "unified"
     if fmt == "json":
-        changes = describe_changes(old, new)
+        # Described as the daemon describes an edit: what a receiver got (or would get).
+        changes = describe_edit(old, new)
         print(json_line({
             "from": from_n, "to": to_n, "previous_hash": old.content_hash,
-            "content_hash": new.content_hash,
-            "changes": {"title": changes.title, "lead": changes.lead, "body": changes.body,
-                        "chars_added": changes.chars_added,
-                        "chars_removed": changes.chars_removed,
-                        "similarity": changes.similarity},
+            "content_hash": new.content_hash, "changes": changes_json(changes),
             "diff": changes.diff,
         }))
     elif fmt == "unified":

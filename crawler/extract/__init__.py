@@ -27,6 +27,7 @@ from crawler.extract.hints import (
 )
 from crawler.extract.jsonld import article_body
 from crawler.extract.scan import scan
+from crawler.extract.shape import flatten, shape
 from crawler.models import SiteRules
 from crawler.textnorm import normalize_line, normalize_text
 
@@ -49,6 +50,9 @@ class ExtractedArticle:
     none ("no_text")."""
 
 
+# Below this many tags even a page nested all the way parses in ~40 ms.
+_SHAPE_SCAN_TAGS = 5_000
+
 _EMPTY = ExtractedArticle(title="", text="", canonical_url=None)
 
 
@@ -69,6 +73,10 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
         return _EMPTY
     # NUL is not text in any page; lexbor would keep it as U+FFFD.
     html = html.replace("\x00", "")
+    # Parsing time grows with elements x depth; only a page with many tags can be deep
+    # enough to matter, and the scan is skipped for the rest (see `shape`).
+    if html.count("<") > _SHAPE_SCAN_TAGS and shape(html).too_deep():
+        html = flatten(html)
     article = _attempt(html, url, rules, clean=True)
     if article.text or rules is not None:
         return article

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from crawler.clockstep import DueCaps
 from crawler.models import (
     Article,
     Content,
@@ -288,7 +289,9 @@ class Store(StoreReads, Protocol):
     ) -> datetime | None:
         """When the earliest pending delivery is due and claimable; None if none is pending.
         A delivery under a lease counts from the later of its `next_attempt_at` and its
-        `lease_expires_at` (so a delivery another daemon is sending is not "due now")."""
+        `lease_expires_at` (so a delivery another daemon is sending is not "due now"); one
+        held back behind an earlier delivery of its article (see `claim_due_deliveries`)
+        does not count."""
 
     async def record_delivery_attempt(
         self,
@@ -350,7 +353,9 @@ class Store(StoreReads, Protocol):
         """Lease to `owner`, until `now + lease_seconds`, pending deliveries whose
         `next_attempt_at` <= `now` and whose lease is free at `now`, only to `endpoints` when
         given (none for an empty collection), earliest due first (ties by id), at most
-        `limit`; returned in that order. The attempt completes with
+        `limit`; returned in that order. A delivery is not claimable while an earlier pending
+        delivery (lower id) of the same article to the same endpoint exists, leased or not:
+        each endpoint gets an article's events in order. The attempt completes with
         `record_delivery_attempt(..., lease_owner=owner)`."""
 
     async def renew_leases(
@@ -368,6 +373,30 @@ class Store(StoreReads, Protocol):
         """Give up the leases `owner` holds on these rows, due times unchanged (the work is
         claimable again at once); rows held by others are not touched. Returns how many were
         released."""
+
+    # --- due times moved from outside their work ---------------------------------------------
+    async def clamp_due_times(self, now: datetime, caps: DueCaps) -> int:
+        """Repair stored due times after a wall-clock step (`crawler.clockstep.clamp_due`),
+        in one transaction: each feed's `next_poll_at`, article's `next_check_at` and pending
+        delivery's `next_attempt_at` later than `now` becomes `clamp_due(due, written, now,
+        cap)` with `written` the row's last write time (last poll, last check; the last
+        attempt, else the delivery's creation) and its kind's cap in `caps`; an endpoint's
+        `next_probe_at` is at most `now + caps.endpoint_probe` and its `failing_since` at
+        most `now`. Leases and everything else are untouched; a row that changes meanwhile
+        keeps its new value. Returns how many values moved (0 when the clock did not step)."""
+
+    async def postpone_check(self, article_id: int, *, next_check_at: datetime | None,
+                             lease_owner: str | None = None) -> None:
+        """Move a check's due time before its work starts, leaving its lease and everything
+        else as they are: a process that dies during the check (killed by a watchdog while
+        extracting a hostile page) leaves the article due at `next_check_at`, not at once.
+        `lease_owner`: written only while that owner holds the article's lease, else
+        `LeaseLostError`; None writes regardless."""
+
+    async def hasten_deliveries(self, endpoint_url: str, *, now: datetime) -> int:
+        """An endpoint that answered again: its pending deliveries due later than `now`
+        become due `now` (claimed in id order after those already due, see
+        `claim_due_deliveries`). Leases are untouched. Returns how many moved."""
 
     # --- deliveries whose endpoint left the config -------------------------------------------
     async def count_unsent_by_endpoint(self) -> dict[str, int]:

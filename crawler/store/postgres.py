@@ -22,6 +22,7 @@ from crawler.models import Article, Content, EventRecord, FeedState, Version
 from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError, url_host
 from crawler.store.postgres_checks import PostgresChecks
 from crawler.store.postgres_db import Conn
+from crawler.store.postgres_due import PostgresDue
 from crawler.store.postgres_hosts import PostgresHostTurns
 from crawler.store.postgres_leases import (
     CLEAR_LEASE,
@@ -77,7 +78,8 @@ _FEED_OK = _FEED_INSERT + """
 """
 
 
-class PostgresStore(PostgresChecks, PostgresHostTurns, PostgresRetarget, PostgresReads):
+class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresRetarget,
+                    PostgresReads):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""

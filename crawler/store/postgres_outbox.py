@@ -31,7 +31,7 @@ from crawler.store.postgres_rows import (
     utc,
     utc_opt,
 )
-from crawler.store.records import attempt_status
+from crawler.store.records import IN_ARTICLE_ORDER, attempt_status
 from crawler.webhooks.health import EndpointState, Transition
 
 # pg_advisory_xact_lock's first key for endpoint rows (the second is the URL's hash).
@@ -65,7 +65,7 @@ class PostgresOutbox(PostgresLeases):
     ) -> list[Delivery]:
         """See `Store.claim_due_deliveries` (and `postgres_leases` for how a claim is made)."""
         at, until = utc(now), lease_until(utc(now), lease_seconds)
-        where = f"status = 'pending' AND next_attempt_at <= %s AND {FREE}"
+        where = f"status = 'pending' AND next_attempt_at <= %s AND {FREE} AND {IN_ARTICLE_ORDER}"
         params: list[Any] = [at, at]
         if endpoints is not None:
             wanted = sorted(set(endpoints))
@@ -96,9 +96,10 @@ class PostgresOutbox(PostgresLeases):
     ) -> datetime | None:
         """See `Store.next_delivery_due`: a delivery under a lease counts from the later of
         its due time and its lease's expiry."""
-        query = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"
+        query = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"  # noqa: S608
                  " AND lease_expires_at > next_attempt_at THEN lease_expires_at"
-                 " ELSE next_attempt_at END) AS due FROM deliveries WHERE status = 'pending'")
+                 " ELSE next_attempt_at END) AS due FROM deliveries WHERE status = 'pending'"
+                 f" AND {IN_ARTICLE_ORDER}")
         params: list[Any] = []
         if endpoints is not None:
             wanted = sorted(set(endpoints))

@@ -184,3 +184,15 @@ class RowReader:
             next_probe_at=self.time_opt(row["next_probe_at"]),
             reason=row["reason"],
         )
+
+
+# A pending delivery waits for every earlier pending delivery of the same article to the same
+# endpoint, so a receiver gets an article's events in order (never an edit before its
+# `article.new`, even when the `article.new` is waiting for a retry). For the claims and
+# `next_delivery_due` of both stores, on the unaliased `deliveries` table; the lookups go
+# through the indexes on events (article_id) and deliveries (event_id, endpoint_url).
+IN_ARTICLE_ORDER = (
+    "NOT EXISTS (SELECT 1 FROM events me JOIN events pe ON pe.article_id = me.article_id"
+    " JOIN deliveries p ON p.event_id = pe.id AND p.endpoint_url = deliveries.endpoint_url"
+    " WHERE me.id = deliveries.event_id AND p.status = 'pending' AND p.id < deliveries.id)"
+)

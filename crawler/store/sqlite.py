@@ -19,6 +19,7 @@ from crawler.store.base import (
     url_host,
 )
 from crawler.store.sqlite_checks import CheckStore
+from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -48,7 +49,7 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(CheckStore, RetargetStore, SQLiteReads):
+class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""

@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from crawler.models import Delivery, EventRecord
-from crawler.store.records import attempt_status
+from crawler.store.records import IN_ARTICLE_ORDER, attempt_status
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -70,7 +70,7 @@ class OutboxStore(LeaseStore):
         """See `Store.claim_due_deliveries`."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
         sql = ("SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"  # noqa: S608
-               f" AND {FREE}")
+               f" AND {FREE} AND {IN_ARTICLE_ORDER}")
         params: list[Any] = [at, at]
         if endpoints is not None:
             wanted = sorted(set(endpoints))
@@ -102,9 +102,10 @@ class OutboxStore(LeaseStore):
         """When the earliest pending delivery (to `endpoints`, if given) is due and
         claimable; None if none is pending. Lets the deliverer sleep exactly until there is
         work."""
-        sql = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"
+        sql = ("SELECT min(CASE WHEN lease_owner IS NOT NULL"  # noqa: S608
                " AND lease_expires_at > next_attempt_at THEN lease_expires_at"
-               " ELSE next_attempt_at END) FROM deliveries WHERE status = 'pending'")
+               " ELSE next_attempt_at END) FROM deliveries WHERE status = 'pending'"
+               f" AND {IN_ARTICLE_ORDER}")
         params: list[Any] = []
         if endpoints is not None:
             wanted = sorted(set(endpoints))

@@ -75,6 +75,9 @@ class _Endpoint:
     """Removed from the config by a reload: its loop ends after the attempts in flight."""
     poke: asyncio.Event = field(default_factory=asyncio.Event)
     loop: asyncio.Task[None] | None = None
+    failing_since_mono: float | None = None
+    """The deliverer's monotonic time of the first failure this process saw in the current
+    streak: the streak's length for pausing, immune to wall-clock steps."""
 
     @property
     def sending(self) -> bool:
@@ -101,9 +104,12 @@ class Deliverer:
         notify: Sequence[NotifySettings] = (),
         metrics: Metrics | None = None,
         leases: LeaseKeeper | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`leases`: the process's delivery claims (the composition root's owner); None
-        gives the deliverer a lease owner of its own."""
+        gives the deliverer a lease owner of its own. `monotonic`: how long failure streaks
+        last (never the wall clock, which steps)."""
+        self._monotonic = monotonic
         self._store = store
         self._leases = leases or LeaseKeeper(store, "delivery", new_owner(), clock=clock,
                                              timing=DEFAULT_TIMING)
@@ -219,9 +225,9 @@ class Deliverer:
             if not fresh:
                 break
             attempted.update(d.delivery_id for d in fresh)
+            # Claimed again even after a short batch: a delivery held back behind an earlier
+            # one of its article (the store keeps each article's order) may be due now.
             total += await self._attempt_all(ep, fresh, stop)
-            if len(batch) < self._batch:
-                break
         return total
 
     async def _probe(self, ep: _Endpoint, now: datetime) -> int:
@@ -332,11 +338,18 @@ class Deliverer:
 
     async def _note_health(self, ep: _Endpoint, decision: Decision, at: datetime,
                            event_id: str) -> None:
+        failing = decision.outcome in ("retry", "failed")
+        if not failing:
+            ep.failing_since_mono = None
+        elif ep.failing_since_mono is None:
+            ep.failing_since_mono = self._monotonic()
         if decision.outcome == "delivered" and ep.state == EndpointState(ep.url):
             return  # the common case: healthy and staying so, no write needed
         change = functools.partial(
             health.after_attempt, outcome=decision.outcome, at=at, error=decision.error,
             pause_after=self._settings.pause_after, probe_every=self._settings.probe_every,
+            failing_for=(self._monotonic() - ep.failing_since_mono
+                         if ep.failing_since_mono is not None else None),
         )
         moved = await self._store.update_endpoint_state(ep.url, change)
         ep.state = moved.after
@@ -348,11 +361,23 @@ class Deliverer:
         if moved.resumed:
             log.info("endpoint_resumed", endpoint=ep.log_url, by="probe",
                      paused_at=moved.before.paused_at)
+        if (decision.outcome == "delivered" and moved.after.sending
+                and (moved.before.failing_since is not None or moved.before.paused)):
+            await self._recovered(ep, moved.before.failing_since)
         if moved.disabled:
             log.error("webhook_endpoint_disabled", endpoint=ep.log_url, event_id=event_id,
                       reason="HTTP 410 Gone",
                       note="pending deliveries kept; not attempted until "
                            "`crawler deliveries resume --endpoint`")
+
+    async def _recovered(self, ep: _Endpoint, since: datetime | None) -> None:
+        """The endpoint answered 2xx after failing: the deliveries waiting for a later rung
+        of the retry ladder are due now (the store keeps each article's order), so an
+        outage of seconds costs seconds, not the next rung's minutes."""
+        hastened = await self._store.hasten_deliveries(ep.url, now=self._clock())
+        log.info("endpoint_recovered", endpoint=ep.log_url, failing_since=since,
+                 deliveries_due_now=hastened)
+        ep.poke.set()
 
     async def _warn_unknown_endpoints(self, now: datetime) -> None:
         """Log once per URL when due deliveries name an endpoint that is not configured (it

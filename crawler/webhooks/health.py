@@ -65,7 +65,7 @@ class Transition:
 
 def after_attempt(
     state: EndpointState, *, outcome: str, at: datetime, error: str | None,
-    pause_after: float, probe_every: float,
+    pause_after: float, probe_every: float, failing_for: float | None = None,
 ) -> EndpointState:
     """The endpoint's state after an attempt at `at` whose outcome was "delivered", "retry",
     "failed" (schedule exhausted) or "disabled" (410).
@@ -73,7 +73,9 @@ def after_attempt(
     A success clears the failure streak and a pause, not a 410: one late 2xx from an attempt
     already in flight does not undo the receiver's "gone". A failure starts or extends the
     streak; once it has lasted `pause_after` the endpoint is paused, first probe `probe_every`
-    later.
+    later. `failing_for`: how long the streak has lasted by the caller's monotonic clock; when
+    given, the streak counts as the shorter of that and its wall-clock span, so a step of the
+    wall clock ahead does not make a failure of a few seconds look like a day's.
     """
     if outcome == "delivered":
         return replace(state, failing_since=None, paused_at=None, next_probe_at=None,
@@ -81,7 +83,10 @@ def after_attempt(
     if outcome == "disabled":
         return replace(state, disabled_at=state.disabled_at or at, reason=error)
     since = state.failing_since or at
-    if state.paused_at is None and (at - since).total_seconds() >= pause_after:
+    lasted = (at - since).total_seconds()
+    if failing_for is not None:
+        lasted = min(lasted, failing_for)
+    if state.paused_at is None and lasted >= pause_after:
         return replace(state, failing_since=since, paused_at=at,
                        next_probe_at=at + timedelta(seconds=probe_every), reason=error)
     return replace(state, failing_since=since, reason=error)

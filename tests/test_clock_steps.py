@@ -1,0 +1,96 @@
+"""Steps of the wall clock against a running daemon: work is timed by the monotonic clock and
+stored due times are repaired, so after a step of an hour back, or with due times left days
+ahead by a step forward, nothing waits longer than its interval."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from crawler.config import load_config
+from crawler.daemon import Daemon
+from tests.conftest import write_config
+from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
+from tests.news_site import NewsSite
+
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service.",
+         "Residents were evacuated overnight as the water rose above the harbour wall."]
+FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s"]\n'
+STORED = "%Y-%m-%dT%H:%M:%S.%fZ"  # how the SQLite store writes times
+
+
+class SteppingClock:
+    """The real wall clock, plus steps the test makes."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def step(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float) -> float:
+    """Seconds it took `condition` to hold."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+def edited(receiver: Receiver) -> bool:
+    return any(r.json["type"] == "article.edited" for r in receiver.accepted())
+
+
+async def test_a_step_back_of_an_hour_delays_no_work(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["2s"]', extra=FAST)
+    clock = SteppingClock()
+    daemon = Daemon(load_config(config), clock=clock)
+    running = asyncio.create_task(daemon.run())
+    try:
+        await wait_for(lambda: len(receiver.accepted()) == 1, 30)
+        await asyncio.sleep(0.5)  # the next poll and re-check are scheduled, an hour ahead
+        polls = site.requests.count("/rss.xml")
+        clock.step(-3600)
+        story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+        # The re-check interval is 2 s and the feed's 1 s: an hour's wait would fail this.
+        assert await wait_for(lambda: edited(receiver), 30) < 15
+        assert site.requests.count("/rss.xml") > polls
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(running, 40) == 0
+
+
+async def test_due_times_left_days_ahead_are_repaired_at_start(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["2s"]', extra=FAST)
+    async with running_daemon(config, tmp_path) as daemon:
+        await wait_for(lambda: len(receiver.accepted()) == 1, 30)
+        assert await stop_daemon(daemon) == 0
+    # What a clock two days fast leaves behind: every row written "then", due "then".
+    ahead = datetime.now(UTC) + timedelta(days=2)
+    written, due = ahead.strftime(STORED), (ahead + timedelta(seconds=2)).strftime(STORED)
+    with sqlite3.connect(tmp_path / "crawler.db") as db:
+        db.execute("UPDATE feeds SET last_polled_at = ?, next_poll_at = ?", (written, due))
+        db.execute("UPDATE articles SET last_checked_at = ?, next_check_at = ?", (written, due))
+    polls = site.requests.count("/rss.xml")
+    story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+    async with running_daemon(config, tmp_path) as daemon:
+        took = await wait_for(lambda: edited(receiver), 30)
+        assert site.requests.count("/rss.xml") > polls
+        assert await stop_daemon(daemon) == 0
+    assert took < 15

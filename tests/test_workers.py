@@ -1,0 +1,112 @@
+"""Worker processes: results come back, a call past its deadline kills only its own worker,
+a crash is reported, and the pool keeps working after both."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
+
+
+def square(n: int) -> int:
+    return n * n
+
+
+def spin(seconds: float) -> int:
+    # CPU work, not a sleep: what a hostile page does to a worker.
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return os.getpid()
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def fail() -> None:
+    raise ValueError("bad input")
+
+
+async def test_results_exceptions_deadlines_and_crashes() -> None:
+    pool = WorkerPool(size=1)
+    try:
+        assert await pool.run(square, 7, deadline=30) == 49
+        first = await pool.run(spin, 0.0, deadline=30)
+        assert await pool.run(spin, 0.0, deadline=30) == first  # the worker is kept
+        with pytest.raises(ValueError, match="bad input"):
+            await pool.run(fail, deadline=30)
+        assert await pool.run(spin, 0.0, deadline=30) == first  # an exception is no crash
+
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeoutError):
+            await pool.run(spin, 60.0, deadline=0.5)
+        assert time.monotonic() - started < 10
+        replaced = await pool.run(spin, 0.0, deadline=30)
+        assert replaced != first  # the runaway worker was killed, a new one started
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)
+
+        with pytest.raises(WorkerCrashedError):
+            await pool.run(die, deadline=30)
+        assert await pool.run(square, 3, deadline=30) == 9
+    finally:
+        await pool.close()
+    assert pool.workers == 0
+
+
+async def test_the_loop_stays_free_while_a_worker_spins() -> None:
+    pool = WorkerPool(size=1)
+    try:
+        await pool.run(square, 1, deadline=30)  # started, so spawn time is not measured
+        busy = asyncio.ensure_future(pool.run(spin, 2.0, deadline=30))
+        worst = 0.0
+        while not busy.done():
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.monotonic() - before)
+        await busy
+        assert worst < 0.5
+    finally:
+        await pool.close()
+
+
+async def test_a_cancelled_call_kills_its_worker() -> None:
+    pool = WorkerPool(size=1)
+    try:
+        first = await pool.run(spin, 0.0, deadline=30)
+        call = asyncio.ensure_future(pool.run(spin, 60.0, deadline=120))
+        await asyncio.sleep(0.5)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await pool.run(spin, 0.0, deadline=30) != first
+    finally:
+        await pool.close()
+
+
+async def test_offload_classifies_big_edits_in_a_worker_and_cheaply_past_the_budget() -> None:
+    from crawler.budget import Budget, Offload
+    from crawler.cheap_diff import cheap_edit
+    from crawler.decision import Edited, classify
+    from tests.test_decision import NOW, ONE_A, RULES, A, C, history
+
+    pool = WorkerPool(size=1)
+    try:
+        edit = history(A, *ONE_A)
+        exact = classify(edit, C, RULES, NOW)
+        assert isinstance(exact, Edited)
+        in_worker = Offload(pool, Budget(inline_chars=10))
+        assert await in_worker.classify(edit, C, RULES, NOW) == exact
+        past_budget = Offload(pool, Budget(inline_chars=10, max_diff_chars=20))
+        cheap = await past_budget.classify(edit, C, RULES, NOW)
+        assert cheap == Edited(A, C, cheap_edit(A, C), collapse_persisted=False)
+        assert pool.workers == 1  # both ran in the one worker
+        inline = Offload(None, Budget(inline_chars=10, max_diff_chars=20))
+        assert await inline.classify(edit, C, RULES, NOW) == cheap
+    finally:
+        await pool.close()
