@@ -72,10 +72,12 @@ def error_page_reason(content: Content) -> str | None:
     any text) or "error_wording" (a short page whose headline is an error message, or whose
     text is mostly error messages); None when it may be an article."""
     text = content.text
+    if len(text) > ERROR_TEXT_MAX:
+        # Normalized text has no runs of white space: this much holds far more letters than
+        # a tiny text, and is never read whole here (pages of megabytes come this way).
+        return None
     if len(_WORD_CHAR.findall(text)) + len(_CJK_CHAR.findall(text)) < TINY_CHARS:
         return "tiny"
-    if len(text) > ERROR_TEXT_MAX:
-        return None
     # The message must be most of what the headline or the text says: a short report of an
     # outage ("Bank app temporarily unavailable for two hours") uses such words too.
     title = content.title.strip().lower()
@@ -99,11 +101,18 @@ def text_fingerprint(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+KEPT_SAMPLE = 50_000
+"""`kept_share` reads at most this many characters of the previous text (twice as many of
+the current one): the check stays a few milliseconds on pages of megabytes, and text added
+on top of a long page still leaves most of the sample found."""
+
+
 def kept_share(previous: str, current: str) -> float:
     """The share of `previous`'s words (characters in Chinese, Japanese and Korean) that
-    `current` still has, counted with repetition: 1.0 when nothing was lost."""
-    before = Counter(t.lower() for t in _TOKEN.findall(previous))
+    `current` still has, counted with repetition: 1.0 when nothing was lost. Long texts are
+    measured on their beginnings (`KEPT_SAMPLE`)."""
+    before = Counter(t.lower() for t in _TOKEN.findall(previous[:KEPT_SAMPLE]))
     if not before:
         return 1.0
-    after = Counter(t.lower() for t in _TOKEN.findall(current))
+    after = Counter(t.lower() for t in _TOKEN.findall(current[:2 * KEPT_SAMPLE]))
     return sum((before & after).values()) / sum(before.values())
