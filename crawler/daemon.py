@@ -51,6 +51,9 @@ FIRST_POLL_SPREAD = 5.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
 STATUS_EVERY = 30.0
+# Writes failing this long in a row make the daemon unhealthy (/healthz 503, no watchdog
+# ping): long enough for a lock held by a backup or a brief hiccup, short of the watchdog's 60 s.
+WRITES_FAILING_UNHEALTHY = 20.0
 # How often the wall clock is compared with the monotonic one (a step is repaired at once)...
 CLOCK_WATCH_EVERY = 1.0
 # ... and how often stored due times are clamped anyway (a step the watch could not see: one
@@ -145,7 +148,17 @@ class Daemon:
         """What /healthz and the systemd watchdog ask: is each part alive."""
         database = self._app is not None and await self._app.store.ping()
         scheduler = self._scheduler is not None and bool(self._scheduler.running)
-        return {"loop": True, "database": database, "scheduler": scheduler}
+        return {"loop": True, "database": database, "scheduler": scheduler,
+                "writes": self._writes_ok()}
+
+    def _writes_ok(self) -> bool:
+        """False once the store's writes have failed for `WRITES_FAILING_UNHEALTHY` seconds in
+        a row (a full disk reads fine and answers pings: only the writes tell)."""
+        failing = self._app.store.failing_writes() if self._app is not None else None
+        if failing is None or failing[0] < WRITES_FAILING_UNHEALTHY:
+            return True
+        log.error("store_writes_failing", seconds=round(failing[0]), error=failing[1])
+        return False
 
     async def _healthy(self) -> bool:
         """What the watchdog pings for. A database server the daemon cannot reach is not

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,8 +57,26 @@ def _ttl_seconds(feed: Any) -> float | None:
     return None
 
 
+def distinct_entry_ids(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
+    """The entries, each id shared by entries with different links replaced by the link.
+
+    A guid names one story; a feed whose entries with different links share one (a CMS that
+    gives every item its section's id, or a constant) has no usable guid for them, and trusting
+    it would merge several stories into one article and never fetch their pages. The link
+    identifies those entries instead. An id repeated with one link (a duplicated item) stays.
+    """
+    links: dict[str, set[str]] = {}
+    for entry in entries:
+        links.setdefault(entry.entry_id, set()).add(entry.link)
+    return tuple(
+        replace(entry, entry_id=entry.link) if len(links[entry.entry_id]) > 1 else entry
+        for entry in entries
+    )
+
+
 def parse_feed(body: bytes, feed_url: str) -> ParsedFeed:
-    """Entries of a feed, links absolute and fetchable only, in document order.
+    """Entries of a feed, links absolute and fetchable only, in document order; entries with
+    different links never share an id (`distinct_entry_ids`).
 
     Entries without a usable http(s) link are dropped (a `file:` or `javascript:` link is
     never followed). Raises FeedParseError when the body is not a feed at all or declares XML
@@ -101,6 +120,6 @@ def parse_feed(body: bytes, feed_url: str) -> ParsedFeed:
         ))
     return ParsedFeed(
         title=_text(parsed.feed.get("title")),
-        entries=tuple(entries),
+        entries=distinct_entry_ids(entries),
         ttl_seconds=_ttl_seconds(parsed.feed),
     )

@@ -1,5 +1,5 @@
 """Structured logging: one structlog chain for our own events and for stdlib loggers
-(aiohttp, apscheduler), rendered for people on a terminal and as JSON lines everywhere else.
+(aiohttp, asyncio), rendered for people on a terminal and as JSON lines everywhere else.
 
 The stream is the caller's choice: the daemon logs to stdout (the journal under systemd), commands
 such as `crawler extract` print their results on stdout and log to stderr.
@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from collections.abc import MutableMapping
+import time
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,6 +20,7 @@ import structlog
 
 from crawler.config import LoggingSettings
 from crawler.redact import redact_text
+from crawler.store.write_health import is_storage_fault
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO,
            "warning": logging.WARNING, "error": logging.ERROR}
@@ -41,6 +43,51 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
         elif isinstance(value, (list, tuple)):
             event[key] = [redact_text(v) if isinstance(v, str) else v for v in value]
     return event
+
+
+# Events that repeat for as long as a storage fault lasts (every check, every write, every
+# probe): one line per cause per window, the next one saying how many were left out.
+_FLOODING = frozenset({"store_writes_failing", "delivery_not_recorded", "lease_renewal_failed",
+                       "store_group_commit_broken"})
+RATE_LIMIT_WINDOW = 10.0
+
+
+class _StorageFaultLimiter:
+    """A full disk or a lost database makes every unit of work fail the same way, thousands of
+    lines a minute: those lines (a storage fault raised, or one of `_FLOODING`) are written
+    once per event and cause per `RATE_LIMIT_WINDOW`, with `repeated` counting the others."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]
+                 ) -> MutableMapping[str, Any]:
+        cause = self._cause(event)
+        if cause is None:
+            return event
+        key = (str(event.get("event", "")), cause)
+        now = self._clock()
+        since, dropped = self._last.get(key, (float("-inf"), 0))
+        if now - since < RATE_LIMIT_WINDOW:
+            self._last[key] = (since, dropped + 1)
+            raise structlog.DropEvent
+        if len(self._last) > 1000:  # causes with varying text: keep the table bounded
+            self._last.clear()
+        self._last[key] = (now, 0)
+        if dropped:
+            event["repeated"] = dropped
+        return event
+
+    @staticmethod
+    def _cause(event: MutableMapping[str, Any]) -> str | None:
+        if event.get("exc_info"):
+            exc = sys.exc_info()[1]
+            if exc is not None and is_storage_fault(exc):
+                return f"{type(exc).__name__}: {exc}"[:200]
+        if event.get("event") in _FLOODING:
+            return str(event.get("error", ""))[:200]
+        return None
 
 
 def _shared_processors() -> list[Any]:
@@ -107,13 +154,12 @@ def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
-    # aiohttp.access and apscheduler's per-run chatter are noise at info level.
-    logging.getLogger("apscheduler.executors.default").setLevel(max(level, logging.WARNING))
-    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.WARNING))
+    # aiohttp's access log is noise at info level.
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
 
     structlog.configure(
         processors=[
+            _StorageFaultLimiter(),
             *_shared_processors(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -28,6 +28,7 @@ from crawler.models import Article, Content, FeedEntry
 from crawler.pages import rules_for
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.schedule import next_feed_poll, next_recheck
+from crawler.sightings import Sightings
 from crawler.store import Store
 from crawler.textnorm import make_content
 from crawler.urls import normalize_url
@@ -75,6 +76,7 @@ class Pipeline:
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
+        self._sightings = Sightings(store, fetcher, self._read_probe, self._metrics)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -188,13 +190,15 @@ class Pipeline:
                 self._url_locks.pop(entry.link, None)
 
     async def _find_entry(self, feed: FeedSettings, entry: FeedEntry) -> Article | None:
-        """The article an entry stands for: by its guid/id within its feed (which survives a
-        new link after a retitled slug), else by its link. The way not yet known is
-        remembered, so both lead there from now on."""
+        """The article an entry stands for: by its link, else by its guid/id within its feed
+        (which survives a new link after a retitled slug). The way not yet known is
+        remembered, so both lead there from now on. A link that leads to an article wins
+        over a guid that leads to another: feeds reuse guids for other stories, and an
+        entry's content compared with another article would be an invented edit."""
         key = _entry_key(feed, entry)
         by_id = await self._store.find_article_by_url(key)
         by_link = await self._store.find_article_by_url(entry.link)
-        known = by_id or by_link
+        known = by_link or by_id
         if known is not None and by_id is None:
             await self._store.add_url_alias(known.article_id, key)
         if known is not None and by_link is None:
@@ -238,12 +242,14 @@ class Pipeline:
         read = await self._extract(fetched, bound, fallback_title=entry.title)
         if read is None:
             return CheckOutcome(ok=False, result="error")
-        canonical, content = read
+        claimed, content = read
         if not content.text:
             bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
-        return await self._recorder.first_version(
-            Sighting(entry.link, canonical, feed.url, content), bound, started)
+        canonical = await self._sightings.identity(entry.link, fetched, claimed, content, bound,
+                                                   fallback_title=entry.title)
+        return await self._first_version(Sighting(entry.link, canonical, feed.url, content),
+                                         bound, started)
 
     async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, bound: Any,
                                       started: float) -> CheckOutcome:
@@ -254,9 +260,26 @@ class Pipeline:
             bound.warning("extraction_empty", source="feed", ms=_ms(started))
             return CheckOutcome(ok=True, result="empty")
         bound.info("page_unreadable", reason="tracked from its feed entry")
-        return await self._recorder.first_version(
+        return await self._first_version(
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed"),
             bound, started)
+
+    async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+        """A new article, unless the sighting is one of its feed under another query string
+        (`Sightings.content_alias`): then its URL becomes that article's alias (and, when
+        its text differs, it is a check of that article)."""
+        alias = await self._sightings.content_alias(seen, bound)
+        if alias is None:
+            return await self._recorder.first_version(seen, bound, started)
+        article = alias.article
+        for url in dict.fromkeys((seen.canonical_url, seen.url)):
+            await self._store.add_url_alias(article.article_id, url)
+        bound.info("url_aliased", article_id=article.article_id,
+                   canonical_url=article.canonical_url, edited=alias.edited)
+        if alias.edited:
+            return await self._recorder.compare(article, seen.content, bound, started)
+        bound.info("page_checked", result="alias", article_id=article.article_id, ms=_ms(started))
+        return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
         """The article as a full-content feed entry carries it; the headline is the entry's.
@@ -337,6 +360,13 @@ class Pipeline:
             return exc
         self._metrics.page_fetched(response.status)
         return response
+
+    async def _read_probe(self, response: Response,
+                          fallback_title: str) -> tuple[str, Content] | None:
+        """A page fetched to verify another page's identity, read as a first sight (None
+        when it could not be extracted within its budget)."""
+        return await self._extract(response, log.bind(url=response.final_url, probe=True),
+                                   fallback_title=fallback_title)
 
     async def _extract(self, response: Response, bound: Any, *,
                        fallback_title: str) -> tuple[str, Content] | None:

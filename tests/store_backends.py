@@ -89,6 +89,9 @@ class Backend(Protocol):
 
     def set_schema_version(self, version: int) -> None: ...
 
+    def execute(self, sql: str) -> None:
+        """Run one statement on the database, outside the store (e.g. rows of an old schema)."""
+
     def at_schema(self, version: int) -> None:
         """Make the database an empty one of schema `version` (0: nothing at all)."""
 
@@ -109,6 +112,10 @@ class SQLiteBackend:
     def set_schema_version(self, version: int) -> None:
         with sqlite3.connect(self.path) as raw:
             raw.execute(f"PRAGMA user_version = {version}")
+
+    def execute(self, sql: str) -> None:
+        with sqlite3.connect(self.path) as raw:
+            raw.execute(sql)
 
     def at_schema(self, version: int) -> None:
         self.path.unlink(missing_ok=True)
@@ -145,6 +152,10 @@ class PostgresBackend:
 
     def set_schema_version(self, version: int) -> None:
         self.cluster.execute(self.database, f"UPDATE crawler_schema SET version = {version}")
+
+    def execute(self, sql: str) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(sql.encode())
 
     def at_schema(self, version: int) -> None:
         self.database = self._new(template="template0")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crawler.clockstep import DueCaps
+from crawler.models import Content
 from crawler.store.base import (
     ArticleExistsError,
     DatabaseMissingError,
@@ -269,6 +270,66 @@ async def test_add_url_alias(store: Store) -> None:
     found = await store.find_article_by_url("https://m.news.example/a/1")
     assert found is not None
     assert found.article_id == a1
+
+
+async def test_find_article_by_content_matches_feed_path_and_current_hash(store: Store) -> None:
+    feed, page = "https://news.example/rss", content("The same story, whatever the query.")
+
+    async def create(canonical: str, feed_url: str = feed, text: Content = page) -> int:
+        article = await store.create_article(
+            extractor_version=1, canonical_url=canonical, url=canonical, feed_url=feed_url,
+            content=text, event=event(endpoints=()), seen_at=T0, next_check_at=T0)
+        return article.article_id
+
+    first = await create("https://news.example/a?v=1")
+    await create("https://news.example/a?v=2")  # a later duplicate: the oldest wins
+    other_feed = await create("https://news.example/b?v=1", feed_url="https://else.example/rss")
+    await create("https://news.example/c", text=content("Another story."))
+
+    async def found(path: str, content_hash: str = page.content_hash,
+                    feed_url: str = feed) -> int | None:
+        article = await store.find_article_by_content(feed_url, path, content_hash)
+        return article.article_id if article else None
+
+    assert await found("https://news.example/a") == first
+    assert await found("https://news.example/a", "sha256:other") is None
+    assert await found("https://news.example/a?v=1") is None  # a path has no query
+    assert await found("https://news.example/b") is None  # another feed's article
+    assert await found("https://news.example/b", feed_url="https://else.example/rss") == other_feed
+    assert await found("https://news.example/c") is None  # same path, other content
+    # the current version counts, not the first
+    await store.add_version(first, content=content("Edited."), event=None, fetched_at=T0,
+                            next_check_at=T0, extractor_version=1)
+    assert await found("https://news.example/a") != first
+    assert await found("https://news.example/a", content("Edited.").content_hash) == first
+
+    async def at_path(path: str, limit: int = 5, feed_url: str = feed) -> list[int]:
+        return [a.article_id for a in await store.find_articles_at_path(feed_url, path,
+                                                                        limit=limit)]
+
+    assert len(await at_path("https://news.example/a")) == 2
+    assert await at_path("https://news.example/a", limit=1) == [first]
+    assert await at_path("https://news.example/b") == []
+    assert await at_path("https://news.example/b", feed_url="https://else.example/rss") == [
+        other_feed]
+
+
+async def test_articles_of_an_older_schema_are_found_by_content(backend: Backend) -> None:
+    backend.at_schema(9)  # before articles kept their canonical URL's path
+    backend.execute(
+        "INSERT INTO articles (canonical_url, url, feed_url, first_seen_at, last_checked_at,"
+        " current_version, current_hash, title) VALUES ('https://e.org/a?v=7',"
+        " 'https://e.org/a?v=7', 'https://e.org/rss', '2026-11-26T12:00:00.000000Z',"
+        " '2026-11-26T12:00:00.000000Z', 1, 'sha256:1', 'Title')")
+    s = backend.store()
+    await s.migrate()
+    await s.open()
+    try:
+        found = await s.find_article_by_content("https://e.org/rss", "https://e.org/a",
+                                                "sha256:1")
+        assert found is not None and found.canonical_url == "https://e.org/a?v=7"
+    finally:
+        await s.close()
 
 
 async def test_add_version_and_silent_version(store: Store) -> None:

@@ -86,3 +86,4 @@ async def test_versions_stored_before_extractor_numbers_read_as_extractor_1(
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+

@@ -221,7 +221,7 @@ async def retarget(settings: Settings, *, from_endpoint: str, to_endpoint: str) 
         if target == source:
             print("crawler: --from and --to are the same endpoint", file=sys.stderr)
             return 1
-        moved = await store.retarget_deliveries(source, target)
+        moved = await store.retarget_deliveries(source, target, now=datetime.now(UTC))
         left = (await store.count_unsent_by_endpoint()).get(source, 0)
     finally:
         await store.close()

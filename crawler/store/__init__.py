@@ -19,6 +19,7 @@ from crawler.store.base import (
     StoreError,
     StoreLockedError,
     StoreUnavailableError,
+    url_path,
 )
 from crawler.store.factory import describe_storage, maintenance_of, open_store
 
@@ -43,4 +44,5 @@ __all__ = [
     "describe_storage",
     "maintenance_of",
     "open_store",
+    "url_path",
 ]

@@ -66,6 +66,13 @@ def url_host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def url_path(url: str) -> str:
+    """`url` (normalized: no fragment) without its query: the path key under which
+    `Store.find_article_by_content` finds articles (each store's migration 10 derives the same
+    from stored canonical URLs)."""
+    return url.split("?", 1)[0]
+
+
 class Store(StoreReads, Protocol):
     """The whole seam: the methods below, and the read queries of `StoreReads`."""
 
@@ -86,6 +93,11 @@ class Store(StoreReads, Protocol):
 
     async def close(self) -> None:
         """Close (and release the store's lock). Safe to call twice, and before `open()`."""
+
+    def failing_writes(self) -> tuple[float, str] | None:
+        """While the store's writes fail for a storage fault (a full disk, an I/O error, a
+        damaged file, a lost database): seconds since the first failure of the streak and
+        the last error; None once a write gets through (`crawler.store.write_health`)."""
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
@@ -277,6 +289,21 @@ class Store(StoreReads, Protocol):
         with that text since then (0 for an unknown article). One short write; not part of
         a check's lease."""
 
+    # --- identity lookups --------------------------------------------------------------------
+    async def find_article_by_content(
+        self, feed_url: str, path: str, content_hash: str
+    ) -> Article | None:
+        """The article first seen from `feed_url` whose canonical URL without its query is
+        `path` (`url_path`) and whose current version hashes to `content_hash`: the oldest if
+        several, None if none (an indexed query). A page reached through a cache-busting
+        query string is found this way (`crawler.sightings`)."""
+
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
+        query is `path` (`url_path`), oldest first (an indexed query)."""
+
     # --- deliveries (the outbox) -------------------------------------------------------------
     async def due_deliveries(
         self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
@@ -403,11 +430,11 @@ class Store(StoreReads, Protocol):
         """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
         endpoint URL (endpoints with none are absent)."""
 
-    async def retarget_deliveries(self, from_url: str, to_url: str) -> int:
-        """Move every delivery to `from_url` not delivered yet to `to_url` (status, attempts
-        and due time kept, leases cleared), except those of events `to_url` already has a
-        delivery of; returns how many moved. Raises ValueError when both URLs are the
-        same."""
+    async def retarget_deliveries(self, from_url: str, to_url: str, *, now: datetime) -> int:
+        """Move every delivery to `from_url` not delivered yet to `to_url`, except those of
+        events `to_url` already has a delivery of; returns how many moved. Moved ones start
+        afresh at the new endpoint (what the old one did says nothing of it): pending, due at
+        `now`, no attempts, leases cleared. Raises ValueError when both URLs are the same."""
 
     # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
     async def list_endpoint_states(self) -> list[EndpointState]:

@@ -211,7 +211,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_recent ON events (created_at, id);
     CREATE INDEX events_type_recent ON events (type, created_at, id);
     """,
-    # 10: streaks of checks that found an article's page missing (404/410): a deletion is
+    # 10: `articles.url_path`, the canonical URL without its query (`base.url_path`), so that a
+    # first sighting reached through a cache-busting query string finds the article whose
+    # content it repeats (`Store.find_article_by_content`) with an indexed query.
+    """
+    ALTER TABLE articles ADD COLUMN url_path TEXT NOT NULL DEFAULT '';
+    UPDATE articles SET url_path = CASE WHEN instr(canonical_url, '?') > 0
+        THEN substr(canonical_url, 1, instr(canonical_url, '?') - 1) ELSE canonical_url END;
+    CREATE INDEX articles_path ON articles (url_path, current_hash);
+    """,
+    # 11: streaks of checks that found an article's page missing (404/410): a deletion is
     # announced only once confirmed by `recheck.delete_checks` of them in a row; and the texts
     # checks found on each host, by hash, so that one text served for many articles at once
     # (a placeholder) is recognised (`Store.note_site_text`); and the version receivers were

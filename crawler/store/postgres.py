@@ -19,7 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import ArticleExistsError, EventBuilder, LeaseLostError, url_host
+from crawler.store.base import (
+    ArticleExistsError,
+    EventBuilder,
+    LeaseLostError,
+    url_host,
+    url_path,
+)
 from crawler.store.postgres_checks import PostgresChecks
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue
@@ -205,6 +211,27 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         )
         return row_to_article(rows[0]) if rows else None
 
+    async def find_article_by_content(
+        self, feed_url: str, path: str, content_hash: str
+    ) -> Article | None:
+        rows = await self._read(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+            " WHERE a.url_path = %s AND a.current_hash = %s AND a.feed_url = %s"
+            " ORDER BY a.id LIMIT 1",
+            (path, content_hash, feed_url),
+        )
+        return row_to_article(rows[0]) if rows else None
+
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        rows = await self._read(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+            " WHERE a.url_path = %s AND a.feed_url = %s ORDER BY a.id LIMIT %s",
+            (path, feed_url, limit),
+        )
+        return [row_to_article(r) for r in rows]
+
     async def add_url_alias(self, article_id: int, url: str) -> None:
         """See `Store.add_url_alias`. A URL already leading to another article keeps leading
         there. Raises psycopg's ForeignKeyViolation if the article does not exist."""
@@ -240,12 +267,13 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
             cur = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source, extractor_version, host)
-                   VALUES (%s, %s, %s, %s, %s, %s, 0, 1, %s, %s, false, %s, %s, %s)
+                       current_hash, title, deleted, source, extractor_version, host,
+                       url_path)
+                   VALUES (%s, %s, %s, %s, %s, %s, 0, 1, %s, %s, false, %s, %s, %s, %s)
                    ON CONFLICT (canonical_url) DO NOTHING RETURNING id""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
                  content.content_hash, content.title, source, extractor_version,
-                 url_host(url)),
+                 url_host(url), url_path(canonical_url)),
             )
             row = await cur.fetchone()
             if row is None:

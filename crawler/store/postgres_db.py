@@ -55,6 +55,7 @@ from crawler.store.base import (
     StoreError,
 )
 from crawler.store.postgres_schema import MIGRATIONS, apply_migrations, schema_version
+from crawler.store.write_health import WriteHealth
 
 log = structlog.get_logger(__name__)
 
@@ -94,6 +95,7 @@ class PostgresDatabase:
         self._timeout = timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._write_health = WriteHealth()
         self._description = _describe(url)
         self._returned: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
 
@@ -199,6 +201,10 @@ class PostgresDatabase:
             raise StoreClosedError("the store is not open")
         return self._pool
 
+    def failing_writes(self) -> tuple[float, str] | None:
+        """See `Store.failing_writes`."""
+        return self._write_health.failing()
+
     async def _read(self, sql: Any, params: Sequence[Any] = ()) -> list[DictRow]:
         pool = self._require()
         for attempt in range(1, _TX_ATTEMPTS + 1):
@@ -245,6 +251,8 @@ class PostgresDatabase:
 
     def _write_done(self, task: asyncio.Task[Any]) -> None:
         self._inflight.discard(task)
+        if not task.cancelled():
+            self._write_health.note(task.exception())
         # Retrieved here when the caller was cancelled (asyncio would log it otherwise).
         if not task.cancelled():
             task.exception()

@@ -236,8 +236,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_recent ON events (created_at, id);
     CREATE INDEX events_type_recent ON events (type, created_at, id);
     """,
-    # 10: deletion streaks, the texts found on each host and the version last announced (see
-    # the SQLite migration 10).
+    # 10: `articles.url_path`, the canonical URL without its query (see the SQLite migration 10
+    # and `Store.find_article_by_content`).
+    """
+    ALTER TABLE articles ADD COLUMN url_path text NOT NULL DEFAULT '';
+    UPDATE articles SET url_path = split_part(canonical_url, '?', 1);
+    CREATE INDEX articles_path ON articles (url_path, current_hash);
+    """,
+    # 11: deletion streaks, the texts found on each host and the version last announced (see
+    # the SQLite migration 11).
     """
     ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
     ALTER TABLE articles ADD COLUMN announced_version integer NOT NULL DEFAULT 1;

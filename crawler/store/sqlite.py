@@ -17,6 +17,7 @@ from crawler.store.base import (
     LeaseLostError,
     StoreClosedError,
     url_host,
+    url_path,
 )
 from crawler.store.sqlite_checks import CheckStore
 from crawler.store.sqlite_due import DueStore
@@ -202,6 +203,27 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
         )
         return row_to_article(rows[0]) if rows else None
 
+    async def find_article_by_content(
+        self, feed_url: str, path: str, content_hash: str
+    ) -> Article | None:
+        rows = await self._read(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+            " WHERE a.url_path = ? AND a.current_hash = ? AND a.feed_url = ?"
+            " ORDER BY a.id LIMIT 1",
+            (path, content_hash, feed_url),
+        )
+        return row_to_article(rows[0]) if rows else None
+
+    async def find_articles_at_path(
+        self, feed_url: str, path: str, *, limit: int
+    ) -> list[Article]:
+        rows = await self._read(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+            " WHERE a.url_path = ? AND a.feed_url = ? ORDER BY a.id LIMIT ?",
+            (path, feed_url, limit),
+        )
+        return [row_to_article(r) for r in rows]
+
     async def add_url_alias(self, article_id: int, url: str) -> None:
         """See `Store.add_url_alias`. A URL already leading to another article keeps leading
         there. Raises sqlite3.IntegrityError if the article does not exist."""
@@ -240,11 +262,12 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
             cursor = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source, extractor_version, host)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?)""",
+                       current_hash, title, deleted, source, extractor_version, host,
+                       url_path)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?, ?)""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
                  content.content_hash, content.title, source, extractor_version,
-                 url_host(url)),
+                 url_host(url), url_path(canonical_url)),
             )
             article_id = cursor.lastrowid
             assert article_id is not None

@@ -47,6 +47,7 @@ from crawler.store.base import (
 from crawler.store.migrations import MIGRATIONS, apply_migrations
 from crawler.store.sqlite_backup import backup_sqlite
 from crawler.store.sqlite_lock import DaemonLock
+from crawler.store.write_health import WriteHealth
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,7 @@ class SQLiteDatabase:
         # Writes waiting for the writer, and the task committing them (`_commit_groups`).
         self._waiting: list[tuple[Tx[Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
+        self._write_health = WriteHealth()
 
     @property
     def path(self) -> Path:
@@ -282,6 +284,10 @@ class SQLiteDatabase:
         connection, one snapshot): works on an unopened store too."""
         await asyncio.to_thread(backup_sqlite, self._path, Path(dest))
 
+    def failing_writes(self) -> tuple[float, str] | None:
+        """See `Store.failing_writes`."""
+        return self._write_health.failing()
+
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self._path, Path(f"{self._path}-wal"))
                    if p.exists())
@@ -346,6 +352,7 @@ class SQLiteDatabase:
                     await self._alone(writer, tx, done)
                 continue
             for (_, done), (failed, value) in zip(group, outcomes, strict=True):
+                self._write_health.note(value if failed else None)
                 _settle(done, failed, value)
 
     async def _grouped(self, writer: aiosqlite.Connection,
@@ -384,8 +391,10 @@ class SQLiteDatabase:
         try:
             result = await self._transaction(writer, tx)
         except Exception as exc:
+            self._write_health.note(exc)
             _settle(done, True, exc)
         else:
+            self._write_health.succeeded()
             _settle(done, False, result)
 
     async def _transaction(self, writer: aiosqlite.Connection, tx: Tx[T]) -> T:

@@ -27,7 +27,7 @@ import asyncio
 import functools
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -40,6 +40,7 @@ from crawler.leases import DEFAULT_TIMING, LeaseKeeper, new_owner
 from crawler.metrics import Metrics
 from crawler.models import Delivery
 from crawler.store.base import LeaseLostError, Store
+from crawler.store.write_health import is_storage_fault
 from crawler.webhooks import health
 from crawler.webhooks.health import EndpointState
 from crawler.webhooks.retry import Decision, decide
@@ -55,6 +56,9 @@ _IDLE_RECHECK = 60.0
 _ERROR_PAUSE = 5.0
 """Pause of an endpoint loop after a store error, so a broken database is not hammered."""
 _UNKNOWN_SCAN = 200
+# The first and the longest pause before recording an answered attempt again (seconds).
+RECORD_RETRY_FIRST = 0.5
+RECORD_RETRY_LONGEST = 30.0
 """How many due deliveries are scanned for endpoints missing from the config."""
 
 
@@ -120,6 +124,8 @@ class Deliverer:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self._user_agent = user_agent
         self._warned_unknown: set[str] = set()
+        # Deliveries answered whose record the store has not taken yet (see `_record`).
+        self._recording: set[int] = set()
         self._endpoints: dict[str, _Endpoint] = {}
         self._loop_tasks: set[asyncio.Task[None]] = set()
         self._stop: asyncio.Event | None = None
@@ -219,7 +225,9 @@ class Deliverer:
             batch = await self._claim(ep, now, self._batch)
             # Ids already tried in this pass are skipped (and given back): a zero retry gap
             # must not loop here.
-            fresh = [d for d in batch if d.delivery_id not in attempted]
+            # An attempt whose record is still being written is not made again.
+            fresh = [d for d in batch if d.delivery_id not in attempted
+                     and d.delivery_id not in self._recording]
             await self._leases.release(d.delivery_id for d in batch
                                        if d.delivery_id in attempted)
             if not fresh:
@@ -310,11 +318,12 @@ class Deliverer:
         if self._metrics is not None:
             self._metrics.delivery_attempted(decision.outcome, duration_ms / 1000)
         try:
-            await self._store.record_delivery_attempt(
+            await self._record(ep, delivery, functools.partial(
+                self._store.record_delivery_attempt,
                 delivery.delivery_id, attempted_at=attempted_at, status_code=answer.status,
                 error=decision.error, duration_ms=duration_ms, outcome=decision.outcome,
                 next_attempt_at=decision.next_attempt_at, lease_owner=self._leases.owner,
-            )
+            ))
         except LeaseLostError:
             # Sent once more than needed (receivers drop it by webhook-id); the daemon that
             # took the claim over records its own attempt.
@@ -335,6 +344,32 @@ class Deliverer:
                 attempts=attempt_no, last_status=answer.status, last_error=decision.error,
             )
         await self._note_health(ep, decision, attempted_at, delivery.event_id)
+
+    async def _record(self, ep: _Endpoint, delivery: Delivery,
+                      write: Callable[[], Awaitable[None]]) -> None:
+        """Record an attempt that was answered. A store that cannot write (a full disk) is
+        asked again, with a growing pause, until it can: the attempt was made, and sending it
+        again because its record failed would deliver an acknowledged event twice. The
+        delivery stays claimed meanwhile and is not attempted again by this process."""
+        pause = RECORD_RETRY_FIRST
+        self._recording.add(delivery.delivery_id)
+        try:
+            while True:
+                try:
+                    await write()
+                    return
+                except LeaseLostError:
+                    raise
+                except Exception as exc:
+                    if not is_storage_fault(exc):
+                        raise
+                    log.error("delivery_not_recorded", event_id=delivery.event_id,
+                              endpoint=ep.log_url, error=str(exc), retry_in=pause,
+                              note="the attempt was made; it is recorded again, not sent again")
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RECORD_RETRY_LONGEST)
+        finally:
+            self._recording.discard(delivery.delivery_id)
 
     async def _note_health(self, ep: _Endpoint, decision: Decision, at: datetime,
                            event_id: str) -> None:

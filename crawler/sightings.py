@@ -1,0 +1,126 @@
+"""Who a page seen for the first time is: the I/O half of identity (`crawler.identity` holds
+the pure rules).
+
+Two questions are settled here before a first sighting may become a new article:
+- its canonical claim, when it names another URL, is verified by fetching that URL
+  (`crawler.identity.judge_claim`): a refused claim leaves the page its own URL;
+- a page whose identity is not tracked yet but whose content equals an article already
+  tracked from the same feed at the same path (query aside) is that article, reached through
+  a cache-busting query string (`?v=123` that changes on every poll): it becomes an alias, not
+  a new article, so neither `article.new` nor the re-check load grows with every poll. So is
+  one whose content differs when it is the only article at that path and its own page now
+  reads the same (the story was edited since): then the sighting is a check of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.fetch import Fetcher, FetchError, Response
+from crawler.identity import ClaimVerdict, Probe, judge_claim, needs_verification
+from crawler.metrics import Metrics
+from crawler.models import Article, Content
+from crawler.recorder import Sighting
+from crawler.store import Store, url_path
+from crawler.urls import normalize_url
+
+# Reads a fetched page, with the headline to use when it names none: what it says it is
+# (`article_identity`) and its versioned content; None when it could not be read (budget).
+PageReader = Callable[[Response, str], Awaitable[tuple[str, Content] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A first sighting found to be a tracked article under another URL."""
+
+    article: Article
+    edited: bool
+    """Its text is not the article's current one (the article's own page now reads the same):
+    the sighting is a check of the article."""
+
+
+class Sightings:
+    def __init__(self, store: Store, fetcher: Fetcher, read: PageReader,
+                 metrics: Metrics) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._read = read
+        self._metrics = metrics
+
+    async def identity(self, requested: str, response: Response, claimed: str,
+                       content: Content, bound: Any, *, fallback_title: str = "") -> str:
+        """The URL naming the article fetched from `requested` (answered by `response`),
+        whose page claims `claimed` (`article_identity`) and reads as `content` (read with
+        `fallback_title`, which the claimed page is read with too, so that equal pages hash
+        alike)."""
+        probe = None
+        if needs_verification(requested, response.final_url, claimed):
+            probe = await self._probe(claimed, fallback_title, bound)
+        verdict = judge_claim(requested, response.final_url, claimed, content.content_hash,
+                              probe)
+        if probe is not None:
+            _log_verdict(bound, claimed, verdict)
+        return verdict.identity
+
+    async def content_alias(self, seen: Sighting, bound: Any) -> Alias | None:
+        """The tracked article this first sighting is another URL of (see the module
+        docstring); None when its identity is tracked already (a check of that article, the
+        recorder's business) or it is no article of its feed seen again."""
+        if await self._store.find_article_by_url(seen.canonical_url) is not None:
+            return None
+        path = url_path(seen.canonical_url)
+        same = await self._store.find_article_by_content(seen.feed_url, path,
+                                                         seen.content.content_hash)
+        if same is not None:
+            return Alias(same, edited=False)
+        if seen.source != "page":
+            return None
+        # The text differs: a story edited since it was last seen under another cache-buster,
+        # or another story whose query selects it (`article.php?id=2`). Only the page of the
+        # one article at this path can tell, fetched now: if it reads as this sighting, the
+        # query selects nothing. With several articles at the path the query does select
+        # stories, and none is fetched.
+        at_path = await self._store.find_articles_at_path(seen.feed_url, path, limit=2)
+        if len(at_path) != 1 or at_path[0].source != "page":
+            return None
+        probe = await self._probe(at_path[0].url, seen.content.title, bound)
+        if probe.status == 200 and probe.content_hash == seen.content.content_hash:
+            return Alias(at_path[0], edited=True)
+        return None
+
+    async def _probe(self, url: str, fallback_title: str, bound: Any) -> Probe:
+        try:
+            response = await self._fetcher.fetch(url)
+        except FetchError as exc:
+            self._metrics.page_fetched(exc.kind)
+            bound.info("probe_failed", probed=url, error=str(exc), kind=exc.kind)
+            return Probe(status=None)
+        self._metrics.page_fetched(response.status)
+        final = _normalized(response.final_url)
+        if response.status != 200:
+            return Probe(status=response.status, final_url=final)
+        read = await self._read(response, fallback_title)
+        if read is None:
+            return Probe(status=None)
+        identity, content = read
+        return Probe(status=200, final_url=final, identity=identity,
+                     content_hash=content.content_hash if content.text else "")
+
+
+def _normalized(url: str) -> str:
+    try:
+        return normalize_url(url)
+    except ValueError:
+        return ""
+
+
+def _log_verdict(bound: Any, claimed: str, verdict: ClaimVerdict) -> None:
+    if verdict.verified:
+        bound.info("canonical_verified", claimed=claimed, reason=verdict.reason)
+    else:
+        # A page naming another article is either a broken CMS or an attempt to take that
+        # article's identity; either way operators want to see it.
+        bound.warning("canonical_refused", claimed=claimed, reason=verdict.reason,
+                      identity=verdict.identity)
