@@ -140,6 +140,10 @@ class RecheckSettings(_Section):
     # A return to a version seen within this window (A/B tests, CDN replicas out of sync) is
     # recorded, not announced; "0s" announces every change.
     flap_window: Duration = 86400.0
+    # A page answering 404/410 is announced deleted only once this many checks in a row found
+    # it gone (the confirming ones come within minutes): a load balancer with one bad node, or
+    # a CDN edge answering before the origin has the page, must not delete a live article.
+    delete_checks: int = Field(default=2, ge=1, le=100)
 
     @field_validator("intervals")
     @classmethod

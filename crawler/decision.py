@@ -6,18 +6,28 @@ extracted `Content`, or `Gone` for a 404/410) and the rules in force, and return
 `Decision`; `crawler.recorder.Recorder` turns each decision into exactly one store call. The
 rules, in the order they are tried:
 
-1. Gone: the first 404/410 is a deletion (`Deleted`), later ones are nothing new (`StillGone`).
+1. Gone: a 404/410 is a deletion (`Deleted`) once `delete_checks` checks in a row found the
+   page gone (before that, `Missing`: re-checked soon, not announced); later ones are nothing
+   new (`StillGone`).
 2. The same hash as the current version: `Unchanged`, or `Restored` (unchanged) when the
-   article was deleted.
-3. A text from another extractor than the current version's: the extractor's doing, not the
+   article was deleted, or `Settled` when the current version was stored silently (a flap)
+   and has now been current for `flap_window`: receivers are told of it then, so that when
+   the window closes the version they were last told of is the one stored.
+3. An error or placeholder page served with 200 (`crawler.error_pages`: a tiny text, error
+   wording on a short page, or a text found for `SHARED_ARTICLES` other articles of the site
+   within `SHARED_WINDOW`): nothing about the article, never stored (`ErrorPage`); a deleted
+   article stays deleted.
+4. A text from another extractor than the current version's: the extractor's doing, not the
    publisher's, so it is the new baseline, stored silently (`Rebaseline`); a deleted article
    coming back that way is `Restored`, without `changes` (they would describe the upgrade).
-4. Less than `COLLAPSE_RATIO` of the previous text: an extraction collapse (paywall,
-   redesign, error page served with 200), not announced (`Collapsed`) until it lasted
-   `collapse_checks` checks in a row.
-5. A deleted article whose page answers with a different text: `Restored`, with `changes`.
-6. A return to a version that was current within `flap_window`: `Flapped`, stored silently.
-7. Anything else: `Edited`.
+5. Less than `COLLAPSE_RATIO` of the previous text kept, in length or in words (a short
+   article replaced by a notice as long as itself loses no length; another page served in
+   the article's place keeps none of its words): an extraction collapse (paywall, redesign,
+   wrong page), not announced (`Collapsed`) until it lasted `collapse_checks` checks in a
+   row, by when a placeholder served for many articles has been recognised (rule 3).
+6. A deleted article whose page answers with a different text: `Restored`, with `changes`.
+7. A return to a version that was current within `flap_window`: `Flapped`, stored silently.
+8. Anything else: `Edited`.
 """
 
 from __future__ import annotations
@@ -28,19 +38,26 @@ from datetime import datetime
 
 from crawler.change_report import describe_edit
 from crawler.config import Settings
+from crawler.error_pages import error_page_reason, kept_share
 from crawler.flaps import returns_to_recent_version
 from crawler.models import Article, Changes, Content, VersionMark
 
 # A check that keeps less than this share of the previous text is an extraction collapse
 # until it persists.
 COLLAPSE_RATIO = 0.5
+# A text that checks found for this many other articles of the same site within the window
+# is a placeholder (a consent wall, a region block), whatever its wording.
+SHARED_ARTICLES = 2
+SHARED_WINDOW = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
 class Gone:
-    """The page answered 404 or 410."""
+    """The page answered 404 or 410, or redirected to the site's home page or a section index
+    (`redirected_to`: where; the status is then 404)."""
 
     status: int
+    redirected_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +68,15 @@ class Rules:
     """Seconds: a return to a version current this recently is recorded, not announced."""
     extractor_version: int
     """The running extractor (`crawler.extract.version.EXTRACTOR_VERSION`)."""
+    delete_checks: int = 2
+    """Checks in a row a 404/410 must last before the deletion is announced."""
 
     @classmethod
     def from_settings(cls, settings: Settings, extractor_version: int) -> Rules:
         return cls(collapse_checks=settings.recheck.collapse_checks,
                    flap_window=settings.recheck.flap_window,
-                   extractor_version=extractor_version)
+                   extractor_version=extractor_version,
+                   delete_checks=settings.recheck.delete_checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +91,42 @@ class History:
     deletion_status: int | None = None
     """The status (404, 410) of the deletion in force (only when `needs(...).deletion`; None
     when no deletion event is stored)."""
+    shared_with: int = 0
+    """Other articles of the site whose checks found the same text within `SHARED_WINDOW`
+    (only when `needs(...).texts`)."""
+    announced: Content | None = None
+    """The text of `article.announced_version` (only when `needs(...).announced` and the
+    flap window closed: `window_closed`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Needs:
     versions: bool
     deletion: bool
+    texts: bool = False
+    """The text must be noted and counted across the site (`Store.note_site_text`)."""
+    announced: bool = False
+    """The text of the version last announced (with `versions`): the current one was a
+    silent flap."""
 
 
 def needs(article: Article, observed: Content | Gone, rules: Rules) -> Needs:
     """What `classify` must be given in `History` beyond the article: the versions and the
     last text only when the check found a text that differs under the same extractor (a
     collapse, a flap or an edit is possible), the deletion's status when a deleted article's
-    page answered again."""
+    page answered again, the site's texts whenever the text differs (it may be a
+    placeholder)."""
     if isinstance(observed, Gone):
         return Needs(versions=False, deletion=False)
+    differs = observed.content_hash != article.current_hash
+    unannounced = (not differs and not article.deleted
+                   and article.announced_version != article.current_version)
     return Needs(
-        versions=(observed.content_hash != article.current_hash
-                  and article.extractor_version == rules.extractor_version),
+        versions=((differs and article.extractor_version == rules.extractor_version)
+                  or unannounced),
         deletion=article.deleted,
+        texts=differs,
+        announced=unannounced,
     )
 
 
@@ -114,10 +151,32 @@ class Collapsed:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorPage:
+    """An error or placeholder page served with 200: not stored, not announced."""
+
+    reason: str
+    """"tiny", "error_wording" (`crawler.error_pages.error_page_reason`) or "shared"."""
+    chars: int
+
+
+@dataclass(frozen=True, slots=True)
 class Flapped:
     """Back to a recent version: stored, not announced."""
 
     current: Content
+    announced: bool = False
+    """The version is the text receivers were last told of: it is the announced one again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """The silent current version outlived `flap_window`: announced now as an edit of the
+    version last announced."""
+
+    previous: Content
+    previous_version: int
+    current: Content
+    changes: Changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +204,16 @@ class Restored:
 @dataclass(frozen=True, slots=True)
 class Deleted:
     status: int
+    redirected_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A 404/410 not yet confirmed by `delete_checks` checks in a row: re-checked soon."""
+
+    streak: int
+    """Checks in a row that found the page gone, this one included."""
+    status: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +221,42 @@ class StillGone:
     status: int
 
 
-Decision = (Unchanged | Rebaseline | Collapsed | Flapped | Edited | Restored | Deleted
-            | StillGone)
+Decision = (Unchanged | Rebaseline | ErrorPage | Collapsed | Flapped | Settled | Edited
+            | Restored | Deleted | Missing | StillGone)
+
+
+def _mark(versions: tuple[VersionMark, ...], number: int) -> VersionMark | None:
+    return next((v for v in versions if v.number == number), None)
+
+
+def window_closed(versions: tuple[VersionMark, ...], rules: Rules, now: datetime) -> bool:
+    """The current (last) version has been current for `flap_window`: flapping back to an
+    earlier version would be announced now, so a silent current version must be too."""
+    return (now - versions[-1].fetched_at).total_seconds() >= rules.flap_window
+
+
+def _settled(history: History, observed: Content, rules: Rules, now: datetime,
+             describe: Callable[[Content, Content], Changes]) -> Settled | None:
+    """`Settled` when the current version is not the one announced and has been current for
+    `flap_window`; None otherwise (also while the window is open: flapping may go on)."""
+    article = history.article
+    if article.announced_version == article.current_version:
+        return None
+    if not history.versions:
+        raise ValueError("classify needs the versions for this check")
+    if not window_closed(history.versions, rules, now):
+        return None
+    if history.announced is None:
+        raise ValueError("classify needs the announced text for this check")
+    return Settled(previous=history.announced, previous_version=article.announced_version,
+                   current=observed, changes=describe(history.announced, observed))
+
+
+def collapses(previous: str, current: str) -> bool:
+    """True when `current` keeps less than `COLLAPSE_RATIO` of `previous`, in length or in
+    words."""
+    return (len(current) < COLLAPSE_RATIO * len(previous)
+            or kept_share(previous, current) < COLLAPSE_RATIO)
 
 
 def classify(history: History, observed: Content | Gone, rules: Rules, now: datetime, *,
@@ -163,11 +266,19 @@ def classify(history: History, observed: Content | Gone, rules: Rules, now: date
     ValueError when `history` lacks what `needs` asked for."""
     article = history.article
     if isinstance(observed, Gone):
-        return StillGone(observed.status) if article.deleted else Deleted(observed.status)
+        if article.deleted:
+            return StillGone(observed.status)
+        if article.gone_count + 1 < rules.delete_checks:
+            return Missing(streak=article.gone_count + 1, status=observed.status)
+        return Deleted(observed.status, observed.redirected_to)
     if observed.content_hash == article.current_hash:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=False)
-        return Unchanged()
+        return _settled(history, observed, rules, now, describe) or Unchanged()
+    reason = error_page_reason(observed) or (
+        "shared" if history.shared_with >= SHARED_ARTICLES else None)
+    if reason is not None:
+        return ErrorPage(reason, len(observed.text))
     if article.extractor_version != rules.extractor_version:
         if article.deleted:
             return Restored(history.deletion_status, observed, new_version=True)
@@ -175,7 +286,7 @@ def classify(history: History, observed: Content | Gone, rules: Rules, now: date
     old = history.last
     if old is None or not history.versions:
         raise ValueError("classify needs the versions and the last text for this check")
-    collapsed = len(observed.text) < COLLAPSE_RATIO * len(old.text)
+    collapsed = collapses(old.text, observed.text)
     if collapsed and article.collapse_count + 1 < rules.collapse_checks:
         return Collapsed(streak=article.collapse_count + 1, previous_chars=len(old.text),
                          current_chars=len(observed.text))
@@ -184,6 +295,8 @@ def classify(history: History, observed: Content | Gone, rules: Rules, now: date
                         changes=describe(old, observed))
     if returns_to_recent_version(history.versions, observed.content_hash, now,
                                  rules.flap_window, rules.extractor_version):
-        return Flapped(observed)
+        announced = _mark(history.versions, article.announced_version)
+        return Flapped(observed, announced is not None
+                       and announced.content_hash == observed.content_hash)
     return Edited(previous=old, current=observed, changes=describe(old, observed),
                   collapse_persisted=collapsed)

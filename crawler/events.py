@@ -151,19 +151,25 @@ def article_new(ref: ArticleRef, content: Content, *, created_at: datetime,
 
 def article_edited(ref: ArticleRef, previous: Content, current: Content, changes: Changes, *,
                    version: int, created_at: datetime, routes: Routes,
-                   max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "source": ref.source,
-            "version": version, "previous_version": version - 1,
+                   max_bytes: int, previous_version: int | None = None) -> EventRecord:
+    """`previous_version`: the version `previous` is, when not `version - 1` (an edit
+    announced after silent flaps is described from the version last announced)."""
+    data = {"article": _article(ref), "source": ref.source, "version": version,
+            "previous_version": version - 1 if previous_version is None else previous_version,
             "content_hash": current.content_hash, "previous_hash": previous.content_hash,
             "changes": changes_json(changes), "diff": changes.diff, "text": current.text}
     return _event(EDITED, ref.feed_url, created_at, data, routes, max_bytes)
 
 
 def article_deleted(ref: ArticleRef, *, previous_version: int, status: int,
-                    created_at: datetime, routes: Routes,
-                    max_bytes: int) -> EventRecord:
-    data = {"article": _article(ref), "source": ref.source,
-            "previous_version": previous_version, "status": status}
+                    created_at: datetime, routes: Routes, max_bytes: int,
+                    redirected_to: str | None = None) -> EventRecord:
+    """`redirected_to`: the page now leads to the site's home page or a section index there
+    (`status` is then 404, as for any page that answers without its article)."""
+    data: dict[str, Any] = {"article": _article(ref), "source": ref.source,
+                            "previous_version": previous_version, "status": status}
+    if redirected_to is not None:
+        data["redirected_to"] = redirected_to
     return _event(DELETED, ref.feed_url, created_at, data, routes, max_bytes)
 
 

@@ -85,6 +85,12 @@ class Article:
     extractor_version: int = 1
     """The newest extractor (`crawler.extract.version`) known to give `current_hash`: the one
     the current version was stored with, or a later one whose check found the same text."""
+    gone_count: int = 0
+    """Consecutive checks whose page answered 404/410 while the article was not deleted: the
+    deletion is announced once `recheck.delete_checks` of them confirm it."""
+    announced_version: int = 1
+    """The version receivers were last told of (by an event, or a re-baseline standing for
+    the version announced before it); below `current_version` after a silent flap."""
     claimed_by: str | None = None
     """The lease owner this record was claimed for (`Store.claim_due_articles`), None for any
     other read. The writes that complete the check pass it on as their `lease_owner`."""

@@ -22,6 +22,7 @@ from crawler.config import FeedSettings, Settings
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
+from crawler.landing import landing
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, FeedEntry
 from crawler.pages import rules_for
@@ -319,7 +320,31 @@ class Pipeline:
         if read is None:
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
-        return await self._recorder.compare(article, read[1], bound, started)
+        identity, content = read
+        moved = await self._landed_elsewhere(article, fetched, identity, bound, started)
+        if moved is not None:
+            return moved
+        return await self._recorder.compare(article, content, bound, started)
+
+    async def _landed_elsewhere(self, article: Article, fetched: Response, identity: str,
+                                bound: Any, started: float) -> CheckOutcome | None:
+        """What a check that did not land on the article means (`crawler.landing`): a
+        redirect to the home page or a section index is a removal, a page declaring another
+        tracked article's URL as its own is a move; neither is diffed. None: compare."""
+        where = landing(article.url, fetched.final_url, identity)
+        if where.kind in ("home", "section"):
+            bound.warning("page_redirected_away", landed=where.kind, final_url=where.url)
+            return await self._recorder.gone(article, 404, bound, started,
+                                             redirected_to=where.url)
+        if where.kind == "claims" and where.url != article.canonical_url:
+            other = await self._store.find_article_by_url(where.url)
+            if other is not None and other.article_id != article.article_id:
+                bound.warning("page_moved", final_url=fetched.final_url,
+                              canonical_url=where.url, other_article_id=other.article_id,
+                              ms=_ms(started))
+                await self._recorder.reschedule(article)
+                return CheckOutcome(ok=True, result="moved")
+        return None
 
     async def reschedule(self, article: Article) -> None:
         """Move a check that could not be made (a bug) to its next due time."""

@@ -19,21 +19,27 @@ import structlog
 from crawler import events
 from crawler.config import Settings
 from crawler.decision import (
+    SHARED_WINDOW,
     Collapsed,
     Decision,
     Deleted,
     Edited,
+    ErrorPage,
     Flapped,
     Gone,
     History,
+    Missing,
     Rebaseline,
     Restored,
     Rules,
+    Settled,
     StillGone,
     Unchanged,
     classify,
     needs,
+    window_closed,
 )
+from crawler.error_pages import error_page_reason, text_fingerprint
 from crawler.extract import version as extractor
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, EventRecord, VersionMark
@@ -44,6 +50,9 @@ log = structlog.get_logger(__name__)
 
 # A collapsed page is looked at again this soon, to tell a glitch from a lasting change.
 COLLAPSE_RETRY = 300.0
+# A page that answered 404/410 is looked at again this soon: a real removal is announced
+# within minutes, a page that lies for one request is never announced.
+MISSING_RETRY = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +60,7 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "gone", "collapsed", "empty" or "error"."""
+    "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,12 @@ class Recorder:
         """Version 1 and `article.new`, unless the canonical URL is already tracked (another
         entry or feed led there first): then this is a check of that article."""
         existing = await self._store.find_article_by_url(seen.canonical_url)
+        reason = error_page_reason(seen.content)
+        if existing is None and reason is not None:
+            # Nothing is tracked from an error page: the entry is followed again next poll.
+            bound.warning("error_page", reason=reason, chars=len(seen.content.text),
+                          canonical_url=seen.canonical_url, ms=_ms(started))
+            return CheckOutcome(ok=False, result="error_page")
         if existing is None:
             now = self._clock()
             ref = _ref_of(seen.url, seen.canonical_url, seen.feed_url, seen.content.title,
@@ -129,10 +144,11 @@ class Recorder:
         """Record a check of a known article whose current text is `content`."""
         return await self._record(article, content, bound, started)
 
-    async def gone(self, article: Article, status: int, bound: Any,
-                   started: float) -> CheckOutcome:
-        """The page answered 404/410: one `article.deleted`, then quiet re-checks."""
-        return await self._record(article, Gone(status), bound, started)
+    async def gone(self, article: Article, status: int, bound: Any, started: float, *,
+                   redirected_to: str | None = None) -> CheckOutcome:
+        """The page answered 404/410 (or, `redirected_to`, led to the site's home page or a
+        section index): one `article.deleted` once confirmed, then quiet re-checks."""
+        return await self._record(article, Gone(status, redirected_to), bound, started)
 
     async def _record(self, article: Article, observed: Content | Gone, bound: Any,
                       started: float) -> CheckOutcome:
@@ -156,17 +172,31 @@ class Recorder:
                 last = Content(stored.title, stored.text, stored.content_hash)
         status = (await self._store.get_deletion_status(article.article_id)
                   if wanted.deletion else None)
-        return History(article, versions=versions, last=last, deletion_status=status)
+        shared = 0
+        if wanted.texts and isinstance(observed, Content):
+            now = self._clock()
+            shared = await self._store.note_site_text(
+                article.article_id, text_hash=text_fingerprint(observed.text), seen_at=now,
+                since=now - timedelta(seconds=SHARED_WINDOW))
+        announced: Content | None = None
+        if wanted.announced and versions and window_closed(versions, rules, self._clock()):
+            told = next((v for v in await self._store.get_versions(article.article_id)
+                         if v.number == article.announced_version), None)
+            if told is not None:
+                announced = Content(told.title, told.text, told.content_hash)
+        return History(article, versions=versions, last=last, deletion_status=status,
+                       shared_with=shared, announced=announced)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules,
                      now: datetime, bound: Any, started: float) -> CheckOutcome:
         """The one store write (and event) of `decision`."""
         next_check = self._next_check(article, now)
         match decision:
-            case Deleted(status):
+            case Deleted(status, redirected_to):
                 event = events.article_deleted(
                     self._ref(article, article.title), previous_version=article.current_version,
-                    status=status, created_at=now, **self._options())
+                    status=status, redirected_to=redirected_to, created_at=now,
+                    **self._options())
                 await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
                                                next_check_at=next_check,
                                                lease_owner=article.claimed_by)
@@ -174,6 +204,18 @@ class Recorder:
                 bound.info("page_checked", result="deleted", http_status=status,
                            event_id=event.event_id, ms=_ms(started))
                 return CheckOutcome(ok=True, result="deleted")
+            case Missing(streak, status):
+                # Confirmed even when re-checking would end now (max_age): a removal at the
+                # last check is still news.
+                confirm = (now + timedelta(seconds=MISSING_RETRY)
+                           if next_check is None and article.source == "page" else
+                           _sooner(next_check, now, MISSING_RETRY, article.source))
+                await self._store.mark_missing(
+                    article.article_id, checked_at=now, next_check_at=confirm,
+                    lease_owner=article.claimed_by)
+                bound.warning("page_missing", http_status=status, streak=streak,
+                              announce_after=rules.delete_checks, ms=_ms(started))
+                return CheckOutcome(ok=True, result="missing")
             case StillGone(status):
                 await self.reschedule(article)
                 bound.info("page_checked", result="still_gone", http_status=status,
@@ -185,12 +227,15 @@ class Recorder:
                                       extractor_version=rules.extractor_version)
                 bound.info("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
+            case ErrorPage(reason, chars):
+                # Like a 5xx: the page said nothing about the article this time.
+                await self.reschedule(article)
+                bound.warning("error_page", reason=reason, chars=chars, ms=_ms(started))
+                return CheckOutcome(ok=False, result="error_page")
             case Collapsed(streak, previous_chars, current_chars):
-                soon = now + timedelta(seconds=COLLAPSE_RETRY)
                 await self._store.mark_collapsed(
                     article.article_id, checked_at=now,
-                    next_check_at=(min(soon, next_check)
-                                   if next_check and article.source == "page" else next_check),
+                    next_check_at=_sooner(next_check, now, COLLAPSE_RETRY, article.source),
                     lease_owner=article.claimed_by,
                 )
                 bound.warning("extraction_collapsed", previous_chars=previous_chars,
@@ -198,20 +243,36 @@ class Recorder:
                               announce_after=rules.collapse_checks, ms=_ms(started))
                 return CheckOutcome(ok=True, result="collapsed")
             case Rebaseline(current):
-                number = await self._silent_version(article, current, now, next_check, rules)
+                # The new baseline stands for what was announced: no change of the page.
+                number = await self._silent_version(article, current, now, next_check, rules,
+                                                    announces=True)
                 self._metrics.rebaselined()
                 bound.info("rebaselined", article_id=article.article_id, url=article.url,
                            version=number, content_hash=current.content_hash,
                            previous_extractor_version=article.extractor_version,
                            extractor_version=rules.extractor_version, ms=_ms(started))
                 return CheckOutcome(ok=True, result="rebaselined")
-            case Flapped(current):
-                number = await self._silent_version(article, current, now, next_check, rules)
+            case Flapped(current, announced):
+                number = await self._silent_version(article, current, now, next_check, rules,
+                                                    announces=announced)
                 bound.info("page_checked", result="flapped", version=number,
                            content_hash=current.content_hash, ms=_ms(started))
                 return CheckOutcome(ok=True, result="flapped")
             case Restored():
                 return await self._restored(article, decision, rules, now, bound, started)
+            case Settled(previous, previous_version, current, changes):
+                event = events.article_edited(
+                    self._ref(article, current.title), previous, current, changes,
+                    version=article.current_version, previous_version=previous_version,
+                    created_at=now, **self._options())
+                await self._store.mark_announced(
+                    article.article_id, event=event, checked_at=now, next_check_at=next_check,
+                    extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
+                self._stored(event.event_type, version=False)
+                bound.info("page_checked", result="settled", version=article.current_version,
+                           previous_version=previous_version, event_id=event.event_id,
+                           kinds=changes.kinds, ms=_ms(started))
+                return CheckOutcome(ok=True, result="settled")
             case Edited(previous, current, changes, collapse_persisted):
                 if collapse_persisted:
                     bound.warning("extraction_collapse_persisted",
@@ -260,11 +321,12 @@ class Recorder:
         return CheckOutcome(ok=True, result="restored")
 
     async def _silent_version(self, article: Article, content: Content, now: datetime,
-                              next_check: datetime | None, rules: Rules) -> int:
+                              next_check: datetime | None, rules: Rules, *,
+                              announces: bool) -> int:
         number = await self._store.add_version(
             article.article_id, content=content, event=None, fetched_at=now,
             next_check_at=next_check, extractor_version=rules.extractor_version,
-            lease_owner=article.claimed_by,
+            lease_owner=article.claimed_by, announces=announces,
         )
         self._metrics.version_stored()
         return number
@@ -329,6 +391,16 @@ def _ref_of(url: str, canonical_url: str, feed_url: str, title: str,
          source: str) -> events.ArticleRef:
     return events.ArticleRef(url=url, canonical_url=canonical_url, feed_url=feed_url,
                              title=title, source=source)
+
+
+def _sooner(next_check: datetime | None, now: datetime, seconds: float,
+            source: str) -> datetime | None:
+    """The next check of a page whose check must be confirmed: within `seconds`, unless it
+    is due sooner anyway or not re-checked at all (None, or an article tracked from its feed,
+    whose checks come with the feed's polls)."""
+    if next_check is None or source != "page":
+        return next_check
+    return min(now + timedelta(seconds=seconds), next_check)
 
 
 def _ms(started: float) -> float:

@@ -41,9 +41,39 @@ class Story:
     path_slug: str = ""
     """The slug in the page's URL when the CMS renamed it (a retitled story); else `slug`."""
     """"private" puts the page where robots.txt disallows it."""
+    script: list[int | str] = field(default_factory=list)
+    """Answers to the next requests of the page, in order, before `status` applies again: a
+    status, an error page served with 200 (`ERROR_PAGES`), or "moved:PATH" (a 301 there)."""
+    redirect_to: str = ""
+    """When set, every request of the page is a 301 to this path (after `script`)."""
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     html: str = ""
     """When set, the page served as it stands instead of the generated one (a hostile page)."""
+
+
+# Error and placeholder pages served with 200, in the site's template: name -> (title, lines).
+ERROR_PAGES: dict[str, tuple[str, list[str]]] = {
+    "unavailable": ("Service unavailable", [
+        "Sorry, the service is temporarily unavailable.",
+        "Please try again in a few minutes."]),
+    "indisponible": ("Service indisponible", [
+        "Le service est momentanément indisponible.",
+        "Veuillez réessayer dans quelques instants."]),
+    "zh": ("系统繁忙", ["服务暂时不可用，请稍后再试。",
+                        "由于访问量过大，系统繁忙，我们正在努力恢复服务，给您带来不便，敬请谅解。",
+                        "请稍后刷新页面，或返回首页继续浏览其他新闻。"]),
+    "es": ("Error", ["Lo sentimos, se ha producido un error.",
+                     "Inténtelo de nuevo más tarde."]),
+    "de": ("Fehler", ["Der Dienst ist vorübergehend nicht verfügbar.",
+                      "Bitte versuchen Sie es später erneut."]),
+    "notfound": ("Page not found", ["The page you are looking for does not exist."]),
+    "consent": ("Local Gazette", [
+        "We value your privacy. We and our partners store and access information on your "
+        "device, such as cookies, and process personal data to personalise content and "
+        "advertising, to provide social media features and to analyse our traffic.",
+        "You can accept or reject these uses, or manage your choices at any time from the "
+        "privacy settings linked at the bottom of every page of this website."]),
+}
 
 
 class NewsSite:
@@ -152,6 +182,35 @@ class NewsSite:
 <footer><p>© 2026 Local Gazette · <a href="/privacy">Privacy</a></p></footer>
 </body></html>"""
 
+    def error_page(self, name: str) -> str:
+        """An error or placeholder page served with 200, with the site's menus and footer."""
+        title, lines = ERROR_PAGES[name]
+        paras = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(title)} - Local Gazette</title>
+<meta name="csrf-token" content="{secrets.token_urlsafe(12)}">
+</head><body>
+<header class="site-header"><nav><a href="/">Home</a> <a href="/world">World</a>
+<a href="/sport">Sport</a></nav></header>
+<main><div class="page"><h1>{html.escape(title)}</h1>{paras}
+<p><a href="/">Back to the home page</a></p></div></main>
+<footer><p>© 2026 Local Gazette · <a href="/privacy">Privacy</a></p></footer>
+</body></html>"""
+
+    def home(self) -> str:
+        """The home page: teasers of every story, changing with them."""
+        teasers = "".join(
+            f'<section class="teaser"><h2><a href="{self.article_url(s.slug)}">'
+            f"{html.escape(s.title)}</a></h2><p>{html.escape(s.lead)}</p></section>"
+            for s in self.stories.values())
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Local Gazette</title>
+<link rel="canonical" href="{self.base}/"></head><body>
+<header class="site-header"><nav><a href="/">Home</a></nav></header>
+<main><h1>Local Gazette</h1>{teasers}{self._noise_box()}</main>
+<footer><p>© 2026 Local Gazette</p></footer></body></html>"""
+
     # --- feeds ---------------------------------------------------------------------------------
     def _feed_items(self) -> list[Story]:
         return [s for s in self.stories.values() if s.in_feed]
@@ -217,10 +276,23 @@ class NewsSite:
                           if wanted in (s.slug, s.path_slug)), None)
             if story is None:
                 raise web.HTTPNotFound(text="no such story")
-            if story.status != 200:
-                return web.Response(status=story.status, text="<h1>Gone</h1>",
+            answer: int | str = story.status
+            if story.script:
+                answer = story.script.pop(0)
+            elif story.redirect_to:
+                answer = f"moved:{story.redirect_to}"
+            if isinstance(answer, str) and answer.startswith("moved:"):
+                raise web.HTTPMovedPermanently(location=answer.removeprefix("moved:"))
+            if isinstance(answer, str):
+                return web.Response(text=self.error_page(answer), content_type="text/html")
+            if answer != 200:
+                return web.Response(status=answer, text="<h1>Gone</h1>",
                                     content_type="text/html")
             return web.Response(text=story.html or self.page(story), content_type="text/html")
+
+        async def home(request: web.Request) -> web.Response:
+            self._record(request)
+            return web.Response(text=self.home(), content_type="text/html")
 
         async def robots(request: web.Request) -> web.Response:
             if self.robots_status != 200 and request.host.startswith(self.robots_failing_host):
@@ -234,6 +306,8 @@ class NewsSite:
         app.router.add_get("/news/{slug}.html", article)
         app.router.add_get("/private/{slug}.html", article)
         app.router.add_get("/robots.txt", robots)
+        app.router.add_get("/", home)
+        app.router.add_get("/news/", home)
         return app
 
     async def start(self) -> NewsSite:

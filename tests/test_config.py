@@ -99,6 +99,7 @@ def test_check_config_command(tmp_path: Path) -> None:
     ok = _cli("check-config", "--config", str(good), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "https://example.org/rss.xml every 10m" in ok.stdout
+    assert "a 404/410 announced after 2 in a row, a collapse after 3" in ok.stdout
     assert SECRET not in ok.stdout and "not shown" in ok.stdout
 
     bad = tmp_path / "bad.toml"
@@ -127,3 +128,15 @@ def test_config_error_at_start_exits_2_and_does_nothing(tmp_path: Path) -> None:
 def test_webhook_mistakes_are_config_errors(table: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         parse_config(MINIMAL + table, env={})
+
+
+@pytest.mark.parametrize(("value", "ok"), [("1", True), ("2", True), ("0", False),
+                                           ('"two"', False)])
+def test_recheck_delete_checks(tmp_path: Path, value: str, ok: bool) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(MINIMAL + f"[recheck]\ndelete_checks = {value}\n")
+    if ok:
+        assert load_config(path, env={}).recheck.delete_checks == int(value)
+    else:
+        with pytest.raises(ConfigError, match=r"recheck\.delete_checks"):
+            load_config(path, env={})

@@ -270,8 +270,9 @@ async def test_a_page_that_comes_back_can_be_deleted_again(
     await run_pass(settings, clock)
     for status in (404, 200, 410):  # taken down, restored unchanged, taken down again
         story.status = status
-        clock.advance(2 * HOUR)
-        await run_pass(settings, clock)
+        for _ in range(1 if status == 200 else 2):  # a removal is confirmed by a second check
+            clock.advance(2 * HOUR)
+            await run_pass(settings, clock)
     deleted = events_of(receiver, "article.deleted")
     assert [e["data"]["status"] for e in deleted] == [404, 410]
     # The return is an `article.restored`, which the default `events` do not list.

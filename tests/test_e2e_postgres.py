@@ -59,8 +59,10 @@ async def scenario(folder: Path, url: str | None) -> tuple[list[tuple[Any, ...]]
             storm = site.add("storm", "Storm hits coast", LEAD, PARAS)
             rail = site.add("rail", "Rail strike called off", "Unions called off the strike.",
                             RAIL)
+            # One 404 announces the deletion here: both passes compare one check each.
             config = write_config(folder, [site.url("/rss.xml")],
-                                  webhooks=webhook_table(receiver), intervals='["1s"]')
+                                  webhooks=webhook_table(receiver), intervals='["1s"]',
+                                  recheck='delete_checks = 1\nmax_age = "7d"')
             if url is not None:
                 use_postgres(config, url)
             code, _, err = await crawler("once", "--config", str(config), cwd=folder)

@@ -123,3 +123,118 @@ async def test_mark_restored_completes_a_claim_only_for_its_owner(store: Store) 
     # the lease is cleared: another daemon can claim it once it is due again
     article = await store.find_article_by_url(URL)
     assert article is not None and not article.deleted
+
+
+async def gone_count(store: Store) -> int:
+    article = await store.find_article_by_url(URL)
+    assert article is not None
+    return article.gone_count
+
+
+async def test_mark_missing_counts_404s_in_a_row_until_the_page_answers(store: Store) -> None:
+    aid = await new_article(store)
+    soon = T0 + timedelta(minutes=2)
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 1
+    article = await store.find_article_by_url(URL)
+    assert article is not None and not article.deleted and article.next_check_at == soon
+    assert article.check_count == 1
+    # a failed fetch (nothing answered) neither confirms nor ends the streak
+    await store.mark_checked(aid, checked_at=T0, next_check_at=soon)
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 2
+    # the page answering with the article ends it
+    await store.mark_checked(aid, checked_at=T0, next_check_at=soon, present=True)
+    assert await gone_count(store) == 0
+    for ends_it in (
+        store.mark_collapsed(aid, checked_at=T0, next_check_at=soon),
+        store.add_version(aid, content=content("second"), event=None, fetched_at=T0,
+                          next_check_at=soon, extractor_version=1),
+        store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                           next_check_at=soon),
+        store.mark_restored(aid, event=event("article.restored", ()), checked_at=T0,
+                            next_check_at=soon, extractor_version=1),
+    ):
+        assert await store.mark_missing(aid, checked_at=T0, next_check_at=soon) == 1
+        await ends_it
+        assert await gone_count(store) == 0
+    with pytest.raises(KeyError):
+        await store.mark_missing(999, checked_at=T0, next_check_at=None)
+
+
+async def test_mark_missing_completes_a_claim_only_for_its_owner(store: Store) -> None:
+    aid = await new_article(store)
+    await store.claim_due_articles("daemon-a", T0 + timedelta(hours=1), limit=5,
+                                   lease_seconds=LEASE)
+    with pytest.raises(LeaseLostError):
+        await store.mark_missing(aid, checked_at=T0, next_check_at=None,
+                                 lease_owner="daemon-b")
+    assert await gone_count(store) == 0
+    assert await store.mark_missing(aid, checked_at=T0, next_check_at=T0,
+                                    lease_owner="daemon-a") == 1
+    [again] = await store.claim_due_articles("daemon-b", T0, limit=5, lease_seconds=LEASE)
+    assert again.article_id == aid and again.gone_count == 1
+
+
+async def test_note_site_text_counts_other_articles_of_the_host_with_that_text(
+        store: Store) -> None:
+    first, second, third = [await new_article(store, n) for n in (1, 2, 3)]
+    elsewhere = (await store.create_article(
+        extractor_version=1, canonical_url="https://other.example/a", url="https://other.example/a",
+        feed_url="https://other.example/rss", content=content("x"), event=event(), seen_at=T0,
+        next_check_at=None)).article_id
+    hour = timedelta(hours=1)
+
+    async def note(aid: int, text: str, at: timedelta) -> int:
+        return await store.note_site_text(aid, text_hash=text, seen_at=T0 + at,
+                                          since=T0 + at - 24 * hour)
+
+    assert await note(first, "sha256:wall", hour) == 0
+    assert await note(elsewhere, "sha256:wall", hour) == 0  # another host: another site
+    assert await note(second, "sha256:wall", 2 * hour) == 1
+    assert await note(second, "sha256:wall", 3 * hour) == 1  # one article counts once
+    assert await note(second, "sha256:other", 3 * hour) == 0
+    assert await note(third, "sha256:wall", 4 * hour) == 2
+    assert await note(first, "sha256:wall", 5 * hour) == 2
+    # what was found more than the window ago is forgotten
+    # what was found more than the window ago is forgotten: the second's (3 h), not the
+    # first's (5 h)
+    assert await note(third, "sha256:wall", 28 * hour) == 1
+    assert await note(999, "sha256:wall", 28 * hour) == 0
+
+
+async def announced(store: Store) -> tuple[int, int]:
+    article = await store.find_article_by_url(URL)
+    assert article is not None
+    return article.current_version, article.announced_version
+
+
+async def test_the_announced_version_follows_what_receivers_were_told(store: Store) -> None:
+    aid = await new_article(store)
+    assert await announced(store) == (1, 1)
+
+    async def add(text: str, **kw: object) -> None:
+        await store.add_version(aid, content=content(text), fetched_at=T0, next_check_at=None,
+                                extractor_version=1, **kw)  # type: ignore[arg-type]
+
+    await add("edited", event=lambda n: event("article.edited", ()))
+    assert await announced(store) == (2, 2)
+    await add("flap", event=None)  # silent
+    assert await announced(store) == (3, 2)
+    await add("baseline", event=None, announces=True)  # a re-baseline stands for it
+    assert await announced(store) == (4, 4)
+    await add("flap again", event=None, announces=False)
+    assert await announced(store) == (5, 4)
+    told = event("article.edited", (HOOK_A,), at=T0 + timedelta(days=1))
+    await store.mark_announced(aid, event=told, checked_at=T0 + timedelta(days=1),
+                               next_check_at=None, extractor_version=1)
+    assert await announced(store) == (5, 5)
+    due = await store.due_deliveries(T0 + timedelta(days=1), 10)
+    assert [d.event_id for d in due if d.event_type == "article.edited"] == [told.event_id]
+    await add("flap once more", event=None)
+    await store.mark_deleted(aid, event=event("article.deleted", ()), checked_at=T0,
+                             next_check_at=None)
+    await store.mark_restored(aid, event=event("article.restored", ()), checked_at=T0,
+                              next_check_at=None, extractor_version=1)
+    assert await announced(store) == (6, 6)  # the restoration names the current version
+    with pytest.raises(KeyError):
+        await store.mark_announced(999, event=event("article.edited"), checked_at=T0,
+                                   next_check_at=None, extractor_version=1)

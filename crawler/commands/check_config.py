@@ -21,7 +21,9 @@ def describe(settings: Settings, path: Path) -> str:
         f"{'respected' if f.respect_robots_txt else 'ignored'}; private addresses "
         f"{'allowed' if f.allow_private_addresses else 'refused'}",
         "recheck: after " + ", ".join(format_duration(i) for i in r.intervals)
-        + f" (last repeats), for {format_duration(r.max_age)} after first seen",
+        + f" (last repeats), for {format_duration(r.max_age)} after first seen; a 404/410 "
+        f"announced after {r.delete_checks} in a row, a collapse after {r.collapse_checks}, "
+        f"returns within {format_duration(r.flap_window)} recorded silently",
         f"logging: level {settings.logging.level}, format {settings.logging.format}, "
         f"file {settings.logging.file or '(none)'}",
         f"feeds ({len(settings.feeds)}):",

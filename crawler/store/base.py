@@ -176,9 +176,12 @@ class Store(StoreReads, Protocol):
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
-        transaction; clears the deleted mark. The number is assigned inside the transaction and
+        transaction; clears the deleted mark. `announces`: the version becomes the article's
+        `announced_version` (None: when an event is stored; a re-baseline passes True, a flap
+        back to the announced text too). The number is assigned inside the transaction and
         handed to `event`, which returns the event to store with it (it may be called again if
         the transaction is retried; it must be pure). `event` None records the version
         silently (a flap back to a recent version, a re-baseline after an extractor upgrade).
@@ -193,7 +196,8 @@ class Store(StoreReads, Protocol):
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
         collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
-        answered with the article) clears a deleted mark, so a later removal is news again.
+        answered with the article) clears a deleted mark, so a later removal is news again,
+        and ends the 404 streak (`mark_missing`).
         `extractor_version`: the extractor that found the same text, which becomes the
         article's `extractor_version` (None: no extraction took place, it stays).
         `lease_owner`: the check completes a claim (see the module docstring)."""
@@ -256,6 +260,34 @@ class Store(StoreReads, Protocol):
         one transaction. (A return with another text is `add_version`, which clears the
         deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
         `mark_checked` (on `LeaseLostError` no event is stored)."""
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """A check that found the current text, now announced (`event`, stored with the
+        current version number, e.g. the edit a silent flap turned out to be): the write of
+        `mark_restored` (a deleted mark, if any, ends too); both make the current version the
+        `announced_version`. Raises KeyError for an unknown article; `lease_owner`: as in
+        `mark_checked` (on `LeaseLostError` no event is stored)."""
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """A check whose page answered 404/410, not yet a confirmed deletion: like
+        `mark_checked`, but the article's `gone_count` grows by one (any check whose page
+        answered with a text, and `mark_deleted`, set it back to 0). Returns the new count.
+        Raises KeyError for an unknown article; `lease_owner`: as in `mark_checked`."""
+
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """Remember that a check of the article found the text `text_hash` (see
+        `crawler.error_pages.text_fingerprint`) at `seen_at`, forget what its host's checks
+        found before `since`, and return how many other articles of the same host were found
+        with that text since then (0 for an unknown article). One short write; not part of
+        a check's lease."""
 
     # --- identity lookups --------------------------------------------------------------------
     async def find_article_by_content(

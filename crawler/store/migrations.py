@@ -220,6 +220,24 @@ MIGRATIONS: tuple[str, ...] = (
         THEN substr(canonical_url, 1, instr(canonical_url, '?') - 1) ELSE canonical_url END;
     CREATE INDEX articles_path ON articles (url_path, current_hash);
     """,
+    # 11: streaks of checks that found an article's page missing (404/410): a deletion is
+    # announced only once confirmed by `recheck.delete_checks` of them in a row; and the texts
+    # checks found on each host, by hash, so that one text served for many articles at once
+    # (a placeholder) is recognised (`Store.note_site_text`); and the version receivers were
+    # last told of (`Article.announced_version`; a new article's is 1).
+    """
+    ALTER TABLE articles ADD COLUMN gone_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN announced_version INTEGER NOT NULL DEFAULT 1;
+    UPDATE articles SET announced_version = current_version;
+    CREATE TABLE site_texts (
+        host       TEXT NOT NULL,
+        text_hash  TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        seen_at    TEXT NOT NULL,
+        PRIMARY KEY (host, text_hash, article_id)
+    );
+    CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
+    """,
 )
 
 

@@ -317,11 +317,13 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         fetched = utc(fetched_at)
         next_check = utc_opt(next_check_at)
+        announced = event is not None if announces is None else announces
 
         async def tx(conn: Conn) -> int:
             # The update takes the article's row lock: a racing writer waits, then re-reads
@@ -332,11 +334,15 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
                 f"""UPDATE articles SET current_version = current_version + 1,
                        current_hash = %s, title = %s, deleted = false, deleted_at = NULL,
                        last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0, extractor_version = %s,
+                       next_check_at = %s, collapse_count = 0, gone_count = 0,
+                       extractor_version = %s,
+                       announced_version = CASE WHEN %s THEN current_version + 1
+                                                ELSE announced_version END,
                        {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 (content.content_hash, content.title, fetched, next_check, extractor_version,
-                 *lease_params(lease_owner), article_id, *lease_params(lease_owner)),
+                 announced, *lease_params(lease_owner), article_id,
+                 *lease_params(lease_owner)),
             )
             row = await cur.fetchone()
             if row is None:
@@ -356,13 +362,15 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
     ) -> None:
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
-        params = (utc(checked_at), utc_opt(next_check_at), present, present, extractor_version,
+        params = (utc(checked_at), utc_opt(next_check_at), present, present, present,
+                  extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
 
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
                        next_check_at = %s, collapse_count = 0,
+                       gone_count = CASE WHEN %s THEN 0 ELSE gone_count END,
                        deleted = CASE WHEN %s THEN false ELSE deleted END,
                        deleted_at = CASE WHEN %s THEN NULL ELSE deleted_at END,
                        extractor_version = COALESCE(%s, extractor_version), {CLEAR_LEASE}
@@ -386,7 +394,8 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         async def tx(conn: Conn) -> int:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = collapse_count + 1, {CLEAR_LEASE}
+                       next_check_at = %s, collapse_count = collapse_count + 1, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
                 params,
             )
@@ -414,7 +423,8 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET deleted = true, deleted_at = %s, last_checked_at = %s,
-                       check_count = check_count + 1, next_check_at = %s, {CLEAR_LEASE}
+                       check_count = check_count + 1, next_check_at = %s, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 (checked, checked, next_check, *lease_params(lease_owner), article_id,
                  *lease_params(lease_owner)),

@@ -52,7 +52,18 @@ class PostgresChecks(PostgresOutbox):
         next_check_at: datetime | None, extractor_version: int,
         lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_restored`. Raises KeyError for an unknown article,
+        """See `Store.mark_restored`: a restoration is the current version announced again
+        (`mark_announced` also ends the deletion)."""
+        await self.mark_announced(article_id, event=event, checked_at=checked_at,
+                                  next_check_at=next_check_at,
+                                  extractor_version=extractor_version, lease_owner=lease_owner)
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """See `Store.mark_announced`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (utc(checked_at), utc_opt(next_check_at), extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
@@ -60,8 +71,9 @@ class PostgresChecks(PostgresOutbox):
         async def tx(conn: Conn) -> None:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0, deleted = false,
-                       deleted_at = NULL, extractor_version = %s, {CLEAR_LEASE}
+                       next_check_at = %s, collapse_count = 0, gone_count = 0, deleted = false,
+                       deleted_at = NULL, announced_version = current_version,
+                       extractor_version = %s, {CLEAR_LEASE}
                    WHERE id = %s AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
             )
@@ -71,3 +83,49 @@ class PostgresChecks(PostgresOutbox):
             await insert_event(conn, event, article_id, int(row["current_version"]))
 
         await self._write(tx)
+
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """See `Store.note_site_text`."""
+        host = "(SELECT host FROM articles WHERE id = %s)"
+
+        async def tx(conn: Conn) -> int:
+            await conn.execute(
+                "INSERT INTO site_texts (host, text_hash, article_id, seen_at)"
+                " SELECT host, %s, id, %s FROM articles WHERE id = %s"
+                " ON CONFLICT (host, text_hash, article_id) DO UPDATE"
+                " SET seen_at = excluded.seen_at", (text_hash, utc(seen_at), article_id))
+            await conn.execute(
+                f"DELETE FROM site_texts WHERE host = {host} AND seen_at < %s",  # noqa: S608
+                (article_id, utc(since)))
+            cur = await conn.execute(
+                "SELECT count(*) AS n FROM site_texts"  # noqa: S608
+                f" WHERE host = {host} AND text_hash = %s AND article_id != %s",
+                (article_id, text_hash, article_id))
+            row = await cur.fetchone()
+            return int(row["n"]) if row is not None else 0
+
+        return await self._write(tx)
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """See `Store.mark_missing`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (utc(checked_at), utc_opt(next_check_at), *lease_params(lease_owner),
+                  article_id, *lease_params(lease_owner))
+
+        async def tx(conn: Conn) -> int:
+            cur = await conn.execute(
+                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
+                       next_check_at = %s, gone_count = gone_count + 1, {CLEAR_LEASE}
+                   WHERE id = %s AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                params,
+            )
+            row = await cur.fetchone()
+            if row is None:
+                raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
+            return int(row["gone_count"])
+
+        return await self._write(tx)

@@ -243,6 +243,21 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE articles SET url_path = split_part(canonical_url, '?', 1);
     CREATE INDEX articles_path ON articles (url_path, current_hash);
     """,
+    # 11: deletion streaks, the texts found on each host and the version last announced (see
+    # the SQLite migration 11).
+    """
+    ALTER TABLE articles ADD COLUMN gone_count integer NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN announced_version integer NOT NULL DEFAULT 1;
+    UPDATE articles SET announced_version = current_version;
+    CREATE TABLE site_texts (
+        host       text NOT NULL,
+        text_hash  text NOT NULL,
+        article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        seen_at    timestamptz NOT NULL,
+        PRIMARY KEY (host, text_hash, article_id)
+    );
+    CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
+    """,
 )
 
 _VERSION_TABLE = """

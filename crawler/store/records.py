@@ -26,7 +26,7 @@ _COMPRESS_FROM = 64  # shorter texts grow when compressed
 ARTICLE_COLUMNS = (
     "a.id, a.canonical_url, a.url, a.feed_url, a.first_seen_at, a.current_version, "
     "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at, a.collapse_count, "
-    "a.source, a.extractor_version"
+    "a.source, a.extractor_version, a.gone_count, a.announced_version"
 )
 DELIVERY_COLUMNS = (
     "d.id, d.event_id, e.type, d.endpoint_url, e.payload, d.attempts, d.created_at, "
@@ -124,6 +124,8 @@ class RowReader:
             collapse_count=int(row["collapse_count"]),
             source=row["source"],
             extractor_version=int(row["extractor_version"]),
+            gone_count=int(row["gone_count"]),
+            announced_version=int(row["announced_version"]),
         )
 
     def version(self, row: Row) -> Version:

@@ -307,11 +307,13 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
         next_check_at: datetime | None,
         extractor_version: int,
         lease_owner: str | None = None,
+        announces: bool | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         fetched = encode_time(fetched_at)
         next_check = encode_time_opt(next_check_at)
+        announced = event is not None if announces is None else announces
 
         async def tx(conn: aiosqlite.Connection) -> int:
             await require_lease(conn, "article", article_id, lease_owner)
@@ -326,10 +328,13 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
                 f"""UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
                        check_count = check_count + 1, next_check_at = ?, collapse_count = 0,
-                       extractor_version = ?, {CLEAR_LEASE}
+                       gone_count = 0, extractor_version = ?,
+                       announced_version = CASE WHEN ? THEN ? ELSE announced_version END,
+                       {CLEAR_LEASE}
                    WHERE id = ?""",  # noqa: S608
                 (number, content.content_hash, content.title, fetched, next_check,
-                 extractor_version, *lease_params(lease_owner), article_id),
+                 extractor_version, int(announced), number, *lease_params(lease_owner),
+                 article_id),
             )
             if event is not None:
                 await insert_event(conn, event(number), article_id, number)
@@ -345,13 +350,14 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
-                  int(present), extractor_version, *lease_params(lease_owner), article_id,
-                  *lease_params(lease_owner))
+                  int(present), int(present), extractor_version, *lease_params(lease_owner),
+                  article_id, *lease_params(lease_owner))
 
         async def tx(conn: aiosqlite.Connection) -> None:
             cursor = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                        next_check_at = ?, collapse_count = 0,
+                       gone_count = CASE WHEN ? THEN 0 ELSE gone_count END,
                        deleted = CASE WHEN ? THEN 0 ELSE deleted END,
                        deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
                        extractor_version = COALESCE(?, extractor_version), {CLEAR_LEASE}
@@ -376,7 +382,8 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
         async def tx(conn: aiosqlite.Connection) -> int:
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = collapse_count + 1, {CLEAR_LEASE}
+                       next_check_at = ?, collapse_count = collapse_count + 1, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
                 params,
             ))
@@ -410,7 +417,8 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
                 raise KeyError(article_id)
             await conn.execute(
                 f"""UPDATE articles SET deleted = 1, deleted_at = ?, last_checked_at = ?,
-                       check_count = check_count + 1, next_check_at = ?, {CLEAR_LEASE}
+                       check_count = check_count + 1, next_check_at = ?, gone_count = 0,
+                       {CLEAR_LEASE}
                    WHERE id = ?""",  # noqa: S608
                 (checked, checked, next_check, *lease_params(lease_owner), article_id),
             )

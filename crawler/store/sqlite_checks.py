@@ -48,7 +48,18 @@ class CheckStore(OutboxStore):
         next_check_at: datetime | None, extractor_version: int,
         lease_owner: str | None = None,
     ) -> None:
-        """See `Store.mark_restored`. Raises KeyError for an unknown article,
+        """See `Store.mark_restored`: a restoration is the current version announced again
+        (`mark_announced` also ends the deletion)."""
+        await self.mark_announced(article_id, event=event, checked_at=checked_at,
+                                  next_check_at=next_check_at,
+                                  extractor_version=extractor_version, lease_owner=lease_owner)
+
+    async def mark_announced(
+        self, article_id: int, *, event: EventRecord, checked_at: datetime,
+        next_check_at: datetime | None, extractor_version: int,
+        lease_owner: str | None = None,
+    ) -> None:
+        """See `Store.mark_announced`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at), extractor_version,
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
@@ -56,7 +67,8 @@ class CheckStore(OutboxStore):
         async def tx(conn: aiosqlite.Connection) -> None:
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = 0, deleted = 0, deleted_at = NULL,
+                       next_check_at = ?, collapse_count = 0, gone_count = 0, deleted = 0,
+                       deleted_at = NULL, announced_version = current_version,
                        extractor_version = ?, {CLEAR_LEASE}
                    WHERE id = ? AND {LEASE_HELD} RETURNING current_version""",  # noqa: S608
                 params,
@@ -67,3 +79,49 @@ class CheckStore(OutboxStore):
             await insert_event(conn, event, article_id, int(rows[0][0]))
 
         await self._write(tx)
+
+    async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
+                             since: datetime) -> int:
+        """See `Store.note_site_text`."""
+        seen, oldest = encode_time(seen_at), encode_time(since)
+        host = "(SELECT host FROM articles WHERE id = ?)"
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            await conn.execute(
+                "INSERT INTO site_texts (host, text_hash, article_id, seen_at)"
+                " SELECT host, ?, id, ? FROM articles WHERE id = ?"
+                " ON CONFLICT (host, text_hash, article_id) DO UPDATE"
+                " SET seen_at = excluded.seen_at", (text_hash, seen, article_id))
+            await conn.execute(
+                f"DELETE FROM site_texts WHERE host = {host} AND seen_at < ?",  # noqa: S608
+                (article_id, oldest))
+            rows = list(await conn.execute_fetchall(
+                "SELECT count(*) FROM site_texts"  # noqa: S608
+                f" WHERE host = {host} AND text_hash = ? AND article_id != ?",
+                (article_id, text_hash, article_id)))
+            return int(rows[0][0])
+
+        return await self._write(tx)
+
+    async def mark_missing(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        lease_owner: str | None = None,
+    ) -> int:
+        """See `Store.mark_missing`. Raises KeyError for an unknown article,
+        `LeaseLostError`."""
+        params = (encode_time(checked_at), encode_time_opt(next_check_at),
+                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+
+        async def tx(conn: aiosqlite.Connection) -> int:
+            rows = list(await conn.execute_fetchall(
+                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
+                       next_check_at = ?, gone_count = gone_count + 1, {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                params,
+            ))
+            if not rows:
+                await require_lease(conn, "article", article_id, lease_owner)
+                raise KeyError(article_id)
+            return int(rows[0][0])
+
+        return await self._write(tx)
