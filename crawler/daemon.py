@@ -74,6 +74,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: Ticker | None = None
+        self._journal_saved = False
         self._app: App | None = None
         self._clock_watch: ClockWatch | None = None
         self.notifier = Notifier.from_env()
@@ -149,7 +150,26 @@ class Daemon:
         database = self._app is not None and await self._app.store.ping()
         scheduler = self._scheduler is not None and bool(self._scheduler.running)
         return {"loop": True, "database": database, "scheduler": scheduler,
-                "writes": self._writes_ok()}
+                "writes": self._writes_ok(), "journal": await self._journal_ok()}
+
+    async def _journal_ok(self) -> bool:
+        """False once the store's write-ahead log was deleted or replaced under it. The first
+        time, a checkpoint copies what it holds into the database file at once, so a crash
+        (or the watchdog's restart) loses no acknowledged commit."""
+        maintenance = maintenance_of(self._app.store) if self._app is not None else None
+        problem = maintenance.journal_problem() if maintenance is not None else None
+        if problem is None:
+            return True
+        log.error("store_journal_lost", error=problem,
+                  note="the daemon reports unhealthy: restart it once the cause is found")
+        if not self._journal_saved and maintenance is not None:
+            self._journal_saved = True
+            try:
+                saved = await maintenance.checkpoint()
+                log.warning("store_journal_checkpointed", complete=saved)
+            except Exception:
+                log.exception("store_journal_checkpoint_failed")
+        return False
 
     def _writes_ok(self) -> bool:
         """False once the store's writes have failed for `WRITES_FAILING_UNHEALTHY` seconds in

@@ -48,7 +48,7 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
 # Events that repeat for as long as a storage fault lasts (every check, every write, every
 # probe): one line per cause per window, the next one saying how many were left out.
 _FLOODING = frozenset({"store_writes_failing", "delivery_not_recorded", "lease_renewal_failed",
-                       "store_group_commit_broken"})
+                       "store_group_commit_broken", "store_journal_lost"})
 RATE_LIMIT_WINDOW = 10.0
 
 

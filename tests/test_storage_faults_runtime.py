@@ -162,3 +162,37 @@ async def test_the_daemon_is_unhealthy_while_writes_keep_failing(tmp_path: Path)
         await set_writable(app.store, True)
         await new_article(app.store, 1)
         assert (await daemon.health())["writes"] is True
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_write_ahead_log_removed_under_the_daemon_is_seen_and_saved(
+        tmp_path: Path, how: str) -> None:
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import write_config
+
+    settings = load_config(write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"]))
+    daemon = Daemon(settings)
+    db = tmp_path / "crawler.db"
+    async with App(settings) as app:
+        assert isinstance(app.store, SQLiteStore)
+        daemon._app = app
+        await new_article(app.store, 1)
+        assert app.store.journal_problem() is None
+        assert (await daemon.health())["journal"] is True
+        wal = Path(f"{db}-wal")
+        assert wal.stat().st_size > 0  # the article is in the log, not yet in the file
+        wal.unlink()
+        if how == "replaced":
+            wal.write_bytes(b"")
+        problem = app.store.journal_problem()
+        assert problem is not None and ("vanished" if how == "deleted" else "replaced") in problem
+        assert (await daemon.health())["journal"] is False
+        assert await daemon._healthy() is False
+        # The commit that was only in the removed log is in the database file now (a copy
+        # of the file alone, as a crash would leave it, holds it).
+        copy = tmp_path / "as-left-by-a-crash.db"
+        copy.write_bytes(db.read_bytes())
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("SELECT count(*) FROM articles").fetchone() == (1,)

@@ -468,6 +468,10 @@ class Maintenance(Protocol):
     def size_bytes(self) -> int:
         """Bytes the database takes on disk, its write-ahead log included."""
 
+    def journal_problem(self) -> str | None:
+        """What is wrong with the write-ahead log under the running daemon (deleted or
+        replaced by hand), or None."""
+
 
 class ArticleExistsError(Exception):
     """create_article() for a canonical URL that is already tracked."""

@@ -88,6 +88,8 @@ class SQLiteDatabase:
         self._waiting: list[tuple[Tx[Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
         self._write_health = WriteHealth()
+        # (device, inode) of the -wal file when the daemon's store opened it.
+        self._wal_identity: tuple[int, int] | None = None
 
     @property
     def path(self) -> Path:
@@ -159,6 +161,7 @@ class SQLiteDatabase:
             if self._lock_file is not None:
                 await self._check_pages()
                 await self._drop_stale_leases()
+                self._wal_identity = _identity(self._wal_path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
         log.debug("store_opened", path=str(self._path), readonly=self._readonly)
@@ -288,6 +291,23 @@ class SQLiteDatabase:
         """See `Store.failing_writes`."""
         return self._write_health.failing()
 
+    @property
+    def _wal_path(self) -> Path:
+        return Path(f"{self._path}-wal")
+
+    def journal_problem(self) -> str | None:
+        """See `Maintenance.journal_problem`. The daemon's store notes the write-ahead log's
+        file at open; SQLite keeps that file while connections are open (a checkpoint only
+        truncates it), so another file, or none, under its name means someone removed it."""
+        if self._wal_identity is None or self._writer is None:
+            return None
+        now = _identity(self._wal_path)
+        if now == self._wal_identity:
+            return None
+        what = "vanished" if now is None else "was replaced by another file"
+        return (f"the write-ahead log {self._wal_path} {what} while the database was open: "
+                "commits since the last checkpoint are only in this process")
+
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self._path, Path(f"{self._path}-wal"))
                    if p.exists())
@@ -412,6 +432,14 @@ class SQLiteDatabase:
                     log.error("store_rollback_failed", error=str(exc))
                 raise
             return result
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
