@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """The `Store` protocol's contract, asserted on both stores: SQLite (a file in tmp_path) and
 PostgreSQL (a database of the test's own on the session's server). What only one store has
 (SQLite's WAL and pragmas, its lock file; PostgreSQL's sessions) is tested in its own file."""
@@ -6,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -29,32 +28,21 @@ from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
 from crawler.webhooks.health import EndpointState
 from tests.store_backends import (
-    BACKENDS,
     HOOK_A,
     HOOK_B,
     T0,
     Backend,
     content,
     event,
-    make_backend,
     new_article,
 )
+
+# The suite's fixtures, used by name as test parameters (hence F811 on every test).
+from tests.store_contract_fixtures import backend, store  # noqa: F401
 
 CURRENT = len(MIGRATIONS)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from make_backend(request, tmp_path)
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    s = backend.store()
-    await s.migrate()
-    await s.open()
-    yield s
-    await s.close()
 
 
 def test_both_stores_number_their_schemas_alike() -> None:

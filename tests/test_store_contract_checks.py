@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """The `Store` methods a check's decision reads, and restorations, asserted on both stores
 (like test_store_contract.py): version marks without texts, the last version, the status of
 the deletion in force, and `mark_restored` writing the check, the event and its deliveries in
@@ -6,42 +7,28 @@ one transaction, under the article's lease."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from crawler.models import EventRecord, VersionMark
 from crawler.store.base import LeaseLostError, Store
 from tests.store_backends import (
-    BACKENDS,
     HOOK_A,
     HOOK_B,
     LEASE,
     T0,
-    Backend,
     content,
     event,
-    make_backend,
     new_article,
 )
+
+# The suite's fixtures, used by name as test parameters (hence F811 on every test).
+from tests.store_contract_fixtures import backend, store  # noqa: F401
 
 URL = "https://news.example/a/1"
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from make_backend(request, tmp_path)
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    s = backend.store()
-    await s.migrate()
-    await s.open()
-    yield s
-    await s.close()
 
 
 def deleted(status: int, at: timedelta) -> EventRecord:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """The `Store` protocol's leases, asserted on both stores (like test_store_contract.py): due
 feeds, re-checks and deliveries are claimed exactly, held until they expire, renewed, released,
 completed only by their owner, capped per host, and never claimed twice by racing stores."""
@@ -6,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from crawler.models import Content
 from crawler.store.base import LeaseLostError, Store
 from tests.store_backends import (
-    BACKENDS,
     HOOK_A,
     HOOK_B,
     LEASE,
@@ -26,22 +24,10 @@ from tests.store_backends import (
     article_at,
     content,
     event,
-    make_backend,
 )
 
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from make_backend(request, tmp_path)
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    s = backend.store()
-    await s.migrate()
-    await s.open()
-    yield s
-    await s.close()
+# The suite's fixtures, used by name as test parameters (hence F811 on every test).
+from tests.store_contract_fixtures import backend, store  # noqa: F401
 
 
 async def test_a_claim_takes_exactly_limit_due_rows_earliest_first(store: Store) -> None:

@@ -1,33 +1,21 @@
+# ruff: noqa: F811
 """The read queries of the `Store` seam (`crawler.store.reads`), asserted on both stores:
 resolving an article, the article and event lists with their filters and keyset pages."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from crawler.store.base import Store
-from tests.store_backends import BACKENDS, T0, Backend, content, event, make_backend
+from tests.store_backends import T0, Backend, content, event
+
+# The suite's fixtures, used by name as test parameters (hence F811 on every test).
+from tests.store_contract_fixtures import backend, store  # noqa: F401
 
 FEED_A = "https://news.example/rss"
 FEED_B = "https://other.example/feed"
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from make_backend(request, tmp_path)
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    s = backend.store()
-    await s.migrate()
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def add(store: Store, n: int, *, minutes: int, title: str = "", feed: str = FEED_A,

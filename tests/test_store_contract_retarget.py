@@ -1,42 +1,29 @@
+# ruff: noqa: F811
 """Deliveries whose endpoint left the config, asserted on both stores (like
 test_store_contract.py): the backlog counted per endpoint, and moved whole to the URL that
 replaced it, never doubling an event the new URL already has."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from crawler.store.base import Store
 from tests.store_backends import (
-    BACKENDS,
     HOOK_A,
     HOOK_B,
     T0,
-    Backend,
     event,
-    make_backend,
     new_article,
 )
+
+# The suite's fixtures, used by name as test parameters (hence F811 on every test).
+from tests.store_contract_fixtures import backend, store  # noqa: F401
 
 HOOK_C = "http://127.0.0.1:9/c"
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from make_backend(request, tmp_path)
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    s = backend.store()
-    await s.migrate()
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def test_a_backlog_is_counted_and_moved_to_the_new_url(store: Store) -> None:
