@@ -147,6 +147,8 @@ class Outcome:
     """Articles stored per second, from the first stored to the last."""
     cpu_ms: float
     """The daemons' CPU time (all of it, start-up included) per article."""
+    shares: tuple[float, ...] = ()
+    """Each daemon's part of that CPU time: how evenly the fleet shared the work."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,8 +196,10 @@ async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgClu
                 raise RuntimeError(f"{scenario.name}: {stored} of {total} articles stored "
                                    f"(see {workdir}/d*/stderr)")
             await asyncio.sleep(0.05)
-        cpu = sum(cpu_seconds(p.pid) for p in procs)
-        return Outcome(rate=(total - 1) / (done - first), cpu_ms=1000 * cpu / total)
+        each = [cpu_seconds(p.pid) for p in procs]
+        cpu = sum(each)
+        return Outcome(rate=(total - 1) / (done - first), cpu_ms=1000 * cpu / total,
+                       shares=tuple(c / cpu for c in each))
     finally:
         for proc in procs:
             if proc.returncode is None:
@@ -230,8 +234,10 @@ async def bench(args: argparse.Namespace) -> int:
                 for scenario in scenarios:
                     got = await run_scenario(scenario, sites, cluster, Path(root), total)
                     results[scenario.name].append(got)
+                    split = "" if len(got.shares) < 2 else " (CPU shares " + ", ".join(
+                        f"{share:.0%}" for share in got.shares) + ")"
                     print(f"round {round_no + 1}: {scenario.name}: {got.rate:.1f} articles/s,"
-                          f" {got.cpu_ms:.2f} ms CPU per article", flush=True)
+                          f" {got.cpu_ms:.2f} ms CPU per article{split}", flush=True)
     finally:
         for site in sites:
             await site.close()

@@ -29,6 +29,7 @@ import structlog
 from crawler.app import App
 from crawler.clockstep import ClockWatch
 from crawler.config import ConfigError, Settings, load_config
+from crawler.due_work import FEED_CLAIM_BATCH
 from crawler.events import notify_endpoint_key
 from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
@@ -45,6 +46,7 @@ CANCEL_SECONDS = 5.0
 # How often due feed polls and re-checks are claimed: the most a due unit waits for its turn.
 # A claim that finds nothing writes nothing.
 CLAIM_EVERY = 1.0
+CLAIM_JITTER = 0.5
 # A first poll is spread over this much time (or the feed's interval, if shorter), so feeds
 # added together are not all polled at the same instant, nor every interval after.
 FIRST_POLL_SPREAD = 5.0
@@ -254,8 +256,10 @@ class Daemon:
         Each runs one at a time, and runs missed while one was slow are coalesced."""
         assert self._scheduler is not None
         ticker = self._scheduler
+        # Claims at a jittered beat: in a fleet, whose claim comes first after work falls due
+        # changes from one second to the next, so no member's phase makes it win every time.
         for job_id, work in (("feeds", self._claim_feeds), ("recheck", self._claim_checks)):
-            ticker.add(job_id, CLAIM_EVERY, self._tracked(job_id, work))
+            ticker.add(job_id, CLAIM_EVERY, self._tracked(job_id, work), jitter=CLAIM_JITTER)
         ticker.add("status", STATUS_EVERY, self._tracked("status", self._report_status),
                    first=STATUS_EVERY)
         ticker.add("clock", CLOCK_WATCH_EVERY, self._tracked("clock", self._watch_clock),
@@ -299,9 +303,19 @@ class Daemon:
         task.add_done_callback(self._inflight.discard)
 
     async def _claim_feeds(self) -> None:
+        """Claim due polls a few at a time, with a short random pause between claims while
+        there is more: the polls start at once, and a member of a fleet that is busy with
+        their new articles stops claiming (`DueWork.claim_feeds`), so that idle members take
+        the rest rather than whoever came first taking everything due."""
         assert self._app is not None
-        for state in await self._app.due.claim_feeds():
-            self._spawn("poll", self._app.due.poll(state))
+        while True:
+            claimed = await self._app.due.claim_feeds()
+            for state in claimed:
+                self._spawn("poll", self._app.due.poll(state))
+            if len(claimed) < FEED_CLAIM_BATCH or self.stop_event.is_set():
+                return
+            # Scheduling spread only, not security.
+            await asyncio.sleep(random.uniform(0.05, 0.15))  # noqa: S311
 
     async def _claim_checks(self) -> None:
         assert self._app is not None

@@ -11,6 +11,7 @@ coalesced into the next, and the wall clock never consulted.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class Periodic:
     job: Job
     first: float = 0.0
     """Delay before the first run (default: at once)."""
+    jitter: float = 0.0
+    """Each gap is `every` times a random factor in [1 - jitter, 1 + jitter]."""
 
 
 class Ticker:
@@ -40,10 +43,13 @@ class Ticker:
         self._tasks: list[asyncio.Task[None]] = []
         self.running = False
 
-    def add(self, name: str, every: float, job: Job, *, first: float = 0.0) -> None:
+    def add(self, name: str, every: float, job: Job, *, first: float = 0.0,
+            jitter: float = 0.0) -> None:
         if self.running:
             raise RuntimeError("jobs are added before start")
-        self._jobs.append(Periodic(name, every, job, first))
+        if not 0.0 <= jitter < 1.0:
+            raise ValueError(f"jitter must be in [0, 1), not {jitter!r}")
+        self._jobs.append(Periodic(name, every, job, first, jitter))
 
     @property
     def names(self) -> list[str]:
@@ -80,4 +86,8 @@ class Ticker:
             except Exception:
                 log.exception("job_crashed", job=periodic.name)
             # Runs missed during a slow one are not caught up one by one.
-            due = max(due + periodic.every, loop.time())
+            gap = periodic.every
+            if periodic.jitter:
+                # Scheduling spread only, not security.
+                gap *= random.uniform(1 - periodic.jitter, 1 + periodic.jitter)  # noqa: S311
+            due = max(due + gap, loop.time())

@@ -11,6 +11,7 @@ import structlog
 
 from crawler.app import App
 from crawler.config import load_config
+from crawler.due_work import FEED_CLAIM_BATCH, FIRST_SIGHTS_BUSY
 from crawler.leases import LeaseKeeper, LeaseTiming, new_owner
 from crawler.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock, write_config
@@ -106,3 +107,20 @@ async def test_work_claimed_and_not_finished_is_given_back_at_exit(
     async with App(settings, clock=clock) as app:  # the next process: nothing to wait for
         assert len(await app.due.claim_checks()) == 1
         assert len(await app.due.claim_feeds()) == 1
+
+
+async def test_polls_are_claimed_a_few_at_a_time_and_not_while_busy(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    """So that in a fleet the members take turns at what falls due, and one busy with new
+    articles leaves the next polls to the others."""
+    feeds = [site.url(f"/rss.xml?part={n}") for n in range(10)]
+    settings = load_config(write_config(tmp_path, feeds, intervals='["1m"]'))
+    async with App(settings, clock=clock) as app:
+        await app.store.sync_feeds({url: clock.now for url in feeds})
+        first = await app.due.claim_feeds()
+        assert len(first) == FEED_CLAIM_BATCH
+        app.pipeline.first_sights_in_flight = FIRST_SIGHTS_BUSY + 1
+        assert await app.due.claim_feeds() == []  # busy: left for the others
+        app.pipeline.first_sights_in_flight = 0
+        assert len(await app.due.claim_feeds()) == FEED_CLAIM_BATCH
+        await app.feed_leases.release([s.feed_url for s in first])
