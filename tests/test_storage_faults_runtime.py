@@ -22,7 +22,7 @@ from crawler.config import LoggingSettings
 from crawler.logging_setup import RATE_LIMIT_WINDOW, configure_logging
 from crawler.store.base import ArticleExistsError, LeaseLostError, StoreError
 from crawler.store.sqlite import SQLiteStore
-from crawler.store.write_health import WriteHealth, is_storage_fault
+from crawler.store.write_health import is_storage_fault
 from crawler.webhooks import deliverer as deliverer_module
 from crawler.webhooks.deliverer import Deliverer
 from tests.store_backends import new_article
@@ -58,7 +58,7 @@ async def set_writable(store: SQLiteStore, writable: bool) -> None:
 
 async def test_failing_writes_are_reported_until_one_gets_through(store: SQLiteStore) -> None:
     now = [100.0]
-    store._write_health = WriteHealth(clock=lambda: now[0])
+    store._write_health.clock = lambda: now[0]
     assert store.failing_writes() is None
     await set_writable(store, False)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -149,7 +149,7 @@ async def test_the_daemon_is_unhealthy_while_writes_keep_failing(tmp_path: Path)
     async with App(settings) as app:
         assert isinstance(app.store, SQLiteStore)
         now = [0.0]
-        app.store._write_health = WriteHealth(clock=lambda: now[0])
+        app.store._write_health.clock = lambda: now[0]
         daemon._app = app
         assert (await daemon.health())["writes"] is True
         await set_writable(app.store, False)

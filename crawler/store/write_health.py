@@ -21,7 +21,8 @@ class WriteHealth:
     """The current streak of failed writes, timed on the monotonic clock."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+        self.clock = clock
+        """Seconds, monotonic (a test may set another)."""
         self._failing_since: float | None = None
         self._last_error = ""
 
@@ -30,7 +31,7 @@ class WriteHealth:
 
     def failed(self, exc: BaseException) -> None:
         if self._failing_since is None:
-            self._failing_since = self._clock()
+            self._failing_since = self.clock()
         self._last_error = f"{type(exc).__name__}: {exc}"
 
     def note(self, exc: BaseException | None) -> None:
@@ -46,7 +47,7 @@ class WriteHealth:
         """(seconds since the first failure of the streak, the last error), or None."""
         if self._failing_since is None:
             return None
-        return self._clock() - self._failing_since, self._last_error
+        return self.clock() - self._failing_since, self._last_error
 
 
 def is_storage_fault(exc: BaseException) -> bool:
