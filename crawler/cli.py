@@ -184,7 +184,25 @@ def _load_if_present(args: argparse.Namespace) -> Settings | None:
     return _load(args)
 
 
+# A reader that stopped reading (`crawler changes | head`): the exit status of a program killed
+# by SIGPIPE, as the shell's own tools give it.
+EXIT_PIPE_CLOSED = 128 + 13
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whatever is still buffered can go nowhere: point stdout at /dev/null so that the
+        # interpreter's own flush at exit does not fail (and print a traceback) again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     args.config = getattr(args, "config", None)
     if args.command == "extract":

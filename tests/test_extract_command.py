@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from crawler.app import App
 from crawler.cli import main
 from crawler.config import load_config
-from tests.conftest import FakeClock, write_config
+from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
 from tests.e2e_support import run_pass
 from tests.news_site import NewsSite
 
@@ -95,3 +96,19 @@ def test_extract_with_a_named_config_that_cannot_be_used_exits_2(
     assert main(["extract", "--config", str(config), str(page)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "invalid config" in captured.err
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path: Path) -> None:
+    """`crawler ... | head`: the command ends quietly with SIGPIPE's status."""
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><article>" + "<p>A paragraph of the story, long enough.</p>"
+                    * 2000 + "</article></body></html>", encoding="utf-8")
+    proc = subprocess.Popen([*CRAWLER_CMD, "extract", *[str(page)] * 40], cwd=tmp_path,
+                            env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
