@@ -140,3 +140,20 @@ def test_recheck_delete_checks(tmp_path: Path, value: str, ok: bool) -> None:
     else:
         with pytest.raises(ConfigError, match=r"recheck\.delete_checks"):
             load_config(path, env={})
+
+
+def test_the_default_config_names_every_key() -> None:
+    """config/crawler.toml is the key list with defaults (README): a key added to the
+    settings must be named there, set or in a comment."""
+    import re
+
+    from crawler.config import Settings
+    from tests.conftest import REPO
+
+    text = (REPO / "config" / "crawler.toml").read_text(encoding="utf-8")
+    unnamed = []
+    for section, field in Settings.model_fields.items():
+        keys = getattr(field.annotation, "model_fields", {})
+        unnamed += [f"{section}.{key}" for key in keys
+                    if not re.search(rf"^\s*#?\s*{key}\s*=", text, re.MULTILINE)]
+    assert unnamed == []
