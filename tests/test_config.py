@@ -157,3 +157,21 @@ def test_the_default_config_names_every_key() -> None:
         unnamed += [f"{section}.{key}" for key in keys
                     if not re.search(rf"^\s*#?\s*{key}\s*=", text, re.MULTILINE)]
     assert unnamed == []
+
+
+@pytest.mark.parametrize(("url", "private"), [
+    ("http://127.0.0.1:8080/rss.xml", True), ("http://[::1]/rss", True),
+    ("http://10.1.2.3/rss", True), ("http://localhost/rss", True),
+    ("http://printer.localhost/rss", True), ("https://example.org/rss.xml", False),
+    ("https://93.184.215.14/rss", False),
+])
+def test_check_config_warns_of_feeds_the_address_policy_refuses(
+        tmp_path: Path, url: str, private: bool) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[feeds]]\nurl = "{url}"\n')
+    ok = _cli("check-config", "--config", str(config), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert ("will never be polled" in ok.stdout) is private
+    config.write_text(f'[fetch]\nallow_private_addresses = true\n[[feeds]]\nurl = "{url}"\n')
+    allowed = _cli("check-config", "--config", str(config), cwd=tmp_path)
+    assert "will never be polled" not in allowed.stdout

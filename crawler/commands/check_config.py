@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crawler.config import Settings
+from crawler.fetch.netguard import is_forbidden
 from crawler.redact import redact_url
 from crawler.store import describe_storage
 from crawler.units import format_duration
@@ -30,6 +33,10 @@ def describe(settings: Settings, path: Path) -> str:
     ]
     lines += [f"  {redact_url(feed.url)} every {format_duration(feed.interval)}"
               for feed in settings.feeds]
+    if not f.allow_private_addresses:
+        lines += [f"  warning: {redact_url(feed.url)} is on a private or local address, which"
+                  " fetch.allow_private_addresses = false refuses: it will never be polled"
+                  for feed in settings.feeds if _private_host(feed.url)]
     if settings.sites:
         lines.append(f"sites ({len(settings.sites)}):")
         for host, site in settings.sites.items():
@@ -45,3 +52,17 @@ def describe(settings: Settings, path: Path) -> str:
                  + ", ".join(format_duration(s) for s in d.retry_schedule)
                  + f"; payloads up to {d.max_payload_bytes} bytes")
     return "\n".join(lines)
+
+
+def _private_host(url: str) -> bool:
+    """The URL names a loopback, private or otherwise reserved address outright (an IP
+    literal, or localhost). Names are not resolved here: the fetcher checks what they
+    resolve to at every connection."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return is_forbidden(address)
