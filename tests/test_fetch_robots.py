@@ -124,7 +124,8 @@ async def test_robots_timeout_disallows_all() -> None:
         with pytest.raises(FetchError) as err:
             await f.fetch(server.make_url("/page").human_repr())
     assert err.value.kind == "robots_unreachable"
-    assert "robots.txt could not be read (timeout)" in str(err.value)
+    assert "robots.txt could not be read (timeout: " in str(err.value)
+    assert "the site is not reachable" in str(err.value) and "next try in 30" in str(err.value)
     assert hits.count("/page") == 0
 
 
@@ -135,7 +136,9 @@ async def test_robots_network_error_disallows_all() -> None:
         with pytest.raises(FetchError) as err:
             await f.fetch("http://gone.example:9/page")  # discard port: nothing listens
     assert err.value.kind == "robots_unreachable"
-    assert "robots.txt could not be read (connection)" in str(err.value)
+    # Says why (the transport's own words), not only that it failed.
+    assert "robots.txt could not be read (connection: " in str(err.value)
+    assert "Cannot connect to host gone.example:9" in str(err.value)
 
 
 async def test_robots_is_cached_for_at_most_a_day() -> None:

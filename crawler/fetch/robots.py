@@ -127,9 +127,11 @@ class RobotsCache:
         except FetchError as exc:
             if exc.kind == "blocked_address":
                 raise
-            log.warning("robots_unreachable", url=str(robots_url), reason=exc.kind)
+            log.warning("robots_unreachable", url=str(robots_url), reason=exc.kind,
+                        error=exc.message, next_try_in_s=UNREACHABLE_TTL)
             return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
-                          refusal=_unreachable(exc.kind), refusal_kind="robots_unreachable")
+                          refusal=_unreachable(f"{exc.kind}: {exc.message}"),
+                          refusal_kind="robots_unreachable")
         status = answer.status
         if 200 <= status < 300:
             text = answer.body.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -145,6 +147,9 @@ class RobotsCache:
 
 
 def _unreachable(reason: str) -> str:
+    # Said as what it is: the site could not be reached (often the network itself is down),
+    # not a site that forbids crawling.
     minutes = int(UNREACHABLE_TTL // 60)
-    return (f"robots.txt could not be read ({reason}); the site is treated as disallowed "
-            f"for {minutes} minutes (RFC 9309)")
+    return (f"robots.txt could not be read ({reason}): the site is not reachable, so nothing "
+            f"is fetched from it until robots.txt can be read (RFC 9309); next try in "
+            f"{minutes} minutes")
