@@ -34,9 +34,19 @@ FEED_CLAIM_BATCH = 4
 # Re-checks one process runs at once (page fetches are further limited per host and overall by
 # the fetcher).
 CHECKS_AT_ONCE = 16
-# New articles in flight above which a process claims no more feed polls (see `claim_feeds`):
-# as many as its fetches could serve at once (`fetch.global_concurrency`'s default).
-FIRST_SIGHTS_BUSY = 16
+# Seconds the event loop may take to come back to a task that yields, above which the process
+# counts as saturated and claims no more feed polls (see `claim_feeds`). An idle loop answers
+# in microseconds; one working through pages of new articles in tens to hundreds of ms.
+BUSY_LAG = 0.05
+
+
+async def loop_lag() -> float:
+    """How long the event loop takes to come back to a task that yields: the time to run
+    everything that is ready before it."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.sleep(0)
+    return loop.time() - started
 
 
 class DueWork:
@@ -56,14 +66,14 @@ class DueWork:
     # --- feeds -------------------------------------------------------------------------------
     async def claim_feeds(self) -> list[FeedState]:
         """Claim up to `FEED_CLAIM_BATCH` of the due feed polls this process has room for:
-        none when it is full, and
-        none while it is busy with the new articles of the polls it has (more than
-        `FIRST_SIGHTS_BUSY` being fetched and extracted): in a fleet, a member with spare
-        capacity then takes them, instead of the first to claim doing every feed's new
-        articles (measured: one of two daemons did 83-95% of the work). Alone, a busy daemon
-        takes its next polls as soon as it has worked through the ones it has."""
+        none when it is full, and none while its event loop is saturated (`loop_lag` over
+        `BUSY_LAG`: extracting the new articles of the polls it has): in a fleet, a member
+        with spare capacity then takes them, instead of the first to claim doing every
+        feed's new articles (measured: one of two daemons did 83-95% of the work). Polls
+        waiting on slow or polite hosts leave the loop idle, so they never hold up the
+        others. Alone, a saturated daemon takes its next polls as soon as it has caught up."""
         room = min(FEED_POLLS_AT_ONCE - self._feeds.count, FEED_CLAIM_BATCH)
-        if room <= 0 or self._pipeline.first_sights_in_flight > FIRST_SIGHTS_BUSY:
+        if room <= 0 or await loop_lag() > BUSY_LAG:
             return []
         keeper = self._feeds
         claimed = await keeper.store.claim_due_feeds(

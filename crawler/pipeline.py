@@ -79,9 +79,6 @@ class Pipeline:
         self._sightings = Sightings(store, fetcher, self._read_probe, self._metrics)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
-        # New articles being fetched and extracted now: the CPU-heavy part of a poll, which
-        # decides whether this process should take more polls (`crawler.due_work`).
-        self.first_sights_in_flight = 0
 
     def replace_settings(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
         """Use a reloaded config (and, when `[fetch]` changed, a fetcher built from it) from
@@ -185,11 +182,7 @@ class Pipeline:
                 known = await self._find_entry(feed, entry)
                 if known is not None:
                     return await self._known_entry(known, entry)
-                self.first_sights_in_flight += 1
-                try:
-                    outcome = await self._first_sight(feed, entry)
-                finally:
-                    self.first_sights_in_flight -= 1
+                outcome = await self._first_sight(feed, entry)
                 await self._find_entry(feed, entry)  # records the entry's id for next time
                 return outcome
         finally:
