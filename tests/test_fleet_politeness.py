@@ -34,7 +34,7 @@ async def store(pg_url: str) -> AsyncIterator[PostgresStore]:
         await store.close()
 
 
-def test_only_a_store_that_several_daemons_share_paces_the_fleet(tmp_path: object) -> None:
+def test_only_a_store_that_several_daemons_share_paces_the_fleet() -> None:
     # One daemon owns an SQLite file: its own politeness is already the fleet's.
     assert isinstance(PostgresStore("postgresql://h/db"), HostTurns)
     assert not isinstance(SQLiteStore(":memory:"), HostTurns)

@@ -1,10 +1,10 @@
+# ruff: noqa: F811
 """Who may read the pages, the feed and the API (`[http] token`): table tests of the rules,
 then the endpoint itself on a database the daemon's passes filled."""
 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -13,9 +13,8 @@ import structlog
 
 from crawler.config import load_config
 from crawler.web.access import Access, access_for, presented_token, token_matches
-from tests.conftest import FakeClock, write_config
-from tests.news_site import NewsSite
-from tests.web_support import Tracked, serving, track_site
+from tests.conftest import write_config
+from tests.web_support import Tracked, clock, serving, track_site, tracked  # noqa: F401 (fixtures)
 
 TOKEN = "tok-3f9a1c"
 WEB_PATHS = ("/", "/articles/1", "/articles/1/diff", "/changes.atom", "/api/changes",
@@ -77,14 +76,6 @@ def test_reading_commands_do_without_an_unset_token(tmp_path: Path) -> None:
         load_config(config, env={})
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC) - timedelta(days=1))
-
-
-@pytest.fixture
-async def tracked(tmp_path: Path, site: NewsSite, clock: FakeClock) -> Tracked:
-    return await track_site(tmp_path, site, clock)
 
 
 async def test_with_a_token_every_page_asks_for_it(tracked: Tracked) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """`/changes.atom` and `/api/...` on a database the daemon's passes filled: the feed parses
 as Atom with feedparser (entry id = event id, link = the article's page, the word diff as
 HTML), and the JSON has the contract's shapes, filters and keyset `next`."""
@@ -5,30 +6,20 @@ HTML), and the JSON has the contract's shapes, filters and keyset `next`."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import feedparser
-import pytest
 from lxml import etree
 
 from tests.conftest import FakeClock
 from tests.news_site import NewsSite
-from tests.web_support import EDITED, HOSTILE, Tracked, serving, track_site
+from tests.web_support import EDITED, HOSTILE, Tracked, clock, serving, track_site, tracked  # noqa: F401 (fixtures)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC) - timedelta(days=1))
-
-
-@pytest.fixture
-async def tracked(tmp_path: Path, site: NewsSite, clock: FakeClock) -> Tracked:
-    return await track_site(tmp_path, site, clock)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """The web view over HTTP: a database the daemon's passes filled from the local news site,
 served by the operator endpoint on 127.0.0.1 and read with an aiohttp client. The list of
 changes with its filters and keyset pages, an article's page, the word diff, escaping of
@@ -6,26 +7,20 @@ everything from the web, the security headers."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import aiohttp
-import pytest
 
-from tests.conftest import FakeClock
-from tests.news_site import NewsSite
-from tests.web_support import EDITED, HOSTILE, HOSTILE_TITLE, Tracked, serving, track_site
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC) - timedelta(days=1))
-
-
-@pytest.fixture
-async def tracked(tmp_path: Path, site: NewsSite, clock: FakeClock) -> Tracked:
-    return await track_site(tmp_path, site, clock)
+from tests.web_support import (  # noqa: F401 (fixtures)
+    EDITED,
+    HOSTILE,
+    HOSTILE_TITLE,
+    Tracked,
+    clock,
+    serving,
+    track_site,
+    tracked,
+)
 
 
 class Elements(HTMLParser):

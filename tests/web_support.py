@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from crawler.config import Settings, load_config
 from crawler.httpapi import HttpApi
@@ -84,3 +87,15 @@ async def serving(settings: Settings, *, host: str = "127.0.0.1", token: str = "
     finally:
         await api.stop()
         await store.close()
+
+
+# The fixtures of the web tests, used by name as test parameters: a clock a day back (so the
+# pages' relative times are stable), and a database the daemon's passes filled.
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC) - timedelta(days=1))
+
+
+@pytest.fixture
+async def tracked(tmp_path: Path, site: NewsSite, clock: FakeClock) -> Tracked:
+    return await track_site(tmp_path, site, clock)

@@ -388,23 +388,9 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
     ) -> int:
         """See `Store.mark_collapsed`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
-        params = (utc(checked_at), utc_opt(next_check_at), *lease_params(lease_owner),
-                  article_id, *lease_params(lease_owner))
-
-        async def tx(conn: Conn) -> int:
-            cur = await conn.execute(
-                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = collapse_count + 1, gone_count = 0,
-                       {CLEAR_LEASE}
-                   WHERE id = %s AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
-                params,
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
-            return int(row["collapse_count"])
-
-        return await self._write(tx)
+        return await self._grow_streak(article_id, "collapse_count", also="gone_count = 0,",
+                                       checked_at=checked_at, next_check_at=next_check_at,
+                                       lease_owner=lease_owner)
 
     async def mark_deleted(
         self,

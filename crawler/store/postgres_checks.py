@@ -113,19 +113,29 @@ class PostgresChecks(PostgresOutbox):
     ) -> int:
         """See `Store.mark_missing`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
+        return await self._grow_streak(article_id, "gone_count", checked_at=checked_at,
+                                       next_check_at=next_check_at, lease_owner=lease_owner)
+
+    async def _grow_streak(
+        self, article_id: int, streak: str, *, checked_at: datetime,
+        next_check_at: datetime | None, lease_owner: str | None, also: str = "",
+    ) -> int:
+        """A check that counts one more in a row of `streak` (`gone_count`, a 404; or
+        `collapse_count`, a collapse), with the SET items `also` adds; returns the new count.
+        Under the article's lease, as every completing write."""
         params = (utc(checked_at), utc_opt(next_check_at), *lease_params(lease_owner),
                   article_id, *lease_params(lease_owner))
 
         async def tx(conn: Conn) -> int:
             cur = await conn.execute(
                 f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, gone_count = gone_count + 1, {CLEAR_LEASE}
-                   WHERE id = %s AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                       next_check_at = %s, {streak} = {streak} + 1, {also} {CLEAR_LEASE}
+                   WHERE id = %s AND {LEASE_HELD} RETURNING {streak} AS streak""",  # noqa: S608
                 params,
             )
             row = await cur.fetchone()
             if row is None:
                 raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
-            return int(row["gone_count"])
+            return int(row["streak"])
 
         return await self._write(tx)

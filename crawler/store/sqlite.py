@@ -376,23 +376,9 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
     ) -> int:
         """See `Store.mark_collapsed`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
-        params = (encode_time(checked_at), encode_time_opt(next_check_at),
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
-
-        async def tx(conn: aiosqlite.Connection) -> int:
-            rows = list(await conn.execute_fetchall(
-                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = collapse_count + 1, gone_count = 0,
-                       {CLEAR_LEASE}
-                   WHERE id = ? AND {LEASE_HELD} RETURNING collapse_count""",  # noqa: S608
-                params,
-            ))
-            if not rows:
-                await require_lease(conn, "article", article_id, lease_owner)
-                raise KeyError(article_id)
-            return int(rows[0][0])
-
-        return await self._write(tx)
+        return await self._grow_streak(article_id, "collapse_count", also="gone_count = 0,",
+                                       checked_at=checked_at, next_check_at=next_check_at,
+                                       lease_owner=lease_owner)
 
     async def mark_deleted(
         self,

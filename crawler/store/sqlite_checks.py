@@ -109,14 +109,24 @@ class CheckStore(OutboxStore):
     ) -> int:
         """See `Store.mark_missing`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
+        return await self._grow_streak(article_id, "gone_count", checked_at=checked_at,
+                                       next_check_at=next_check_at, lease_owner=lease_owner)
+
+    async def _grow_streak(
+        self, article_id: int, streak: str, *, checked_at: datetime,
+        next_check_at: datetime | None, lease_owner: str | None, also: str = "",
+    ) -> int:
+        """A check that counts one more in a row of `streak` (`gone_count`, a 404; or
+        `collapse_count`, a collapse), with the SET items `also` adds; returns the new count.
+        Under the article's lease, as every completing write."""
         params = (encode_time(checked_at), encode_time_opt(next_check_at),
                   *lease_params(lease_owner), article_id, *lease_params(lease_owner))
 
         async def tx(conn: aiosqlite.Connection) -> int:
             rows = list(await conn.execute_fetchall(
                 f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, gone_count = gone_count + 1, {CLEAR_LEASE}
-                   WHERE id = ? AND {LEASE_HELD} RETURNING gone_count""",  # noqa: S608
+                       next_check_at = ?, {streak} = {streak} + 1, {also} {CLEAR_LEASE}
+                   WHERE id = ? AND {LEASE_HELD} RETURNING {streak}""",  # noqa: S608
                 params,
             ))
             if not rows:
