@@ -167,8 +167,10 @@ async def list_deliveries(settings: Settings, *, as_json: bool = False) -> int:
 
 
 async def _known_endpoints(store: Store) -> set[str]:
-    rows = await store.list_deliveries(LISTED)
-    return {d.endpoint_url for d in rows} | {s.url for s in await store.list_endpoint_states()}
+    # The endpoints with deliveries not delivered yet (the LISTED statuses), counted in the
+    # store rather than loading every such delivery.
+    unsent = await store.count_unsent_by_endpoint()
+    return set(unsent) | {s.url for s in await store.list_endpoint_states()}
 
 
 def _unresolved(given: str, matches: list[str]) -> int:
