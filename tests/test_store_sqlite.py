@@ -5,6 +5,7 @@ behaviour, asserted on both stores, is in test_store_contract.py."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from crawler.store.base import Store
 from crawler.store.migrations import MIGRATIONS, split_statements
 from crawler.store.sqlite import SQLiteStore
-from crawler.store.sqlite_rows import decode_text, encode_text
+from crawler.store.sqlite_rows import decode_text, decode_time, encode_text, encode_time
 from tests.store_backends import new_article
 
 
@@ -61,3 +62,20 @@ async def test_due_articles_uses_partial_index(store: SQLiteStore) -> None:
             " AND a.next_check_at <= ? ORDER BY a.next_check_at, a.id LIMIT 5", ("x",)
         ).fetchall()
     assert "articles_due" in " ".join(str(row) for row in plan)
+
+
+@pytest.mark.parametrize(("stored", "expected"), [
+    ("2026-12-01T16:46:14.123456Z", datetime(2026, 12, 1, 16, 46, 14, 123456, tzinfo=UTC)),
+    ("1970-01-01T00:00:00.000000Z", datetime(1970, 1, 1, tzinfo=UTC)),
+])
+def test_stored_times_decode_to_aware_utc(stored: str, expected: datetime) -> None:
+    decoded = decode_time(stored)
+    assert decoded == expected and decoded.tzinfo is UTC
+    assert encode_time(decoded) == stored
+
+
+@pytest.mark.parametrize("stored", ["2026-12-01T16:46:14.123456", "2026-12-01T17:46:14+01:00",
+                                    "yesterday"])
+def test_a_time_not_written_by_the_store_is_refused(stored: str) -> None:
+    with pytest.raises(ValueError, match=r"isoformat|not a stored UTC time"):
+        decode_time(stored)

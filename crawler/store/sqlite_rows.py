@@ -42,7 +42,12 @@ def encode_time_opt(value: datetime | None) -> str | None:
 
 
 def decode_time(value: str) -> datetime:
-    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads this format (the "Z" included, since Python 3.11) some 30 times
+    # faster than strptime, which took most of the due query's time at 100,000 articles.
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None or parsed.utcoffset():
+        raise ValueError(f"not a stored UTC time: {value!r}")
+    return parsed.replace(tzinfo=UTC)
 
 
 def decode_time_opt(value: str | None) -> datetime | None:
