@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
-from crawler.store.sqlite_lock import lock_path
+from crawler.store.sqlite_lock import DaemonLock, lock_holder, lock_path
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.e2e_support import running_daemon, stop_daemon
 
@@ -52,15 +53,38 @@ async def test_second_daemon_refused_first_keeps_running_and_sigkill_frees_the_f
         rc, out, err = await crawler(config, "status")
         assert rc == 0, err
         assert "articles tracked: 0" in out
+        assert f"daemon: running (pid {first.pid})" in out
+        rc, out, _ = await crawler(config, "status", "--json")
+        assert json.loads(out)["daemon"] == {"running": True, "pid": first.pid}
         rc, out, _ = await crawler(config, "deliveries")
         assert rc == 0
 
         first.kill()  # SIGKILL: no chance to clean up
         await first.wait()
     assert lock_path(tmp_path / "crawler.db").read_text().strip() == str(first.pid)
+    # The dead daemon's pid is still in the file; status asks the kernel, not the file.
+    rc, out, _ = await crawler(config, "status")
+    assert rc == 0 and "daemon: not running" in out
 
     async with running_daemon(config, tmp_path) as again:
         await daemon_started(log, 2)
         assert lock_path(tmp_path / "crawler.db").read_text().strip() == str(again.pid)
         assert await stop_daemon(again) == 0
     assert lock_path(tmp_path / "crawler.db").read_text() == ""
+
+
+def test_lock_holder_reads_the_kernels_table_not_the_file(tmp_path: Path) -> None:
+    database = tmp_path / "crawler.db"
+    assert lock_holder(database) is None  # no lock file at all
+    lock = DaemonLock(database)
+    lock.acquire()
+    try:
+        assert lock_holder(database) == os.getpid()
+        # Another file's lock in the table, or a waiter's line, is not ours.
+        table = tmp_path / "locks"
+        table.write_text("1: FLOCK  ADVISORY  WRITE 4242 00:00:1 0 EOF\n"
+                         "1: -> FLOCK  ADVISORY  WRITE 4343 00:00:1 0 EOF\n")
+        assert lock_holder(database, proc_locks=table) is None
+    finally:
+        lock.release()
+    assert lock_holder(database) is None

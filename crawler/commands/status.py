@@ -36,6 +36,10 @@ class _Stored:
     failed: int
     disabled: int
     database: str
+    # Whether the store can tell if a daemon runs on it (a PostgreSQL fleet has no single
+    # daemon to name), and then the running daemon's pid (None: none runs).
+    daemon_known: bool
+    daemon_pid: int | None
 
 
 async def _read(settings: Settings) -> _Stored:
@@ -50,11 +54,14 @@ async def _read(settings: Settings) -> _Stored:
         disabled = len(await store.list_deliveries(("disabled",)))
         maintenance = maintenance_of(store)
         database = store.describe()
+        daemon_pid = None
         if maintenance is not None:
             database += f" ({maintenance.size_bytes() / 1024 / 1024:.1f} MiB)"
+            daemon_pid = maintenance.daemon_pid()
     finally:
         await store.close()
-    return _Stored(feeds, articles, versions, pending, failed, disabled, database)
+    return _Stored(feeds, articles, versions, pending, failed, disabled, database,
+                   maintenance is not None, daemon_pid)
 
 
 def _feed_json(url: str, state: FeedState | None, *, configured: bool) -> dict[str, Any]:
@@ -78,7 +85,9 @@ def status_json(settings: Settings, stored: _Stored) -> dict[str, Any]:
     return {"feeds": feeds, "articles": stored.articles, "versions": stored.versions,
             "deliveries": {"pending": stored.pending, "failed": stored.failed,
                            "disabled": stored.disabled},
-            "database": stored.database}
+            "database": stored.database,
+            "daemon": {"running": stored.daemon_pid is not None, "pid": stored.daemon_pid}
+            if stored.daemon_known else None}
 
 
 async def show_status(settings: Settings, *, as_json: bool = False) -> int:
@@ -94,9 +103,10 @@ async def show_status(settings: Settings, *, as_json: bool = False) -> int:
     feeds = stored.feeds
 
     table = Table(title="feeds")
-    for column in ("feed", "last poll (UTC)", "result", "entries", "next poll (UTC)", "errors",
-                   "last error"):
+    for column in ("feed", "last poll (UTC)", "result", "entries", "next poll (UTC)", "errors"):
         table.add_column(column)
+    # Wrapped at word boundaries, never cut: the end of an error is often what says why.
+    table.add_column("last error", max_width=60, overflow="fold")
     for feed in settings.feeds:
         state = feeds.get(feed.url)
         if state is None:
@@ -107,11 +117,15 @@ async def show_status(settings: Settings, *, as_json: bool = False) -> int:
         table.add_row(Text(redact_url(feed.url)), _when(state.last_polled_at),
                       state.last_status or "-", entries, _when(state.next_poll_at),
                       str(state.consecutive_errors),
-                      Text(printable_line(redact_text(state.last_error or "-"))[:80]))
+                      Text(printable_line(redact_text(state.last_error or "-"))),
+                      style="red" if state.consecutive_errors else None)
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     console.print(f"articles tracked: {stored.articles}, versions stored: {stored.versions}")
     console.print(f"deliveries: {stored.pending} pending, {stored.failed} failed, "
                   f"{stored.disabled} to disabled endpoints")
     console.print(f"database: {stored.database}")
+    if stored.daemon_known:
+        console.print(f"daemon: running (pid {stored.daemon_pid})"
+                      if stored.daemon_pid is not None else "daemon: not running")
     return 0

@@ -468,6 +468,10 @@ class Maintenance(Protocol):
     def size_bytes(self) -> int:
         """Bytes the database takes on disk, its write-ahead log included."""
 
+    def daemon_pid(self) -> int | None:
+        """The pid of the daemon that has the database open, None when none runs (read
+        without taking the daemon's lock)."""
+
     def journal_problem(self) -> str | None:
         """What is wrong with the write-ahead log under the running daemon (deleted or
         replaced by hand), or None."""

@@ -47,7 +47,7 @@ from crawler.store.base import (
 from crawler.store.migrations import MIGRATIONS, apply_migrations
 from crawler.store.sqlite_backup import backup_sqlite
 from crawler.store.sqlite_commit import GroupCommit, Tx
-from crawler.store.sqlite_lock import DaemonLock
+from crawler.store.sqlite_lock import DaemonLock, lock_holder
 from crawler.store.write_health import WriteHealth
 
 log = structlog.get_logger(__name__)
@@ -302,6 +302,10 @@ class SQLiteDatabase:
         what = "vanished" if now is None else "was replaced by another file"
         return (f"the write-ahead log {self._wal_path} {what} while the database was open: "
                 "commits since the last checkpoint are only in this process")
+
+    def daemon_pid(self) -> int | None:
+        """See `Maintenance.daemon_pid`."""
+        return lock_holder(self._path)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self._path, Path(f"{self._path}-wal"))

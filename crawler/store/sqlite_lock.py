@@ -69,6 +69,28 @@ class DaemonLock:
         os.close(fd)  # closing drops the flock
 
 
+def lock_holder(database: Path, *, proc_locks: Path = Path("/proc/locks")) -> int | None:
+    """The pid of the process holding `database`'s daemon lock, None when nobody holds it.
+
+    Read from the kernel's lock table, never by trying the lock: even a moment's shared lock
+    taken by `crawler status` would refuse a daemon starting in that moment. The pid written
+    in the lock file is not enough on its own: a SIGKILLed daemon leaves it behind."""
+    try:
+        info = os.stat(lock_path(database))
+        table = proc_locks.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in table.splitlines():
+        # "12: FLOCK  ADVISORY  WRITE 4242 fe:00:2205234 0 EOF"; waiters show "-> FLOCK".
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue
+        if fields[5] == wanted and fields[4].isdigit():
+            return int(fields[4])
+    return None
+
+
 def _read_pid(fd: int) -> int | None:
     try:
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
