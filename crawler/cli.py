@@ -244,6 +244,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except OSError as exc:
         print(f"crawler: invalid config: logging.file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from crawler.httpapi import ListenError
     from crawler.store import StoreError
 
     try:
@@ -251,6 +252,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except StoreError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return _store_exit(args.command, exc)
+    except ListenError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _store_exit(command: str, exc: Exception) -> int:

@@ -48,6 +48,11 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", port
 
 
+class ListenError(Exception):
+    """The `[http] listen` address cannot be bound (taken, or not this machine's): a message
+    for the operator, printed as it is."""
+
+
 class HttpApi:
     """An aiohttp server for /healthz and /metrics, and the pages when given `store`;
     `start()` binds, `stop()` closes it."""
@@ -75,7 +80,7 @@ class HttpApi:
         return app
 
     async def start(self) -> None:
-        """Bind and serve. Raises OSError if the address is taken or not allowed."""
+        """Bind and serve. Raises `ListenError` if the address is taken or not allowed."""
         if self._runner is not None:
             return
         # No access log: a scrape every 15 s would be most of the journal.
@@ -84,6 +89,14 @@ class HttpApi:
         try:
             site = web.TCPSite(runner, self.host, self._requested_port)
             await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = exc.strerror or str(exc)
+            if "error while attempting to bind" in reason:
+                # asyncio's wording around the system's: keep only the system's reason.
+                reason = reason.rsplit(": ", 1)[-1]
+            raise ListenError(f"cannot listen on {self.host}:{self._requested_port} "
+                              f"([http] listen): {reason}") from None
         except BaseException:
             await runner.cleanup()
             raise

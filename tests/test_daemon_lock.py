@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -48,6 +49,7 @@ async def test_second_daemon_refused_first_keeps_running_and_sigkill_frees_the_f
             assert rc == 1, (command, err)
             assert f"pid {first.pid}" in err, (command, err)
             assert "one daemon per SQLite file" in err
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
         assert first.returncode is None  # the first one never noticed
 
         rc, out, err = await crawler(config, "status")
@@ -88,3 +90,17 @@ def test_lock_holder_reads_the_kernels_table_not_the_file(tmp_path: Path) -> Non
     finally:
         lock.release()
     assert lock_holder(database) is None
+
+
+async def test_a_taken_http_port_is_one_line_and_frees_the_database(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"],
+                              extra=f'[http]\nlisten = "127.0.0.1:{port}"\n')
+        rc, _, err = await crawler(config, "run")
+    assert rc == 1
+    assert err.strip() == (f"crawler: cannot listen on 127.0.0.1:{port} ([http] listen): "
+                           "address already in use")
+    assert lock_holder(tmp_path / "crawler.db") is None  # the lock went with the process

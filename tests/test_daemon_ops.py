@@ -227,22 +227,6 @@ async def test_reload_removing_and_adding_feeds_changes_what_is_polled(
             await asyncio.sleep(0.1)
         assert site.requests.count("/rss.xml") > rss_polls  # added back: polled again
         assert await stop_daemon(daemon) == 0
-
-    # Restore as the README says: the daemon stopped, the database and its companion files
-    # moved aside, the copy put in its place; the next start takes it as it is.
-    aside = tmp_path / "aside"
-    aside.mkdir()
-    for name in ("crawler.db", "crawler.db-wal", "crawler.db-shm"):
-        if (tmp_path / name).exists():
-            (tmp_path / name).rename(aside / name)
-    shutil.copyfile(backup, tmp_path / "crawler.db")
-    for command in ("once", "status"):
-        proc = await asyncio.create_subprocess_exec(
-            *CRAWLER_CMD, command, "--config", str(config_ok), cwd=tmp_path,
-            env=subprocess_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, (command, err)
-    assert "articles tracked: 3, versions stored: 3" in out.decode()
     events = [json.loads(line) for line in (tmp_path / "crawler.jsonl").read_text().splitlines()]
     reloads = [(e["added"], e["removed"]) for e in events if e["event"] == "config_reloaded"]
     assert reloads == [(0, 1), (1, 0)]

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from crawler import httpapi
-from crawler.httpapi import HttpApi, parse_listen
+from crawler.httpapi import HttpApi, ListenError, parse_listen
 from crawler.metrics import Metrics, status_class
 
 
@@ -159,7 +159,8 @@ async def test_port_in_use_raises() -> None:
     await first.start()
     try:
         second = HttpApi("127.0.0.1", first.port or 0, Metrics(process_metrics=False), Health())
-        with pytest.raises(OSError, match=r"(?i)in use"):
+        with pytest.raises(ListenError, match=rf"^cannot listen on 127.0.0.1:{first.port} "
+                                               r"\(\[http\] listen\): address already in use$"):
             await second.start()
     finally:
         await first.stop()
