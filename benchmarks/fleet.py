@@ -1,12 +1,18 @@
 """Throughput of a fleet: one `crawler run` against two on one PostgreSQL database, each
-daemon pinned to a core of its own, and one daemon on PostgreSQL against one on SQLite.
+daemon on a CPU of its own, and one daemon on PostgreSQL against one on SQLite.
 
     .venv/bin/python benchmarks/fleet.py            # about 2-4 minutes, 127.0.0.1 only
+
+Each daemon's CPU: with `--cpu-quota CORES` (the default on a machine of fewer than 4 cores,
+where it is 0.4) every daemon runs in a control group capped at that fraction of one core
+(`benchmarks/cpu_quota.py`), a small machine of its own, so that the database server and the
+sites keep the rest; with `--cpu-quota 0` each daemon is pinned to a core (`taskset -c N`),
+which is only fair with cores to spare for the server and the sites.
 
 What runs: `--hosts` local news sites, each on its own loopback address (127.0.0.2, ...: a
 host of its own for politeness), each with one RSS feed of `--stories` articles of
 `--paragraphs` paragraphs; a throwaway PostgreSQL server from Debian's package (as the tests
-start it); the daemons as subprocesses (`taskset -c N`), re-checks an hour away so that the
+start it); the daemons as subprocesses, re-checks an hour away so that the
 run is the first sight of every article: feed poll, page fetch, extraction, first version
 and its event stored. Each scenario starts on an empty database and ends when every article
 is stored; its throughput is the articles stored from the first to the last divided by the
@@ -42,6 +48,7 @@ if str(REPO) not in sys.path:
 
 from aiohttp.test_utils import TestServer  # noqa: E402
 
+from benchmarks import cpu_quota  # noqa: E402
 from benchmarks.report import print_table  # noqa: E402
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
 from tests.news_site import NewsSite, Story  # noqa: E402
@@ -149,6 +156,9 @@ class Outcome:
     """The daemons' CPU time (all of it, start-up included) per article."""
     shares: tuple[float, ...] = ()
     """Each daemon's part of that CPU time: how evenly the fleet shared the work."""
+    throttled: float = 0.0
+    """The part of the run the daemons spent waiting for their CPU quota (0 without one):
+    near 1, the quota is what limited them, as meant."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -158,7 +168,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgCluster | None,
-                       root: Path, total: int) -> Outcome:
+                       root: Path, total: int, quota: float) -> Outcome:
+    """`quota`: each daemon's CPU in cores (a control group each), 0 for a pinned core."""
     workdir = Path(tempfile.mkdtemp(prefix="fleet-", dir=root))
     url = None
     if scenario.postgres:
@@ -166,6 +177,7 @@ async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgClu
         url = cluster.url(cluster.new_database())
     feeds = [site.url("/rss.xml") for site in sites]
     procs = []
+    groups: list[cpu_quota.CpuQuota] = []
     try:
         for n in range(scenario.daemons):
             folder = workdir / f"d{n}"
@@ -176,12 +188,18 @@ async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgClu
                 f'url = "{url}"' if url else f'database = "{workdir / "d0" / "crawler.db"}"')
             config.write_text(text.replace('level = "info"', 'level = "warning"'))
             stderr = (folder / "stderr").open("wb")
+            pin = [] if quota else ["taskset", "-c", str(n % (os.cpu_count() or 1))]
             procs.append(await asyncio.create_subprocess_exec(
-                "taskset", "-c", str(n % (os.cpu_count() or 1)), *CRAWLER_CMD, "run",
+                *pin, *CRAWLER_CMD, "run",
                 "--config", str(config), cwd=folder, env=subprocess_env(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=stderr))
             stderr.close()
+            if quota:
+                # Moved in before the interpreter has started its threads, which follow it.
+                groups.append(cpu_quota.CpuQuota(f"{scenario.daemons}-{n}", quota))
+                groups[-1].add(procs[-1].pid)
+        started = time.monotonic()
         count = counter(scenario, workdir, url)
         first = done = 0.0
         deadline = time.monotonic() + 600
@@ -198,8 +216,10 @@ async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgClu
             await asyncio.sleep(0.05)
         each = [cpu_seconds(p.pid) for p in procs]
         cpu = sum(each)
+        waited = sum(g.throttled_seconds() for g in groups)
         return Outcome(rate=(total - 1) / (done - first), cpu_ms=1000 * cpu / total,
-                       shares=tuple(c / cpu for c in each))
+                       shares=tuple(c / cpu for c in each),
+                       throttled=waited / (len(procs) * (done - started)) if groups else 0.0)
     finally:
         for proc in procs:
             if proc.returncode is None:
@@ -210,6 +230,8 @@ async def run_scenario(scenario: Scenario, sites: list[HostSite], cluster: PgClu
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+        for group in groups:
+            group.close()
         if url is not None and cluster is not None:
             cluster.drop_database(url.rsplit("/", 1)[1])
         shutil.rmtree(workdir, ignore_errors=True)
@@ -220,7 +242,13 @@ async def bench(args: argparse.Namespace) -> int:
     if reason is not None:
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
-    if shutil.which("taskset") is None:
+    quota = args.cpu_quota
+    if quota is None:
+        quota = 0.4 if (os.cpu_count() or 1) < 4 and cpu_quota.available() is None else 0.0
+    if quota and (why := cpu_quota.available()) is not None:
+        print(f"cannot run with --cpu-quota: {why}", file=sys.stderr)
+        return 2
+    if not quota and shutil.which("taskset") is None:
         print("cannot run: taskset (util-linux) is missing", file=sys.stderr)
         return 2
     cluster = await asyncio.to_thread(start_cluster)  # it runs a loop of its own
@@ -232,12 +260,14 @@ async def bench(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as root:
             for round_no in range(args.rounds):
                 for scenario in scenarios:
-                    got = await run_scenario(scenario, sites, cluster, Path(root), total)
+                    got = await run_scenario(scenario, sites, cluster, Path(root), total,
+                                             quota)
                     results[scenario.name].append(got)
                     split = "" if len(got.shares) < 2 else " (CPU shares " + ", ".join(
                         f"{share:.0%}" for share in got.shares) + ")"
+                    capped = f", throttled {got.throttled:.0%} of the time" if quota else ""
                     print(f"round {round_no + 1}: {scenario.name}: {got.rate:.1f} articles/s,"
-                          f" {got.cpu_ms:.2f} ms CPU per article{split}", flush=True)
+                          f" {got.cpu_ms:.2f} ms CPU per article{split}{capped}", flush=True)
     finally:
         for site in sites:
             await site.close()
@@ -251,7 +281,8 @@ async def bench(args: argparse.Namespace) -> int:
         pg = median["PostgreSQL, 1 daemon"] / median["SQLite, 1 daemon"]
         rows += [("2 daemons / 1 (PostgreSQL)", f"{two:.2f}x (target >= 1.8)"),
                  ("PostgreSQL / SQLite (1 daemon)", f"{pg:.2f}x (target >= 0.8)")]
-    print_table(f"First sight of {total} articles on {args.hosts} hosts, "
+    each = f"each daemon capped at {quota:g} core" if quota else "each daemon on its own core"
+    print_table(f"First sight of {total} articles on {args.hosts} hosts, {each}, "
                 f"{os.cpu_count()} cores, median of {args.rounds} rounds", rows)
     return 0
 
@@ -263,6 +294,9 @@ def main() -> int:
     parser.add_argument("--paragraphs", type=int, default=120, help="paragraphs per article")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="", help="run the scenarios whose name has this")
+    parser.add_argument("--cpu-quota", type=float, default=None, metavar="CORES",
+                        help="each daemon's CPU, in cores (a control group each); 0 pins each "
+                             "to a core instead (default: 0.4 below 4 cores, else 0)")
     return asyncio.run(bench(parser.parse_args()))
 
 
