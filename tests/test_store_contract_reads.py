@@ -159,3 +159,11 @@ async def test_an_articles_events_come_oldest_first_and_a_read_only_store_reads_
         assert (await reader.get_article(article)) is not None
     finally:
         await reader.close()
+
+
+async def test_database_bytes_counts_what_is_stored(store: Store) -> None:
+    empty = await store.database_bytes()
+    assert empty > 0  # the schema itself takes room
+    for n in range(200):
+        await add(store, n, minutes=n, title="A long enough title " * 20)
+    assert await store.database_bytes() > empty

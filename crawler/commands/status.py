@@ -53,11 +53,8 @@ async def _read(settings: Settings) -> _Stored:
         failed = len(await store.list_deliveries(("failed",)))
         disabled = len(await store.list_deliveries(("disabled",)))
         maintenance = maintenance_of(store)
-        database = store.describe()
-        daemon_pid = None
-        if maintenance is not None:
-            database += f" ({maintenance.size_bytes() / 1024 / 1024:.1f} MiB)"
-            daemon_pid = maintenance.daemon_pid()
+        database = f"{store.describe()} ({await store.database_bytes() / 1024 / 1024:.1f} MiB)"
+        daemon_pid = None if maintenance is None else maintenance.daemon_pid()
     finally:
         await store.close()
     return _Stored(feeds, articles, versions, pending, failed, disabled, database,

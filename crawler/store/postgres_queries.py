@@ -113,6 +113,10 @@ class PostgresReads(PostgresDatabase):
             _EVENTS + " WHERE e.article_id = %s ORDER BY e.created_at, e.id", (article_id,))
         return [_event(row) for row in rows]
 
+    async def database_bytes(self) -> int:
+        rows = await self._read("SELECT pg_database_size(current_database()) AS size")
+        return int(rows[0]["size"])
+
 
 def _listing(row: Any) -> ArticleListing:
     deleted_at = None if row["deleted_at"] is None else _utc(row["deleted_at"])

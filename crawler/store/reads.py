@@ -97,6 +97,10 @@ class StoreReads(Protocol):
     async def article_events(self, article_id: int) -> list[EventListing]:
         """Every stored event of one article, oldest first (ties by event id)."""
 
+    async def database_bytes(self) -> int:
+        """Bytes the database takes on its disk (SQLite: the file and its write-ahead log;
+        PostgreSQL: the database's relations on the server)."""
+
 
 def ascii_lower(text: str) -> str:
     """`text` with only A-Z lower-cased: what SQLite's `lower()` does, so a search means the

@@ -119,6 +119,9 @@ class SQLiteReads(SQLiteDatabase):
             _EVENTS + " WHERE e.article_id = ? ORDER BY e.created_at, e.id", (article_id,))
         return [_event(row) for row in rows]
 
+    async def database_bytes(self) -> int:
+        return self.size_bytes()
+
 
 def _listing(row: Any) -> ArticleListing:
     deleted_at = decode_time_opt(row["deleted_at"])
