@@ -79,3 +79,16 @@ def test_stored_times_decode_to_aware_utc(stored: str, expected: datetime) -> No
 def test_a_time_not_written_by_the_store_is_refused(stored: str) -> None:
     with pytest.raises(ValueError, match=r"isoformat|not a stored UTC time"):
         decode_time(stored)
+
+
+def test_a_shared_statement_reads_alike_in_both_dialects() -> None:
+    from crawler.store.postgres_queries import POSTGRES
+    from crawler.store.sqlite_queries import SQLITE
+
+    text = "SELECT 1 FROM articles WHERE id = ? AND url = ?"
+    assert SQLITE.sql(text) == text
+    assert POSTGRES.sql(text) == "SELECT 1 FROM articles WHERE id = %s AND url = %s"
+    assert SQLITE.one_of("u.url", ["a", "b"]) == ("u.url IN (?, ?)", ["a", "b"])
+    assert POSTGRES.one_of("u.url", ["a", "b"]) == ("u.url = ANY(?)", [["a", "b"]])
+    with pytest.raises(ValueError, match="literal %"):
+        POSTGRES.sql("SELECT 1 WHERE title LIKE '%x'")

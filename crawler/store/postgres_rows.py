@@ -21,6 +21,7 @@ __all__ = [
     "ARTICLE_COLUMNS",
     "DELIVERY_COLUMNS",
     "ENDPOINT_COLUMNS",
+    "ROWS",
     "decode_payload",
     "decode_text",
     "encode_text",
@@ -48,7 +49,8 @@ def _read_time(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-_READ = RowReader(_read_time)
+ROWS = RowReader(_read_time)
+_READ = ROWS
 row_to_article = _READ.article
 row_to_version = _READ.version
 row_to_version_mark = _READ.version_mark

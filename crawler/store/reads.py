@@ -1,6 +1,6 @@
-"""The read queries of the store seam: what the reading commands (and later the web view) look
-up, apart from the write path so each store keeps them in a module of their own
-(`sqlite_queries`, `postgres_queries`).
+"""The read queries of the store seam: what the reading commands and the web view look up,
+apart from the write path; written once for both stores (`shared_reads`, in each store's
+dialect: `sqlite_queries`, `postgres_queries`).
 
 Lists are newest first and paged by a keyset cursor (`before`): the sort key of the last row
 of the previous page, so a page costs the same at the millionth row as at the first (an index

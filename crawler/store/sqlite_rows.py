@@ -21,10 +21,23 @@ from crawler.store.records import (
 )
 
 __all__ = [
-    "ARTICLE_COLUMNS", "DELIVERY_COLUMNS", "ENDPOINT_COLUMNS", "decode_payload", "decode_text",
-    "decode_time", "decode_time_opt", "encode_text", "encode_time", "encode_time_opt",
-    "row_to_article", "row_to_delivery", "row_to_endpoint", "row_to_feed_state",
-    "row_to_version", "row_to_version_mark",
+    "ARTICLE_COLUMNS",
+    "DELIVERY_COLUMNS",
+    "ENDPOINT_COLUMNS",
+    "ROWS",
+    "decode_payload",
+    "decode_text",
+    "decode_time",
+    "decode_time_opt",
+    "encode_text",
+    "encode_time",
+    "encode_time_opt",
+    "row_to_article",
+    "row_to_delivery",
+    "row_to_endpoint",
+    "row_to_feed_state",
+    "row_to_version",
+    "row_to_version_mark",
 ]
 
 # Fixed width, so that text order in SQL is time order (indexes on due times rely on it).
@@ -54,7 +67,8 @@ def decode_time_opt(value: str | None) -> datetime | None:
     return None if value is None else decode_time(value)
 
 
-_READ = RowReader(decode_time)
+ROWS = RowReader(decode_time)
+_READ = ROWS
 row_to_article = _READ.article
 row_to_version = _READ.version
 row_to_version_mark = _READ.version_mark

@@ -1,0 +1,51 @@
+"""What differs between the stores' SQL, so that a query both stores make is written once.
+
+The stores speak two dialects of one schema (migrations numbered alike, the same columns):
+SQLite marks a parameter with `?` and keeps times as fixed-width UTC text, PostgreSQL marks
+it with `%s` and keeps `timestamptz`. A few expressions differ where one database would plan
+the shared form badly. A `Dialect` holds exactly those differences; queries shared by both
+stores are written once with `?` marks and passed through `Dialect.sql` (see `shared_reads`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crawler.store.records import RowReader
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    mark: str
+    """How a parameter is marked in a statement: "?" or "%s"."""
+    write_time: Callable[[datetime], Any]
+    """A timezone-aware datetime as passed for a time column."""
+    rows: RowReader
+    """Records from this store's rows (how a stored time is read)."""
+    title_contains: str
+    """Condition, with one `?`: the article's title contains the parameter (A-Z folded to
+    lower case, as `reads.ascii_lower` folds the parameter; other letters as given)."""
+    event_of_feed: str
+    """Condition, with one `?`: the event (`e`) is of an article first seen in the feed."""
+    values_as_array: bool
+    """`one_of` passes its values as one array parameter (`= ANY(%s)`) rather than one
+    parameter each (`IN (?, ...)`)."""
+
+    def sql(self, text: str) -> str:
+        """`text`, written with `?` marks, in this dialect. Shared statements hold no `%` and
+        no `?` but the marks, so the exchange is exact."""
+        if self.mark == "?":
+            return text
+        if "%" in text:
+            raise ValueError(f"a shared statement holds a literal %: {text!r}")
+        return text.replace("?", self.mark)
+
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """Condition "`column` is one of `values`" with `?` marks, and its parameters."""
+        if self.values_as_array:
+            return f"{column} = ANY(?)", [list(values)]
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
