@@ -32,32 +32,50 @@ printed as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from crawler.clockstep import DueCaps
 from crawler.models import (
     Article,
     Content,
-    Delivery,
     EventRecord,
     FeedState,
     Version,
     VersionMark,
 )
+from crawler.store.claims import LeaseKey, LeaseKind, StoreClaims
+from crawler.store.errors import (
+    ArticleExistsError,
+    BackupError,
+    DatabaseConnectionError,
+    DatabaseMissingError,
+    LeaseLostError,
+    SchemaError,
+    SchemaOutdatedError,
+    SchemaTooNewError,
+    StoreClosedError,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
+from crawler.store.maintenance import Maintenance
+from crawler.store.outbox import StoreOutbox
 from crawler.store.reads import StoreReads
-from crawler.webhooks.health import EndpointState, Transition
+
+# The seam's names, importable from here as from the modules that define them.
+__all__ = [
+    "ArticleExistsError", "BackupError", "DatabaseConnectionError", "DatabaseMissingError",
+    "EventBuilder", "LeaseKey", "LeaseKind", "LeaseLostError", "Maintenance", "SchemaError",
+    "SchemaOutdatedError", "SchemaTooNewError", "Store", "StoreClaims", "StoreClosedError",
+    "StoreError", "StoreLockedError", "StoreOutbox", "StoreReads", "StoreUnavailableError",
+    "url_host", "url_path",
+]
 
 # Builds the event of a new version once the writing transaction has assigned its number.
 EventBuilder = Callable[[int], EventRecord]
-
-# What a lease is taken on, and the key naming one row of it: a feed by its URL (str), an
-# article and a delivery by their ids (int).
-LeaseKind = Literal["feed", "article", "delivery"]
-LeaseKey = str | int
 
 
 def url_host(url: str) -> str:
@@ -73,8 +91,9 @@ def url_path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class Store(StoreReads, Protocol):
-    """The whole seam: the methods below, and the read queries of `StoreReads`."""
+class Store(StoreReads, StoreOutbox, StoreClaims, Protocol):
+    """The whole seam: the methods below, the read queries of `StoreReads`, the outbox of
+    `StoreOutbox` and the claims of `StoreClaims`."""
 
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
@@ -304,103 +323,6 @@ class Store(StoreReads, Protocol):
         """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
         query is `path` (`url_path`), oldest first (an indexed query)."""
 
-    # --- deliveries (the outbox) -------------------------------------------------------------
-    async def due_deliveries(
-        self, now: datetime, limit: int, *, endpoints: Collection[str] | None = None
-    ) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first; only to `endpoints`
-        when given (so a disabled or removed endpoint's backlog cannot fill `limit`)."""
-
-    async def next_delivery_due(
-        self, *, endpoints: Collection[str] | None = None
-    ) -> datetime | None:
-        """When the earliest pending delivery is due and claimable; None if none is pending.
-        A delivery under a lease counts from the later of its `next_attempt_at` and its
-        `lease_expires_at` (so a delivery another daemon is sending is not "due now"); one
-        held back behind an earlier delivery of its article (see `claim_due_deliveries`)
-        does not count."""
-
-    async def record_delivery_attempt(
-        self,
-        delivery_id: int,
-        *,
-        attempted_at: datetime,
-        status_code: int | None,
-        error: str | None,
-        duration_ms: float,
-        outcome: str,
-        next_attempt_at: datetime | None,
-        lease_owner: str | None = None,
-    ) -> None:
-        """One attempt, in its own transaction. `outcome` is "delivered", "retry" (then
-        `next_attempt_at` is set), "failed" (schedule exhausted) or "disabled" (410).
-        `lease_owner`: the attempt completes a claim (see the module docstring; on
-        `LeaseLostError` neither the attempt nor the new status is stored)."""
-
-    async def list_deliveries(self, statuses: tuple[str, ...]) -> list[Delivery]:
-        """Deliveries in the given statuses, for operators."""
-
-    async def requeue_deliveries(
-        self, *, event_id: str | None, failed: bool, endpoint_url: str | None, now: datetime
-    ) -> int:
-        """Set matching deliveries back to pending, due now, attempts reset; returns how many."""
-
-    async def count_pending_deliveries(self) -> int: ...
-
-    # --- due work, claimed with leases (see the module docstring) ---------------------------
-    async def claim_due_feeds(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
-    ) -> list[FeedState]:
-        """Lease to `owner`, until `now + lease_seconds`, the configured feeds (`sync_feeds`)
-        whose `next_poll_at` <= `now` and whose lease is free at `now`: the `limit` earliest
-        due (ties by URL), exactly min(limit, how many qualify); returned in that order. The
-        poll completes with `record_feed_poll(..., lease_owner=owner)`."""
-
-    async def claim_due_articles(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
-        per_host: int | None = None,
-    ) -> list[Article]:
-        """Lease to `owner`, until `now + lease_seconds`, articles whose `next_check_at` <=
-        `now` and whose lease is free at `now`, earliest due first (ties by id), at most
-        `limit`; returned in that order, each with `claimed_by = owner`. `per_host`: after
-        the claim, no host (`Article` URL's authority, lower-cased) has more than this many
-        articles under an unexpired lease, whoever holds them (so one claim never hands out
-        more work for a host than its politeness allows at once; a host already at the cap
-        gets none, and the earliest due of each host go first). The check completes with
-        `add_version` / `mark_checked` / `mark_collapsed` / `mark_deleted` with
-        `lease_owner=owner`. (PostgreSQL cannot lock rows in a query with a window function:
-        rank the due rows per host in one CTE, then lock the chosen ids `FOR UPDATE SKIP
-        LOCKED` in the next; a row skipped there only lowers the count.) The host of an
-        article is stored when it is created (`urlsplit(url).netloc.lower()`)."""
-
-    async def claim_due_deliveries(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
-        endpoints: Collection[str] | None = None,
-    ) -> list[Delivery]:
-        """Lease to `owner`, until `now + lease_seconds`, pending deliveries whose
-        `next_attempt_at` <= `now` and whose lease is free at `now`, only to `endpoints` when
-        given (none for an empty collection), earliest due first (ties by id), at most
-        `limit`; returned in that order. A delivery is not claimable while an earlier pending
-        delivery (lower id) of the same article to the same endpoint exists, leased or not:
-        each endpoint gets an article's events in order. The attempt completes with
-        `record_delivery_attempt(..., lease_owner=owner)`."""
-
-    async def renew_leases(
-        self, kind: LeaseKind, owner: str, keys: Collection[LeaseKey], *, now: datetime,
-        lease_seconds: float,
-    ) -> set[LeaseKey]:
-        """Extend to `now + lease_seconds` the leases `owner` still holds on these rows
-        (`lease_owner` equal, expired or not), in one transaction; returns the keys renewed.
-        A key not returned was lost: another owner claimed it after it expired, or it was
-        completed or released. Unknown keys are ignored."""
-
-    async def release_leases(
-        self, kind: LeaseKind, owner: str, keys: Collection[LeaseKey]
-    ) -> int:
-        """Give up the leases `owner` holds on these rows, due times unchanged (the work is
-        claimable again at once); rows held by others are not touched. Returns how many were
-        released."""
-
     # --- due times moved from outside their work ---------------------------------------------
     async def clamp_due_times(self, now: datetime, caps: DueCaps) -> int:
         """Repair stored due times after a wall-clock step (`crawler.clockstep.clamp_due`),
@@ -419,138 +341,3 @@ class Store(StoreReads, Protocol):
         extracting a hostile page) leaves the article due at `next_check_at`, not at once.
         `lease_owner`: written only while that owner holds the article's lease, else
         `LeaseLostError`; None writes regardless."""
-
-    async def hasten_deliveries(self, endpoint_url: str, *, now: datetime) -> int:
-        """An endpoint that answered again: its pending deliveries due later than `now`
-        become due `now` (claimed in id order after those already due, see
-        `claim_due_deliveries`). Leases are untouched. Returns how many moved."""
-
-    # --- deliveries whose endpoint left the config -------------------------------------------
-    async def count_unsent_by_endpoint(self) -> dict[str, int]:
-        """Deliveries not delivered yet ("pending", "failed", "disabled"), counted per
-        endpoint URL (endpoints with none are absent)."""
-
-    async def retarget_deliveries(self, from_url: str, to_url: str, *, now: datetime) -> int:
-        """Move every delivery to `from_url` not delivered yet to `to_url`, except those of
-        events `to_url` already has a delivery of; returns how many moved. Moved ones start
-        afresh at the new endpoint (what the old one did says nothing of it): pending, due at
-        `now`, no attempts, leases cleared. Raises ValueError when both URLs are the same."""
-
-    # --- endpoint health (see crawler.webhooks.health) ---------------------------------------
-    async def list_endpoint_states(self) -> list[EndpointState]:
-        """Every endpoint with a stored health row (failing, paused or disabled), by URL."""
-
-    async def update_endpoint_state(
-        self, url: str, change: Callable[[EndpointState], EndpointState]
-    ) -> Transition:
-        """Apply `change` (a pure function) to the endpoint's stored state (a healthy one if
-        none is stored), in one transaction; returns the states before and after."""
-
-    async def resume_endpoint(self, url: str, *, now: datetime) -> tuple[EndpointState, int]:
-        """An operator's resume: the endpoint is healthy again, its deliveries held by a 410
-        are pending again and its backlog is due `now`, in one transaction. Returns its state
-        before and how many deliveries were put back from "disabled"."""
-
-
-@runtime_checkable
-class Maintenance(Protocol):
-    """Housekeeping that only a store kept in local files needs (SQLite). A store offers it
-    when `crawler.store.maintenance_of` returns it; the daemon then schedules `checkpoint`."""
-
-    async def checkpoint(self) -> bool:
-        """Fold the write-ahead log back into the database so it does not grow without bound.
-        False when a reader kept it from finishing (try again later)."""
-
-    async def backup(self, dest: Path) -> None:
-        """A consistent online copy at `dest`, verified, while writes go on; works whether the
-        store is open or not. Raises `BackupError` (`dest` exists, no database, bad copy)."""
-
-    def size_bytes(self) -> int:
-        """Bytes the database takes on disk, its write-ahead log included."""
-
-    def daemon_pid(self) -> int | None:
-        """The pid of the daemon that has the database open, None when none runs (read
-        without taking the daemon's lock)."""
-
-    def journal_problem(self) -> str | None:
-        """What is wrong with the write-ahead log under the running daemon (deleted or
-        replaced by hand), or None."""
-
-
-class ArticleExistsError(Exception):
-    """create_article() for a canonical URL that is already tracked."""
-
-
-class LeaseLostError(Exception):
-    """A write meant to complete leased work, by an owner that no longer holds the lease
-    (it expired and another owner claimed the row, or the row was released or completed).
-    Nothing was written."""
-
-    def __init__(self, kind: LeaseKind, key: LeaseKey, owner: str) -> None:
-        super().__init__(f"{owner} no longer holds the lease on {kind} {key!r}")
-        self.kind = kind
-        self.key = key
-        self.owner = owner
-
-
-class StoreClosedError(RuntimeError):
-    """A method was called before open() or after close(), or a write on a read-only store."""
-
-
-class StoreError(Exception):
-    """The store cannot be used as asked; the message says why and what to do."""
-
-
-class StoreUnavailableError(StoreError):
-    """`[storage]` names a database this program cannot use."""
-
-
-class DatabaseMissingError(StoreError):
-    """There is no database yet (reading commands never create one)."""
-
-
-class DatabaseConnectionError(StoreError):
-    """The database server cannot be reached or dropped the connection: the operation did not
-    complete (or, lost during its commit, may have). Server stores reconnect by themselves; the
-    same call can be tried again later."""
-
-
-class StoreLockedError(StoreError):
-    """Another process holds the store, and this store admits only one daemon."""
-
-    def __init__(self, message: str, pid: int | None) -> None:
-        super().__init__(message)
-        self.pid = pid
-
-
-class SchemaError(StoreError):
-    """The database's schema version is not the one this program reads and writes."""
-
-    def __init__(self, message: str, *, database: int, program: int) -> None:
-        super().__init__(message)
-        self.database = database
-        self.program = program
-
-
-class SchemaOutdatedError(SchemaError):
-    """The database is older than the program: `crawler migrate` (or the daemon) upgrades it."""
-
-    def __init__(self, *, database: int, program: int) -> None:
-        super().__init__(
-            f"the database schema is version {database}, older than this crawler's {program}:"
-            " run `crawler migrate` (or start the daemon, which migrates) first",
-            database=database, program=program)
-
-
-class SchemaTooNewError(SchemaError):
-    """The database was written by a newer program."""
-
-    def __init__(self, *, database: int, program: int) -> None:
-        super().__init__(
-            f"the database schema is version {database}, newer than this crawler's {program}:"
-            " this crawler is too old for the database; upgrade it",
-            database=database, program=program)
-
-
-class BackupError(StoreError):
-    """The backup could not be made or did not verify; the message says why."""
