@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 
 from crawler.fetch import Fetcher, FetchError
+from crawler.fetch.fleet import FleetPacing
 from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness, parse_retry_after
+from crawler.models import HostTurn
 from tests.hostile_server import (
     Handler,
     StaticResolver,
@@ -169,3 +171,43 @@ async def test_retry_after_is_capped() -> None:
     now[0] += MAX_RETRY_AFTER
     async with politeness.turn("example.org", "http://example.org/"):
         pass
+
+
+class _SlowTurns:
+    """A shared store whose every ask for a turn takes a while, as on a busy fleet; it counts
+    how many asks for one host are in flight at once."""
+
+    def __init__(self) -> None:
+        self.asking = 0
+        self.most_asking = 0
+
+    async def take_host_turn(self, host: str, owner: str, *, concurrency: int,
+                             spacing: float, hold: float) -> HostTurn:
+        self.asking += 1
+        self.most_asking = max(self.most_asking, self.asking)
+        await asyncio.sleep(0.05)
+        self.asking -= 1
+        return HostTurn(f"{host}-{owner}-{time.monotonic()}")
+
+    async def end_host_turn(self, token: str) -> None:
+        return None
+
+    async def pause_host(self, host: str, seconds: float) -> None:
+        return None
+
+
+async def test_fleet_turns_for_one_host_are_asked_for_side_by_side() -> None:
+    # Under the host's start lock, each ask for a turn waited for the one before: a host's
+    # requests started one store round trip apart whatever its concurrency.
+    turns = _SlowTurns()
+    politeness = Politeness(
+        per_host_concurrency=3, per_host_delay=0.0, global_concurrency=16,
+        max_backoff_wait=5.0, clock=time.monotonic,
+        fleet=FleetPacing(turns, "owner-1", request_deadline=5.0, max_pause_wait=5.0))
+
+    async def request() -> None:
+        async with politeness.turn("e.org", "https://e.org/a"):
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(request() for _ in range(6)))
+    assert turns.most_asking == 3

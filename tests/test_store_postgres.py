@@ -127,6 +127,24 @@ async def test_a_database_that_stops_answering_is_a_store_error_until_it_is_back
         await store.close()
 
 
+async def test_host_turns_do_not_wait_behind_the_stores_other_statements(
+        pg_url: str) -> None:
+    # Every connection of the main pool busy (a feed's entries all looked up at once): a turn,
+    # which comes before every request, must still be answered on connections of its own.
+    store = await opened(pg_url, pool_size=4)
+    try:
+        busy = [asyncio.ensure_future(store._read("SELECT pg_sleep(3)")) for _ in range(4)]
+        await asyncio.sleep(0.3)  # the sleeps hold every main connection now
+        turn = await store.take_host_turn("e.org", "owner-1", concurrency=2, spacing=0.0,
+                                          hold=30.0)
+        assert turn.token is not None
+        await store.end_host_turn(turn.token)
+        assert not any(task.done() for task in busy)  # answered while the pool was full
+        await asyncio.gather(*busy)
+    finally:
+        await store.close()
+
+
 async def test_opening_an_unreachable_server_names_it_and_the_reason() -> None:
     store = PostgresStore("postgresql://crawler:secret@127.0.0.1:9/crawler")
     with pytest.raises(DatabaseConnectionError) as caught:

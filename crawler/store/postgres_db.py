@@ -66,6 +66,9 @@ Tx = Callable[[Conn], Awaitable[T]]
 _CONNECT_TIMEOUT = 10  # seconds, per connection attempt
 _POOL_TIMEOUT = 10.0  # default seconds an operation waits for a connection before failing
 _PING_TIMEOUT = 2.0
+# Connections for host turns: a daemon takes and gives back turns for a few hosts at once,
+# each one short statement.
+_PACING_POOL_SIZE = 2
 # A pooled connection idle for longer than this is checked (one round trip) before it is lent
 # out, so one the server dropped meanwhile is replaced unseen; a busy daemon's connections,
 # back in the pool a moment ago, skip the check (it cost a quarter of the store's time).
@@ -94,6 +97,11 @@ class PostgresDatabase:
         self._pool_size = 2 if readonly else max(2, pool_size)
         self._timeout = timeout
         self._pool: AsyncConnectionPool[Conn] | None = None
+        # Host turns (`postgres_hosts`) have connections of their own: a turn comes before
+        # every request, under its host's start lock, and behind the bulk of the store's
+        # statements (a feed's entries all looked up at once) it waited ~200 ms, so requests to
+        # a host started five times a second whatever its limits.
+        self._pacing_pool: AsyncConnectionPool[Conn] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._write_health = WriteHealth()
         self._description = _describe(url)
@@ -141,13 +149,27 @@ class PostgresDatabase:
             await _check_schema(conn, self.describe())
         finally:
             await conn.close()
+        # The turns' connections are part of `pool_size`, not more of them: an operator sizes
+        # `max_connections` by it (README, "Running a fleet").
+        main = self._pool_size if self._readonly else max(2, self._pool_size - _PACING_POOL_SIZE)
+        self._pool = await self._open_pool("crawler-store", main)
+        if not self._readonly:
+            try:
+                self._pacing_pool = await self._open_pool("crawler-pacing", _PACING_POOL_SIZE)
+            except BaseException:
+                pool, self._pool = self._pool, None
+                await pool.close()
+                raise
+        log.debug("store_opened", database=self.describe(), readonly=self._readonly)
+
+    async def _open_pool(self, name: str, size: int) -> AsyncConnectionPool[Conn]:
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             self._url, connection_class=psycopg.AsyncConnection[DictRow],
             kwargs={"autocommit": True, "row_factory": dict_row,
                     "connect_timeout": _CONNECT_TIMEOUT, "application_name": "crawler"},
-            min_size=1, max_size=self._pool_size, open=False, timeout=self._timeout,
+            min_size=1, max_size=size, open=False, timeout=self._timeout,
             configure=self._configure, check=self._check, reset=self._returned_to_pool,
-            name="crawler-store")
+            name=name)
         try:
             await pool.open(wait=True, timeout=self._timeout)
         except PoolTimeout as exc:
@@ -155,8 +177,7 @@ class PostgresDatabase:
             raise DatabaseConnectionError(
                 f"cannot connect to {self.describe()}: no connection within"
                 f" {self._timeout:g} s") from exc
-        self._pool = pool
-        log.debug("store_opened", database=self.describe(), readonly=self._readonly)
+        return pool
 
     async def _configure(self, conn: Conn) -> None:
         # Times come back in UTC; a read-only store's sessions cannot write even by mistake;
@@ -179,9 +200,10 @@ class PostgresDatabase:
         `migrate()` or `open()`."""
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        for pool in (self._pool, self._pacing_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._pacing_pool = None
 
     async def ping(self) -> bool:
         pool = self._pool
@@ -228,13 +250,17 @@ class PostgresDatabase:
         task.add_done_callback(self._write_done)
         return await asyncio.shield(task)
 
-    async def _write_one(self, sql: Any, params: Sequence[Any] = ()) -> list[DictRow]:
+    async def _write_one(self, sql: Any, params: Sequence[Any] = (), *,
+                         pacing: bool = False) -> list[DictRow]:
         """One writing statement as its own transaction (the sessions are in autocommit: one
         round trip, no BEGIN/COMMIT), shielded as `_write` is; its rows, if it returns any.
-        Never run twice: a connection lost while it ran may have committed it."""
+        Never run twice: a connection lost while it ran may have committed it. `pacing`: on
+        the connections kept for host turns."""
         if self._readonly:
             raise StoreClosedError("the store is read-only")
         pool = self._require()
+        if pacing and self._pacing_pool is not None:
+            pool = self._pacing_pool
 
         async def run() -> list[DictRow]:
             try:
