@@ -156,12 +156,14 @@ async def list_deliveries(settings: Settings, *, as_json: bool = False) -> int:
         health = health_text(states.get(endpoint))
         table = Table(title=Text(f"{shown(endpoint)}: {health} ({counts})"))
         for column in ("status", "event", "type", "attempts", "next attempt (UTC)",
-                       "last answer", "last error"):
+                       "last answer"):
             table.add_column(column)
+        # Wrapped, never cut: the end of an error is often what says why.
+        table.add_column("last error", max_width=60, overflow="fold")
         for d in items:
             table.add_row(d.status, d.event_id, d.event_type, str(d.attempts),
                           _when(d.next_attempt_at), str(d.last_status or "-"),
-                          Text(printable_line(d.last_error or "-")[:60]))
+                          Text(printable_line(d.last_error or "-")))
         console.print(table)
     return 0
 
