@@ -142,6 +142,8 @@ async def measure(crawler: Crawler, sites: list[Site], shim: Path,
     pages = [r for site in sites for r in site.page_requests(started)]
     stored, fetched = crawler.reported((crawler.workdir / "stdout").read_text(), before)
     syscalls = read_counts(counts)
+    if not syscalls.processes:
+        raise RuntimeError(f"{crawler.name}: the counting shim did not report (LD_PRELOAD?)")
     return Run(wall, usage.ru_utime + usage.ru_stime, syscalls.peak_rss_kb / 1024, syscalls.fsyncs,
                syscalls.wal_bytes, len(pages), sum(1 for r in pages if r[2] == 304), stored,
                len(pages) if fetched < 0 else fetched, started)

@@ -64,6 +64,9 @@ async def test_every_crawler_reads_every_page_cold_then_warm(
         assert run.fsyncs > 0 and run.wal_bytes > 0
     assert ours.empty.served == ours.empty.fetched == 0
     assert traf.warm.not_modified == 0  # the plain crawlers never send validators
+    # Ours sends its feeds' validators back: each feed answered 304 once, on the warm pass.
+    feed_answers = [r[2] for site in sites for r in site.requests if r[1] == "/rss.xml"]
+    assert feed_answers.count(304) == len(sites)
     rows = comparison_rows(results)
     assert all(len(row) == 4 for row in rows)
     assert len(target_rows(results, PAGES)) >= 6
