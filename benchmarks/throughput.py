@@ -205,7 +205,9 @@ def fsync_rows(runs: dict[tuple[str, float], list[Run]], delay_ms: float) -> lis
         target = "  (target <= 1.5x at 5 ms)" if name == "ours" else ""
         rows.append([name, f"{statistics.median(r.wall for r in native):.2f}",
                      f"{statistics.median(r.wall for r in slow):.2f}", f"{ratio:.2f}x{target}",
-                     f"{statistics.median(r.fsyncs for r in slow):.0f}"])
+                     f"{statistics.median(r.fsyncs for r in slow):.0f}",
+                     # What the delay adds if every fsync waited alone, on the critical path.
+                     f"{statistics.median(r.fsyncs for r in slow) * delay_ms / 1000:.2f}"])
     return rows
 
 
@@ -272,7 +274,8 @@ async def bench(args: argparse.Namespace) -> int:
                 runs = await fsync_delay(plain, shim, root, args.fsync_delay, args.rounds)
                 print_columns(f"Cold pass with every fsync {args.fsync_delay:g} ms slower: "
                               f"{where}", ("native wall s", "slow wall s", "slow / native",
-                                           "fsyncs"), fsync_rows(runs, args.fsync_delay))
+                                           "fsyncs", "serial delay s"),
+                              fsync_rows(runs, args.fsync_delay))
             if args.slow_host:
                 found = await slow_host(sites, shim, root, args.rounds)
                 print_columns(f"Ours, other sites' last page request (s after the first "
@@ -286,10 +289,12 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--pages", type=int, default=450)
-    parser.add_argument("--hosts", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0].rstrip(":") + ".")
+    parser.add_argument("--pages", type=int, default=450, help="pages of the newsroom")
+    parser.add_argument("--hosts", type=int, default=4, help="sites sharing them")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="times the crawlers alternate (medians are reported)")
     parser.add_argument("--no-validators", dest="validators", action="store_false",
                         help="pages carry no ETag / Last-Modified and never answer 304")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
