@@ -9,6 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 
 from crawler.app import App
 from crawler.config import load_config
@@ -127,3 +130,69 @@ async def test_polls_are_claimed_a_few_at_a_time_and_not_while_busy(
         assert await app.due.claim_feeds() == []  # busy: left for the others
         assert len(await app.due.claim_feeds()) == FEED_CLAIM_BATCH  # caught up
         await app.feed_leases.release([s.feed_url for s in first])
+
+
+class GatedSite(NewsSite):
+    """A news site on a host of its own (127.0.0.2: politeness counts per host name) whose
+    article pages wait for `gate`: a host that stops answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    @property
+    def base(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.2:{self.server.port}"
+
+    async def start(self) -> GatedSite:
+        self.server = TestServer(self.app(), host="127.0.0.2", port=0)
+        await self.server.start_server()
+        return self
+
+    def app(self) -> web.Application:
+        app = super().app()
+
+        @web.middleware
+        async def gated(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path.startswith("/news/"):
+                await self.gate.wait()
+            return await handler(request)
+
+        app.middlewares.append(gated)
+        return app
+
+
+async def test_a_host_that_stops_answering_holds_up_only_its_own_checks(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    slow = await GatedSite().start()
+    try:
+        for n in range(4):
+            slow.add(f"slow{n}", f"Slow story {n}", LEAD, PARAS)
+        for n in range(24):
+            site.add(f"fast{n}", f"Fast story {n}", LEAD, PARAS)
+        config = write_config(tmp_path, [slow.url("/rss.xml"), site.url("/rss.xml")],
+                              intervals='["1m"]')
+        # Two checks at a time per host, and the silent host's requests never time out here.
+        config.write_text(config.read_text().replace(
+            "per_host_concurrency = 4", "per_host_concurrency = 2").replace(
+            'timeout = "5s"', 'timeout = "60s"'))
+        async with App(load_config(config), clock=clock) as app:
+            await app.run_pass()  # first sight of all 28
+            clock.advance(60)
+            slow.gate.clear()
+            before = sum(1 for r in site.requests if r.startswith("/news/"))
+            checks = asyncio.ensure_future(app.due.check_all_due())
+            deadline = time.monotonic() + 20
+            while (sum(1 for r in site.requests if r.startswith("/news/")) - before < 24
+                   and time.monotonic() < deadline):
+                await asyncio.sleep(0.05)
+            # Every check of the answering site was made while the other held its two.
+            assert sum(1 for r in site.requests if r.startswith("/news/")) - before == 24
+            assert not checks.done()
+            slow.gate.set()
+            outcomes = await checks
+        assert len(outcomes) == 28 and all(o.ok for o in outcomes)
+    finally:
+        await slow.close()
