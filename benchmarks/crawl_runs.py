@@ -46,6 +46,8 @@ class Run:
     fetched: int
     """Pages the crawler says it fetched (ours: the page requests served)."""
     started: float
+    ended: float
+    """`time.monotonic()` when the process was started and when it had exited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ async def measure(crawler: Crawler, sites: list[Site], shim: Path,
     before = crawler.versions()
     started = time.monotonic()
     wall, usage, code = await asyncio.to_thread(wait_child, crawler.argv(), crawler.workdir, env)
+    ended = time.monotonic()
     if code != 0:
         raise RuntimeError(f"{crawler.name} exited {code}: see {crawler.workdir}/stderr "
                            f"(and crawler.jsonl)")
@@ -146,6 +149,6 @@ async def measure(crawler: Crawler, sites: list[Site], shim: Path,
         raise RuntimeError(f"{crawler.name}: the counting shim did not report (LD_PRELOAD?)")
     return Run(wall, usage.ru_utime + usage.ru_stime, syscalls.peak_rss_kb / 1024, syscalls.fsyncs,
                syscalls.wal_bytes, len(pages), sum(1 for r in pages if r[2] == 304), stored,
-               len(pages) if fetched < 0 else fetched, started)
+               len(pages) if fetched < 0 else fetched, started, ended)
 
 

@@ -212,10 +212,13 @@ def fsync_rows(runs: dict[tuple[str, float], list[Run]], delay_ms: float) -> lis
 
 
 def others_last_request(run: Run, sites: list[Site], slow: Site) -> float:
-    """Seconds from the run's first request to the last page request of the other sites."""
-    times = [r for site in sites for r in site.requests if r[0] >= run.started]
-    others = [r[0] for site in sites if site is not slow for r in site.page_requests(run.started)]
-    return max(others) - min(r[0] for r in times)
+    """Seconds from the run's first request to the last page request of the other sites
+    during that run (not a later pass's)."""
+    times = [r[0] for site in sites for r in site.requests
+             if run.started <= r[0] <= run.ended]
+    others = [r[0] for site in sites if site is not slow for r in site.page_requests(run.started)
+              if r[0] <= run.ended]
+    return max(others) - min(times)
 
 
 async def slow_host(sites: list[Site], shim: Path, root: Path,
