@@ -48,6 +48,7 @@ from crawler.models import (
     Version,
     VersionMark,
 )
+from crawler.store.page_cache import PageCacheStore
 from crawler.store.reads import StoreReads
 from crawler.webhooks.health import EndpointState, Transition
 
@@ -73,8 +74,9 @@ def url_path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class Store(StoreReads, Protocol):
-    """The whole seam: the methods below, and the read queries of `StoreReads`."""
+class Store(StoreReads, PageCacheStore, Protocol):
+    """The whole seam: the methods below, the read queries of `StoreReads` and the page
+    cache of `PageCacheStore` (`mark_checked` among them)."""
 
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
@@ -188,19 +190,6 @@ class Store(StoreReads, Protocol):
         `extractor_version`: what extracted `content`. Returns the new version number.
         `lease_owner`: the check completes a claim (see the module docstring; on
         `LeaseLostError` no version, event or delivery is stored)."""
-
-    async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False, extractor_version: int | None = None,
-        lease_owner: str | None = None,
-    ) -> None:
-        """Same content as before: only the check time, count and next check move (and the
-        collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
-        answered with the article) clears a deleted mark, so a later removal is news again,
-        and ends the 404 streak (`mark_missing`).
-        `extractor_version`: the extractor that found the same text, which becomes the
-        article's `extractor_version` (None: no extraction took place, it stays).
-        `lease_owner`: the check completes a claim (see the module docstring)."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
