@@ -82,11 +82,18 @@ class Rechecks:
         if isinstance(fetched, FetchError):
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
-        if entry is not None and not_modified(entry, bool(etag or modified), fetched.status,
-                                              fetched.final_url):
-            return await self._skipped(article, renewed(
-                entry, fetched.etag, fetched.last_modified, keep_missing=True),
-                "not_modified", bound, started)
+        if entry is not None and fetched.status == 304:
+            if not_modified(entry, bool(etag or modified), fetched.status, fetched.final_url):
+                return await self._skipped(article, renewed(
+                    entry, fetched.etag, fetched.last_modified, keep_missing=True),
+                    "not_modified", bound, started)
+            # Redirected to a page that knows our validators (a site-wide ETag): what it
+            # says about its own text is nothing about the article's. Ask plainly.
+            entry = None
+            fetched = await self._fetch(article.url, bound)
+            if isinstance(fetched, FetchError):
+                await self._recorder.reschedule(article)
+                return CheckOutcome(ok=False, result="error")
         if fetched.status in GONE_STATUSES:
             return await self._recorder.gone(article, fetched.status, bound, started)
         if fetched.status != 200:

@@ -13,6 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 import crawler.budget
+from crawler.app import App
 from crawler.config import Settings, load_config
 from crawler.revalidation import MAX_SKIPPED
 from tests.conftest import FakeClock, write_config
@@ -91,7 +92,12 @@ async def test_a_page_with_an_etag_is_asked_conditionally_and_a_304_skips_extrac
     await run_pass(settings, clock)  # first sight
     await passes(settings, clock, 1)  # a full check: the page's text is the current one
     read = extractions.count
-    await passes(settings, clock, 2)
+    await passes(settings, clock, 1)
+    clock.advance(2 * HOUR)
+    async with App(settings, clock=clock) as app:
+        await app.run_pass()
+        counted = app.metrics.render().decode()
+    assert 'crawler_checks_skipped_total{reason="not_modified"} 1.0' in counted
     assert asked_conditionally(site) == [None, None, '"storm-1"', '"storm-1"']
     assert extractions.count == read  # neither 304 was extracted
     logged = checks(logged)
@@ -180,3 +186,22 @@ async def test_a_collapse_is_counted_check_by_check_after_the_page_was_cached(
                        "extraction_collapsed", "edited"]
     # A collapsed check leaves no entry: the next ones are full checks.
     assert asked_conditionally(site)[3:] == ['"storm-1"', None, None]
+
+
+async def test_a_304_after_a_redirect_elsewhere_is_not_the_article_unchanged(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.etag = '"site-1"'  # one ETag for every page of the site
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    await passes(settings, clock, 1)
+    update = site.add("storm-update", "Storm hits coast: homes flooded", LEAD,
+                      [*PARAS, "Power was restored to most homes on Wednesday evening."])
+    update.etag, update.in_feed = '"site-1"', False
+    story.redirect_to = "/news/storm-update.html"  # the slug renamed with the headline
+    await passes(settings, clock, 1)
+    assert types(receiver) == ["article.new", "article.edited"]
+    # Asked conditionally, redirected, answered 304 there; then asked plainly.
+    assert [(path, headers.get("If-None-Match")) for path, headers in site.page_headers[2:]] \
+        == [("/news/storm.html", '"site-1"'), ("/news/storm-update.html", '"site-1"'),
+            ("/news/storm.html", None), ("/news/storm-update.html", None)]
