@@ -78,12 +78,13 @@ class Rechecks:
         entry = await self._usable_entry(article)
         etag = entry.etag if entry else None
         modified = entry.last_modified if entry else None
+        conditional = bool(etag or modified)
         fetched = await self._fetch(article.url, bound, etag=etag, last_modified=modified)
         if isinstance(fetched, FetchError):
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
-        if entry is not None and fetched.status == 304:
-            if not_modified(entry, bool(etag or modified), fetched.status, fetched.final_url):
+        if entry is not None and conditional and fetched.status == 304:
+            if not_modified(entry, conditional, fetched.status, fetched.final_url):
                 return await self._skipped(article, renewed(
                     entry, fetched.etag, fetched.last_modified, keep_missing=True),
                     "not_modified", bound, started)

@@ -205,3 +205,19 @@ async def test_a_304_after_a_redirect_elsewhere_is_not_the_article_unchanged(
     assert [(path, headers.get("If-None-Match")) for path, headers in site.page_headers[2:]] \
         == [("/news/storm.html", '"site-1"'), ("/news/storm-update.html", '"site-1"'),
             ("/news/storm.html", None), ("/news/storm-update.html", None)]
+
+
+async def test_a_304_to_a_request_that_was_not_conditional_is_a_failed_check(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        logged: list[MutableMapping[str, Any]]) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)  # no validators, noisy bytes
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    await passes(settings, clock, 1)  # an entry with no validators: nothing to ask with
+    story.script = [304]  # a broken cache in front of the site
+    clock.advance(2 * HOUR)
+    assert await run_pass(settings, clock)  # the check failed
+    assert asked_conditionally(site) == [None, None, None]
+    assert [e.get("error") for e in logged if e["event"] == "page_failed"] == ["HTTP 304"]
+    assert [e.get("skipped") for e in checks(logged)] == [None]
+    assert types(receiver) == ["article.new"]
