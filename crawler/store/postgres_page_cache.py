@@ -21,14 +21,28 @@ _VALID = """SELECT p.final_url, p.digest, p.reader, p.full_at, p.etag, p.last_mo
             FROM page_cache p JOIN articles a ON a.id = p.article_id
             WHERE p.article_id = %s AND p.check_count = a.check_count AND NOT a.deleted"""
 
-_STORE = """INSERT INTO page_cache (article_id, check_count, final_url, digest, reader,
+_UPDATE = f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
+                  next_check_at = %s, collapse_count = 0,
+                  gone_count = CASE WHEN %s THEN 0 ELSE gone_count END,
+                  deleted = CASE WHEN %s THEN false ELSE deleted END,
+                  deleted_at = CASE WHEN %s THEN NULL ELSE deleted_at END,
+                  extractor_version = COALESCE(%s, extractor_version), {CLEAR_LEASE}
+              WHERE id = %s AND {LEASE_HELD} RETURNING id, check_count"""  # noqa: S608
+
+# The entry is written by the same statement as the check (one round trip, where two
+# statements would take two): the article's UPDATE in a CTE, the entry stamped with the
+# check count it returns. No row back: the UPDATE matched none (the lease was lost, or there
+# is no such article), and nothing at all was written.
+_WITH_ENTRY = f"""WITH checked AS ({_UPDATE})
+            INSERT INTO page_cache (article_id, check_count, final_url, digest, reader,
                                     full_at, etag, last_modified, skipped)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            SELECT id, check_count, %s, %s, %s, %s, %s, %s, %s FROM checked
             ON CONFLICT (article_id) DO UPDATE SET
                 check_count = excluded.check_count, final_url = excluded.final_url,
                 digest = excluded.digest, reader = excluded.reader,
                 full_at = excluded.full_at, etag = excluded.etag,
-                last_modified = excluded.last_modified, skipped = excluded.skipped"""
+                last_modified = excluded.last_modified, skipped = excluded.skipped
+            RETURNING article_id"""  # noqa: S608
 
 
 class PostgresPageCache(PostgresDatabase):
@@ -40,29 +54,20 @@ class PostgresPageCache(PostgresDatabase):
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
         `LeaseLostError`, ValueError for a `page` without `present`."""
         require_present(present, page)
-        params = (utc(checked_at), utc_opt(next_check_at), present, present, present,
-                  extractor_version,
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+        params: tuple[object, ...] = (
+            utc(checked_at), utc_opt(next_check_at), present, present, present,
+            extractor_version, *lease_params(lease_owner), article_id,
+            *lease_params(lease_owner))
+        sql = _UPDATE
+        if page is not None:
+            sql = _WITH_ENTRY
+            params = (*params, page.final_url, page.digest, page.reader, utc(page.full_at),
+                      page.etag, page.last_modified, page.skipped)
 
         async def tx(conn: Conn) -> None:
-            cur = await conn.execute(
-                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0,
-                       gone_count = CASE WHEN %s THEN 0 ELSE gone_count END,
-                       deleted = CASE WHEN %s THEN false ELSE deleted END,
-                       deleted_at = CASE WHEN %s THEN NULL ELSE deleted_at END,
-                       extractor_version = COALESCE(%s, extractor_version), {CLEAR_LEASE}
-                   WHERE id = %s AND {LEASE_HELD} RETURNING check_count""",  # noqa: S608
-                params,
-            )
-            row = await cur.fetchone()
-            if row is None:
+            cur = await conn.execute(sql, params)
+            if await cur.fetchone() is None:
                 raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
-            if page is not None:
-                await conn.execute(_STORE, (
-                    article_id, int(row["check_count"]), page.final_url, page.digest,
-                    page.reader, utc(page.full_at), page.etag, page.last_modified,
-                    page.skipped))
 
         await self._write(tx)
 
