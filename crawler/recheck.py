@@ -104,6 +104,7 @@ class Rechecks:
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
         reader = self._reader(fetched.final_url)
+        # On the loop: sha256 takes 0.1 ms for a 170 KB page, 7 ms at the 10 MB body cap.
         digest = (page_digest(fetched.body, fetched.content_type, fetched.final_url, reader)
                   if may_cache(article) else "")
         if entry is not None and digest == entry.digest:
