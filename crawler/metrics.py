@@ -73,6 +73,13 @@ class Metrics:
             buckets=_EXTRACTION_BUCKETS,
             registry=r,
         )
+        self._skipped = Counter(
+            "crawler_checks_skipped",
+            "Re-checks answered from the page cache, without extraction: by reason"
+            " (not_modified: a 304; same_bytes: a body identical to the one last read).",
+            ["reason"],
+            registry=r,
+        )
         self._versions = Counter(
             "crawler_versions_stored", "Article versions stored.", registry=r
         )
@@ -108,6 +115,8 @@ class Metrics:
             self._fetches.labels(status=status)
         for event_type in EVENT_TYPES:
             self._events.labels(type=event_type)
+        for reason in ("not_modified", "same_bytes"):
+            self._skipped.labels(reason=reason)
 
     def feed_polled(self, result: str) -> None:
         """One feed poll ended: e.g. "ok", "not_modified", "error"."""
@@ -116,6 +125,10 @@ class Metrics:
     def page_fetched(self, status: int | str) -> None:
         """One page fetch ended with an HTTP status, or an error kind such as "timeout"."""
         self._fetches.labels(status=status_class(status)).inc()
+
+    def check_skipped(self, reason: str) -> None:
+        """A re-check was unchanged without extraction: "not_modified" or "same_bytes"."""
+        self._skipped.labels(reason=reason).inc()
 
     def extraction_observed(self, seconds: float) -> None:
         self._extraction.observe(seconds)

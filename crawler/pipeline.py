@@ -22,12 +22,12 @@ from crawler.config import FeedSettings, Settings
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
-from crawler.landing import landing
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, FeedEntry
 from crawler.pages import rules_for
+from crawler.recheck import Rechecks
 from crawler.recorder import CheckOutcome, Recorder, Sighting
-from crawler.schedule import next_feed_poll, next_recheck
+from crawler.schedule import next_feed_poll
 from crawler.sightings import Sightings
 from crawler.store import Store
 from crawler.textnorm import make_content
@@ -77,6 +77,9 @@ class Pipeline:
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
         self._sightings = Sightings(store, fetcher, self._read_probe, self._metrics)
+        self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
+                                  fetch=self._fetch_page, read=self._extract,
+                                  offload=self._offload, metrics=self._metrics, clock=clock)
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -293,67 +296,20 @@ class Pipeline:
 
     # --- re-checks ---------------------------------------------------------------------------
     async def check_article(self, article: Article) -> CheckOutcome:
-        """Fetch a known article again and record what changed. A claimed article
-        (`Article.claimed_by`) is recorded under its lease: `LeaseLostError` if it was lost,
-        and then nothing is recorded."""
-        bound = log.bind(url=article.url, article_id=article.article_id)
-        started = time.perf_counter()
-        fetched = await self._fetch_page(article.url, bound)
-        if isinstance(fetched, FetchError):
-            await self._recorder.reschedule(article)
-            return CheckOutcome(ok=False, result="error")
-        if fetched.status in GONE_STATUSES:
-            return await self._recorder.gone(article, fetched.status, bound, started)
-        if fetched.status != 200:
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
-            await self._recorder.reschedule(article)
-            return CheckOutcome(ok=False, result="error")
-        if self._offload.heavy(len(fetched.body)):
-            # Moved before the work: should the process die during it (a watchdog, the OOM
-            # killer), the page waits for its next check instead of being fetched again at
-            # once, on every restart.
-            await self._store.postpone_check(
-                article.article_id, lease_owner=article.claimed_by,
-                next_check_at=next_recheck(article.first_seen_at, article.check_count + 1,
-                                           self._clock(), self._settings.recheck))
-        read = await self._extract(fetched, bound, fallback_title=article.title)
-        if read is None:
-            await self._recorder.reschedule(article)
-            return CheckOutcome(ok=False, result="error")
-        identity, content = read
-        moved = await self._landed_elsewhere(article, fetched, identity, bound, started)
-        if moved is not None:
-            return moved
-        return await self._recorder.compare(article, content, bound, started)
-
-    async def _landed_elsewhere(self, article: Article, fetched: Response, identity: str,
-                                bound: Any, started: float) -> CheckOutcome | None:
-        """What a check that did not land on the article means (`crawler.landing`): a
-        redirect to the home page or a section index is a removal, a page declaring another
-        tracked article's URL as its own is a move; neither is diffed. None: compare."""
-        where = landing(article.url, fetched.final_url, identity)
-        if where.kind in ("home", "section"):
-            bound.warning("page_redirected_away", landed=where.kind, final_url=where.url)
-            return await self._recorder.gone(article, 404, bound, started,
-                                             redirected_to=where.url)
-        if where.kind == "claims" and where.url != article.canonical_url:
-            other = await self._store.find_article_by_url(where.url)
-            if other is not None and other.article_id != article.article_id:
-                bound.warning("page_moved", final_url=fetched.final_url,
-                              canonical_url=where.url, other_article_id=other.article_id,
-                              ms=_ms(started))
-                await self._recorder.reschedule(article)
-                return CheckOutcome(ok=True, result="moved")
-        return None
+        """Fetch a known article again and record what changed (`crawler.recheck`). A
+        claimed article (`Article.claimed_by`) is recorded under its lease: `LeaseLostError`
+        if it was lost, and then nothing is recorded."""
+        return await self._rechecks.check(article)
 
     async def reschedule(self, article: Article) -> None:
         """Move a check that could not be made (a bug) to its next due time."""
         await self._recorder.reschedule(article)
 
     # --- helpers -----------------------------------------------------------------------------
-    async def _fetch_page(self, url: str, bound: Any) -> Response | FetchError:
+    async def _fetch_page(self, url: str, bound: Any, *, etag: str | None = None,
+                          last_modified: str | None = None) -> Response | FetchError:
         try:
-            response = await self._fetcher.fetch(url)
+            response = await self._fetcher.fetch(url, etag=etag, last_modified=last_modified)
         except FetchError as exc:
             self._metrics.page_fetched(exc.kind)
             bound.warning("page_failed", error=str(exc), kind=exc.kind)

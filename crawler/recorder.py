@@ -44,7 +44,7 @@ from crawler.extract import version as extractor
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, EventRecord, VersionMark
 from crawler.schedule import next_recheck
-from crawler.store import ArticleExistsError, Store
+from crawler.store import ArticleExistsError, PageCache, Store
 
 log = structlog.get_logger(__name__)
 
@@ -139,10 +139,10 @@ class Recorder:
         return await self.compare(existing, seen.content, bound, started)
 
     # --- later checks ------------------------------------------------------------------------
-    async def compare(self, article: Article, content: Content, bound: Any,
-                      started: float) -> CheckOutcome:
-        """Record a check of a known article whose current text is `content`."""
-        return await self._record(article, content, bound, started)
+    async def compare(self, article: Article, content: Content, bound: Any, started: float,
+                      *, page: PageCache | None = None) -> CheckOutcome:
+        """Record a check whose text is `content` (`page`: as in `reschedule`)."""
+        return await self._record(article, content, bound, started, page)
 
     async def gone(self, article: Article, status: int, bound: Any, started: float, *,
                    redirected_to: str | None = None) -> CheckOutcome:
@@ -151,14 +151,14 @@ class Recorder:
         return await self._record(article, Gone(status, redirected_to), bound, started)
 
     async def _record(self, article: Article, observed: Content | Gone, bound: Any,
-                      started: float) -> CheckOutcome:
+                      started: float, page: PageCache | None = None) -> CheckOutcome:
         """Decide what the check means (`crawler.decision.classify`, reading only what it
         needs) and make the one store write that records it."""
         now = self._clock()
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
         history = await self._history(article, observed, rules)
         decision = await self._classify(history, observed, rules, now)
-        return await self._apply(article, decision, rules, now, bound, started)
+        return await self._apply(article, decision, rules, now, bound, started, page)
 
     async def _history(self, article: Article, observed: Content | Gone,
                        rules: Rules) -> History:
@@ -187,9 +187,9 @@ class Recorder:
         return History(article, versions=versions, last=last, deletion_status=status,
                        shared_with=shared, announced=announced)
 
-    async def _apply(self, article: Article, decision: Decision, rules: Rules,
-                     now: datetime, bound: Any, started: float) -> CheckOutcome:
-        """The one store write (and event) of `decision`."""
+    async def _apply(self, article: Article, decision: Decision, rules: Rules, now: datetime,
+                     bound: Any, started: float, page: PageCache | None) -> CheckOutcome:
+        """The one store write (and event) of `decision` (`page` only for `Unchanged`)."""
         next_check = self._next_check(article, now)
         match decision:
             case Deleted(status, redirected_to):
@@ -223,7 +223,7 @@ class Recorder:
                 return CheckOutcome(ok=True, result="gone")
             case Unchanged():
                 # The same text from a newer extractor: from now on a difference is the page's.
-                await self.reschedule(article, present=True,
+                await self.reschedule(article, present=True, page=page,
                                       extractor_version=rules.extractor_version)
                 bound.info("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
@@ -351,16 +351,16 @@ class Recorder:
         return number, built[-1]
 
     async def reschedule(self, article: Article, *, present: bool = False,
-                         extractor_version: int | None = None) -> None:
-        """The next check, after one that found nothing new (`present`: the page answered
-        with the article; `extractor_version`: the extractor that gave the same text) or
-        failed. Like every write of a check, it completes the article's claim when the
-        article was claimed (`Article.claimed_by`; raises `LeaseLostError` if it was lost)."""
+                         extractor_version: int | None = None,
+                         page: PageCache | None = None) -> None:
+        """The next check, after one that failed or found nothing new (`present`: the page
+        answered; `extractor_version`: the extractor that gave the same text; `page`: the
+        page cache entry it leaves). Completes its claim, if any (`LeaseLostError` if lost)."""
         now = self._clock()
-        await self._store.mark_checked(article.article_id, checked_at=now,
-                                       next_check_at=self._next_check(article, now),
-                                       present=present, extractor_version=extractor_version,
-                                       lease_owner=article.claimed_by)
+        await self._store.mark_checked(
+            article.article_id, checked_at=now, next_check_at=self._next_check(article, now),
+            present=present, extractor_version=extractor_version,
+            lease_owner=article.claimed_by, page=page)
 
     # --- helpers -----------------------------------------------------------------------------
     def _next_check(self, article: Article, now: datetime) -> datetime | None:

@@ -49,6 +49,9 @@ class Story:
     published: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     html: str = ""
     """When set, the page served as it stands instead of the generated one (a hostile page)."""
+    etag: str = ""
+    """When set, the page is served with this ETag, and a request whose If-None-Match names it
+    is answered 304, whatever the text is now (the test changes it to tell an edit)."""
 
 
 # Error and placeholder pages served with 200, in the site's template: name -> (title, lines).
@@ -92,6 +95,12 @@ class NewsSite:
         self.link_base = ""
         """When set (e.g. "http://localhost:PORT"), feed links point there: another origin."""
         self.feed_cache_control: str | None = None
+        self.stable_pages = False
+        """When set, a page is served byte for byte the same while its story is unchanged
+        (its noise drawn once per text), as a cache in front of the CMS would."""
+        self.page_headers: list[tuple[str, dict[str, str]]] = []
+        """(path, request headers) of every article page request, in arrival order."""
+        self._rendered: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
         self._rng = random.Random()
         self.server: TestServer | None = None
 
@@ -182,6 +191,12 @@ class NewsSite:
 <footer><p>© 2026 Local Gazette · <a href="/privacy">Privacy</a></p></footer>
 </body></html>"""
 
+    def _page_text(self, story: Story) -> str:
+        if not self.stable_pages:
+            return self.page(story)
+        key = (story.slug, story.title, story.lead, tuple(story.paragraphs))
+        return self._rendered.setdefault(key, self.page(story))
+
     def error_page(self, name: str) -> str:
         """An error or placeholder page served with 200, with the site's menus and footer."""
         title, lines = ERROR_PAGES[name]
@@ -269,6 +284,7 @@ class NewsSite:
 
         async def article(request: web.Request) -> web.Response:
             self._record(request)
+            self.page_headers.append((request.path, dict(request.headers)))
             if self.page_delay:
                 await asyncio.sleep(self.page_delay)
             wanted = request.match_info["slug"]
@@ -288,7 +304,11 @@ class NewsSite:
             if answer != 200:
                 return web.Response(status=answer, text="<h1>Gone</h1>",
                                     content_type="text/html")
-            return web.Response(text=story.html or self.page(story), content_type="text/html")
+            headers = {"ETag": story.etag} if story.etag else {}
+            if story.etag and request.headers.get("If-None-Match") == story.etag:
+                return web.Response(status=304, headers=headers)
+            return web.Response(text=story.html or self._page_text(story),
+                                content_type="text/html", headers=headers)
 
         async def home(request: web.Request) -> web.Response:
             self._record(request)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crawler.models import Content
 from crawler.store.migrations import MIGRATIONS, split_statements
+from crawler.store.page_cache import PageCache
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.sqlite_rows import encode_text
 
@@ -87,3 +88,23 @@ async def test_versions_stored_before_extractor_numbers_read_as_extractor_1(
         assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
+
+
+async def test_articles_of_schema_11_start_without_a_page_cache_entry(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _database_at(path, 11)  # the schema before the page cache
+    store = SQLiteStore(path)
+    await store.migrate()
+    await store.open()
+    try:
+        assert await store.get_page_cache(1) is None
+        entry = PageCache(final_url="https://e.org/a", digest="sha256:d", reader="3:-",
+                          full_at=datetime(2026, 11, 27, tzinfo=UTC), etag='"e"')
+        await store.mark_checked(1, checked_at=entry.full_at, next_check_at=None,
+                                 present=True, page=entry)
+        assert await store.get_page_cache(1) == entry
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -22,6 +22,7 @@ from crawler.store.base import (
     url_path,
 )
 from crawler.store.factory import describe_storage, maintenance_of, open_store
+from crawler.store.page_cache import PageCache
 
 __all__ = [
     "ArticleExistsError",
@@ -33,6 +34,7 @@ __all__ = [
     "LeaseKind",
     "LeaseLostError",
     "Maintenance",
+    "PageCache",
     "SchemaError",
     "SchemaOutdatedError",
     "SchemaTooNewError",

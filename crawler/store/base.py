@@ -63,15 +63,34 @@ from crawler.store.errors import (
 )
 from crawler.store.maintenance import Maintenance
 from crawler.store.outbox import StoreOutbox
+from crawler.store.page_cache import PageCacheStore
 from crawler.store.reads import StoreReads
 
 # The seam's names, importable from here as from the modules that define them.
 __all__ = [
-    "ArticleExistsError", "BackupError", "DatabaseConnectionError", "DatabaseMissingError",
-    "EventBuilder", "LeaseKey", "LeaseKind", "LeaseLostError", "Maintenance", "SchemaError",
-    "SchemaOutdatedError", "SchemaTooNewError", "Store", "StoreClaims", "StoreClosedError",
-    "StoreError", "StoreLockedError", "StoreOutbox", "StoreReads", "StoreUnavailableError",
-    "url_host", "url_path",
+    "ArticleExistsError",
+    "BackupError",
+    "DatabaseConnectionError",
+    "DatabaseMissingError",
+    "EventBuilder",
+    "LeaseKey",
+    "LeaseKind",
+    "LeaseLostError",
+    "Maintenance",
+    "PageCacheStore",
+    "SchemaError",
+    "SchemaOutdatedError",
+    "SchemaTooNewError",
+    "Store",
+    "StoreClaims",
+    "StoreClosedError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreOutbox",
+    "StoreReads",
+    "StoreUnavailableError",
+    "url_host",
+    "url_path",
 ]
 
 # Builds the event of a new version once the writing transaction has assigned its number.
@@ -91,9 +110,10 @@ def url_path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class Store(StoreReads, StoreOutbox, StoreClaims, Protocol):
-    """The whole seam: the methods below, the read queries of `StoreReads`, the outbox of
-    `StoreOutbox` and the claims of `StoreClaims`."""
+class Store(StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Protocol):
+    """The whole seam: the methods below, the read queries of `StoreReads`, the page cache of
+    `PageCacheStore` (`mark_checked` among them), the outbox of `StoreOutbox` and the claims
+    of `StoreClaims`."""
 
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
@@ -207,19 +227,6 @@ class Store(StoreReads, StoreOutbox, StoreClaims, Protocol):
         `extractor_version`: what extracted `content`. Returns the new version number.
         `lease_owner`: the check completes a claim (see the module docstring; on
         `LeaseLostError` no version, event or delivery is stored)."""
-
-    async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False, extractor_version: int | None = None,
-        lease_owner: str | None = None,
-    ) -> None:
-        """Same content as before: only the check time, count and next check move (and the
-        collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
-        answered with the article) clears a deleted mark, so a later removal is news again,
-        and ends the 404 streak (`mark_missing`).
-        `extractor_version`: the extractor that found the same text, which becomes the
-        article's `extractor_version` (None: no extraction took place, it stays).
-        `lease_owner`: the check completes a claim (see the module docstring)."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,

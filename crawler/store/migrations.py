@@ -238,6 +238,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
     """,
+    # 12: the page cache (`crawler.store.page_cache`): per article, what the check that found
+    # its current text learnt of the page (validators, a digest of the body and of what read
+    # it, where it was read), valid only while `check_count` is the one its write left.
+    """
+    CREATE TABLE page_cache (
+        article_id    INTEGER PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        check_count   INTEGER NOT NULL,
+        final_url     TEXT NOT NULL,
+        digest        TEXT NOT NULL,
+        reader        TEXT NOT NULL,
+        full_at       TEXT NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        skipped       INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 

@@ -39,6 +39,7 @@ from crawler.store.postgres_leases import (
     lease_until,
 )
 from crawler.store.postgres_outbox import insert_event
+from crawler.store.postgres_page_cache import PostgresPageCache
 from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
 from crawler.store.postgres_rows import (
@@ -85,7 +86,7 @@ _FEED_OK = _FEED_INSERT + """
 
 
 class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresRetarget,
-                    PostgresReads):
+                    PostgresPageCache, PostgresReads):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""
@@ -354,33 +355,6 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
             return number
 
         return await self._write(tx)
-
-    async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False, extractor_version: int | None = None,
-        lease_owner: str | None = None,
-    ) -> None:
-        """See `Store.mark_checked`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
-        params = (utc(checked_at), utc_opt(next_check_at), present, present, present,
-                  extractor_version,
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
-
-        async def tx(conn: Conn) -> None:
-            cur = await conn.execute(
-                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, collapse_count = 0,
-                       gone_count = CASE WHEN %s THEN 0 ELSE gone_count END,
-                       deleted = CASE WHEN %s THEN false ELSE deleted END,
-                       deleted_at = CASE WHEN %s THEN NULL ELSE deleted_at END,
-                       extractor_version = COALESCE(%s, extractor_version), {CLEAR_LEASE}
-                   WHERE id = %s AND {LEASE_HELD}""",  # noqa: S608
-                params,
-            )
-            if cur.rowcount == 0:
-                raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
-
-        await self._write(tx)
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,

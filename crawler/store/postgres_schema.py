@@ -258,6 +258,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX site_texts_seen ON site_texts (host, seen_at);
     """,
+    # 12: the page cache (see the SQLite migration 12 and `crawler.store.page_cache`).
+    """
+    CREATE TABLE page_cache (
+        article_id    bigint PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        check_count   integer NOT NULL,
+        final_url     text NOT NULL,
+        digest        text NOT NULL,
+        reader        text NOT NULL,
+        full_at       timestamptz NOT NULL,
+        etag          text,
+        last_modified text,
+        skipped       integer NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 _VERSION_TABLE = """

@@ -24,7 +24,6 @@ from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
-    LEASE_HELD,
     lease_params,
     lease_until,
     placeholders,
@@ -32,6 +31,7 @@ from crawler.store.sqlite_leases import (
     take,
 )
 from crawler.store.sqlite_outbox import insert_event
+from crawler.store.sqlite_page_cache import SQLitePageCache
 from crawler.store.sqlite_queries import SQLiteReads
 from crawler.store.sqlite_retarget import RetargetStore
 from crawler.store.sqlite_rows import (
@@ -50,7 +50,7 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
+class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteReads):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""
@@ -341,34 +341,6 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLiteReads):
             return number
 
         return await self._write(tx)
-
-    async def mark_checked(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        present: bool = False, extractor_version: int | None = None,
-        lease_owner: str | None = None,
-    ) -> None:
-        """See `Store.mark_checked`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
-        params = (encode_time(checked_at), encode_time_opt(next_check_at), int(present),
-                  int(present), int(present), extractor_version, *lease_params(lease_owner),
-                  article_id, *lease_params(lease_owner))
-
-        async def tx(conn: aiosqlite.Connection) -> None:
-            cursor = await conn.execute(
-                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, collapse_count = 0,
-                       gone_count = CASE WHEN ? THEN 0 ELSE gone_count END,
-                       deleted = CASE WHEN ? THEN 0 ELSE deleted END,
-                       deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
-                       extractor_version = COALESCE(?, extractor_version), {CLEAR_LEASE}
-                   WHERE id = ? AND {LEASE_HELD}""",  # noqa: S608
-                params,
-            )
-            if cursor.rowcount == 0:
-                await require_lease(conn, "article", article_id, lease_owner)
-                raise KeyError(article_id)
-
-        await self._write(tx)
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,

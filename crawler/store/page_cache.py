@@ -1,0 +1,71 @@
+"""The page cache of the store seam: what a re-check remembers of an article's page so that
+the next one can skip what cannot have changed (`crawler.revalidation`, `crawler.recheck`).
+
+One entry per article at most, written by `mark_checked` in the same transaction as the
+check it belongs to. An entry is only ever valid for the check that wrote it and the
+unchanged checks that renewed it: it records the article's `check_count` as that write left
+it, and `get_page_cache` gives it back only while the count is still that one. Every other
+write that records a check (a new version, a collapse, a 404 of a streak, a deletion, a
+restoration, an error or an unchanged check written without an entry) counts a check too,
+so it ends the entry in its own transaction, without any of them having to remember the
+cache: the rules of `crawler.decision` that look at more than one check (collapses, 404
+streaks, flaps, restorations) keep seeing full checks until the text is the current one
+again. Both stores keep these methods in a module of their own (`sqlite_page_cache`,
+`postgres_page_cache`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PageCache:
+    """What the check that found an article's current text learnt of its page."""
+
+    final_url: str
+    """Where the page was read (after redirects): a 304 or the same bytes count only there."""
+    digest: str
+    """`crawler.revalidation.page_digest` of the body read there."""
+    reader: str
+    """What turned the body into text (`crawler.revalidation.reader_key`: the extractor
+    version and the site rules): a 304 is worth nothing once it changed."""
+    full_at: datetime
+    """When the page was last fetched without validators and extracted."""
+    etag: str | None = None
+    last_modified: str | None = None
+    skipped: int = 0
+    """Checks answered from this entry (304, or the same bytes) since `full_at`."""
+
+
+class PageCacheStore(Protocol):
+    """The writes and reads of the page cache (module docstring)."""
+
+    async def mark_checked(
+        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
+        present: bool = False, extractor_version: int | None = None,
+        lease_owner: str | None = None, page: PageCache | None = None,
+    ) -> None:
+        """Same content as before: only the check time, count and next check move (and the
+        collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
+        answered with the article) clears a deleted mark, so a later removal is news again,
+        and ends the 404 streak (`mark_missing`).
+        `extractor_version`: the extractor that found the same text, which becomes the
+        article's `extractor_version` (None: no extraction took place, it stays).
+        `lease_owner`: the check completes a claim (see `crawler.store.base`).
+        `page`: the page cache entry this check leaves (only with `present`: raises
+        ValueError otherwise), stored in the same transaction and valid until the next
+        write that records a check; without it, the entry this check found is ended."""
+
+    async def get_page_cache(self, article_id: int) -> PageCache | None:
+        """The article's page cache entry while it is valid: the last check recorded was
+        the one that stored it, and the article is not deleted. None otherwise (and for an
+        unknown article)."""
+
+
+def require_present(present: bool, page: PageCache | None) -> None:
+    """`mark_checked`'s rule: a page cache entry only for a check that found the article."""
+    if page is not None and not present:
+        raise ValueError("a page cache entry is stored only by a check that found the page")
