@@ -158,7 +158,7 @@ class Rechecks:
         """An unchanged check answered from the page cache: no extraction, no decision."""
         await self._recorder.reschedule(article, present=True, page=entry)
         self._metrics.check_skipped(reason)
-        bound.info("page_checked", result="unchanged", skipped=reason, ms=_ms(started))
+        bound.debug("page_checked", result="unchanged", skipped=reason, ms=_ms(started))
         return CheckOutcome(ok=True, result="unchanged")
 
     async def _landed_elsewhere(self, article: Article, fetched: Response, where: Landing,

@@ -225,7 +225,7 @@ class Recorder:
                 # The same text from a newer extractor: from now on a difference is the page's.
                 await self.reschedule(article, present=True, page=page,
                                       extractor_version=rules.extractor_version)
-                bound.info("page_checked", result="unchanged", ms=_ms(started))
+                bound.debug("page_checked", result="unchanged", ms=_ms(started))
                 return CheckOutcome(ok=True, result="unchanged")
             case ErrorPage(reason, chars):
                 # Like a 5xx: the page said nothing about the article this time.

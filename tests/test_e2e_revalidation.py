@@ -103,6 +103,9 @@ async def test_a_page_with_an_etag_is_asked_conditionally_and_a_304_skips_extrac
     logged = checks(logged)
     assert [(e["result"], e.get("skipped")) for e in logged] == [
         ("unchanged", None), ("unchanged", "not_modified"), ("unchanged", "not_modified")]
+    # Most checks find nothing new: logged for debugging, not at info, where they were half
+    # of a daemon's lines.
+    assert {e["log_level"] for e in logged} == {"debug"}
     assert types(receiver) == ["article.new"]
 
 
