@@ -14,29 +14,36 @@ from crawler.clockstep import DueCaps, clamp_due
 from crawler.store.shared_leases import LEASE_HELD, lease_lost_or_missing, lease_params
 from crawler.store.transaction import SharedWrites, Transaction
 
-# Rows that may need the clamp, all four tables in one query: due later than now and beyond
-# their cap (an indexed range), or written after now. Parameters: now, beyond the feeds' cap,
-# now, now, beyond the articles' cap, now, now, beyond the probes' cap, now.
+
+def _scheduled(due: str, written: str) -> str:
+    """Rows due later than now (the first `?`) and beyond their cap (the second: an indexed
+    range) or written after now (the third: a scan of the write times)."""
+    return f"{due} > ? AND ({due} > ? OR {written} > ?)"
+
+
+# Whether any row may need the clamp, all four tables in one query. Parameters: now, beyond
+# the feeds' cap, now, now, beyond the articles' cap, now, now, beyond the probes' cap, now.
 _ANY_TO_CLAMP = (
-    "SELECT 1 FROM feeds WHERE next_poll_at > ? AND (next_poll_at > ?"
-    " OR last_polled_at > ?) UNION ALL SELECT 1 FROM articles"
-    " WHERE next_check_at > ? AND (next_check_at > ? OR last_checked_at > ?)"
-    " UNION ALL SELECT 1 FROM deliveries WHERE status = 'pending'"
-    " AND next_attempt_at > ? UNION ALL SELECT 1 FROM endpoints"
-    " WHERE next_probe_at > ? OR failing_since > ? LIMIT 1"
+    f"SELECT 1 FROM feeds WHERE {_scheduled('next_poll_at', 'last_polled_at')}"  # noqa: S608
+    f" UNION ALL SELECT 1 FROM articles WHERE {_scheduled('next_check_at', 'last_checked_at')}"
+    " UNION ALL SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?"
+    " UNION ALL SELECT 1 FROM endpoints WHERE next_probe_at > ? OR failing_since > ? LIMIT 1"
 )
 
 
-async def _clamp_rows(tx: Transaction, select: str, update: str, params: tuple[Any, ...],
-                      now: datetime, cap: float) -> int:
-    """Clamp the due time of each row `select` gives as (key, due, written); `update` takes
-    (new due, key, old due as stored), so a row written meanwhile is left alone."""
+async def _clamp_rows(tx: Transaction, table: str, key: str, due: str, written: str,
+                      where: str, params: tuple[Any, ...], now: datetime, cap: float) -> int:
+    """Clamp the `due` column of each row of `table` that matches `where`, by the time it
+    was `written` (an expression; NULL if unknown). The update compares the stored due time
+    too, so a row written meanwhile is left alone."""
     read = tx.dialect.rows
+    select = f"SELECT {key} AS key, {due} AS due, {written} AS written FROM {table} WHERE {where}"  # noqa: S608
+    update = f"UPDATE {table} SET {due} = ? WHERE {key} = ? AND {due} = ?"  # noqa: S608
     moved = 0
     for row in await tx.rows(select, params):
-        due = read.time(row["due"])
-        clamped = clamp_due(due, read.time_opt(row["written"]), now, cap)
-        if clamped != due:
+        stored = read.time(row["due"])
+        clamped = clamp_due(stored, read.time_opt(row["written"]), now, cap)
+        if clamped != stored:
             await tx.run(update, (tx.dialect.write_time(clamped), row["key"], row["due"]))
             moved += 1
     return moved
@@ -51,9 +58,7 @@ class SharedDue(SharedWrites):
     single writer is not held for the scans."""
 
     async def clamp_due_times(self, now: datetime, caps: DueCaps) -> int:
-        """See `Store.clamp_due_times`. Only rows due later than now are read: those
-        beyond their cap (an indexed range) and those written after now (a scan of the
-        write times)."""
+        """See `Store.clamp_due_times`. Only rows due later than now are read (`_scheduled`)."""
         time = self._dialect.write_time
         at = time(now)
 
@@ -68,33 +73,22 @@ class SharedDue(SharedWrites):
 
         async def body(tx: Transaction) -> int:
             moved = await _clamp_rows(
-                tx,
-                "SELECT url AS key, next_poll_at AS due, last_polled_at AS written"
-                " FROM feeds WHERE next_poll_at > ?"
-                " AND (next_poll_at > ? OR last_polled_at > ?)",
-                "UPDATE feeds SET next_poll_at = ? WHERE url = ? AND next_poll_at = ?",
+                tx, "feeds", "url", "next_poll_at", "last_polled_at",
+                _scheduled("next_poll_at", "last_polled_at"),
                 (at, beyond(caps.feed_poll), at), now, caps.feed_poll)
             moved += await _clamp_rows(
-                tx,
-                "SELECT id AS key, next_check_at AS due, last_checked_at AS written"
-                " FROM articles WHERE next_check_at > ?"
-                " AND (next_check_at > ? OR last_checked_at > ?)",
-                "UPDATE articles SET next_check_at = ? WHERE id = ? AND next_check_at = ?",
+                tx, "articles", "id", "next_check_at", "last_checked_at",
+                _scheduled("next_check_at", "last_checked_at"),
                 (at, beyond(caps.article_check), at), now, caps.article_check)
+            # A delivery was written when last attempted, or made.
             moved += await _clamp_rows(
-                tx,
-                "SELECT d.id AS key, d.next_attempt_at AS due, coalesce((SELECT"
-                " max(a.attempted_at) FROM delivery_attempts a WHERE a.delivery_id = d.id),"
-                " d.created_at) AS written FROM deliveries d"
-                " WHERE d.status = 'pending' AND d.next_attempt_at > ?",
-                "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ?",
-                (at,), now, caps.delivery_attempt)
+                tx, "deliveries", "id", "next_attempt_at",
+                "coalesce((SELECT max(a.attempted_at) FROM delivery_attempts a"
+                " WHERE a.delivery_id = deliveries.id), created_at)",
+                "status = 'pending' AND next_attempt_at > ?", (at,), now, caps.delivery_attempt)
+            # A probe's row keeps no write time: the cap alone applies.
             moved += await _clamp_rows(
-                tx,
-                # A probe's row keeps no write time: the cap alone applies.
-                "SELECT url AS key, next_probe_at AS due, NULL AS written"
-                " FROM endpoints WHERE next_probe_at > ?",
-                "UPDATE endpoints SET next_probe_at = ? WHERE url = ? AND next_probe_at = ?",
+                tx, "endpoints", "url", "next_probe_at", "NULL", "next_probe_at > ?",
                 (beyond(caps.endpoint_probe),), now, caps.endpoint_probe)
             # A failure streak that "began" after now would never last long enough to pause.
             return moved + await tx.run(
