@@ -2,15 +2,18 @@
 stores share, renewing and releasing included, in `shared_leases`).
 
 On SQLite every claim runs in the one writer's `BEGIN IMMEDIATE` transaction: the rows are
-chosen with `LIMIT` and then leased by their keys (`take`), so a claim takes exactly the rows
-it chose, and no other writer (another process on the file included) can choose them in
-between. The helpers here work on the raw aiosqlite connection the article methods hold.
+chosen with `LIMIT` and then leased by their keys (`claim_chosen`, `take`), so a claim takes
+exactly the rows it chose, and no other writer (another process on the file included) can
+choose them in between. The helpers here work on the raw aiosqlite connection the article
+methods hold.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -34,6 +37,7 @@ __all__ = [
     "FREE",
     "LEASE_HELD",
     "LeaseStore",
+    "claim_chosen",
     "lease_params",
     "lease_until",
     "placeholders",
@@ -64,6 +68,19 @@ async def take(conn: aiosqlite.Connection, kind: LeaseKind, keys: Sequence[Lease
         f" WHERE {table.key} IN ({placeholders(len(keys))})",
         (owner, until, *keys),
     )
+
+
+async def claim_chosen(conn: aiosqlite.Connection, kind: LeaseKind, choose: str,
+                       params: Sequence[Any], owner: str, until: str, read: str
+                       ) -> list[sqlite3.Row]:
+    """A claim, inside the writer's transaction: lease the rows whose keys `choose` gives (in
+    the order it gives them) and read them with `read`, whose `{keys}` stands for their
+    marks. Nothing is written when nothing is chosen."""
+    keys = [r[0] for r in await conn.execute_fetchall(choose, params)]
+    if not keys:
+        return []
+    await take(conn, kind, keys, owner, until)
+    return list(await conn.execute_fetchall(read.format(keys=placeholders(len(keys))), keys))
 
 
 async def require_lease(conn: aiosqlite.Connection, kind: LeaseKind, key: LeaseKey,

@@ -13,7 +13,7 @@ import aiosqlite
 
 from crawler.models import Delivery, EventRecord
 from crawler.store.shared_outbox import SharedOutbox, write_event
-from crawler.store.sqlite_leases import LeaseStore, lease_until, placeholders, take
+from crawler.store.sqlite_leases import LeaseStore, claim_chosen, lease_until
 from crawler.store.sqlite_rows import DELIVERY_COLUMNS, row_to_delivery
 from crawler.store.sqlite_tx import SQLiteTransaction
 from crawler.store.transaction import Transaction
@@ -32,19 +32,13 @@ class OutboxStore(LeaseStore, SharedOutbox):
         claimable = self._claimable(now, limit, endpoints)
         if claimable is None:
             return []
-        sql, params = claimable
+        choose, params = claimable
 
         async def tx(conn: aiosqlite.Connection) -> list[Delivery]:
-            ids = [int(r[0]) for r in await conn.execute_fetchall(sql, params)]
-            if not ids:
-                return []
-            await take(conn, "delivery", ids, owner, until)
-            rows = await conn.execute_fetchall(
+            rows = await claim_chosen(
+                conn, "delivery", choose, params, owner, until,
                 f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e"  # noqa: S608
-                f" ON e.id = d.event_id WHERE d.id IN ({placeholders(len(ids))})"
-                " ORDER BY d.next_attempt_at, d.id",
-                ids,
-            )
+                " ON e.id = d.event_id WHERE d.id IN ({keys}) ORDER BY d.next_attempt_at, d.id")
             return [row_to_delivery(r) for r in rows]
 
         return await self._write(tx)
