@@ -1,4 +1,4 @@
-"""Leases on due work in the PostgreSQL store (the rules are in `crawler.store.claims`; what
+"""Leases on due work in the PostgreSQL store (the rules are in `crawler.store.base`; what
 both stores share, renewing and releasing included, in `shared_leases`).
 
 A claim is one statement in one short transaction: the due rows whose lease is free are

@@ -1,4 +1,4 @@
-"""Leases on due work, written once for both stores (the rules are in `crawler.store.claims`):
+"""Leases on due work, written once for both stores (the rules are in `crawler.store.base`):
 the SQL conditions a claim and a completing write carry, the leased tables, and
 `Store.renew_leases` / `Store.release_leases`. How a claim chooses its rows differs (SQLite:
 the one writer chooses, then takes; PostgreSQL: `FOR UPDATE SKIP LOCKED`) and stays in each

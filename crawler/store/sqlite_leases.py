@@ -1,4 +1,4 @@
-"""Leases on due work in the SQLite store (the rules are in `crawler.store.claims`; what both
+"""Leases on due work in the SQLite store (the rules are in `crawler.store.base`; what both
 stores share, renewing and releasing included, in `shared_leases`).
 
 On SQLite every claim runs in the one writer's `BEGIN IMMEDIATE` transaction: the rows are
