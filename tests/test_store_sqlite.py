@@ -92,3 +92,14 @@ def test_a_shared_statement_reads_alike_in_both_dialects() -> None:
     assert POSTGRES.one_of("u.url", ["a", "b"]) == ("u.url = ANY(?)", [["a", "b"]])
     with pytest.raises(ValueError, match="literal %"):
         POSTGRES.sql("SELECT 1 WHERE title LIKE '%x'")
+
+
+def test_an_array_of_keys_takes_the_key_columns_type_and_a_list_of_marks_ignores_it() -> None:
+    from crawler.store.postgres_queries import POSTGRES
+    from crawler.store.sqlite_queries import SQLITE
+
+    assert POSTGRES.one_of("id", [1, 2], "bigint") == ("id = ANY(?::bigint[])", [[1, 2]])
+    assert POSTGRES.sql("id = ANY(?::bigint[])") == "id = ANY(%s::bigint[])"
+    assert SQLITE.one_of("id", [1, 2], "bigint") == ("id IN (?, ?)", [1, 2])
+    assert SQLITE.write_time_opt(None) is None
+    assert SQLITE.write_time_opt(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00.000000Z"

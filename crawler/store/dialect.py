@@ -44,8 +44,15 @@ class Dialect:
             raise ValueError(f"a shared statement holds a literal %: {text!r}")
         return text.replace("?", self.mark)
 
-    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        """Condition "`column` is one of `values`" with `?` marks, and its parameters."""
+    def write_time_opt(self, value: datetime | None) -> Any:
+        return None if value is None else self.write_time(value)
+
+    def one_of(self, column: str, values: Sequence[Any], sql_type: str | None = None
+               ) -> tuple[str, list[Any]]:
+        """Condition "`column` is one of `values`" with `?` marks, and its parameters.
+        `sql_type`, when given, fixes the element type of an array parameter (to the
+        column's own, whatever the values are: the driver would pick one from them)."""
         if self.values_as_array:
-            return f"{column} = ANY(?)", [list(values)]
+            array = "?" if sql_type is None else f"?::{sql_type}[]"
+            return f"{column} = ANY({array})", [list(values)]
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
