@@ -12,6 +12,7 @@ import pytest
 
 from crawler.store.base import Store
 from crawler.store.migrations import MIGRATIONS, split_statements
+from crawler.store.records import IN_ARTICLE_ORDER
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.sqlite_rows import decode_text, decode_time, encode_text, encode_time
 from tests.store_backends import new_article
@@ -62,6 +63,19 @@ async def test_due_articles_uses_partial_index(store: SQLiteStore) -> None:
             " AND a.next_check_at <= ? ORDER BY a.next_check_at, a.id LIMIT 5", ("x",)
         ).fetchall()
     assert "articles_due" in " ".join(str(row) for row in plan)
+
+
+async def test_deliveries_wait_for_their_article_by_index_lookups_only(
+        store: SQLiteStore) -> None:
+    # Left to itself SQLite scanned each endpoint's earlier pending deliveries for every
+    # pending one: `next_delivery_due` took 7.4 s with 6,400 pending (a receiver outage).
+    with sqlite3.connect(store.path) as raw:
+        plan = [row[3] for row in raw.execute(
+            "EXPLAIN QUERY PLAN SELECT min(next_attempt_at) FROM deliveries"
+            f" WHERE status = 'pending' AND {IN_ARTICLE_ORDER}")]
+    inner = plan[plan.index("CORRELATED SCALAR SUBQUERY 1") + 1:]
+    assert [step.split()[1] for step in inner] == ["me", "pe", "p"]
+    assert all(step.startswith("SEARCH") for step in inner), plan
 
 
 @pytest.mark.parametrize(("stored", "expected"), [

@@ -190,9 +190,14 @@ class RowReader:
 # endpoint, so a receiver gets an article's events in order (never an edit before its
 # `article.new`, even when the `article.new` is waiting for a retry). For the claims and
 # `next_delivery_due` of both stores, on the unaliased `deliveries` table; the lookups go
-# through the indexes on events (article_id) and deliveries (event_id, endpoint_url).
+# through the indexes on events (article_id) and deliveries (event_id, endpoint_url), in
+# that order: the delivery's event, the article's other events, their deliveries to the
+# endpoint. CROSS JOIN makes SQLite keep that order (PostgreSQL plans it so anyway); left to
+# itself SQLite scanned each endpoint's earlier pending deliveries first, which made the
+# condition quadratic in the backlog (7.4 s for `next_delivery_due` with 6,400 pending).
 IN_ARTICLE_ORDER = (
-    "NOT EXISTS (SELECT 1 FROM events me JOIN events pe ON pe.article_id = me.article_id"
-    " JOIN deliveries p ON p.event_id = pe.id AND p.endpoint_url = deliveries.endpoint_url"
-    " WHERE me.id = deliveries.event_id AND p.status = 'pending' AND p.id < deliveries.id)"
+    "NOT EXISTS (SELECT 1 FROM events me CROSS JOIN events pe CROSS JOIN deliveries p"
+    " WHERE me.id = deliveries.event_id AND pe.article_id = me.article_id"
+    " AND p.event_id = pe.id AND p.endpoint_url = deliveries.endpoint_url"
+    " AND p.status = 'pending' AND p.id < deliveries.id)"
 )
