@@ -310,12 +310,12 @@ async def test_a_reload_that_removes_a_feed_stops_its_polls_and_keeps_its_histor
         assert {o.feed_url for o in await poll_due(app)} == {rss, atom}
         only_atom = settings.model_copy(update={"feeds": settings.feeds[1:]})
         await configure_feeds(app, only_atom, clock)
-        app.settings = only_atom
+        app.use(only_atom)
         clock.advance(2)
         assert [o.feed_url for o in await poll_due(app)] == [atom]
         # Added back: polled again at its old cadence, its state kept.
         await configure_feeds(app, settings, clock)
-        app.settings = settings
+        app.use(settings)
         assert {o.feed_url for o in await poll_due(app)} == {rss}
         state = await app.store.get_feed_state(rss)
         assert state is not None and state.entries == 1

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import structlog
@@ -314,13 +315,14 @@ class _StoreWithoutMaintenance:
 
 
 def _jobs(maintenance_store: object) -> list[str]:
+    from crawler.clock import utc_now
     from crawler.ticker import Ticker
 
-    settings = parse_config(FEED)
-    daemon = Daemon(settings)
-    daemon._scheduler = Ticker()
+    # Scheduling reads only the runtime's ticker and clock.
+    runtime = SimpleNamespace(ticker=Ticker(), clock=utc_now)
+    daemon = Daemon(runtime)  # type: ignore[arg-type]
     daemon._schedule_all(maintenance_of(maintenance_store))  # type: ignore[arg-type]
-    return daemon._scheduler.names
+    return runtime.ticker.names
 
 
 def test_daemon_schedules_a_checkpoint_only_for_a_store_that_offers_it(tmp_path: Path) -> None:
