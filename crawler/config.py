@@ -28,19 +28,12 @@ from pydantic import (
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.kinds import DEFAULT_EVENT_TYPES, EventType
 from crawler.redact import has_userinfo, redact_url
 from crawler.units import parse_duration, parse_size
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
 CONFIG_ENV_VAR = "CRAWLER_CONFIG"
-EventType = Literal["article.new", "article.edited", "article.deleted", "article.restored"]
-# Every type an endpoint may list.
-EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited", "article.deleted",
-                                      "article.restored")
-# What an endpoint gets when it lists none: the types receivers have always been sent.
-# `article.restored` came later, so only endpoints that ask for it get it.
-DEFAULT_EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited",
-                                              "article.deleted")
 DEFAULT_USER_AGENT = f"crawler/{__version__} (news change monitor; +{PROJECT_URL})"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.events import notify_endpoint_key
+from crawler.kinds import EndpointState
 from crawler.store.sqlite import SQLiteStore
-from crawler.webhooks.health import EndpointState
 from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.test_webhooks_delivery import add_event
 from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret

@@ -75,3 +75,26 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_the_shared_vocabulary_is_a_leaf_and_the_store_never_reaches_the_deliverer() -> None:
+    graph = import_graph()
+    assert graph["crawler.kinds"] == set()
+    store = {name for name in graph if name.startswith("crawler.store")}
+    reached = set().union(*(reachable(graph, name) for name in store))
+    assert "crawler.kinds" in reached  # the scan follows the store's imports
+    # The retry schedule's constants bound stored due times (`crawler.clockstep`); nothing
+    # else of the delivery side is the store's business.
+    webhooks = {name for name in reached if name.startswith("crawler.webhooks")}
+    assert webhooks <= {"crawler.webhooks", "crawler.webhooks.retry"}
+    assert not {"crawler.httpapi", "crawler.metrics"} & reachable(graph, "crawler.config")

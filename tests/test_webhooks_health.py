@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
+from crawler.kinds import EndpointState
 from crawler.store.sqlite import SQLiteStore
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
-from crawler.webhooks.health import EndpointState
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
 from tests.webhook_receiver import ReceiverFactory, make_secret
 

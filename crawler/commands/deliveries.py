@@ -23,10 +23,10 @@ from rich.text import Text
 from crawler.commands.output import iso, print_json_lines
 from crawler.config import Settings
 from crawler.events import notify_endpoint_key
+from crawler.kinds import EndpointState
 from crawler.models import Delivery
 from crawler.store import DatabaseMissingError, Store, open_store
 from crawler.terminal import printable_line
-from crawler.webhooks.health import EndpointState
 from crawler.webhooks.senders import loggable_url
 
 LISTED = ("pending", "failed", "disabled")

@@ -39,6 +39,7 @@ from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from crawler.clockstep import DueCaps
+from crawler.kinds import EndpointState, Transition
 from crawler.models import (
     Article,
     Content,
@@ -49,7 +50,6 @@ from crawler.models import (
     VersionMark,
 )
 from crawler.store.reads import StoreReads
-from crawler.webhooks.health import EndpointState, Transition
 
 # Builds the event of a new version once the writing transaction has assigned its number.
 EventBuilder = Callable[[int], EventRecord]

@@ -11,6 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
+from crawler.kinds import EndpointState, Transition
 from crawler.models import Delivery, EventRecord
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_leases import (
@@ -32,7 +33,6 @@ from crawler.store.postgres_rows import (
     utc_opt,
 )
 from crawler.store.records import IN_ARTICLE_ORDER, attempt_status
-from crawler.webhooks.health import EndpointState, Transition
 
 # pg_advisory_xact_lock's first key for endpoint rows (the second is the URL's hash).
 _ENDPOINT_LOCK = 0x656E64

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from crawler.kinds import EndpointState, Transition
 from crawler.models import Delivery, EventRecord
 from crawler.store.records import IN_ARTICLE_ORDER, attempt_status
 from crawler.store.sqlite_leases import (
@@ -36,7 +37,6 @@ from crawler.store.sqlite_rows import (
     row_to_delivery,
     row_to_endpoint,
 )
-from crawler.webhooks.health import EndpointState, Transition
 
 
 class OutboxStore(LeaseStore):

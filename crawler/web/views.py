@@ -18,11 +18,12 @@ from crawler.change_summary import payload_data, summarize
 from crawler.commands.diff import Gap
 from crawler.commands.reading import event_title
 from crawler.diffing import Block
+from crawler.kinds import DELETED, EDITED, NEW, RESTORED
 from crawler.redact import redact_url
 from crawler.store.reads import EventListing
 
-TYPE_LABELS = {"article.new": "new", "article.edited": "edited",
-               "article.deleted": "deleted", "article.restored": "restored"}
+TYPE_LABELS = {NEW: "new", EDITED: "edited",
+               DELETED: "deleted", RESTORED: "restored"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -129,7 +130,7 @@ def change_row(event: EventListing, now: datetime) -> ChangeRow:
     data = payload_data(event.payload)
     changes = data.get("changes")
     href = None
-    if event.event_type in ("article.edited", "article.restored") and isinstance(changes, dict):
+    if event.event_type in (EDITED, RESTORED) and isinstance(changes, dict):
         previous = _previous(data, event.version)
         if previous is not None and event.version is not None and previous != event.version:
             href = diff_href(event.article_id, previous, event.version)

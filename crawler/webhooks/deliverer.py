@@ -36,13 +36,13 @@ import structlog
 
 from crawler.config import DEFAULT_USER_AGENT, DeliverySettings, NotifySettings, WebhookSettings
 from crawler.events import notify_endpoint_key
+from crawler.kinds import EndpointState
 from crawler.leases import DEFAULT_TIMING, LeaseKeeper, new_owner
 from crawler.metrics import Metrics
 from crawler.models import Delivery
 from crawler.store.base import LeaseLostError, Store
 from crawler.store.write_health import is_storage_fault
 from crawler.webhooks import health
-from crawler.webhooks.health import EndpointState
 from crawler.webhooks.retry import Decision, decide
 from crawler.webhooks.senders import Answer, loggable_url, post_webhook, send_apprise
 from crawler.webhooks.signing import Signer

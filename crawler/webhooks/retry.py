@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from crawler.kinds import DeliveryOutcome
+
 JITTER = 0.2
 """Each retry gap is scaled by a random factor in [1 - JITTER, 1 + JITTER], so that receivers
 coming back from an outage are not hit by every sender's backlog in the same second."""
@@ -23,8 +25,7 @@ _HONOURS_RETRY_AFTER = frozenset({429, 503})
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    outcome: str
-    """"delivered", "retry", "failed" (schedule exhausted) or "disabled" (410)."""
+    outcome: DeliveryOutcome
     next_attempt_at: datetime | None
     error: str | None
 
