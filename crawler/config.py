@@ -31,6 +31,7 @@ from crawler import PROJECT_URL, __version__
 from crawler.kinds import DEFAULT_EVENT_TYPES, EventType
 from crawler.redact import has_userinfo, redact_url
 from crawler.units import parse_duration, parse_size
+from crawler.urls import is_http_url
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
 CONFIG_ENV_VAR = "CRAWLER_CONFIG"
@@ -58,8 +59,7 @@ def _size(value: Any) -> int:
 def _http_url(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a URL string")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(value.strip()):
         raise ValueError(f"{redact_url(value)!r} is not an absolute http(s) URL")
     return value.strip()
 

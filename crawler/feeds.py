@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 
 from crawler.models import FeedEntry, ParsedFeed
-from crawler.urls import is_fetchable, normalize_url
+from crawler.urls import is_http_url, normalize_url
 
 # Entity declarations are how billion-laughs, quadratic-blowup and XXE payloads work; no real
 # news feed needs them, so a feed that declares any is refused before any parser sees it.
@@ -108,7 +108,7 @@ def parse_feed(body: bytes, feed_url: str) -> ParsedFeed:
             link = normalize_url(link, base=feed_url)
         except ValueError:
             continue
-        if not is_fetchable(link):
+        if not is_http_url(link):
             continue
         entry_id = _text(raw.get("id")) or link
         entries.append(FeedEntry(

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from crawler.fetch import Fetcher, FetchError
-from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness, parse_retry_after
+from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness
 from tests.hostile_server import (
     Handler,
     StaticResolver,
@@ -143,16 +143,6 @@ async def test_long_retry_after_fails_fast_without_a_request() -> None:
     assert 590 <= err.value.retry_after <= 600
     assert time.monotonic() - started < 0.2
     assert hits.count() == 1
-
-
-def test_parse_retry_after() -> None:
-    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("120", now) == 120.0
-    assert parse_retry_after(" 5 ", now) == 5.0
-    assert parse_retry_after("Thu, 26 Nov 2026 12:01:00 GMT", now) == 60.0
-    assert parse_retry_after("Thu, 26 Nov 2026 11:00:00 GMT", now) == 0.0  # in the past
-    for bad in (None, "", "soon", "-5", "1.5"):
-        assert parse_retry_after(bad, now) is None
 
 
 async def test_retry_after_is_capped() -> None:

@@ -20,14 +20,16 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from crawler.clock import utc_now
 from crawler.config import FetchSettings
 from crawler.fetch.body import ACCEPT_ENCODING, CHUNK_SIZE, DecodeError, TooLarge, read_capped
 from crawler.fetch.errors import FetchError
 from crawler.fetch.fleet import FleetPacing, HostTurns
 from crawler.fetch.netguard import AddressPolicy, GuardedConnector, GuardedResolver, find_blocked
-from crawler.fetch.politeness import Politeness, parse_retry_after
+from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness
 from crawler.fetch.robots import ROBOTS_MAX_BYTES, RobotsAnswer, RobotsCache
 from crawler.fetch.urlcheck import vet_url
+from crawler.retry_after import parse_retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -341,7 +343,7 @@ class Fetcher:
 
     def _note_retry_after(self, host: str, value: str | None) -> None:
         assert self._politeness is not None
-        seconds = parse_retry_after(value)
+        seconds = parse_retry_after(value, utc_now(), cap=MAX_RETRY_AFTER)
         if seconds is not None and seconds > 0:
             self._politeness.note_retry_after(host, seconds)
 

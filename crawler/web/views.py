@@ -21,6 +21,7 @@ from crawler.diffing import Block
 from crawler.kinds import DELETED, EDITED, NEW, RESTORED
 from crawler.redact import redact_url
 from crawler.store.reads import EventListing
+from crawler.urls import is_http_url
 
 TYPE_LABELS = {NEW: "new", EDITED: "edited",
                DELETED: "deleted", RESTORED: "restored"}
@@ -76,11 +77,7 @@ def site_name(url: str) -> str:
 def safe_href(url: str) -> str | None:
     """`url` when a link to it can only open a web page (http or https), else None: a stored
     URL is the web's, and `javascript:` in an href would run on click."""
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return None
-    return url if scheme in ("http", "https") else None
+    return url if is_http_url(url) else None
 
 
 def short_summary(summary: str, kinds: tuple[str, ...]) -> str:
