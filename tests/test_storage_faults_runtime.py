@@ -23,7 +23,7 @@ from crawler.logging_setup import configure_logging
 from crawler.store.base import ArticleExistsError, LeaseLostError, StoreError
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.write_health import is_storage_fault
-from crawler.webhooks import deliverer as deliverer_module
+from crawler.webhooks import attempts as attempts_module
 from crawler.webhooks.deliverer import Deliverer
 from tests.store_backends import new_article
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
@@ -80,7 +80,7 @@ async def test_failing_writes_are_reported_until_one_gets_through(store: SQLiteS
 async def test_an_answered_delivery_is_recorded_again_not_sent_again(
     store: SQLiteStore, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(deliverer_module, "RECORD_RETRY_FIRST", 0.05)
+    monkeypatch.setattr(attempts_module, "RECORD_RETRY_FIRST", 0.05)
     received: list[str] = []
 
     async def receive(request: web.Request) -> web.Response:

@@ -212,7 +212,7 @@ async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
         assert await deliverer.run_once() == 0
     assert len(gone.requests) == 1
     assert len(healthy.requests) == 3
-    assert deliverer.disabled_endpoints == [gone.url]
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == [gone.url]
     rows = await store.list_deliveries(("pending", "disabled", "delivered"))
     gone_statuses = sorted(d.status for d in rows if d.endpoint_url == gone.url)
     assert gone_statuses == ["disabled", "pending", "pending"]  # kept, not dropped
@@ -223,13 +223,13 @@ async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
     # everything kept is sent, the 410'd delivery included.
     restarted = Deliverer(store, hooks, delivery_settings(), session, clock=clock)
     assert await restarted.run_once() == 0
-    assert restarted.disabled_endpoints == [gone.url]
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == [gone.url]
     assert len(gone.requests) == 1
     _, requeued = await store.resume_endpoint(gone.url, now=clock.now)
     assert requeued == 1
     assert await restarted.run_once() == 3
     assert len(gone.requests) == 4
-    assert restarted.disabled_endpoints == []
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == []
 
 
 @pytest.mark.parametrize("status", [429, 503])
