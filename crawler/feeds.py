@@ -6,11 +6,9 @@ a local file or fetches a URL when the body happens to name one.
 
 from __future__ import annotations
 
-import calendar
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
@@ -30,16 +28,6 @@ class FeedParseError(Exception):
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-def _published(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, TypeError):
-        return None
 
 
 def _content_html(entry: Any) -> str | None:
@@ -115,11 +103,9 @@ def parse_feed(body: bytes, feed_url: str) -> ParsedFeed:
             entry_id=entry_id,
             link=link,
             title=_text(raw.get("title")),
-            published=_published(raw),
             content_html=_content_html(raw),
         ))
     return ParsedFeed(
-        title=_text(parsed.feed.get("title")),
         entries=distinct_entry_ids(entries),
         ttl_seconds=_ttl_seconds(parsed.feed),
     )

@@ -61,7 +61,7 @@ def test_after_attempt_table(state: EndpointState, outcome: str, when: datetime,
                                 pause_after=DAY, probe_every=3600.0) == expected
 
 
-def test_probe_timing_and_resume_are_pure() -> None:
+def test_probe_timing_is_pure() -> None:
     paused = EndpointState("u", failing_since=at(0), paused_at=at(24), next_probe_at=at(25))
     assert not health.may_probe(paused, at(24.5))
     assert health.may_probe(paused, at(25))
@@ -69,7 +69,6 @@ def test_probe_timing_and_resume_are_pure() -> None:
     assert health.probe_sent(paused, at=at(25), probe_every=600).next_probe_at == at(25) + \
         timedelta(minutes=10)
     assert health.probe_sent(EndpointState("u"), at=at(25), probe_every=600) == EndpointState("u")
-    assert health.resumed(paused) == EndpointState("u")
 
 
 async def test_endpoint_state_persists_across_reopen(tmp_path: Path) -> None:

@@ -43,8 +43,7 @@ class Response:
     """A completed HTTP exchange, whatever its status.
 
     `url` is as requested, `final_url` after redirects; `headers` have lower-case names (repeated
-    headers joined with ", "); `body` is decompressed and at most `max_bytes` long;
-    `elapsed_ms` covers the whole call, redirects and politeness waits included.
+    headers joined with ", "); `body` is decompressed and at most `max_bytes` long.
     """
 
     url: str
@@ -52,7 +51,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-    elapsed_ms: float
 
     @property
     def etag(self) -> str | None:
@@ -215,7 +213,6 @@ class Fetcher:
     async def _fetch(self, url: str, headers: dict[str, str], limits: _Limits) -> Response:
         if self._session is None or self._politeness is None or self._robots is None:
             raise RuntimeError("Fetcher used outside 'async with Fetcher(...)'")
-        started = time.perf_counter()
         current = vet_url(url, self._policy)
         for hop in range(limits.max_redirects + 1):
             try:
@@ -224,10 +221,8 @@ class Fetcher:
                 if hop == 0:
                     raise
                 # Name the URL the caller asked for; the hop that failed goes in the message.
-                raise FetchError(
-                    exc.kind, url, f"redirect to {current}: {exc.message}",
-                    retry_after=exc.retry_after,
-                ) from None
+                raise FetchError(exc.kind, url,
+                                 f"redirect to {current}: {exc.message}") from None
             location = resp_headers.get("location")
             if status in _REDIRECTS and location:
                 if hop == limits.max_redirects:
@@ -246,7 +241,6 @@ class Fetcher:
             status=status,
             headers=MappingProxyType(resp_headers),
             body=body,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
     async def _hop(

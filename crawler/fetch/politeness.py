@@ -45,7 +45,7 @@ class Politeness:
     """Gatekeeper for request starts. One per Fetcher; must be used inside one event loop.
 
     `max_backoff_wait`: a Retry-After pause longer than this is not slept through inside a
-    fetch; the call fails fast with FetchError("rate_limited") and `retry_after` set instead.
+    fetch; the call fails fast with FetchError("rate_limited") instead.
     """
 
     def __init__(
@@ -103,9 +103,7 @@ class Politeness:
         remaining = slot.blocked_until - self._clock()
         if remaining > self._max_backoff_wait:
             raise FetchError(
-                "rate_limited", url, f"host asked for a pause; {remaining:.0f}s left",
-                retry_after=remaining,
-            )
+                "rate_limited", url, f"host asked for a pause; {remaining:.0f}s left")
 
     @asynccontextmanager
     async def turn(self, host: str, url: str) -> AsyncIterator[None]:

@@ -55,8 +55,3 @@ def probe_sent(state: EndpointState, *, at: datetime, probe_every: float) -> End
 def may_probe(state: EndpointState, now: datetime) -> bool:
     """A paused endpoint may be probed now."""
     return state.paused and (state.next_probe_at is None or state.next_probe_at <= now)
-
-
-def resumed(state: EndpointState) -> EndpointState:
-    """An operator's `crawler deliveries resume`: healthy again, streak forgotten."""
-    return EndpointState(state.url)
