@@ -304,7 +304,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         expected["article.edited"] += WAVE
 
         async def partway() -> bool:
-            return sum((await db.events_by_type()).values()) >= before + args.kill_after
+            return sum((await db.events_by_type()).values()) >= before + int(args.kill_after)
 
         await wait_until(partway, 20.0, every=0.05)
         await daemon.kill()

@@ -148,7 +148,9 @@ class PostgresBackend:
         return PostgresStore(self.url, readonly=readonly)
 
     def count(self, table: str) -> int:
-        return int(self.cluster.execute(self.database, f"SELECT count(*) FROM {table}")[0][0])
+        [(count,)] = self.cluster.execute(self.database, f"SELECT count(*) FROM {table}")
+        assert isinstance(count, int)
+        return count
 
     def set_schema_version(self, version: int) -> None:
         self.cluster.execute(self.database, f"UPDATE crawler_schema SET version = {version}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from crawler.app import App
+from crawler.app import App, Runtime
 from crawler.config import Settings, load_config
 from crawler.pipeline import PollOutcome
 from tests.conftest import FakeClock, write_config
@@ -35,13 +35,13 @@ def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings
 
 
 
-async def poll_due(app: App) -> list[PollOutcome]:
+async def poll_due(app: Runtime) -> list[PollOutcome]:
     """What the daemon's feed job does at the clock's time: claim the due feeds, poll each."""
     outcomes = [await app.due.poll(state) for state in await app.due.claim_feeds()]
     return [o for o in outcomes if o is not None]
 
 
-async def configure_feeds(app: App, settings: Settings, clock: FakeClock) -> None:
+async def configure_feeds(app: Runtime, settings: Settings, clock: FakeClock) -> None:
     """What the daemon does at start: the configured feeds, new ones due now."""
     await app.store.sync_feeds({f.url: clock.now for f in settings.feeds})
 

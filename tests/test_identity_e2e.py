@@ -126,7 +126,7 @@ async def test_a_claim_across_a_public_suffix_never_merges(
     # Two sites on one machine: www.bbc.co.uk and evil.co.uk (one port: only the Public
     # Suffix List tells them apart).
     resolver = StaticResolver({"www.bbc.co.uk": ["127.0.0.1"], "evil.co.uk": ["127.0.0.1"]})
-    monkeypatch.setattr("crawler.app.Fetcher", partial(Fetcher, resolver=resolver))
+    monkeypatch.setattr("crawler.runtime.Fetcher", partial(Fetcher, resolver=resolver))
     bbc_url = web_site.url("/news/1", "www.bbc.co.uk")
     web_site.pages["/news/1"] = article_page("Bridge approved", story("bridge"), bbc_url)
     web_site.feeds["/bbc.xml"] = [Item("Bridge approved", bbc_url, "1")]

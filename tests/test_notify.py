@@ -249,7 +249,7 @@ async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
 async def test_webhooks_and_notify_share_one_outbox(
     store: SQLiteStore, server: NotifyServer,
 ) -> None:
-    entry = NotifySettings(url=server.url(), events=["article.deleted"])
+    entry = NotifySettings(url=server.url(), events=("article.deleted",))
     secret = make_secret()
     async with receiver_factory() as make, aiohttp.ClientSession() as session:
         receiver = await make(secret)

@@ -16,7 +16,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from crawler.app import App
+from crawler.app import App, Runtime
 from crawler.config import load_config
 from crawler.extract import ExtractedArticle
 from crawler.extract import version as extractor
@@ -202,7 +202,7 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
     settings = load_config(write_config(tmp_path, [site.url("/rss.xml")],
                                         webhooks=webhook_table(receiver)))
 
-    async def run_pass() -> App:
+    async def run_pass() -> Runtime:
         async with App(settings, clock=clock) as app:
             await app.run_pass()
         return app
@@ -211,9 +211,10 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new"]
 
     # the upgrade: a new extractor that no longer keeps the lead, and a new version number
+    import crawler.extract
     import crawler.pages
 
-    original = crawler.pages.extract_article
+    original = crawler.extract.extract_article
 
     def new_extractor(html: str, url: str, rules: Any = None) -> ExtractedArticle:
         found = original(html, url, rules)

@@ -319,10 +319,10 @@ def _jobs(maintenance_store: object) -> list[str]:
     from crawler.ticker import Ticker
 
     # Scheduling reads only the runtime's ticker and clock.
-    runtime = SimpleNamespace(ticker=Ticker(), clock=utc_now)
-    daemon = Daemon(runtime)  # type: ignore[arg-type]
+    ticker = Ticker()
+    daemon = Daemon(SimpleNamespace(ticker=ticker, clock=utc_now))  # type: ignore[arg-type]
     daemon._schedule_all(maintenance_of(maintenance_store))  # type: ignore[arg-type]
-    return runtime.ticker.names
+    return ticker.names
 
 
 def test_daemon_schedules_a_checkpoint_only_for_a_store_that_offers_it(tmp_path: Path) -> None:

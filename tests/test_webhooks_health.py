@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from crawler.kinds import EndpointState
+from crawler.kinds import DeliveryOutcome, EndpointState
 from crawler.store.sqlite import SQLiteStore
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
@@ -54,7 +54,7 @@ def at(hours: float) -> datetime:
          EndpointState("u", disabled_at=at(1))),
     ],
 )
-def test_after_attempt_table(state: EndpointState, outcome: str, when: datetime,
+def test_after_attempt_table(state: EndpointState, outcome: DeliveryOutcome, when: datetime,
                              expected: EndpointState) -> None:
     error = None if outcome == "delivered" else "e"
     assert health.after_attempt(state, outcome=outcome, at=when, error=error,
