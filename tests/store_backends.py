@@ -20,7 +20,7 @@ from crawler.store.migrations import split_statements
 from crawler.store.postgres import PostgresStore
 from crawler.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
 from crawler.store.sqlite import SQLiteStore
-from tests.pg_support import PgCluster
+from crawler.testing.postgres import PgCluster
 
 BACKENDS = ["sqlite", "postgresql"]
 

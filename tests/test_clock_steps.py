@@ -13,9 +13,10 @@ from pathlib import Path
 
 from crawler.config import load_config
 from crawler.daemon import run_daemon
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service.",

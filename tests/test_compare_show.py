@@ -10,9 +10,11 @@ from pathlib import Path
 import aiohttp
 
 from crawler.config import load_config
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.test_diff_command import URL, stored
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."

@@ -9,7 +9,8 @@ import pytest
 
 from crawler.config import ConfigError, load_config, parse_config, resolve_config_path
 from crawler.config_text import key_path, substitute_all
-from tests.conftest import CRAWLER_CMD, REPO, subprocess_env
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env
+from tests.conftest import REPO
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MINIMAL = '[[feeds]]\nurl = "https://example.org/rss.xml"\n'

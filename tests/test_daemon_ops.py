@@ -13,9 +13,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.systemd_support import collect
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."

@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from crawler.store.migrations import MIGRATIONS
-from tests.conftest import write_config
-from tests.e2e_support import (
-    Receiver,
-    running_daemon,
-    start_receiver,
-    stop_daemon,
-    webhook_table,
-)
-from tests.news_site import NewsSite
-from tests.pg_support import PgCluster
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.postgres import PgCluster
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.systemd_support import collect
 from tests.test_daemon_ops import _free_port, _get
 from tests.test_e2e_daemon import crawler, wait_for

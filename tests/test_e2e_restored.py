@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from crawler.config import ConfigError, load_config
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, start_receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.test_e2e_postgres import use_postgres
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."

@@ -13,9 +13,10 @@ import pytest
 from crawler.app import App
 from crawler.cli import main
 from crawler.config import load_config
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
-from tests.news_site import NewsSite
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [

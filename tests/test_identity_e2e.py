@@ -14,8 +14,10 @@ import pytest
 from crawler.app import App
 from crawler.config import Settings, load_config
 from crawler.fetch import Fetcher
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
+from crawler.testing.crawler_process import write_config
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.hostile_server import StaticResolver
 from tests.identity_site import IdentitySite, Item, article_page, story
 

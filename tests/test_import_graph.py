@@ -98,3 +98,28 @@ def test_the_shared_vocabulary_is_a_leaf_and_the_store_never_reaches_the_deliver
     webhooks = {name for name in reached if name.startswith("crawler.webhooks")}
     assert webhooks <= {"crawler.webhooks", "crawler.webhooks.retry"}
     assert not {"crawler.httpapi", "crawler.metrics"} & reachable(graph, "crawler.config")
+
+
+def top_level_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_benchmarks_never_import_the_tests_and_the_crawler_never_imports_its_test_parts() -> None:
+    benchmarks = sorted((REPO / "benchmarks").glob("*.py"))
+    assert len(benchmarks) > 5
+    from_tests = {path.name: sorted(m for m in top_level_imports(path)
+                                    if m == "tests" or m.startswith("tests."))
+                  for path in benchmarks}
+    assert {name: found for name, found in from_tests.items() if found} == {}
+    graph = import_graph()
+    assert "crawler.testing.news_site" in graph
+    users = {name for name, targets in graph.items()
+             if not name.startswith("crawler.testing")
+             and any(t.startswith("crawler.testing") for t in targets)}
+    assert users == set()

@@ -32,11 +32,11 @@ from crawler.events import (
 )
 from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import make_secret, receiver_factory
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.notify_message import NotifyMessage, diff_excerpt, render_message
 from tests.conftest import REPO
 from tests.test_webhooks_delivery import Clock, delivery_settings, hook
-from tests.webhook_receiver import make_secret, receiver_factory
 
 REF = ArticleRef(url="https://news.example/a?utm_source=x", canonical_url="https://news.example/a",
                  feed_url="https://news.example/rss", title="Storm hits the coast")

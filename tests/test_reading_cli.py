@@ -19,10 +19,12 @@ import pytest
 from crawler.config import load_config
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver
 from crawler.textnorm import make_content
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
-from tests.e2e_support import Receiver, run_pass
-from tests.news_site import NewsSite
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.store_backends import T0, SQLiteBackend, event
 from tests.test_diff_command import HOSTILE_TITLE, on_terminal, stored
 from tests.test_e2e_postgres import use_postgres

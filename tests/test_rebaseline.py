@@ -24,11 +24,11 @@ from crawler.metrics import Metrics
 from crawler.models import Article, Content
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from crawler.textnorm import make_content
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
-from tests.webhook_receiver import make_secret
+from tests.conftest import FakeClock
 
 URL = "https://news.example/world/storm"
 FEED = "https://news.example/rss"

@@ -18,9 +18,9 @@ from crawler.redact import (
     redact_url,
     secret_name,
 )
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.test_e2e_daemon import crawler
 
 SECRET = "s3cr3tVALUE"

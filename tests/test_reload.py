@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, start_receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.e2e_support import running_daemon
 from tests.systemd_support import collect
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")

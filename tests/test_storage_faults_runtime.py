@@ -23,11 +23,11 @@ from crawler.logging_setup import configure_logging
 from crawler.store.base import ArticleExistsError, LeaseLostError, StoreError
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.write_health import is_storage_fault
+from crawler.testing.webhook_receiver import make_secret
 from crawler.webhooks import attempts as attempts_module
 from crawler.webhooks.deliverer import Deliverer
 from tests.store_backends import new_article
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import make_secret
 
 
 def _caused(exc: BaseException, cause: BaseException) -> BaseException:
@@ -141,7 +141,7 @@ async def test_the_daemon_is_unhealthy_while_writes_keep_failing(tmp_path: Path)
     from crawler.app import App
     from crawler.config import load_config
     from crawler.liveness import WRITES_FAILING_UNHEALTHY
-    from tests.conftest import write_config
+    from crawler.testing.crawler_process import write_config
 
     settings = load_config(write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"]))
     async with App(settings) as app:
@@ -170,7 +170,7 @@ async def test_a_write_ahead_log_removed_under_the_daemon_is_seen_and_saved(
         tmp_path: Path, how: str) -> None:
     from crawler.app import App
     from crawler.config import load_config
-    from tests.conftest import write_config
+    from crawler.testing.crawler_process import write_config
 
     settings = load_config(write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"]))
     db = tmp_path / "crawler.db"

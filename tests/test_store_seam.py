@@ -36,8 +36,9 @@ from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres import PostgresStore
 from crawler.store.sqlite import SQLiteStore, StoreClosedError
 from crawler.store.sqlite_lock import lock_path
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 from crawler.textnorm import make_content
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
+from tests.conftest import FakeClock
 from tests.store_backends import T0, new_article
 from tests.test_store_migrations import _database_at
 

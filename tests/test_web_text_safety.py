@@ -17,9 +17,9 @@ from crawler import events
 from crawler.config import ConfigError, load_config
 from crawler.models import Content
 from crawler.store.records import decode_text
+from crawler.testing.crawler_process import write_config
+from crawler.testing.webhook_receiver import Receiver, webhook_table
 from crawler.textnorm import MAX_TITLE_CHARS, make_content, normalize_line, normalize_text
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, webhook_table
 from tests.test_e2e_daemon import crawler
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

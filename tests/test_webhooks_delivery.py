@@ -19,14 +19,9 @@ from structlog.testing import capture_logs
 from crawler.config import DeliverySettings, WebhookSettings
 from crawler.models import Content, EventRecord
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import HANG, ReceiverFactory, Reply, make_secret
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.retry import JITTER
-from tests.webhook_receiver import (
-    HANG,
-    ReceiverFactory,
-    Reply,
-    make_secret,
-)
 
 
 class Clock:

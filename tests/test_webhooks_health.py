@@ -15,10 +15,10 @@ from structlog.testing import capture_logs
 
 from crawler.kinds import DeliveryOutcome, EndpointState
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, make_secret
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86400.0

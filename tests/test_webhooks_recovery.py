@@ -11,9 +11,9 @@ from structlog.testing import capture_logs
 
 from crawler.models import Content, EventRecord
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks.deliverer import Deliverer
 from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, make_secret
 
 
 async def test_a_recovered_endpoint_gets_its_backlog_at_once_in_article_order(
