@@ -4,8 +4,8 @@
 
 What runs (everything but the daemon lives in this script's asyncio loop):
 - the local news site (`crawler.testing.news_site.NewsSite`), RSS feed polled every 1s;
-- a Standard Webhooks verifying receiver (`crawler.testing.webhook_receiver.Receiver`) that answers 500 or 503
-  to 30% of requests at random (seeded), 200 otherwise;
+- a Standard Webhooks verifying receiver (`crawler.testing.webhook_receiver.Receiver`) that
+  answers 500 or 503 to 30% of requests at random (seeded), 200 otherwise;
 - `python -m crawler run` as a subprocess: private addresses allowed, per_host_delay "0s",
   re-check every 1s, `[delivery] retry_schedule` of 12 x "1s".
 

@@ -36,6 +36,15 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
 
+    def to(self, when: datetime | None) -> None:
+        """Move to `when`, never back (a scheduled time already passed leaves it where it is)."""
+        assert when is not None
+        self.now = max(self.now, when)
+
+    def monotonic(self) -> float:
+        """The same time as a monotonic clock: it only moves as the test moves it."""
+        return self.now.timestamp()
+
 
 @pytest.fixture
 def clock() -> FakeClock:

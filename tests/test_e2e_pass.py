@@ -15,25 +15,17 @@ import pytest
 from crawler.app import App, Runtime
 from crawler.config import Settings, load_config
 from crawler.pipeline import PollOutcome
-from crawler.testing.crawler_process import write_config
-from crawler.testing.news_site import NewsSite
+from crawler.testing.crawler_process import local_settings, write_config
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
 from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 HOUR = 3600.0
 
 
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings:
-    path = write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")],
-                        webhooks=webhook_table(receiver))
-    return load_config(path)
+    return local_settings(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")], receiver)
 
 
 

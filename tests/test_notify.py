@@ -36,7 +36,7 @@ from crawler.testing.webhook_receiver import make_secret, receiver_factory
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.notify_message import NotifyMessage, diff_excerpt, render_message
 from tests.conftest import REPO
-from tests.test_webhooks_delivery import Clock, delivery_settings, hook
+from tests.test_webhooks_delivery import delivery_settings, hook, whole_second_clock
 
 REF = ArticleRef(url="https://news.example/a?utm_source=x", canonical_url="https://news.example/a",
                  feed_url="https://news.example/rss", title="Storm hits the coast")
@@ -209,7 +209,7 @@ async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
 ) -> None:
     entry = NotifySettings(url=server.url())
     key = notify_endpoint_key(entry.url)
-    clock = Clock()
+    clock = whole_second_clock()
     await store_edit(store, [entry], clock.now)
     server.script = [500]
     async with aiohttp.ClientSession() as session:

@@ -25,7 +25,7 @@ from crawler.models import Article, Content
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing.crawler_process import write_config
-from crawler.testing.news_site import NewsSite
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
 from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from crawler.textnorm import make_content
 from tests.conftest import FakeClock
@@ -33,12 +33,6 @@ from tests.conftest import FakeClock
 URL = "https://news.example/world/storm"
 FEED = "https://news.example/rss"
 HOUR = 3600.0
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 # What the old extractor kept and the new one drops: the upgrade's only effect on the text.
 RELATED = "Related: more storms expected along the coast this winter"
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from crawler.testing import news_site
 from crawler.testing.crawler_process import write_config
-from crawler.testing.news_site import NewsSite
+from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
 from tests.e2e_support import running_daemon
 from tests.systemd_support import collect
@@ -25,8 +26,7 @@ from tests.systemd_support import collect
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
 
 OLD_AGENT, NEW_AGENT = "crawler-test-old/1", "crawler-test-new/2"
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+PARAS = news_site.PARAS[:1]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

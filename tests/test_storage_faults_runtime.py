@@ -16,7 +16,6 @@ import aiohttp
 import pytest
 import structlog
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from crawler.config import LoggingSettings
 from crawler.logging_setup import configure_logging
@@ -26,8 +25,9 @@ from crawler.store.write_health import is_storage_fault
 from crawler.testing.webhook_receiver import make_secret
 from crawler.webhooks import attempts as attempts_module
 from crawler.webhooks.deliverer import Deliverer
+from tests.hostile_server import serve
 from tests.store_backends import new_article
-from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
+from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 
 def _caused(exc: BaseException, cause: BaseException) -> BaseException:
@@ -91,11 +91,9 @@ async def test_an_answered_delivery_is_recorded_again_not_sent_again(
 
     app = web.Application()
     app.router.add_post("/hook", receive)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    url = f"http://127.0.0.1:{server.port}/hook"
-    try:
-        clock = Clock()
+    async with serve(app) as server:
+        url = f"http://127.0.0.1:{server.port}/hook"
+        clock = whole_second_clock()
         event = await add_event(store, url, at=clock.now)
         deliverer = Deliverer(store, [hook(url, make_secret())], delivery_settings(), session,
                               clock=clock)
@@ -110,8 +108,6 @@ async def test_an_answered_delivery_is_recorded_again_not_sent_again(
         assert await asyncio.wait_for(attempt, 10) == 1
         assert await store.count_pending_deliveries() == 0
         assert await deliverer.run_once() == 0
-    finally:
-        await server.close()
     assert received == [event.event_id]
 
 

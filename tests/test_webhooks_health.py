@@ -18,7 +18,7 @@ from crawler.store.sqlite import SQLiteStore
 from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
-from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
+from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86400.0
@@ -102,7 +102,7 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
     secret = make_secret()
     dead = await receivers(secret, default=500)
     healthy = await receivers(secret)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     events = [await add_event(store, dead.url, healthy.url, at=start) for _ in range(3)]
     settings = delivery_settings(retry_schedule=["1s"] * 12, pause_after="1h",
@@ -159,7 +159,7 @@ async def test_success_before_pause_after_clears_the_streak(
 ) -> None:
     secret = make_secret()
     flaky = await receivers(secret, [500, 200], default=500)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     await add_event(store, flaky.url, at=start)
     await add_event(store, flaky.url, at=start)

@@ -1,12 +1,17 @@
 """The crawler run as an operator runs it, against local servers: the command, the
 environment it runs in, and a config for 127.0.0.1 (private addresses allowed, no politeness
-delay, JSON logs to a file)."""
+delay, JSON logs to a file), written (`write_config`) or loaded (`local_settings`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+
+from crawler.config import Settings, load_config
+from crawler.testing.webhook_receiver import WebhookReceiver, webhook_table
 
 # The folder holding the `crawler` package: a subprocess finds this very copy of it.
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +60,13 @@ file = "{folder / 'crawler.jsonl'}"
     path = folder / "crawler.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def local_settings(folder: Path, feeds: list[str], receiver: WebhookReceiver | None = None, *,
+                   events: Sequence[str] = (), **options: str) -> Settings:
+    """The settings of `write_config(folder, feeds, **options)`, sending to `receiver` when
+    given (the `events` it lists, when given; else the default ones)."""
+    webhooks = "" if receiver is None else webhook_table(receiver)
+    if events:
+        webhooks += f"events = {json.dumps(list(events))}\n"
+    return load_config(write_config(folder, feeds, webhooks=webhooks, **options))
