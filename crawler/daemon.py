@@ -299,9 +299,12 @@ class Daemon:
                             reason=f"[{key}] changes only on restart; the running one is kept")
                 new = new.model_copy(update={key: getattr(old, key)})
         changed = [key for key in type(new).model_fields if getattr(new, key) != getattr(old, key)]
-        fetchers = runtime.fetchers
-        fetcher = await fetchers.open_another(new.fetch) if new.fetch != old.fetch else None
+        fetcher = (await runtime.fetchers.open_another(new.fetch)
+                   if new.fetch != old.fetch else None)
         try:
+            # ValueError: a secret that is not valid base64.
+            targets = runtime.deliverer.prepare(new.webhooks, new.delivery, notify=new.notify,
+                                                user_agent=new.fetch.user_agent)
             await self._apply(old, new)
         except Exception as exc:
             if fetcher is not None:
@@ -310,7 +313,7 @@ class Daemon:
                       note="the running config is kept whole")
             return False
         # From here nothing can fail: the new config is in force at once, everywhere.
-        runtime.use(new, fetcher)
+        runtime.use(new, fetcher, targets)
         self._warn_short_intervals(new)
         await self._warn_stranded(new)
         old_urls = {f.url for f in old.feeds}
@@ -321,22 +324,13 @@ class Daemon:
         return True
 
     async def _apply(self, old: Settings, new: Settings) -> None:
-        """The reload's steps that can fail, each undone if a later one fails."""
-        deliverer = self.runtime.deliverer
+        """The reload's steps that change something outside the runtime and can fail; the
+        logging is set back if the feeds cannot be synced."""
         configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
         try:
-            # ValueError: a secret that is not valid base64.
-            deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify,
-                                       user_agent=new.fetch.user_agent)
-            try:
-                # Removed feeds are no longer claimed (a poll in flight finishes); added
-                # ones are due soon; the others keep their next poll, backoff included.
-                await self.runtime.store.sync_feeds(
-                    self._first_polls(new, self.runtime.clock()))
-            except BaseException:
-                deliverer.replace_webhooks(old.webhooks, old.delivery, notify=old.notify,
-                                           user_agent=old.fetch.user_agent)
-                raise
+            # Removed feeds are no longer claimed (a poll in flight finishes); added ones are
+            # due soon; the others keep their next poll, backoff included.
+            await self.runtime.store.sync_feeds(self._first_polls(new, self.runtime.clock()))
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise

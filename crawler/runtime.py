@@ -22,7 +22,7 @@ from crawler.pipeline import Pipeline, PollOutcome
 from crawler.sdnotify import Notifier
 from crawler.store import Store
 from crawler.ticker import Ticker
-from crawler.webhooks.deliverer import Deliverer
+from crawler.webhooks.deliverer import Deliverer, Targets
 
 log = structlog.get_logger(__name__)
 
@@ -124,13 +124,18 @@ class Runtime:
     def settings(self) -> Settings:
         return self.current.value
 
-    def use(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
-        """Put `settings` (and, when `[fetch]` changed, a fetcher opened from them) in force
-        for every part, in one step: nothing here awaits, so no request starts in between."""
+    def use(self, settings: Settings, fetcher: Fetcher | None = None,
+            targets: Targets | None = None) -> None:
+        """Put `settings` in force for every part, in one step, with what was built from them
+        beforehand (when `[fetch]` changed, a fetcher opened from it; the delivery endpoints,
+        checked): nothing here awaits or can fail, so no request nor delivery starts in
+        between."""
         self.current.value = settings
         self.pipeline.replace_settings(settings, fetcher)
         if fetcher is not None:
             self.fetchers.use(fetcher)
+        if targets is not None:
+            self.deliverer.use(targets)
 
     async def clamp_due_times(self) -> int:
         """Bring stored due times back within reach after a wall-clock step (see

@@ -27,7 +27,8 @@ import asyncio
 import functools
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
@@ -55,6 +56,17 @@ _ERROR_PAUSE = 5.0
 """Pause of an endpoint loop after a store error, so a broken database is not hammered."""
 _UNKNOWN_SCAN = 200
 """How many due deliveries are scanned for endpoints missing from the config."""
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """A config's delivery endpoints, checked (`Deliverer.prepare`), to be put in force in
+    one step (`Deliverer.use`)."""
+
+    delivery: DeliverySettings
+    senders: Mapping[str, tuple[str, Sender]]
+    """Outbox name: (how it is logged, where its deliveries go)."""
+    user_agent: str
 
 
 class Deliverer:
@@ -103,12 +115,18 @@ class Deliverer:
         self, webhooks: Sequence[WebhookSettings], delivery: DeliverySettings, *,
         notify: Sequence[NotifySettings] = (), user_agent: str | None = None,
     ) -> None:
-        """Apply a reloaded config, also while `run()` runs: new endpoints start, removed ones
-        stop after their attempts in flight, changed secrets sign the next attempt. Paused or
-        disabled endpoints stay so (that state is in the store); every loop re-reads it now.
-        Raises ValueError for a secret that is not valid base64."""
+        """`prepare` and `use` in one. Raises ValueError for a secret that is not valid
+        base64, changing nothing."""
+        self.use(self.prepare(webhooks, delivery, notify=notify, user_agent=user_agent))
+
+    def prepare(
+        self, webhooks: Sequence[WebhookSettings], delivery: DeliverySettings, *,
+        notify: Sequence[NotifySettings] = (), user_agent: str | None = None,
+    ) -> Targets:
+        """A config's endpoints, checked and ready for `use`; changes nothing. Raises
+        ValueError for a secret that is not valid base64."""
         user_agent = user_agent or self._user_agent
-        # Every secret is checked before anything changes. The config names each URL once.
+        # The config names each webhook URL once.
         senders: dict[str, tuple[str, Sender]] = {
             hook.url: (bare_url(hook.url), WebhookSender(
                 self._session, hook.url, Signer(hook.secret), user_agent, self._signing_clock))
@@ -119,11 +137,19 @@ class Deliverer:
                 log.warning("notify_listed_twice", endpoint=key)
                 continue
             senders[key] = (key, AppriseSender(entry.url))
-        self._user_agent = user_agent
+        return Targets(delivery, senders, user_agent)
+
+    def use(self, targets: Targets) -> None:
+        """Deliver to `targets` from now on, also while `run()` runs; cannot fail: new
+        endpoints start, removed ones stop after their attempts in flight, changed secrets
+        sign the next attempt. Paused or disabled endpoints stay so (that state is in the
+        store); every loop re-reads it now."""
+        delivery = targets.delivery
+        self._user_agent = targets.user_agent
         self._attempts.settings = delivery
         self._batch = max(4 * delivery.concurrency_per_endpoint, 16)
         wanted: dict[str, Endpoint] = {}
-        for url, (log_url, sender) in senders.items():
+        for url, (log_url, sender) in targets.senders.items():
             endpoint = self._endpoints.get(url) or Endpoint(url, log_url, sender,
                                                             EndpointState(url))
             endpoint.sender = sender
