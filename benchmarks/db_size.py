@@ -214,7 +214,7 @@ def generate(index: int, seed: int, webhook: bool) -> Generated:
     """Article `index`: its 5 versions and their events. Pure CPU, run in worker processes;
     each article has its own seed, so the result does not depend on the number of workers."""
     started = time.process_time()
-    hooks = (WebhookSettings(url=HOOK_URL, secret=HOOK_SECRET),) if webhook else ()
+    hooks = (WebhookSettings(url=HOOK_URL, secret=(HOOK_SECRET,)),) if webhook else ()
     routes = events.Routes(webhooks=hooks)
     max_bytes = DeliverySettings().max_payload_bytes
     prose = Prose(seed * 1_000_003 + index)
@@ -271,7 +271,8 @@ async def fill(store: SQLiteStore, args: argparse.Namespace, totals: Totals) -> 
                 next_check_at=first.at + VERSION_AT[0], extractor_version=1)
             for step in edits:
                 await store.add_version(created.article_id, content=step.content,
-                                        event=lambda _, e=step.event: e, fetched_at=step.at,
+                                        event=functools.partial(_given, step.event),
+                                        fetched_at=step.at,
                                         next_check_at=step.at + timedelta(minutes=30),
                                         extractor_version=1)
             if args.webhook:
@@ -289,6 +290,11 @@ async def _deliver_all(store: SQLiteStore, now: datetime) -> None:
         await store.record_delivery_attempt(
             delivery.delivery_id, attempted_at=now, status_code=200, error=None,
             duration_ms=42.0, outcome="delivered", next_attempt_at=None)
+
+
+def _given(event: EventRecord, _article_id: int) -> EventRecord:
+    """The event of a version, whatever the article's id (`Store.add_version`'s `event`)."""
+    return event
 
 
 def _count(totals: Totals, content: Content) -> None:

@@ -50,9 +50,9 @@ from aiohttp.test_utils import TestServer  # noqa: E402
 
 from benchmarks import cpu_quota  # noqa: E402
 from benchmarks.report import print_table  # noqa: E402
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
-from tests.news_site import NewsSite, Story  # noqa: E402
-from tests.pg_support import PgCluster, skip_reason, start_cluster  # noqa: E402
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
+from crawler.testing.news_site import NewsSite, Story  # noqa: E402
+from crawler.testing.postgres import PgCluster, skip_reason, start_cluster  # noqa: E402
 
 STOP_TIMEOUT = 30.0
 WORDS = ["council", "budget", "river", "bridge", "school", "hospital", "election", "minister",

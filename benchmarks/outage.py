@@ -17,10 +17,9 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, SupportsIndex
 
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
-from tests.webhook_receiver import Scripted
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, Scripted, webhook_table
 
 # Stories edited per second, before, during and after the outage.
 EDIT_RATE = 2.0

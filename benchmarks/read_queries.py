@@ -104,7 +104,7 @@ def _fill_postgres(url: str, rows: tuple[list[tuple[Any, ...]], ...]) -> None:
         for sql, table in zip(_INSERTS, rows, strict=True):
             pg_sql = sql.replace("?", "%s")
             with conn.cursor() as cur:
-                cur.executemany(pg_sql.encode(),  # type: ignore[arg-type]
+                cur.executemany(pg_sql.encode(),
                                 [tuple(bool(v) if sql.startswith("INSERT INTO articles")
                                        and k == 10 else v for k, v in enumerate(r))
                                  for r in table])

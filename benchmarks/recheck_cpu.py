@@ -33,7 +33,8 @@ from benchmarks.report import print_table  # noqa: E402
 from crawler.app import App  # noqa: E402
 from crawler.config import load_config  # noqa: E402
 from crawler.logging_setup import configure_logging  # noqa: E402
-from tests.conftest import FakeClock, write_config  # noqa: E402
+from crawler.testing.clock import FakeClock  # noqa: E402
+from crawler.testing.crawler_process import write_config  # noqa: E402
 
 HOUR = 3600.0
 SCENARIOS = ("not_modified", "same_bytes", "full")
@@ -42,7 +43,7 @@ SCENARIOS = ("not_modified", "same_bytes", "full")
 # stdin closes. Feed entries carry no content (only pages are measured).
 SITE = """
 import asyncio, sys
-from tests.news_site import NewsSite
+from crawler.testing.news_site import NewsSite
 
 class Site(NewsSite):
     def entry_html(self, story):

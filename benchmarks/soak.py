@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/soak.py            # about 1-3 minutes, 127.0.0.1 only
 
 What runs (everything but the daemon lives in this script's asyncio loop):
-- the local news site (`tests.news_site.NewsSite`), RSS feed polled every 1s;
-- a Standard Webhooks verifying receiver (`tests.e2e_support.Receiver`) that answers 500 or 503
-  to 30% of requests at random (seeded), 200 otherwise;
+- the local news site (`crawler.testing.news_site.NewsSite`), RSS feed polled every 1s;
+- a Standard Webhooks verifying receiver (`crawler.testing.webhook_receiver.Receiver`) that
+  answers 500 or 503 to 30% of requests at random (seeded), 200 otherwise;
 - `python -m crawler run` as a subprocess: private addresses allowed, per_host_delay "0s",
   re-check every 1s, `[delivery] retry_schedule` of 12 x "1s".
 
@@ -51,10 +51,9 @@ if str(REPO) not in sys.path:
 
 from benchmarks.outage import order_violations, outage_phase  # noqa: E402
 from benchmarks.report import print_table  # noqa: E402
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
-from tests.e2e_support import Receiver, webhook_table  # noqa: E402
-from tests.news_site import NewsSite, Story  # noqa: E402
-from tests.webhook_receiver import Reply, Scripted  # noqa: E402
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config  # noqa: E402
+from crawler.testing.news_site import NewsSite, Story  # noqa: E402
+from crawler.testing.webhook_receiver import Receiver, Reply, Scripted, webhook_table  # noqa: E402  # noqa: E402
 
 FAIL_RATE = 0.30
 RETRIES = 12
@@ -304,7 +303,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         expected["article.edited"] += WAVE
 
         async def partway() -> bool:
-            return sum((await db.events_by_type()).values()) >= before + args.kill_after
+            return sum((await db.events_by_type()).values()) >= before + int(args.kill_after)
 
         await wait_until(partway, 20.0, every=0.05)
         await daemon.kill()

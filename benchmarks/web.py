@@ -79,7 +79,7 @@ async def _median_ms(session: aiohttp.ClientSession, url: str, repeats: int) -> 
 
 
 async def _run(args: argparse.Namespace) -> None:
-    rows = _rows(args.articles)
+    rows: tuple[list[tuple[Any, ...]], ...] = _rows(args.articles)
     rows = _with_long_texts(rows, args.articles, min(args.long, args.articles))
     events = len(rows[2])
     with tempfile.TemporaryDirectory() as folder:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from crawler.urls import normalize_url
+from crawler.urls import is_http_url, normalize_url
 
 # Characters a path keeps as they are when it is percent-encoded: RFC 3986's unreserved and
 # sub-delimiters, ":", "@", "/", and "%" so that escapes already there are not escaped again.
@@ -86,11 +86,7 @@ def lookup_urls(ref: str) -> list[str]:
     """The normalized URLs an article named by `ref` may be stored under, most likely
     first, without repeats; empty when `ref` is not an http(s) URL."""
     text = ref.strip()
-    try:
-        scheme = urlsplit(text).scheme.lower()
-    except ValueError:
-        return []
-    if scheme not in ("http", "https"):
+    if not is_http_url(text):
         return []
     keys: list[str] = []
     for form in (uri_form, iri_form, lambda u: u):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from crawler.kinds import DELETED, EDITED, NEW, RESTORED
+
 
 def payload_data(payload: str) -> dict[str, Any]:
     """The `data` object of a stored payload; empty when the payload has none (or is not
@@ -47,16 +49,16 @@ def describe_changes(changes: Any) -> str:
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
     """One line for an event of `event_type` whose payload `data` is given."""
-    if event_type == "article.new":
+    if event_type == NEW:
         text = data.get("text")
         return f"first version, {len(text)} characters" if isinstance(text, str) else \
             "first version"
-    if event_type == "article.edited":
+    if event_type == EDITED:
         return describe_changes(data.get("changes")) or "edited"
-    if event_type == "article.deleted":
+    if event_type == DELETED:
         status = _count(data.get("status"))
         return f"page answered {status}" if status is not None else "page gone"
-    if event_type == "article.restored":
+    if event_type == RESTORED:
         was = _count(data.get("previous_status"))
         line = f"page back (it answered {was})" if was is not None else "page back"
         changed = describe_changes(data.get("changes"))

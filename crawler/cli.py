@@ -272,10 +272,10 @@ def _store_exit(command: str, exc: Exception) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings, log_stream: TextIO) -> int:
     if args.command == "run":
-        from crawler.daemon import Daemon
+        from crawler.daemon import run_daemon
 
-        daemon = Daemon(settings, resolve_config_path(args.config), log_stream=log_stream)
-        return asyncio.run(daemon.run())
+        return asyncio.run(run_daemon(settings, resolve_config_path(args.config),
+                                      log_stream=log_stream))
     if args.command == "once":
         from crawler.commands.once import run_once
 

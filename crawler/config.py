@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,22 +27,16 @@ from pydantic import (
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.config_text import key_path, substitute_all
+from crawler.kinds import DEFAULT_EVENT_TYPES, EventType
 from crawler.redact import has_userinfo, redact_url
 from crawler.units import parse_duration, parse_size
+from crawler.urls import is_http_url
 
 DEFAULT_CONFIG_PATH = Path("config/crawler.toml")
 CONFIG_ENV_VAR = "CRAWLER_CONFIG"
-EventType = Literal["article.new", "article.edited", "article.deleted", "article.restored"]
-# Every type an endpoint may list.
-EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited", "article.deleted",
-                                      "article.restored")
-# What an endpoint gets when it lists none: the types receivers have always been sent.
-# `article.restored` came later, so only endpoints that ask for it get it.
-DEFAULT_EVENT_TYPES: tuple[EventType, ...] = ("article.new", "article.edited",
-                                              "article.deleted")
 DEFAULT_USER_AGENT = f"crawler/{__version__} (news change monitor; +{PROJECT_URL})"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class ConfigError(Exception):
@@ -65,8 +58,7 @@ def _size(value: Any) -> int:
 def _http_url(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a URL string")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(value.strip()):
         raise ValueError(f"{redact_url(value)!r} is not an absolute http(s) URL")
     return value.strip()
 
@@ -328,65 +320,6 @@ class Settings(_Section):
         return None
 
 
-def _substitute_env(value: Any, path: str, env: Mapping[str, str], errors: list[str]) -> Any:
-    if isinstance(value, str):
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                errors.append(f"{path}: environment variable {name} is not set")
-                return ""
-            return env[name]
-        return _ENV_REF.sub(replace, value)
-    if isinstance(value, list):
-        return [_substitute_env(v, f"{path}[{i}]", env, errors) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: _substitute_env(v, f"{path}.{k}" if path else k, env, errors)
-                for k, v in value.items()}
-    return value
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith(("function-", "literal[")) or part in ("tuple", "list"):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
-# The tables a reading command can do without: an entry naming an unset variable is left out
-# of its settings instead of stopping it (CONTRACT.md: reading commands need only [storage]).
-_SKIPPABLE_WHEN_READING = ("webhooks", "notify", "feeds")
-
-
-def _substitute_all(raw: dict[str, Any], env: Mapping[str, str], errors: list[str], *,
-                    reading: bool) -> dict[str, Any]:
-    """`raw` with every `${NAME}` replaced. Reading, an entry of a skippable array that names
-    an unset variable is dropped rather than reported."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if reading and key == "http" and isinstance(value, dict) and "token" in value:
-            # The pages' token is the daemon's secret: reading commands never serve pages.
-            token_errors: list[str] = []
-            _substitute_env(value["token"], "http.token", env, token_errors)
-            if token_errors:
-                value = {k: v for k, v in value.items() if k != "token"}
-        if not (reading and key in _SKIPPABLE_WHEN_READING and isinstance(value, list)):
-            out[key] = _substitute_env(value, key, env, errors)
-            continue
-        kept = []
-        for i, item in enumerate(value):
-            item_errors: list[str] = []
-            substituted = _substitute_env(item, f"{key}[{i}]", env, item_errors)
-            if not item_errors:
-                kept.append(substituted)
-        out[key] = kept
-    return out
-
-
 def parse_config(
     text: str, env: Mapping[str, str] | None = None, source: str = "config", *,
     reading: bool = False,
@@ -402,7 +335,7 @@ def parse_config(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     errors: list[str] = []
-    raw = _substitute_all(raw, os.environ if env is None else env, errors, reading=reading)
+    raw = substitute_all(raw, os.environ if env is None else env, errors, reading=reading)
     if errors:
         raise ConfigError("\n".join(errors))
     try:
@@ -413,7 +346,7 @@ def parse_config(
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            lines.append(f"{_format_loc(tuple(err['loc']))}: {msg}")
+            lines.append(f"{key_path(tuple(err['loc']))}: {msg}")
         raise ConfigError("\n".join(lines)) from None
 
 

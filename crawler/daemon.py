@@ -26,18 +26,15 @@ from typing import Any, TextIO
 
 import structlog
 
-from crawler.app import App
+from crawler.app import App, Runtime
+from crawler.clock import utc_now
 from crawler.clockstep import ClockWatch
 from crawler.config import ConfigError, Settings, load_config
 from crawler.due_work import FEED_CLAIM_BATCH
 from crawler.events import notify_endpoint_key
-from crawler.httpapi import HttpApi, parse_listen
 from crawler.logging_setup import configure_logging, reopen_log_files
-from crawler.metrics import Metrics
-from crawler.pipeline import utc_now
-from crawler.sdnotify import Notifier, watchdog_interval, watchdog_loop
+from crawler.sdnotify import watchdog_interval, watchdog_loop
 from crawler.store import Maintenance, maintenance_of
-from crawler.ticker import Ticker
 
 log = structlog.get_logger(__name__)
 
@@ -53,9 +50,6 @@ FIRST_POLL_SPREAD = 5.0
 CHECKPOINT_EVERY = 600.0
 MIN_SAFE_INTERVAL = 60.0
 STATUS_EVERY = 30.0
-# Writes failing this long in a row make the daemon unhealthy (/healthz 503, no watchdog
-# ping): long enough for a lock held by a backup or a brief hiccup, short of the watchdog's 60 s.
-WRITES_FAILING_UNHEALTHY = 20.0
 # How often the wall clock is compared with the monotonic one (a step is repaired at once)...
 CLOCK_WATCH_EVERY = 1.0
 # ... and how often stored due times are clamped anyway (a step the watch could not see: one
@@ -63,24 +57,42 @@ CLOCK_WATCH_EVERY = 1.0
 CLAMP_EVERY = 60.0
 
 
+async def run_daemon(settings: Settings, config_path: Path | None = None, *,
+                     log_stream: TextIO | None = None,
+                     clock: Callable[[], datetime] = utc_now,
+                     stop: asyncio.Event | None = None) -> int:
+    """`crawler run`: open every part, run until stopped (a signal, or `stop` set), close.
+
+    `clock`: the wall clock due times are stored in (tests step it); the daemon's own timing
+    never reads it, only the monotonic clock."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # While the store migrates and the parts open: a stop is kept for when they are open, a
+    # reload has nothing to reload yet.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: log.info("reload_ignored",
+                                                            reason="still starting"))
+    try:
+        async with App(settings, clock=clock, serving=True) as runtime:
+            return await Daemon(runtime, config_path, log_stream=log_stream, stop=stop).run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            loop.remove_signal_handler(sig)
+
+
 class Daemon:
-    def __init__(self, settings: Settings, config_path: Path | None = None, *,
-                 log_stream: TextIO | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        """`clock`: the wall clock due times are stored in (tests step it); the daemon's own
-        timing never reads it, only the monotonic clock."""
-        self.settings = settings
-        self._wall = clock
+    """The lifecycle of an opened runtime: signals, the periodic jobs, drain, watchdog and
+    reload."""
+
+    def __init__(self, runtime: Runtime, config_path: Path | None = None, *,
+                 log_stream: TextIO | None = None, stop: asyncio.Event | None = None) -> None:
+        self.runtime = runtime
         self.config_path = config_path
         self._log_stream = log_stream
-        self.stop_event = asyncio.Event()
+        self.stop_event = stop or asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._scheduler: Ticker | None = None
-        self._journal_saved = False
-        self._app: App | None = None
-        self._clock_watch: ClockWatch | None = None
-        self.notifier = Notifier.from_env()
-        self.metrics = Metrics()
+        self._clock_watch = ClockWatch(runtime.clock)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -89,40 +101,30 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         loop.add_signal_handler(signal.SIGUSR1, reopen_log_files)
-        try:
-            async with (App(self.settings, metrics=self.metrics,
-                            clock=self._wall or utc_now) as app,
-                        app.feed_leases.renewing(), app.article_leases.renewing()):
-                self._app = app
-                self._warn_short_intervals(self.settings)
-                await app.store.sync_feeds(self._first_polls(self.settings, app.clock()))
-                deliverer_task = asyncio.create_task(
-                    app.deliverer.run(self.stop_event, app.delivery_wake), name="deliverer"
-                )
-                self._scheduler = Ticker()
-                self._clock_watch = ClockWatch(app.clock)
-                self._schedule_all(maintenance_of(app.store))
-                self._scheduler.start()
-                http = await self._start_http()
-                watchdog = self._start_watchdog()
-                await self._report_status()
-                self.notifier.ready()
-                log.info("daemon_started", feeds=len(self.settings.feeds),
-                         webhooks=len(self.settings.webhooks),
-                         database=app.store.describe(), lease_owner=app.owner)
-                await self._warn_stranded(self.settings)
-                await self.stop_event.wait()
-                self.notifier.stopping()
-                log.info("daemon_stopping", inflight=len(self._inflight))
-                self._scheduler.shutdown()
-                await self._drain(deliverer_task)
-                if watchdog is not None:
-                    await watchdog
-                if http is not None:
-                    await http.stop()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-                loop.remove_signal_handler(sig)
+        runtime = self.runtime
+        async with runtime.feed_leases.renewing(), runtime.article_leases.renewing():
+            settings = runtime.settings
+            self._warn_short_intervals(settings)
+            await runtime.store.sync_feeds(self._first_polls(settings, runtime.clock()))
+            deliverer_task = asyncio.create_task(
+                runtime.deliverer.run(self.stop_event, runtime.delivery_wake), name="deliverer"
+            )
+            self._schedule_all(maintenance_of(runtime.store))
+            runtime.ticker.start()
+            watchdog = self._start_watchdog()
+            await self._report_status()
+            runtime.notifier.ready()
+            log.info("daemon_started", feeds=len(settings.feeds),
+                     webhooks=len(settings.webhooks),
+                     database=runtime.store.describe(), lease_owner=runtime.owner)
+            await self._warn_stranded(settings)
+            await self.stop_event.wait()
+            runtime.notifier.stopping()
+            log.info("daemon_stopping", inflight=len(self._inflight))
+            runtime.ticker.shutdown()
+            await self._drain(deliverer_task)
+            if watchdog is not None:
+                await watchdog
         log.info("daemon_stopped")
         return 0
 
@@ -147,83 +149,27 @@ class Daemon:
                 log.error("deliverer_crashed", error=repr(error))
 
     # --- health ------------------------------------------------------------------------------
-    async def health(self) -> dict[str, bool]:
-        """What /healthz and the systemd watchdog ask: is each part alive."""
-        database = self._app is not None and await self._app.store.ping()
-        scheduler = self._scheduler is not None and bool(self._scheduler.running)
-        return {"loop": True, "database": database, "scheduler": scheduler,
-                "writes": self._writes_ok(), "journal": await self._journal_ok()}
-
-    async def _journal_ok(self) -> bool:
-        """False once the store's write-ahead log was deleted or replaced under it. The first
-        time, a checkpoint copies what it holds into the database file at once, so a crash
-        (or the watchdog's restart) loses no acknowledged commit."""
-        maintenance = maintenance_of(self._app.store) if self._app is not None else None
-        problem = maintenance.journal_problem() if maintenance is not None else None
-        if problem is None:
-            return True
-        log.error("store_journal_lost", error=problem,
-                  note="the daemon reports unhealthy: restart it once the cause is found")
-        if not self._journal_saved and maintenance is not None:
-            self._journal_saved = True
-            try:
-                saved = await maintenance.checkpoint()
-                log.warning("store_journal_checkpointed", complete=saved)
-            except Exception:
-                log.exception("store_journal_checkpoint_failed")
-        return False
-
-    def _writes_ok(self) -> bool:
-        """False once the store's writes have failed for `WRITES_FAILING_UNHEALTHY` seconds in
-        a row (a full disk reads fine and answers pings: only the writes tell)."""
-        failing = self._app.store.failing_writes() if self._app is not None else None
-        if failing is None or failing[0] < WRITES_FAILING_UNHEALTHY:
-            return True
-        log.error("store_writes_failing", seconds=round(failing[0]), error=failing[1])
-        return False
-
-    async def _healthy(self) -> bool:
-        """What the watchdog pings for. A database server the daemon cannot reach is not
-        something a restart mends: the daemon rides the outage out, reconnecting, and
-        `/healthz` says what is wrong. A store the process keeps itself (an SQLite file it
-        maintains) is part of the process, and a restart may mend it."""
-        if self._app is not None and maintenance_of(self._app.store) is None:
-            # Not even asked: a ping waits for a connection, and would make the probe late.
-            scheduler = self._scheduler is not None and bool(self._scheduler.running)
-            return scheduler
-        return all((await self.health()).values())
-
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         interval = watchdog_interval()
-        if interval is None or not self.notifier.enabled:
+        notifier = self.runtime.notifier
+        if interval is None or not notifier.enabled:
             return None
         return asyncio.create_task(
-            watchdog_loop(self.notifier, interval, self._healthy, self.stop_event),
+            watchdog_loop(notifier, interval, self.runtime.liveness.healthy, self.stop_event),
             name="watchdog",
         )
 
-    async def _start_http(self) -> HttpApi | None:
-        if not self.settings.http.listen:
-            return None
-        host, port = parse_listen(self.settings.http.listen)
-        assert self._app is not None
-        api = HttpApi(host, port, self.metrics, self.health, store=self._app.store,
-                      token=self.settings.http.token)
-        await api.start()
-        log.info("http_listening", host=host, port=api.port)
-        return api
-
     async def _report_status(self) -> None:
         """Queue depths for /metrics and a one-line STATUS= for `systemctl status`."""
-        assert self._app is not None
-        store = self._app.store
+        runtime = self.runtime
+        store = runtime.store
         articles = await store.count_articles()
         pending = await store.count_pending_deliveries()
-        due = await store.count_due_articles(self._app.clock())
-        self.metrics.set_queue_depths(pending_deliveries=pending, articles=articles,
-                                      due_articles=due)
-        self.notifier.status(f"{len(self.settings.feeds)} feeds, {articles} articles, "
-                             f"{pending} deliveries pending")
+        due = await store.count_due_articles(runtime.clock())
+        runtime.metrics.set_queue_depths(pending_deliveries=pending, articles=articles,
+                                         due_articles=due)
+        runtime.notifier.status(f"{len(runtime.settings.feeds)} feeds, {articles} articles, "
+                                f"{pending} deliveries pending")
 
     # --- jobs ----------------------------------------------------------------------------------
     def _tracked(
@@ -254,8 +200,7 @@ class Daemon:
     def _schedule_all(self, maintenance: Maintenance | None) -> None:
         """The periodic jobs; a checkpoint only for a store whose `maintenance` needs one.
         Each runs one at a time, and runs missed while one was slow are coalesced."""
-        assert self._scheduler is not None
-        ticker = self._scheduler
+        ticker = self.runtime.ticker
         # Claims at a jittered beat: in a fleet, whose claim comes first after work falls due
         # changes from one second to the next, so no member's phase makes it win every time.
         for job_id, work in (("feeds", self._claim_feeds), ("recheck", self._claim_checks)):
@@ -272,14 +217,13 @@ class Daemon:
                        first=CHECKPOINT_EVERY)
 
     async def _watch_clock(self) -> None:
-        step = self._clock_watch.stepped() if self._clock_watch is not None else None
+        step = self._clock_watch.stepped()
         if step is not None:
             log.warning("clock_stepped", seconds=round(step, 1))
             await self._clamp()
 
     async def _clamp(self) -> None:
-        assert self._app is not None
-        await self._app.clamp_due_times()
+        await self.runtime.clamp_due_times()
 
     @staticmethod
     def _first_polls(settings: Settings, now: datetime) -> dict[str, datetime]:
@@ -307,20 +251,20 @@ class Daemon:
         there is more: the polls start at once, and a member of a fleet that is busy with
         their new articles stops claiming (`DueWork.claim_feeds`), so that idle members take
         the rest rather than whoever came first taking everything due."""
-        assert self._app is not None
+        due = self.runtime.due
         while True:
-            claimed = await self._app.due.claim_feeds()
+            claimed = await due.claim_feeds()
             for state in claimed:
-                self._spawn("poll", self._app.due.poll(state))
+                self._spawn("poll", due.poll(state))
             if len(claimed) < FEED_CLAIM_BATCH or self.stop_event.is_set():
                 return
             # Scheduling spread only, not security.
             await asyncio.sleep(random.uniform(0.05, 0.15))  # noqa: S311
 
     async def _claim_checks(self) -> None:
-        assert self._app is not None
-        for article in await self._app.due.claim_checks():
-            self._spawn("check", self._app.due.check(article))
+        due = self.runtime.due
+        for article in await due.claim_checks():
+            self._spawn("check", due.check(article))
 
     # --- reload --------------------------------------------------------------------------------
     def _spawn_reload(self) -> None:
@@ -330,25 +274,24 @@ class Daemon:
 
     async def reload(self) -> bool:
         """Re-read the config; an invalid one is logged and the running one kept."""
-        if self.config_path is None or self._app is None or self._scheduler is None:
+        if self.config_path is None:
             return False
-        self.notifier.reloading()
+        self.runtime.notifier.reloading()
         try:
-            return await self._reload()
+            return await self._reload(self.config_path)
         finally:
-            self.notifier.ready()
+            self.runtime.notifier.ready()
 
-    async def _reload(self) -> bool:
+    async def _reload(self, config_path: Path) -> bool:
         """All of the new config or none of it: every step that can fail runs before the new
         settings are used, and those already taken are undone when a later one fails. The
         keys a reload cannot change (storage, http) are named in a warning and kept."""
-        assert self.config_path is not None
-        assert self._app is not None
-        old = self.settings
+        runtime = self.runtime
+        old = runtime.settings
         try:
-            new = await asyncio.to_thread(load_config, self.config_path)
+            new = await asyncio.to_thread(load_config, config_path)
         except ConfigError as exc:
-            log.error("reload_rejected", config=str(self.config_path), error=str(exc))
+            log.error("reload_rejected", config=str(config_path), error=str(exc))
             return False
         for key in ("storage", "http"):
             if getattr(new, key) != getattr(old, key):
@@ -356,22 +299,21 @@ class Daemon:
                             reason=f"[{key}] changes only on restart; the running one is kept")
                 new = new.model_copy(update={key: getattr(old, key)})
         changed = [key for key in type(new).model_fields if getattr(new, key) != getattr(old, key)]
-        app = self._app
-        fetcher = await app.open_fetcher(new.fetch) if new.fetch != old.fetch else None
+        fetcher = (await runtime.fetchers.open_another(new.fetch)
+                   if new.fetch != old.fetch else None)
         try:
+            # ValueError: a secret that is not valid base64.
+            targets = runtime.deliverer.prepare(new.webhooks, new.delivery, notify=new.notify,
+                                                user_agent=new.fetch.user_agent)
             await self._apply(old, new)
         except Exception as exc:
             if fetcher is not None:
                 await fetcher.close()
-            log.error("reload_rejected", config=str(self.config_path), error=str(exc),
+            log.error("reload_rejected", config=str(config_path), error=str(exc),
                       note="the running config is kept whole")
             return False
         # From here nothing can fail: the new config is in force at once, everywhere.
-        self.settings = new
-        app.settings = new
-        app.pipeline.replace_settings(new)
-        if fetcher is not None:
-            app.use_fetcher(fetcher)
+        runtime.use(new, fetcher, targets)
         self._warn_short_intervals(new)
         await self._warn_stranded(new)
         old_urls = {f.url for f in old.feeds}
@@ -382,22 +324,13 @@ class Daemon:
         return True
 
     async def _apply(self, old: Settings, new: Settings) -> None:
-        """The reload's steps that can fail, each undone if a later one fails."""
-        assert self._app is not None
-        deliverer = self._app.deliverer
+        """The reload's steps that change something outside the runtime and can fail; the
+        logging is set back if the feeds cannot be synced."""
         configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
         try:
-            # ValueError: a secret that is not valid base64.
-            deliverer.replace_webhooks(new.webhooks, new.delivery, notify=new.notify,
-                                       user_agent=new.fetch.user_agent)
-            try:
-                # Removed feeds are no longer claimed (a poll in flight finishes); added
-                # ones are due soon; the others keep their next poll, backoff included.
-                await self._app.store.sync_feeds(self._first_polls(new, self._app.clock()))
-            except BaseException:
-                deliverer.replace_webhooks(old.webhooks, old.delivery, notify=old.notify,
-                                           user_agent=old.fetch.user_agent)
-                raise
+            # Removed feeds are no longer claimed (a poll in flight finishes); added ones are
+            # due soon; the others keep their next poll, backoff included.
+            await self.runtime.store.sync_feeds(self._first_polls(new, self.runtime.clock()))
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise
@@ -405,11 +338,10 @@ class Daemon:
     async def _warn_stranded(self, settings: Settings) -> None:
         """Deliveries waiting for an endpoint the config no longer has are never attempted:
         say so, with how to move them (a webhook URL whose token was rotated, say)."""
-        assert self._app is not None
         configured = {hook.url for hook in settings.webhooks}
         configured |= {notify_endpoint_key(n.url) for n in settings.notify}
         try:
-            unsent = await self._app.store.count_unsent_by_endpoint()
+            unsent = await self.runtime.store.count_unsent_by_endpoint()
         except Exception:
             log.exception("stranded_deliveries_unknown")
             return

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.config import NotifySettings, Settings, WebhookSettings
+from crawler.kinds import DELETED, EDITED, NEW, RESTORED
 from crawler.models import Changes, Content, EventRecord
 from crawler.redact import redact_url
 
-NEW, EDITED, DELETED = "article.new", "article.edited", "article.deleted"
-RESTORED = "article.restored"
 _TRUNCATION_MARK = "\n[truncated: the full text is available with `crawler diff`]"
 
 

@@ -6,17 +6,15 @@ a local file or fetches a URL when the body happens to name one.
 
 from __future__ import annotations
 
-import calendar
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from crawler.models import FeedEntry, ParsedFeed
-from crawler.urls import is_fetchable, normalize_url
+from crawler.urls import is_http_url, normalize_url
 
 # Entity declarations are how billion-laughs, quadratic-blowup and XXE payloads work; no real
 # news feed needs them, so a feed that declares any is refused before any parser sees it.
@@ -30,16 +28,6 @@ class FeedParseError(Exception):
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-def _published(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not parsed:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, TypeError):
-        return None
 
 
 def _content_html(entry: Any) -> str | None:
@@ -108,18 +96,16 @@ def parse_feed(body: bytes, feed_url: str) -> ParsedFeed:
             link = normalize_url(link, base=feed_url)
         except ValueError:
             continue
-        if not is_fetchable(link):
+        if not is_http_url(link):
             continue
         entry_id = _text(raw.get("id")) or link
         entries.append(FeedEntry(
             entry_id=entry_id,
             link=link,
             title=_text(raw.get("title")),
-            published=_published(raw),
             content_html=_content_html(raw),
         ))
     return ParsedFeed(
-        title=_text(parsed.feed.get("title")),
         entries=distinct_entry_ids(entries),
         ttl_seconds=_ttl_seconds(parsed.feed),
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crawler.sites import same_site
-from crawler.urls import is_fetchable, normalize_url
+from crawler.urls import is_http_url, normalize_url
 
 
 def article_identity(final_url: str, claimed_canonical: str | None) -> str:
@@ -34,7 +34,7 @@ def article_identity(final_url: str, claimed_canonical: str | None) -> str:
         claimed = normalize_url(claimed_canonical, base=final_url)
     except ValueError:
         return final
-    if not is_fetchable(claimed) or not same_site(claimed, final):
+    if not is_http_url(claimed) or not same_site(claimed, final):
         return final
     if urlsplit(claimed).path in ("", "/") and urlsplit(final).path not in ("", "/"):
         return final

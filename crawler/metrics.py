@@ -22,7 +22,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from crawler import __version__
-from crawler.config import EVENT_TYPES
+from crawler.kinds import EVENT_TYPES
 
 # The classic text format that `generate_latest` writes and every Prometheus version parses.
 # Spelled out because recent prometheus_client releases point CONTENT_TYPE_LATEST at 1.0.0,

@@ -24,13 +24,11 @@ class FeedEntry:
     entry_id: str
     link: str
     title: str
-    published: datetime | None
     content_html: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    title: str
     entries: tuple[FeedEntry, ...]
     ttl_seconds: float | None
     """The feed's own <ttl> (RSS) in seconds, when it declares one."""

@@ -12,12 +12,13 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
+from crawler.clock import ms_since, utc_now
 from crawler.config import FeedSettings, Settings
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
@@ -43,10 +44,6 @@ GONE_STATUSES = (404, 410)
 # Answers that say the page will not be ours to read: the article is then tracked from its
 # feed entry, when the entry carries the article.
 UNREADABLE_STATUSES = (401, 403)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +73,8 @@ class Pipeline:
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
-        self._sightings = Sightings(store, fetcher, self._read_probe, self._metrics)
+        self._sightings = Sightings(store, lambda: self._fetcher, self._read_probe,
+                                    self._metrics)
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)
@@ -120,7 +118,7 @@ class Pipeline:
             )
             self._metrics.feed_polled("not_modified")
             bound.info("feed_polled", status="not_modified", http_status=304, entries=0,
-                       new_articles=0, ms=_ms(started))
+                       new_articles=0, ms=ms_since(started))
             return PollOutcome(feed.url, ok=True, status="not_modified")
         if response.status != 200:
             return await self.feed_failed(feed, f"HTTP {response.status}", errors, started,
@@ -148,7 +146,7 @@ class Pipeline:
         )
         self._metrics.feed_polled("ok")
         bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
-                   new_articles=new, failed_pages=failed, ms=_ms(started))
+                   new_articles=new, failed_pages=failed, ms=ms_since(started))
         return PollOutcome(feed.url, ok=failed == 0, status="ok", entries=len(parsed.entries),
                            new_articles=new, failed_pages=failed)
 
@@ -172,7 +170,7 @@ class Pipeline:
         )
         self._metrics.feed_polled("error")
         log.warning("feed_failed", feed=feed.url, error=error, consecutive_errors=errors + 1,
-                    ms=_ms(started))
+                    ms=ms_since(started))
         return PollOutcome(feed.url, ok=False, status="error", error=error)
 
     async def _follow_entry(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:
@@ -237,17 +235,17 @@ class Pipeline:
             return CheckOutcome(ok=False, result="error")
         if fetched.status in GONE_STATUSES:
             bound.info("page_checked", result="gone", http_status=fetched.status,
-                       ms=_ms(started))
+                       ms=ms_since(started))
             return CheckOutcome(ok=True, result="gone")
         if fetched.status != 200:
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
+            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
             return CheckOutcome(ok=False, result="error")
         read = await self._extract(fetched, bound, fallback_title=entry.title)
         if read is None:
             return CheckOutcome(ok=False, result="error")
         claimed, content = read
         if not content.text:
-            bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
+            bound.warning("extraction_empty", final_url=fetched.final_url, ms=ms_since(started))
             return CheckOutcome(ok=True, result="empty")
         canonical = await self._sightings.identity(entry.link, fetched, claimed, content, bound,
                                                    fallback_title=entry.title)
@@ -260,7 +258,7 @@ class Pipeline:
         if content is None:
             return CheckOutcome(ok=False, result="error")
         if not content.text:
-            bound.warning("extraction_empty", source="feed", ms=_ms(started))
+            bound.warning("extraction_empty", source="feed", ms=ms_since(started))
             return CheckOutcome(ok=True, result="empty")
         bound.info("page_unreadable", reason="tracked from its feed entry")
         return await self._first_version(
@@ -281,7 +279,8 @@ class Pipeline:
                    canonical_url=article.canonical_url, edited=alias.edited)
         if alias.edited:
             return await self._recorder.compare(article, seen.content, bound, started)
-        bound.info("page_checked", result="alias", article_id=article.article_id, ms=_ms(started))
+        bound.info("page_checked", result="alias", article_id=article.article_id,
+                   ms=ms_since(started))
         return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
@@ -359,7 +358,3 @@ def _max_age(cache_control: str | None) -> float:
         if name.lower() == "max-age" and value.strip().isdigit():
             return float(value.strip())
     return 0.0
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

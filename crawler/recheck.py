@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from crawler.budget import Offload
+from crawler.clock import ms_since
 from crawler.config import Settings
 from crawler.extract import version as extractor
 from crawler.fetch import FetchError, Response
@@ -100,7 +101,7 @@ class Rechecks:
         if fetched.status != 200:
             # A 304 to a request that was not conditional (or came from elsewhere) included:
             # it says nothing about the text we hold.
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
+            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
         reader = self._reader(fetched.final_url)
@@ -158,7 +159,7 @@ class Rechecks:
         """An unchanged check answered from the page cache: no extraction, no decision."""
         await self._recorder.reschedule(article, present=True, page=entry)
         self._metrics.check_skipped(reason)
-        bound.debug("page_checked", result="unchanged", skipped=reason, ms=_ms(started))
+        bound.debug("page_checked", result="unchanged", skipped=reason, ms=ms_since(started))
         return CheckOutcome(ok=True, result="unchanged")
 
     async def _landed_elsewhere(self, article: Article, fetched: Response, where: Landing,
@@ -175,7 +176,7 @@ class Rechecks:
             if other is not None and other.article_id != article.article_id:
                 bound.warning("page_moved", final_url=fetched.final_url,
                               canonical_url=where.url, other_article_id=other.article_id,
-                              ms=_ms(started))
+                              ms=ms_since(started))
                 await self._recorder.reschedule(article)
                 return CheckOutcome(ok=True, result="moved")
         return None
@@ -185,7 +186,3 @@ def _on_the_article(article: Article, where: Landing) -> bool:
     """The page is the article's own, whatever the store holds: a page claiming another URL
     is a move once that URL is tracked, so its check may not be answered from a cache."""
     return where.kind == "article" or where.url == article.canonical_url
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

@@ -8,7 +8,6 @@ there, pure) and makes the one store write that records it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 import structlog
 
 from crawler import events
+from crawler.clock import ms_since
 from crawler.config import Settings
 from crawler.decision import (
     SHARED_WINDOW,
@@ -104,7 +104,7 @@ class Recorder:
         if existing is None and reason is not None:
             # Nothing is tracked from an error page: the entry is followed again next poll.
             bound.warning("error_page", reason=reason, chars=len(seen.content.text),
-                          canonical_url=seen.canonical_url, ms=_ms(started))
+                          canonical_url=seen.canonical_url, ms=ms_since(started))
             return CheckOutcome(ok=False, result="error_page")
         if existing is None:
             now = self._clock()
@@ -129,7 +129,7 @@ class Recorder:
                 self._stored(event.event_type, version=True)
                 bound.info("page_checked", result="new", canonical_url=seen.canonical_url,
                            source=seen.source, content_hash=seen.content.content_hash,
-                           event_id=event.event_id, ms=_ms(started))
+                           event_id=event.event_id, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="new")
         await self._store.add_url_alias(existing.article_id, seen.url)
         if existing.source != seen.source:
@@ -202,7 +202,7 @@ class Recorder:
                                                lease_owner=article.claimed_by)
                 self._stored(event.event_type, version=False)
                 bound.info("page_checked", result="deleted", http_status=status,
-                           event_id=event.event_id, ms=_ms(started))
+                           event_id=event.event_id, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="deleted")
             case Missing(streak, status):
                 # Confirmed even when re-checking would end now (max_age): a removal at the
@@ -214,23 +214,23 @@ class Recorder:
                     article.article_id, checked_at=now, next_check_at=confirm,
                     lease_owner=article.claimed_by)
                 bound.warning("page_missing", http_status=status, streak=streak,
-                              announce_after=rules.delete_checks, ms=_ms(started))
+                              announce_after=rules.delete_checks, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="missing")
             case StillGone(status):
                 await self.reschedule(article)
                 bound.info("page_checked", result="still_gone", http_status=status,
-                           ms=_ms(started))
+                           ms=ms_since(started))
                 return CheckOutcome(ok=True, result="gone")
             case Unchanged():
                 # The same text from a newer extractor: from now on a difference is the page's.
                 await self.reschedule(article, present=True, page=page,
                                       extractor_version=rules.extractor_version)
-                bound.debug("page_checked", result="unchanged", ms=_ms(started))
+                bound.debug("page_checked", result="unchanged", ms=ms_since(started))
                 return CheckOutcome(ok=True, result="unchanged")
             case ErrorPage(reason, chars):
                 # Like a 5xx: the page said nothing about the article this time.
                 await self.reschedule(article)
-                bound.warning("error_page", reason=reason, chars=chars, ms=_ms(started))
+                bound.warning("error_page", reason=reason, chars=chars, ms=ms_since(started))
                 return CheckOutcome(ok=False, result="error_page")
             case Collapsed(streak, previous_chars, current_chars):
                 await self._store.mark_collapsed(
@@ -240,7 +240,7 @@ class Recorder:
                 )
                 bound.warning("extraction_collapsed", previous_chars=previous_chars,
                               current_chars=current_chars, streak=streak,
-                              announce_after=rules.collapse_checks, ms=_ms(started))
+                              announce_after=rules.collapse_checks, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="collapsed")
             case Rebaseline(current):
                 # The new baseline stands for what was announced: no change of the page.
@@ -250,13 +250,13 @@ class Recorder:
                 bound.info("rebaselined", article_id=article.article_id, url=article.url,
                            version=number, content_hash=current.content_hash,
                            previous_extractor_version=article.extractor_version,
-                           extractor_version=rules.extractor_version, ms=_ms(started))
+                           extractor_version=rules.extractor_version, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="rebaselined")
             case Flapped(current, announced):
                 number = await self._silent_version(article, current, now, next_check, rules,
                                                     announces=announced)
                 bound.info("page_checked", result="flapped", version=number,
-                           content_hash=current.content_hash, ms=_ms(started))
+                           content_hash=current.content_hash, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="flapped")
             case Restored():
                 return await self._restored(article, decision, rules, now, bound, started)
@@ -271,7 +271,7 @@ class Recorder:
                 self._stored(event.event_type, version=False)
                 bound.info("page_checked", result="settled", version=article.current_version,
                            previous_version=previous_version, event_id=event.event_id,
-                           kinds=changes.kinds, ms=_ms(started))
+                           kinds=changes.kinds, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="settled")
             case Edited(previous, current, changes, collapse_persisted):
                 if collapse_persisted:
@@ -289,7 +289,7 @@ class Recorder:
                 bound.info("page_checked", result="edited", version=stored,
                            event_id=event.event_id, chars_added=changes.chars_added,
                            chars_removed=changes.chars_removed, title_changed=changes.title,
-                           kinds=changes.kinds, ms=_ms(started))
+                           kinds=changes.kinds, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="edited")
 
     async def _restored(self, article: Article, restored: Restored, rules: Rules,
@@ -317,7 +317,7 @@ class Recorder:
             self._stored(event.event_type, version=False)
         bound.info("page_checked", result="restored", version=number,
                    previous_status=restored.previous_status, event_id=event.event_id,
-                   changed=restored.new_version, ms=_ms(started))
+                   changed=restored.new_version, ms=ms_since(started))
         return CheckOutcome(ok=True, result="restored")
 
     async def _silent_version(self, article: Article, content: Content, now: datetime,
@@ -401,7 +401,3 @@ def _sooner(next_check: datetime | None, now: datetime, seconds: float,
     if next_check is None or source != "page":
         return next_check
     return min(now + timedelta(seconds=seconds), next_check)
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

@@ -2,14 +2,22 @@
 
 A URL can carry credentials: userinfo (`https://user:pass@host/`) and query values such as
 `?token=...` or `&api_key=...` (private feeds, webhook receivers). Wherever a URL is shown
-(`check-config`, `status`, log lines, event payloads) it goes through `redact_url`: the userinfo
-and every secret-looking query value become `***`, the rest stays as it was, so the URL is
-still recognisable. `redact_text` does the same to every URL inside a longer text (an error
-message that quotes one).
+it goes through one of three helpers here:
+
+- `redact_url` (`check-config`, `status`, log lines, event payloads): the userinfo and every
+  secret-looking query value become `***`, the rest stays as it was, so the URL is still
+  recognisable. `redact_text` does the same to every URL inside a longer text (an error
+  message that quotes one).
+- `bare_url` (delivery endpoints in logs): scheme, host, port and path only. A receiver's
+  query is often a token under any name, so none of it is shown.
+- `fingerprinted_url` (endpoints an operator picks from, `crawler deliveries`): the bare URL
+  and, when that dropped anything, a short fingerprint of the whole, so that two URLs that
+  differ only in a token (an old and a rotated one) are told apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -72,3 +80,23 @@ def redact_text(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
+
+
+def bare_url(url: str) -> str:
+    """The URL without credentials, query or fragment: those often carry tokens."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def fingerprinted_url(url: str) -> str:
+    """`bare_url(url)`, followed by " #" and six hex digits of the whole URL's SHA-256 when
+    the bare form lost something (a query, credentials); `url` itself when it lost nothing
+    (an "apprise:" notify key, say)."""
+    plain = bare_url(url)
+    if plain == url:
+        return plain
+    return f"{plain} #{hashlib.sha256(url.encode()).hexdigest()[:6]}"

@@ -42,8 +42,10 @@ class Alias:
 
 
 class Sightings:
-    def __init__(self, store: Store, fetcher: Fetcher, read: PageReader,
+    def __init__(self, store: Store, fetcher: Callable[[], Fetcher], read: PageReader,
                  metrics: Metrics) -> None:
+        """`fetcher`: the fetcher in use now (a reload that changes `[fetch]` replaces it, and
+        the one replaced is closed soon after)."""
         self._store = store
         self._fetcher = fetcher
         self._read = read
@@ -92,7 +94,7 @@ class Sightings:
 
     async def _probe(self, url: str, fallback_title: str, bound: Any) -> Probe:
         try:
-            response = await self._fetcher.fetch(url)
+            response = await self._fetcher().fetch(url)
         except FetchError as exc:
             self._metrics.page_fetched(exc.kind)
             bound.info("probe_failed", probed=url, error=str(exc), kind=exc.kind)

@@ -13,17 +13,19 @@ _TRACKING_NAMES = frozenset({
     "ns_campaign", "ns_linkname", "ns_fee", "rss", "feed", "__twitter_impression", "_ga",
 })
 
-FETCHABLE_SCHEMES = ("http", "https")
+HTTP_SCHEMES = frozenset({"http", "https"})
 
 
-def is_fetchable(url: str) -> bool:
-    """True only for absolute http(s) URLs with a host: feeds may carry file:, data:,
-    javascript: and other links that must never be followed."""
+def is_http_url(url: str) -> bool:
+    """True only for absolute http(s) URLs with a host and no backslash: the one check for
+    "a web page's URL", for links to follow (feeds may carry file:, data:, javascript: and
+    other links that must never be followed), configured URLs and links the web view shows.
+    What may actually be requested is `crawler.fetch.urlcheck.vet_url`'s stricter call."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme.lower() in FETCHABLE_SCHEMES and bool(parts.hostname) and "\\" not in url
+    return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname) and "\\" not in url
 
 
 def _is_tracking(name: str) -> bool:

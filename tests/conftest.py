@@ -1,34 +1,27 @@
-"""Shared fixtures: the local news site, config files, a controllable clock and (from
-`tests.pg_support`) a PostgreSQL server with a database per test."""
+"""Shared fixtures: the local news site, a webhook receiver, a controllable clock and a
+PostgreSQL server with a database per test (the simulated parts are in `crawler.testing`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from crawler.store.sqlite import SQLiteStore
-from tests.e2e_support import CRAWLER_CMD, REPO, Receiver, start_receiver, subprocess_env
-from tests.news_site import NewsSite
-from tests.pg_support import pg_cluster, pg_url
+from crawler.testing.clock import FakeClock
+from crawler.testing.news_site import NewsSite
+from crawler.testing.postgres import PgCluster, skip_reason, start_cluster
+from crawler.testing.webhook_receiver import (
+    Receiver,
+    ReceiverFactory,
+    receiver_factory,
+    start_receiver,
+)
+from tests.e2e_support import REPO
 from tests.systemd_support import notify_socket
-from tests.webhook_receiver import ReceiverFactory, receiver_factory
-
-
-class FakeClock:
-    """A wall clock the test moves by hand (monotonic politeness timers still use real time)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -75,38 +68,29 @@ async def site() -> AsyncIterator[NewsSite]:
         await news.close()
 
 
-def write_config(tmp_path: Path, feeds: list[str], *, webhooks: str = "", extra: str = "",
-                 intervals: str = '["10m", "30m", "1h"]', recheck: str = "") -> Path:
-    """A config for local servers: private addresses allowed, no politeness delay."""
-    feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\ninterval = "1s"\n\n' for url in feeds)
-    text = f"""
-[storage]
-database = "{tmp_path / 'crawler.db'}"
-
-[fetch]
-timeout = "5s"
-per_host_delay = "0s"
-per_host_concurrency = 4
-allow_private_addresses = true
-
-[recheck]
-intervals = {intervals}
-{recheck or 'max_age = "7d"'}
-
-[logging]
-level = "info"
-format = "json"
-file = "{tmp_path / 'crawler.jsonl'}"
-
-{extra}
-
-{feed_tables}
-{webhooks}
-"""
-    path = tmp_path / "crawler.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """The session's PostgreSQL server (skips the test when there is none to start)."""
+    reason = skip_reason()
+    if reason is not None:
+        if os.environ.get("CRAWLER_REQUIRE_SYSTEM_PACKAGES"):
+            pytest.fail(reason)  # .ci/run installed it: a skip there would hide a broken setup
+        pytest.skip(reason)
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
-__all__ = ["CRAWLER_CMD", "REPO", "FakeClock", "notify_socket", "pg_cluster", "pg_url",
-           "subprocess_env", "write_config"]
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """The URL of a database of the test's own, migrated to the current schema."""
+    name = pg_cluster.new_database()
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+__all__ = ["REPO", "FakeClock", "notify_socket"]

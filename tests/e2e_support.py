@@ -1,9 +1,9 @@
-"""Helpers shared by the end-to-end tests: a receiver with a few conveniences."""
+"""Helpers shared by the end-to-end tests: the daemon as a subprocess, and a pass in-process
+(the simulated servers are in `crawler.testing`)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -13,18 +13,9 @@ from pathlib import Path
 
 from crawler.app import App
 from crawler.config import Settings
-from tests.webhook_receiver import Received, Reply, WebhookReceiver, make_secret
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env
 
 REPO = Path(__file__).resolve().parent.parent
-CRAWLER_CMD = [sys.executable, "-m", "crawler"]
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("NOTIFY_SOCKET", None)
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra)
-    return env
 
 
 @asynccontextmanager
@@ -58,32 +49,3 @@ async def run_pass(settings: Settings, clock: Callable[[], datetime]) -> bool:
     """One `crawler once` pass in-process at the clock's time; True if something failed."""
     async with App(settings, clock=clock) as app:
         return (await app.run_pass()).failed
-
-
-class Receiver(WebhookReceiver):
-    def accepted(self) -> list[Received]:
-        """Requests answered with a 2xx, in arrival order."""
-        out = []
-        for r in self.requests:
-            status = r.answer.status if isinstance(r.answer, Reply) else r.answer
-            if isinstance(status, int) and 200 <= status < 300:
-                out.append(r)
-        return out
-
-    def fail_next(self, count: int, status: int = 500) -> None:
-        """Answer the next `count` requests with `status` (0 clears the script)."""
-        self._script = [status] * count
-
-
-@asynccontextmanager
-async def start_receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver(make_secret())
-    await receiver.start()
-    try:
-        yield receiver
-    finally:
-        await receiver.close()
-
-
-def webhook_table(receiver: WebhookReceiver) -> str:
-    return f'[[webhooks]]\nurl = "{receiver.url}"\nsecret = "{receiver.secrets[0]}"\n'

@@ -53,8 +53,8 @@ class IdentitySite:
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.port)
+        assert self.server is not None and self.server.port is not None
+        return self.server.port
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"

@@ -20,7 +20,7 @@ from crawler.store.migrations import split_statements
 from crawler.store.postgres import PostgresStore
 from crawler.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
 from crawler.store.sqlite import SQLiteStore
-from tests.pg_support import PgCluster
+from crawler.testing.postgres import PgCluster
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -148,7 +148,9 @@ class PostgresBackend:
         return PostgresStore(self.url, readonly=readonly)
 
     def count(self, table: str) -> int:
-        return int(self.cluster.execute(self.database, f"SELECT count(*) FROM {table}")[0][0])
+        [(count,)] = self.cluster.execute(self.database, f"SELECT count(*) FROM {table}")
+        assert isinstance(count, int)
+        return count
 
     def set_schema_version(self, version: int) -> None:
         self.cluster.execute(self.database, f"UPDATE crawler_schema SET version = {version}")

@@ -9,24 +9,21 @@ from typing import Any
 import pytest
 
 from crawler.app import App
-from crawler.config import Settings, load_config
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite, Story
+from crawler.config import Settings
+from crawler.testing import news_site
+from crawler.testing.crawler_process import local_settings
+from crawler.testing.news_site import LEAD, NewsSite, Story
+from crawler.testing.webhook_receiver import Receiver
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-    "Repairs to the sea wall are expected to take several months and cost millions.",
-]
+PARAS = [*news_site.PARAS,
+         "Repairs to the sea wall are expected to take several months and cost millions."]
 HOUR = 3600.0
 
 
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver, **options: str) -> Settings:
-    return load_config(write_config(tmp_path, [site.url("/rss.xml")],
-                                    webhooks=webhook_table(receiver), **options))
+    return local_settings(tmp_path, [site.url("/rss.xml")], receiver, **options)
 
 
 

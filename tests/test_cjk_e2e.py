@@ -6,9 +6,11 @@ import subprocess
 from pathlib import Path
 
 from crawler.config import load_config
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 
 LEAD = "北约峰会将于1月17日至18日在比利时布鲁塞尔的北约总部举行，第二天另行举行由韩国、日本参与的会议。"
 PARAS = ["各国领导人将讨论乌克兰局势以及对俄罗斯的制裁问题，会议预计将发表联合声明。",

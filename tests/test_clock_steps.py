@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.config import load_config
-from crawler.daemon import Daemon
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.daemon import run_daemon
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service.",
-         "Residents were evacuated overnight as the water rose above the harbour wall."]
+PARAS = news_site.PARAS[:2]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s"]\n'
 STORED = "%Y-%m-%dT%H:%M:%S.%fZ"  # how the SQLite store writes times
 
@@ -57,8 +57,8 @@ async def test_a_step_back_of_an_hour_delays_no_work(
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           intervals='["2s"]', extra=FAST)
     clock = SteppingClock()
-    daemon = Daemon(load_config(config), clock=clock)
-    running = asyncio.create_task(daemon.run())
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_daemon(load_config(config), clock=clock, stop=stop))
     try:
         await wait_for(lambda: len(receiver.accepted()) == 1, 30)
         await asyncio.sleep(0.5)  # the next poll and re-check are scheduled, an hour ahead
@@ -69,7 +69,7 @@ async def test_a_step_back_of_an_hour_delays_no_work(
         assert await wait_for(lambda: edited(receiver), 30) < 15
         assert site.requests.count("/rss.xml") > polls
     finally:
-        daemon.request_stop()
+        stop.set()
         assert await asyncio.wait_for(running, 40) == 0
 
 

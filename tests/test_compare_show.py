@@ -10,17 +10,13 @@ from pathlib import Path
 import aiohttp
 
 from crawler.config import load_config
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.test_diff_command import URL, stored
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 RULES = '[sites."127.0.0.1"]\ncontent = ".article-body"\nignore = [".lead", ".read-also"]\n'
 HOUR = 3600.0
 

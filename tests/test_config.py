@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from crawler.config import ConfigError, load_config, parse_config, resolve_config_path
-from tests.conftest import CRAWLER_CMD, REPO, subprocess_env
+from crawler.config_text import key_path, substitute_all
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env
+from tests.conftest import REPO
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MINIMAL = '[[feeds]]\nurl = "https://example.org/rss.xml"\n'
@@ -175,3 +177,29 @@ def test_check_config_warns_of_feeds_the_address_policy_refuses(
     config.write_text(f'[fetch]\nallow_private_addresses = true\n[[feeds]]\nurl = "{url}"\n')
     allowed = _cli("check-config", "--config", str(config), cwd=tmp_path)
     assert "will never be polled" not in allowed.stdout
+
+
+@pytest.mark.parametrize(
+    ("loc", "key"),
+    [
+        (("feeds", 0, "interval"), "feeds[0].interval"),
+        (("webhooks", 1, "function-after[_one_or_more()]", "secret"), "webhooks[1].secret"),
+        (("recheck", "intervals", "tuple", 2), "recheck.intervals[2]"),
+        ((), "(top level)"),
+    ],
+)
+def test_a_validation_error_names_the_key(loc: tuple[int | str, ...], key: str) -> None:
+    assert key_path(loc) == key
+
+
+def test_a_reading_command_drops_only_the_entries_naming_an_unset_variable() -> None:
+    raw = {"webhooks": [{"url": "${HOOK}"}, {"url": "http://h/"}],
+           "storage": {"path": "${DB}"}, "http": {"token": "${TOKEN}", "listen": ":1"}}
+    errors: list[str] = []
+    out = substitute_all(raw, {"DB": "x.db"}, errors, reading=True)
+    assert out == {"webhooks": [{"url": "http://h/"}], "storage": {"path": "x.db"},
+                   "http": {"listen": ":1"}}
+    assert errors == []
+    substitute_all(raw, {"DB": "x.db"}, errors, reading=False)
+    assert errors == ["webhooks[0].url: environment variable HOOK is not set",
+                      "http.token: environment variable TOKEN is not set"]

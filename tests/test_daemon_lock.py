@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from crawler.store.sqlite_lock import DaemonLock, lock_holder, lock_path
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 from tests.e2e_support import running_daemon, stop_daemon
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing import news_site
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.systemd_support import collect
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+PARAS = news_site.PARAS[:1]
 
 
 async def test_notify_protocol_watchdog_and_clean_stop(

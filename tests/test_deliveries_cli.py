@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.events import notify_endpoint_key
+from crawler.kinds import EndpointState
 from crawler.store.sqlite import SQLiteStore
-from crawler.webhooks.health import EndpointState
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 from tests.test_webhooks_delivery import add_event
-from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 
 TOKEN = "tok3n-in-the-query"
 NOTIFY_URL = "json://bot:n0tify-pass@127.0.0.1:9/notify"

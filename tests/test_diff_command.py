@@ -18,8 +18,8 @@ from crawler.commands.diff import Gap, shown
 from crawler.diffing import paragraph_diff
 from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 from crawler.textnorm import content_hash, make_content
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
 from tests.store_backends import T0, event
 
 URL = "https://news.example/a/1"

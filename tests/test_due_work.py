@@ -18,13 +18,14 @@ from crawler.config import load_config
 from crawler.due_work import BUSY_LAG, FEED_CLAIM_BATCH
 from crawler.leases import LeaseKeeper, LeaseTiming, new_owner
 from crawler.store.sqlite import SQLiteStore
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
 from tests.store_backends import T0, A, B, article_at
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+PARAS = news_site.PARAS[:1]
 
 
 async def test_a_keeper_renews_its_claims_while_the_work_runs(store: SQLiteStore) -> None:

@@ -14,16 +14,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
-from tests.webhook_receiver import make_secret
+from crawler.testing import news_site
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-]
+PARAS = news_site.PARAS[:2]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
 # Leases (seconds, renewed every) for daemons a test kills: what a killed daemon had claimed
 # is taken over once they expire.

@@ -17,13 +17,14 @@ import aiohttp
 from crawler.app import App
 from crawler.budget import Budget
 from crawler.config import load_config
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import running_daemon, stop_daemon
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service.",
-         "Residents were evacuated overnight as the water rose above the harbour wall."]
+PARAS = news_site.PARAS[:2]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s"]\n'
 DEEP_TEXT = "The only paragraph of the deep page, long enough to be an article's text."
 

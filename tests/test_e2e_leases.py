@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
 # Long leases: a takeover that waited for them would not finish within the test's waits.

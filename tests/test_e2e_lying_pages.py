@@ -10,25 +10,20 @@ from typing import Any
 import pytest
 
 from crawler.app import App
-from crawler.config import Settings, load_config
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.config import Settings
+from crawler.kinds import EVENT_TYPES
+from crawler.testing.crawler_process import local_settings
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
+from crawler.testing.webhook_receiver import Receiver
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 HOUR = 3600.0
-ALL_EVENTS = '["article.new", "article.edited", "article.deleted", "article.restored"]'
 
 
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver, **options: str) -> Settings:
-    hook = webhook_table(receiver) + f"events = {ALL_EVENTS}\n"
-    return load_config(write_config(tmp_path, [site.url("/rss.xml")], webhooks=hook,
-                                    **options))
+    return local_settings(tmp_path, [site.url("/rss.xml")], receiver, events=EVENT_TYPES,
+                          **options)
 
 
 def told(receiver: Receiver) -> list[dict[str, Any]]:

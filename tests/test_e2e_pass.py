@@ -12,36 +12,30 @@ from typing import Any
 
 import pytest
 
-from crawler.app import App
+from crawler.app import App, Runtime
 from crawler.config import Settings, load_config
 from crawler.pipeline import PollOutcome
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import local_settings, write_config
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 HOUR = 3600.0
 
 
 def settings_for(tmp_path: Path, site: NewsSite, receiver: Receiver) -> Settings:
-    path = write_config(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")],
-                        webhooks=webhook_table(receiver))
-    return load_config(path)
+    return local_settings(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")], receiver)
 
 
 
-async def poll_due(app: App) -> list[PollOutcome]:
+async def poll_due(app: Runtime) -> list[PollOutcome]:
     """What the daemon's feed job does at the clock's time: claim the due feeds, poll each."""
     outcomes = [await app.due.poll(state) for state in await app.due.claim_feeds()]
     return [o for o in outcomes if o is not None]
 
 
-async def configure_feeds(app: App, settings: Settings, clock: FakeClock) -> None:
+async def configure_feeds(app: Runtime, settings: Settings, clock: FakeClock) -> None:
     """What the daemon does at start: the configured feeds, new ones due now."""
     await app.store.sync_feeds({f.url: clock.now for f in settings.feeds})
 
@@ -310,12 +304,12 @@ async def test_a_reload_that_removes_a_feed_stops_its_polls_and_keeps_its_histor
         assert {o.feed_url for o in await poll_due(app)} == {rss, atom}
         only_atom = settings.model_copy(update={"feeds": settings.feeds[1:]})
         await configure_feeds(app, only_atom, clock)
-        app.settings = only_atom
+        app.use(only_atom)
         clock.advance(2)
         assert [o.feed_url for o in await poll_due(app)] == [atom]
         # Added back: polled again at its old cadence, its state kept.
         await configure_feeds(app, settings, clock)
-        app.settings = settings
+        app.use(settings)
         assert {o.feed_url for o in await poll_due(app)} == {rss}
         state = await app.store.get_feed_state(rss)
         assert state is not None and state.entries == 1

@@ -12,25 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from crawler.store.migrations import MIGRATIONS
-from tests.conftest import write_config
-from tests.e2e_support import (
-    Receiver,
-    running_daemon,
-    start_receiver,
-    stop_daemon,
-    webhook_table,
-)
-from tests.news_site import NewsSite
-from tests.pg_support import PgCluster
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.postgres import PgCluster
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.systemd_support import collect
 from tests.test_daemon_ops import _free_port, _get
 from tests.test_e2e_daemon import crawler, wait_for
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-]
+PARAS = news_site.PARAS[:2]
 RAIL = ["The agreement came after talks that lasted through the night.",
         "Trains will run to the normal timetable from Friday morning."]
 

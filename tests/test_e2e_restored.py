@@ -5,15 +5,19 @@ the default `events`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawler.config import ConfigError, load_config
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, start_receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.kinds import EVENT_TYPES
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.test_e2e_postgres import use_postgres
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
@@ -23,7 +27,6 @@ PARAS = [
     "The weather office expects calmer conditions by the weekend, with light winds.",
 ]
 HOUR = 3600.0
-ALL_EVENTS = '["article.new", "article.edited", "article.deleted", "article.restored"]'
 
 
 def bodies(receiver: Receiver) -> list[dict[str, Any]]:
@@ -43,7 +46,7 @@ async def test_a_deleted_article_that_comes_back_is_restored_for_endpoints_that_
         pg_or_sqlite: str | None) -> None:
     story = site.add("storm", "Storm hits coast", LEAD, list(PARAS))
     async with start_receiver() as default:
-        hooks = (webhook_table(receiver) + f"events = {ALL_EVENTS}\n"
+        hooks = (webhook_table(receiver) + f"events = {json.dumps(EVENT_TYPES)}\n"
                  + webhook_table(default))
         config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=hooks)
         if pg_or_sqlite is not None:

@@ -13,12 +13,15 @@ import pytest
 from structlog.testing import capture_logs
 
 import crawler.budget
+import crawler.pages
 from crawler.app import App
 from crawler.config import Settings, load_config
 from crawler.revalidation import MAX_SKIPPED
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [
@@ -35,7 +38,7 @@ class Extractions:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        real = crawler.budget.read_with_rules
+        real = crawler.pages.read_with_rules  # what crawler.budget calls
 
         def counting(*args: Any, **kwargs: Any) -> Any:
             self.count += 1

@@ -33,7 +33,7 @@ def right(pair: dict[str, Any]) -> bool:
     kinds, sentences = described(pair)
     if "kinds_include" in pair:
         return set(pair["kinds_include"]) <= set(kinds)
-    return kinds == pair["kinds"] and sentences == pair["sentences"]
+    return bool(kinds == pair["kinds"] and sentences == pair["sentences"])
 
 
 def test_the_corpus_covers_every_kind_in_several_languages() -> None:

@@ -13,16 +13,11 @@ import pytest
 from crawler.app import App
 from crawler.cli import main
 from crawler.config import load_config
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
+from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
-from tests.news_site import NewsSite
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 # The operator does not want the lead versioned on this host.
 RULES = '[sites."127.0.0.1"]\ncontent = ".article-body"\nignore = [".lead", ".read-also"]\n'
 

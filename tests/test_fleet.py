@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon, webhook_table
-from tests.news_site import NewsSite
-from tests.pg_support import PgCluster
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.postgres import PgCluster
+from crawler.testing.webhook_receiver import Receiver, webhook_table
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.test_e2e_postgres import use_postgres
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")

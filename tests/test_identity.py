@@ -114,7 +114,7 @@ def test_needs_verification(requested: str, final: str, claimed: str, needed: bo
 
 
 def _entry(entry_id: str, link: str) -> FeedEntry:
-    return FeedEntry(entry_id=entry_id, link=link, title="", published=None, content_html=None)
+    return FeedEntry(entry_id=entry_id, link=link, title="", content_html=None)
 
 
 @pytest.mark.parametrize(("entries", "ids"), [

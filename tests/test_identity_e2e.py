@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from crawler.app import App
-from crawler.config import Settings, load_config
+from crawler.config import Settings
 from crawler.fetch import Fetcher
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, run_pass, webhook_table
+from crawler.testing.crawler_process import local_settings
+from crawler.testing.webhook_receiver import Receiver
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.hostile_server import StaticResolver
 from tests.identity_site import IdentitySite, Item, article_page, story
 
@@ -27,10 +29,6 @@ async def web_site() -> AsyncIterator[IdentitySite]:
         yield site
     finally:
         await site.close()
-
-
-def settings_for(tmp_path: Path, feeds: list[str], receiver: Receiver) -> Settings:
-    return load_config(write_config(tmp_path, feeds, webhooks=webhook_table(receiver)))
 
 
 def events(receiver: Receiver) -> list[dict[str, Any]]:
@@ -53,7 +51,7 @@ async def test_a_page_claiming_another_articles_url_is_its_own_article(
     a_url = web_site.url("/news/a")
     web_site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
     web_site.feeds["/rss.xml"] = [Item("Bridge approved", a_url, "a")]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     assert types(receiver) == ["article.new"]
 
@@ -81,7 +79,7 @@ async def test_a_claim_on_an_unpublished_url_does_not_take_it(
     d_url = web_site.url("/news/d")  # not published yet: 404
     web_site.pages["/news/c"] = article_page("Strike ends", story("strike"), d_url)
     web_site.feeds["/rss.xml"] = [Item("Strike ends", web_site.url("/news/c"), "c")]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     [c] = events(receiver)
     assert c["data"]["article"]["canonical_url"] == web_site.url("/news/c")
@@ -106,12 +104,12 @@ async def test_a_verified_claim_joins_its_article(
     web_site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
     web_site.pages["/print/a"] = article_page("Bridge approved", story("bridge"), a_url)
     web_site.feeds["/rss.xml"] = [Item("Bridge approved", web_site.url("/print/a"), "a")]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     [new] = events(receiver)
     assert new["data"]["article"]["canonical_url"] == a_url
     web_site.feeds["/other.xml"] = [Item("Bridge approved", a_url, "x")]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml"), web_site.url("/other.xml")],
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml"), web_site.url("/other.xml")],
                             receiver)
     clock.advance(60)
     await run_pass(settings, clock)
@@ -126,7 +124,7 @@ async def test_a_claim_across_a_public_suffix_never_merges(
     # Two sites on one machine: www.bbc.co.uk and evil.co.uk (one port: only the Public
     # Suffix List tells them apart).
     resolver = StaticResolver({"www.bbc.co.uk": ["127.0.0.1"], "evil.co.uk": ["127.0.0.1"]})
-    monkeypatch.setattr("crawler.app.Fetcher", partial(Fetcher, resolver=resolver))
+    monkeypatch.setattr("crawler.runtime.Fetcher", partial(Fetcher, resolver=resolver))
     bbc_url = web_site.url("/news/1", "www.bbc.co.uk")
     web_site.pages["/news/1"] = article_page("Bridge approved", story("bridge"), bbc_url)
     web_site.feeds["/bbc.xml"] = [Item("Bridge approved", bbc_url, "1")]
@@ -135,9 +133,9 @@ async def test_a_claim_across_a_public_suffix_never_merges(
     web_site.pages["/copy/1"] = article_page("Bridge approved", text, bbc_url)
     evil_url = web_site.url("/copy/1", "evil.co.uk")
     web_site.feeds["/evil.xml"] = [Item("Bridge approved", evil_url, "1")]
-    settings = settings_for(tmp_path, [web_site.url("/bbc.xml", "www.bbc.co.uk")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/bbc.xml", "www.bbc.co.uk")], receiver)
     await run_pass(settings, clock)
-    settings = settings_for(tmp_path, [web_site.url("/bbc.xml", "www.bbc.co.uk"),
+    settings = local_settings(tmp_path, [web_site.url("/bbc.xml", "www.bbc.co.uk"),
                                        web_site.url("/evil.xml", "evil.co.uk")], receiver)
     clock.advance(60)
     await run_pass(settings, clock)
@@ -154,7 +152,7 @@ async def test_entries_sharing_one_guid_are_five_articles(
         web_site.pages[f"/news/{n}"] = article_page(f"Story {n}", story(subject))
     items = [Item(f"Story {n}", web_site.url(f"/news/{n}"), "same-guid") for n in range(5)]
     web_site.feeds["/rss.xml"] = items[:1]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     # the CMS gives the next four stories the first one's guid
     web_site.feeds["/rss.xml"] = items
@@ -180,7 +178,7 @@ async def test_a_guid_never_takes_a_link_that_leads_to_another_article(
 
     first, second = item(0, "bridge"), item(1, "library")
     web_site.feeds["/rss.xml"] = [first]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     web_site.feeds["/rss.xml"] = [second, first]  # one guid, two stories: two articles
     clock.advance(60)
@@ -198,7 +196,7 @@ async def test_cache_busting_links_of_full_content_entries_do_not_multiply_artic
     subjects = ["bridge", "library", "strike"]
     for n in range(3):
         web_site.pages[f"/story/{n}.html"] = 403  # tracked from the entries
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     for poll in range(4):
         web_site.feeds["/rss.xml"] = [
             Item(f"Story {n}", web_site.url(f"/story/{n}.html?v={poll * 10 + n}"),
@@ -215,7 +213,7 @@ async def test_cache_busting_links_do_not_multiply_articles(
     subjects = ["bridge", "library", "strike"]
     for n, subject in enumerate(subjects):
         web_site.pages[f"/story/{n}.html"] = article_page(f"Story {n}", story(subject))
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     counts = []
     for poll in range(10):  # no guids, and a new ?v= on every link at every poll
         web_site.feeds["/rss.xml"] = [
@@ -245,7 +243,7 @@ async def test_cache_busting_links_do_not_multiply_articles(
 async def test_stories_selected_by_the_query_are_distinct_articles(
         tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
     subjects = ["bridge", "library", "strike"]
-    settings = settings_for(tmp_path, [web_site.url("/rss.xml")], receiver)
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     web_site.feeds["/rss.xml"] = []
     for n, subject in enumerate(subjects):
         web_site.pages[f"/article.php?id={n}"] = article_page(f"Story {n}", story(subject))
@@ -260,3 +258,22 @@ async def test_stories_selected_by_the_query_are_distinct_articles(
     # the one article at the path was fetched to tell; with two there, none is
     assert web_site.requests.count("/article.php?id=0") == 2
     assert web_site.requests.count("/article.php?id=1") == 1
+
+
+async def test_claims_are_verified_with_the_fetcher_a_reload_put_in_force(
+        tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
+    # The fetcher a reload replaced is closed soon after; verifying a claim with it raised a
+    # RuntimeError (not a FetchError) and crashed the sighting.
+    a_url = web_site.url("/news/a")
+    web_site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
+    web_site.pages["/print/a"] = article_page("Bridge approved", story("bridge"), a_url)
+    web_site.feeds["/rss.xml"] = [Item("Bridge approved", web_site.url("/print/a"), "a")]
+    settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
+    async with App(settings, clock=clock) as runtime:
+        old = runtime.fetchers.current
+        runtime.use(settings, await runtime.fetchers.open_another(settings.fetch))
+        await old.close()  # as it is once its requests are over
+        summary = await runtime.run_pass()
+    assert not summary.failed
+    [new] = events(receiver)
+    assert new["data"]["article"]["canonical_url"] == a_url

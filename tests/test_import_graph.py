@@ -75,3 +75,51 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_the_shared_vocabulary_is_a_leaf_and_the_store_never_reaches_the_deliverer() -> None:
+    graph = import_graph()
+    assert graph["crawler.kinds"] == set()
+    store = {name for name in graph if name.startswith("crawler.store")}
+    reached = set().union(*(reachable(graph, name) for name in store))
+    assert "crawler.kinds" in reached  # the scan follows the store's imports
+    # The retry schedule's constants bound stored due times (`crawler.clockstep`); nothing
+    # else of the delivery side is the store's business.
+    webhooks = {name for name in reached if name.startswith("crawler.webhooks")}
+    assert webhooks <= {"crawler.webhooks", "crawler.webhooks.retry"}
+    assert not {"crawler.httpapi", "crawler.metrics"} & reachable(graph, "crawler.config")
+
+
+def top_level_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_benchmarks_never_import_the_tests_and_the_crawler_never_imports_its_test_parts() -> None:
+    benchmarks = sorted((REPO / "benchmarks").glob("*.py"))
+    assert len(benchmarks) > 5
+    from_tests = {path.name: sorted(m for m in top_level_imports(path)
+                                    if m == "tests" or m.startswith("tests."))
+                  for path in benchmarks}
+    assert {name: found for name, found in from_tests.items() if found} == {}
+    graph = import_graph()
+    assert "crawler.testing.news_site" in graph
+    users = {name for name, targets in graph.items()
+             if not name.startswith("crawler.testing")
+             and any(t.startswith("crawler.testing") for t in targets)}
+    assert users == set()

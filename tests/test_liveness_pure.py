@@ -16,6 +16,7 @@ from crawler.clockstep import ClockWatch, clamp_due
 from crawler.diffing import describe_changes
 from crawler.extract import extract_article
 from crawler.extract.shape import MAX_DEPTH, Shape, flatten, shape
+from crawler.kinds import EndpointState
 from crawler.textnorm import make_content
 from crawler.ticker import Ticker
 from crawler.webhooks import health
@@ -147,7 +148,7 @@ def test_clock_watch_sees_steps_not_drift() -> None:
 
 
 def test_a_failure_streak_is_as_long_as_the_monotonic_clock_says() -> None:
-    failing = health.EndpointState("http://h/", failing_since=T0)
+    failing = EndpointState("http://h/", failing_since=T0)
     after = T0 + timedelta(days=2)  # the wall clock jumped ahead during a 5 s outage
     kwargs = {"outcome": "retry", "at": after, "error": "HTTP 500", "pause_after": 86400.0,
               "probe_every": 3600.0}

@@ -32,11 +32,11 @@ from crawler.events import (
 )
 from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import make_secret, receiver_factory
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.notify_message import NotifyMessage, diff_excerpt, render_message
 from tests.conftest import REPO
-from tests.test_webhooks_delivery import Clock, delivery_settings, hook
-from tests.webhook_receiver import make_secret, receiver_factory
+from tests.test_webhooks_delivery import delivery_settings, hook, whole_second_clock
 
 REF = ArticleRef(url="https://news.example/a?utm_source=x", canonical_url="https://news.example/a",
                  feed_url="https://news.example/rss", title="Storm hits the coast")
@@ -209,7 +209,7 @@ async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
 ) -> None:
     entry = NotifySettings(url=server.url())
     key = notify_endpoint_key(entry.url)
-    clock = Clock()
+    clock = whole_second_clock()
     await store_edit(store, [entry], clock.now)
     server.script = [500]
     async with aiohttp.ClientSession() as session:
@@ -249,7 +249,7 @@ async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
 async def test_webhooks_and_notify_share_one_outbox(
     store: SQLiteStore, server: NotifyServer,
 ) -> None:
-    entry = NotifySettings(url=server.url(), events=["article.deleted"])
+    entry = NotifySettings(url=server.url(), events=("article.deleted",))
     secret = make_secret()
     async with receiver_factory() as make, aiohttp.ClientSession() as session:
         receiver = await make(secret)

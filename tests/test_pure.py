@@ -12,7 +12,7 @@ from crawler.models import Version
 from crawler.schedule import next_feed_poll, next_recheck
 from crawler.textnorm import content_hash, make_content, normalize_text
 from crawler.units import format_duration, parse_duration, parse_size
-from crawler.urls import is_fetchable, normalize_url
+from crawler.urls import is_http_url, normalize_url
 
 
 @pytest.mark.parametrize(("text", "seconds"),
@@ -54,8 +54,8 @@ def test_relative_urls_resolve() -> None:
     ("ftp://e.org/x", False), ("gopher://e.org/", False), ("javascript:alert(1)", False),
     ("data:text/html,<b>x</b>", False), ("http://a:1\\@b/", False), ("//e.org/x", False),
 ])
-def test_only_http_is_fetchable(url: str, ok: bool) -> None:
-    assert is_fetchable(url) is ok
+def test_only_http_is_http_url(url: str, ok: bool) -> None:
+    assert is_http_url(url) is ok
 
 
 @pytest.mark.parametrize(("final", "claimed", "identity"), [

@@ -19,19 +19,18 @@ import pytest
 from crawler.config import load_config
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing import news_site
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver
 from crawler.textnorm import make_content
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
-from tests.e2e_support import Receiver, run_pass
-from tests.news_site import NewsSite
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
 from tests.store_backends import T0, SQLiteBackend, event
 from tests.test_diff_command import HOSTILE_TITLE, on_terminal, stored
 from tests.test_e2e_postgres import use_postgres
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-]
+PARAS = news_site.PARAS[:2]
 HOUR = 3600.0
 SLUG = "国际-北约峰会"
 ENCODED_SLUG = "%E5%9B%BD%E9%99%85-%E5%8C%97%E7%BA%A6%E5%B3%B0%E4%BC%9A"

@@ -16,7 +16,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from crawler.app import App
+from crawler.app import App, Runtime
 from crawler.config import load_config
 from crawler.extract import ExtractedArticle
 from crawler.extract import version as extractor
@@ -24,21 +24,15 @@ from crawler.metrics import Metrics
 from crawler.models import Article, Content
 from crawler.recorder import CheckOutcome, Recorder, Sighting
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, PARAS, NewsSite
+from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from crawler.textnorm import make_content
-from tests.conftest import FakeClock, write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
-from tests.webhook_receiver import make_secret
+from tests.conftest import FakeClock
 
 URL = "https://news.example/world/storm"
 FEED = "https://news.example/rss"
 HOUR = 3600.0
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 # What the old extractor kept and the new one drops: the upgrade's only effect on the text.
 RELATED = "Related: more storms expected along the coast this winter"
 
@@ -202,7 +196,7 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
     settings = load_config(write_config(tmp_path, [site.url("/rss.xml")],
                                         webhooks=webhook_table(receiver)))
 
-    async def run_pass() -> App:
+    async def run_pass() -> Runtime:
         async with App(settings, clock=clock) as app:
             await app.run_pass()
         return app
@@ -211,9 +205,10 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
     assert [r.json["type"] for r in receiver.accepted()] == ["article.new"]
 
     # the upgrade: a new extractor that no longer keeps the lead, and a new version number
+    import crawler.extract
     import crawler.pages
 
-    original = crawler.pages.extract_article
+    original = crawler.extract.extract_article
 
     def new_extractor(html: str, url: str, rules: Any = None) -> ExtractedArticle:
         found = original(html, url, rules)

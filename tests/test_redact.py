@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 
 from crawler.config import ConfigError, load_config
-from crawler.redact import has_userinfo, redact_text, redact_url, secret_name
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.redact import (
+    bare_url,
+    fingerprinted_url,
+    has_userinfo,
+    redact_text,
+    redact_url,
+    secret_name,
+)
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import NewsSite
+from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.test_e2e_daemon import crawler
 
 SECRET = "s3cr3tVALUE"
@@ -43,6 +50,36 @@ def test_urls_are_shown_without_their_credentials(url: str, shown: str) -> None:
 ])
 def test_secret_looking_names(name: str, secret: bool) -> None:
     assert secret_name(name) is secret
+
+
+@pytest.mark.parametrize(
+    ("url", "masked", "bare", "fingerprinted"),
+    [
+        ("https://hooks.example/in?key=abc", "https://hooks.example/in?key=***",
+         "https://hooks.example/in", "https://hooks.example/in #"),
+        # Any query of an endpoint may be a token: the bare forms drop it, whatever its name.
+        ("https://hooks.example/in?c=abc", "https://hooks.example/in?c=abc",
+         "https://hooks.example/in", "https://hooks.example/in #"),
+        ("https://u:p@[::1]:8080/in#x", "https://***@[::1]:8080/in#x", "https://[::1]:8080/in",
+         "https://[::1]:8080/in #"),
+        ("https://hooks.example/in", "https://hooks.example/in", "https://hooks.example/in",
+         "https://hooks.example/in"),
+        ("apprise:0123abcd", "apprise:0123abcd", "apprise:0123abcd", "apprise:0123abcd"),
+    ],
+)
+def test_the_three_ways_a_url_is_shown(url: str, masked: str, bare: str,
+                                       fingerprinted: str) -> None:
+    assert redact_url(url) == masked
+    assert bare_url(url) == bare
+    shown = fingerprinted_url(url)
+    assert shown.startswith(fingerprinted)
+    assert len(shown) == len(fingerprinted) + (6 if fingerprinted.endswith("#") else 0)
+
+
+def test_urls_that_differ_only_in_a_token_are_told_apart() -> None:
+    old, rotated = "https://h.example/in?token=old", "https://h.example/in?token=new"
+    assert bare_url(old) == bare_url(rotated)
+    assert fingerprinted_url(old) != fingerprinted_url(rotated)
 
 
 def test_every_url_in_a_text_is_masked() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import sys
@@ -14,18 +15,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import structlog
 from aiohttp import web
 
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, running_daemon, start_receiver, webhook_table
-from tests.news_site import NewsSite
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
+from tests.e2e_support import running_daemon
 from tests.systemd_support import collect
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
 
 OLD_AGENT, NEW_AGENT = "crawler-test-old/1", "crawler-test-new/2"
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+PARAS = news_site.PARAS[:1]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -146,3 +149,43 @@ async def test_a_reload_that_fails_part_way_changes_nothing(
             assert len(daemon_log.read_text()) > signal_sent  # still logging where it was
         assert other.requests == []
     assert receiver.accepted()[1].headers["user-agent"] == OLD_AGENT
+
+
+async def test_a_reload_puts_fetcher_settings_and_endpoints_in_force_together_or_not_at_all(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """In-process: the runtime's settings, its fetcher and the deliverer's endpoints change in
+    the same step, or none of them does."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+
+    feed = "http://127.0.0.1:9/rss.xml"
+    config_text(tmp_path, feed, agent=OLD_AGENT, robots=False, webhooks=webhook_table(receiver))
+    path = tmp_path / "crawler.toml"
+    settings = load_config(path)
+    try:
+        async with App(settings) as runtime, start_receiver() as other:
+            daemon = Daemon(runtime, path)
+            fetcher = runtime.fetchers.current
+
+            def endpoints() -> set[str]:
+                return set(runtime.deliverer._endpoints)
+
+            unwritable = tmp_path / "not-a-dir"
+            unwritable.write_text("a file where a folder should be")
+            config_text(tmp_path, feed, agent=NEW_AGENT, robots=False,
+                        webhooks=webhook_table(other), log_file=str(unwritable / "x.jsonl"))
+            assert await daemon.reload() is False
+            assert runtime.settings is settings
+            assert runtime.fetchers.current is fetcher
+            assert endpoints() == {receiver.url}
+
+            config_text(tmp_path, feed, agent=NEW_AGENT, robots=False,
+                        webhooks=webhook_table(other))
+            assert await daemon.reload() is True
+            assert runtime.settings.fetch.user_agent == NEW_AGENT
+            assert runtime.fetchers.current is not fetcher
+            assert endpoints() == {other.url}
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()

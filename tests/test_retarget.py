@@ -11,13 +11,14 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.e2e_support import Receiver, running_daemon, stop_daemon
-from tests.news_site import NewsSite
+from crawler.testing import news_site
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.webhook_receiver import Receiver
+from tests.e2e_support import running_daemon, stop_daemon
 from tests.test_e2e_daemon import crawler
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = ["Twelve homes were damaged in the village of Westport, according to the fire service."]
+PARAS = news_site.PARAS[:1]
 OLD_TOKEN, NEW_TOKEN = "oldtoken111", "newtoken222"
 
 

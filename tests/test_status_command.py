@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crawler.config import StorageSettings
 from crawler.store import open_store
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 
 FEED = "http://127.0.0.1:9/rss.xml"
 ERROR = ("cannot connect to news.example.org (DNS: no such host); the site may be down or the"

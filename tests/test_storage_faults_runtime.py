@@ -16,18 +16,18 @@ import aiohttp
 import pytest
 import structlog
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from crawler.config import LoggingSettings
 from crawler.logging_setup import configure_logging
 from crawler.store.base import ArticleExistsError, LeaseLostError, StoreError
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.write_health import is_storage_fault
-from crawler.webhooks import deliverer as deliverer_module
+from crawler.testing.webhook_receiver import make_secret
+from crawler.webhooks import attempts as attempts_module
 from crawler.webhooks.deliverer import Deliverer
+from tests.hostile_server import serve
 from tests.store_backends import new_article
-from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import make_secret
+from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 
 def _caused(exc: BaseException, cause: BaseException) -> BaseException:
@@ -80,7 +80,7 @@ async def test_failing_writes_are_reported_until_one_gets_through(store: SQLiteS
 async def test_an_answered_delivery_is_recorded_again_not_sent_again(
     store: SQLiteStore, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(deliverer_module, "RECORD_RETRY_FIRST", 0.05)
+    monkeypatch.setattr(attempts_module, "RECORD_RETRY_FIRST", 0.05)
     received: list[str] = []
 
     async def receive(request: web.Request) -> web.Response:
@@ -91,11 +91,9 @@ async def test_an_answered_delivery_is_recorded_again_not_sent_again(
 
     app = web.Application()
     app.router.add_post("/hook", receive)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    url = f"http://127.0.0.1:{server.port}/hook"
-    try:
-        clock = Clock()
+    async with serve(app) as server:
+        url = f"http://127.0.0.1:{server.port}/hook"
+        clock = whole_second_clock()
         event = await add_event(store, url, at=clock.now)
         deliverer = Deliverer(store, [hook(url, make_secret())], delivery_settings(), session,
                               clock=clock)
@@ -110,8 +108,6 @@ async def test_an_answered_delivery_is_recorded_again_not_sent_again(
         assert await asyncio.wait_for(attempt, 10) == 1
         assert await store.count_pending_deliveries() == 0
         assert await deliverer.run_once() == 0
-    finally:
-        await server.close()
     assert received == [event.event_id]
 
 
@@ -140,27 +136,29 @@ def test_storage_fault_lines_are_rate_limited() -> None:
 async def test_the_daemon_is_unhealthy_while_writes_keep_failing(tmp_path: Path) -> None:
     from crawler.app import App
     from crawler.config import load_config
-    from crawler.daemon import WRITES_FAILING_UNHEALTHY, Daemon
-    from tests.conftest import write_config
+    from crawler.liveness import WRITES_FAILING_UNHEALTHY
+    from crawler.testing.crawler_process import write_config
 
     settings = load_config(write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"]))
-    daemon = Daemon(settings)
     async with App(settings) as app:
         assert isinstance(app.store, SQLiteStore)
         now = [0.0]
         app.store._write_health.clock = lambda: now[0]
-        daemon._app = app
-        assert (await daemon.health())["writes"] is True
+        app.ticker.start()  # no jobs: only so that the ticker counts as running
+        liveness = app.liveness
+        assert (await liveness.check())["writes"] is True
+        assert await liveness.healthy() is True
         await set_writable(app.store, False)
         with pytest.raises(sqlite3.OperationalError):
             await new_article(app.store, 1)
-        assert (await daemon.health())["writes"] is True  # a moment: not yet
+        assert (await liveness.check())["writes"] is True  # a moment: not yet
         now[0] += WRITES_FAILING_UNHEALTHY + 1
-        assert (await daemon.health())["writes"] is False
-        assert await daemon._healthy() is False  # no watchdog ping for a local store
+        assert (await liveness.check())["writes"] is False
+        assert await liveness.healthy() is False  # no watchdog ping for a local store
         await set_writable(app.store, True)
         await new_article(app.store, 1)
-        assert (await daemon.health())["writes"] is True
+        assert (await liveness.check())["writes"] is True
+        app.ticker.shutdown()
 
 
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
@@ -168,18 +166,18 @@ async def test_a_write_ahead_log_removed_under_the_daemon_is_seen_and_saved(
         tmp_path: Path, how: str) -> None:
     from crawler.app import App
     from crawler.config import load_config
-    from crawler.daemon import Daemon
-    from tests.conftest import write_config
+    from crawler.testing.crawler_process import write_config
 
     settings = load_config(write_config(tmp_path, ["http://127.0.0.1:9/rss.xml"]))
-    daemon = Daemon(settings)
     db = tmp_path / "crawler.db"
     async with App(settings) as app:
         assert isinstance(app.store, SQLiteStore)
-        daemon._app = app
+        app.ticker.start()  # no jobs: only so that the ticker counts as running
+        liveness = app.liveness
         await new_article(app.store, 1)
         assert app.store.journal_problem() is None
-        assert (await daemon.health())["journal"] is True
+        assert (await liveness.check())["journal"] is True
+        assert await liveness.healthy() is True
         wal = Path(f"{db}-wal")
         assert wal.stat().st_size > 0  # the article is in the log, not yet in the file
         wal.unlink()
@@ -187,8 +185,8 @@ async def test_a_write_ahead_log_removed_under_the_daemon_is_seen_and_saved(
             wal.write_bytes(b"")
         problem = app.store.journal_problem()
         assert problem is not None and ("vanished" if how == "deleted" else "replaced") in problem
-        assert (await daemon.health())["journal"] is False
-        assert await daemon._healthy() is False
+        assert (await liveness.check())["journal"] is False
+        assert await liveness.healthy() is False
         # The commit that was only in the removed log is in the database file now (a copy
         # of the file alone, as a crash would leave it, holds it).
         copy = tmp_path / "as-left-by-a-crash.db"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from crawler.clockstep import DueCaps
+from crawler.kinds import EndpointState
 from crawler.models import Content
 from crawler.store.base import (
     ArticleExistsError,
@@ -26,7 +27,6 @@ from crawler.store.base import (
 )
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
-from crawler.webhooks.health import EndpointState
 from tests.store_backends import (
     HOOK_A,
     HOOK_B,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 
 
 def crawler(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ under the group is run again one write at a time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiosqlite
@@ -32,7 +32,7 @@ async def traced(tmp_path: Path) -> AsyncIterator[tuple[SQLiteStore, list[str]]]
         await store.close()
 
 
-def feed_insert(url: str, *, fail: str = "") -> object:
+def feed_insert(url: str, *, fail: str = "") -> Callable[[aiosqlite.Connection], Awaitable[str]]:
     async def tx(conn: aiosqlite.Connection) -> str:
         await conn.execute("INSERT INTO feeds (url, consecutive_errors) VALUES (?, 0)", (url,))
         if fail == "raise":
@@ -51,7 +51,7 @@ async def feeds(store: SQLiteStore) -> list[str]:
 async def test_waiting_writes_share_one_commit(traced: tuple[SQLiteStore, list[str]]) -> None:
     store, statements = traced
     statements.clear()
-    results = await asyncio.gather(*(store._write(feed_insert(f"https://e.org/{n}"))  # type: ignore[arg-type]
+    results = await asyncio.gather(*(store._write(feed_insert(f"https://e.org/{n}"))
                                      for n in range(40)))
     assert results == [f"https://e.org/{n}" for n in range(40)]
     commits = sum(s == "COMMIT" for s in statements)
@@ -63,7 +63,7 @@ async def test_a_failing_write_rolls_back_only_itself(
         traced: tuple[SQLiteStore, list[str]]) -> None:
     store, _ = traced
     outcomes = await asyncio.gather(
-        *(store._write(feed_insert(f"https://e.org/{n}", fail="raise" if n == 5 else ""))  # type: ignore[arg-type]
+        *(store._write(feed_insert(f"https://e.org/{n}", fail="raise" if n == 5 else ""))
           for n in range(10)), return_exceptions=True)
     assert isinstance(outcomes[5], ValueError)
     assert [o for n, o in enumerate(outcomes) if n != 5] == [
@@ -75,7 +75,7 @@ async def test_a_broken_group_is_run_again_one_write_at_a_time(
         traced: tuple[SQLiteStore, list[str]]) -> None:
     store, _ = traced
     outcomes = await asyncio.gather(
-        *(store._write(feed_insert(f"https://e.org/{n}", fail="break" if n == 3 else ""))  # type: ignore[arg-type]
+        *(store._write(feed_insert(f"https://e.org/{n}", fail="break" if n == 3 else ""))
           for n in range(8)), return_exceptions=True)
     assert isinstance(outcomes[3], OSError)
     assert await feeds(store) == sorted(f"https://e.org/{n}" for n in range(8) if n != 3)

@@ -16,7 +16,7 @@ import pytest
 from crawler.store.base import DatabaseConnectionError, Store
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres import PostgresStore
-from tests.pg_support import PgCluster
+from crawler.testing.postgres import PgCluster
 from tests.store_backends import T0, PostgresBackend, content, event, new_article
 
 

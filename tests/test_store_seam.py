@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import structlog
@@ -35,8 +36,9 @@ from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres import PostgresStore
 from crawler.store.sqlite import SQLiteStore, StoreClosedError
 from crawler.store.sqlite_lock import lock_path
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 from crawler.textnorm import make_content
-from tests.conftest import CRAWLER_CMD, FakeClock, subprocess_env, write_config
+from tests.conftest import FakeClock
 from tests.store_backends import T0, new_article
 from tests.test_store_migrations import _database_at
 
@@ -314,13 +316,14 @@ class _StoreWithoutMaintenance:
 
 
 def _jobs(maintenance_store: object) -> list[str]:
+    from crawler.clock import utc_now
     from crawler.ticker import Ticker
 
-    settings = parse_config(FEED)
-    daemon = Daemon(settings)
-    daemon._scheduler = Ticker()
+    # Scheduling reads only the runtime's ticker and clock.
+    ticker = Ticker()
+    daemon = Daemon(SimpleNamespace(ticker=ticker, clock=utc_now))  # type: ignore[arg-type]
     daemon._schedule_all(maintenance_of(maintenance_store))  # type: ignore[arg-type]
-    return daemon._scheduler.names
+    return ticker.names
 
 
 def test_daemon_schedules_a_checkpoint_only_for_a_store_that_offers_it(tmp_path: Path) -> None:

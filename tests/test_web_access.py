@@ -12,8 +12,8 @@ import pytest
 import structlog
 
 from crawler.config import load_config
+from crawler.testing.crawler_process import write_config
 from crawler.web.access import Access, access_for, presented_token, token_matches
-from tests.conftest import write_config
 from tests.web_support import Tracked, clock, serving, track_site, tracked  # noqa: F401 (fixtures)
 
 TOKEN = "tok-3f9a1c"

@@ -23,9 +23,9 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import write_config
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
 from tests.e2e_support import running_daemon, stop_daemon
-from tests.news_site import NewsSite
 from tests.web_support import HOSTILE, HOSTILE_TITLE, LEAD, PARAS
 
 CHROMIUM = "/usr/bin/chromium"

@@ -13,8 +13,8 @@ import aiohttp
 import feedparser
 from lxml import etree
 
+from crawler.testing.news_site import NewsSite
 from tests.conftest import FakeClock
-from tests.news_site import NewsSite
 from tests.web_support import EDITED, HOSTILE, Tracked, clock, serving, track_site, tracked  # noqa: F401 (fixtures)
 
 ATOM = "{http://www.w3.org/2005/Atom}"

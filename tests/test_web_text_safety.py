@@ -17,9 +17,10 @@ from crawler import events
 from crawler.config import ConfigError, load_config
 from crawler.models import Content
 from crawler.store.records import decode_text
+from crawler.testing.crawler_process import write_config
+from crawler.testing.webhook_receiver import Receiver, webhook_table
 from crawler.textnorm import MAX_TITLE_CHARS, make_content, normalize_line, normalize_text
-from tests.conftest import write_config
-from tests.e2e_support import Receiver, webhook_table
+from tests.hostile_server import serve
 from tests.test_e2e_daemon import crawler
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -107,17 +108,12 @@ async def test_a_hostile_page_stores_and_sends_no_control_character(
     app = web.Application()
     app.router.add_get("/a.html", page)
     app.router.add_get("/rss.xml", rss)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
-    try:
+    async with serve(app, port=unused_tcp_port):
         config = write_config(tmp_path, [f"http://127.0.0.1:{unused_tcp_port}/rss.xml"],
                               webhooks=webhook_table(receiver),
                               extra='[delivery]\nmax_payload_bytes = "64KB"\n')
         code, _, err = await crawler("once", "--config", str(config), cwd=tmp_path)
         assert code == 0, err
-    finally:
-        await runner.cleanup()
     [request] = receiver.accepted()
     assert request.verified and len(request.body) <= 64 * 1024
     sent = request.json["data"]

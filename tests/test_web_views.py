@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
 from crawler.commands.diff import Gap
 from crawler.diffing import Block, WordChange
 from crawler.models import Version
-from crawler.store.reads import EventListing
+from crawler.store.reads import EventListing, StoreReads
 from crawler.web.listing import change_query, pick_versions
 from crawler.web.paging import (
     BadQuery,
@@ -248,12 +249,14 @@ async def test_a_title_search_stops_at_its_budget_and_carries_on_from_there(
     monkeypatch.setattr(listing, "SEARCH_BUDGET", 300)
     events = [_titled(i, "Rare find" if i in (50, 420) else "Other news") for i in range(500)]
     store = ListedEvents(events)
-    page, cursor = await listing.changes_page(store, change_query({"q": "RARE"}))
+    # Only what `changes_page` reads of a store.
+    reads = cast("StoreReads", store)
+    page, cursor = await listing.changes_page(reads, change_query({"q": "RARE"}))
     assert [e.event_id for e in page] == ["evt_00050"]
     assert store.read == 300 and cursor == events[299].cursor    # a short page, not the end
-    page, cursor = await listing.changes_page(store, listing.ChangeQuery(
+    page, cursor = await listing.changes_page(reads, listing.ChangeQuery(
         None, None, "rare", cursor, 50))
     assert [e.event_id for e in page] == ["evt_00420"]
     assert cursor is None                                         # the scan reached the end
-    full, cursor = await listing.changes_page(store, change_query({"q": "other", "limit": "2"}))
+    full, cursor = await listing.changes_page(reads, change_query({"q": "other", "limit": "2"}))
     assert [e.event_id for e in full] == ["evt_00000", "evt_00001"] and cursor == full[-1].cursor

@@ -19,32 +19,16 @@ from structlog.testing import capture_logs
 from crawler.config import DeliverySettings, WebhookSettings
 from crawler.models import Content, EventRecord
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import HANG, ReceiverFactory, Reply, make_secret
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.retry import JITTER
-from tests.webhook_receiver import (
-    HANG,
-    ReceiverFactory,
-    Reply,
-    make_secret,
-)
+from tests.conftest import FakeClock
 
 
-class Clock:
-    """Scheduling time that the test moves by hand (no real minutes are slept)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def to(self, when: datetime | None) -> None:
-        assert when is not None
-        self.now = max(self.now, when)
-
-    def monotonic(self) -> float:
-        """The same time as a monotonic clock (it only moves forward here)."""
-        return self.now.timestamp()
+def whole_second_clock() -> FakeClock:
+    """Scheduling time that the test moves by hand (no real minutes are slept), from now
+    rounded down to the second."""
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
 
 
 def delivery_settings(**overrides: Any) -> DeliverySettings:
@@ -58,8 +42,8 @@ def hook(url: str, *secrets: str) -> WebhookSettings:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return whole_second_clock()
 
 
 _counter = iter(range(1, 1_000_000))
@@ -90,7 +74,7 @@ def signing_clock() -> Iterator[datetime]:
 
 
 async def test_delivered_webhook_verifies_and_one_changed_byte_fails(  # case 1
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -116,7 +100,7 @@ async def test_delivered_webhook_verifies_and_one_changed_byte_fails(  # case 1
 
 
 async def test_500_500_200_retries_on_jittered_backoff_with_stable_id(  # cases 2 and 4
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -154,7 +138,7 @@ async def test_500_500_200_retries_on_jittered_backoff_with_stable_id(  # cases 
 
 
 async def test_two_secrets_either_verifies(  # case 3
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     old, new = make_secret(), make_secret()
@@ -174,7 +158,7 @@ async def test_two_secrets_either_verifies(  # case 3
 
 
 async def test_redirect_is_a_failure_and_not_followed(  # case 5
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -195,7 +179,7 @@ async def test_redirect_is_a_failure_and_not_followed(  # case 5
 
 
 async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -212,7 +196,7 @@ async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
         assert await deliverer.run_once() == 0
     assert len(gone.requests) == 1
     assert len(healthy.requests) == 3
-    assert deliverer.disabled_endpoints == [gone.url]
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == [gone.url]
     rows = await store.list_deliveries(("pending", "disabled", "delivered"))
     gone_statuses = sorted(d.status for d in rows if d.endpoint_url == gone.url)
     assert gone_statuses == ["disabled", "pending", "pending"]  # kept, not dropped
@@ -223,19 +207,19 @@ async def test_410_disables_endpoint_keeps_pending_others_go_on(  # case 6
     # everything kept is sent, the 410'd delivery included.
     restarted = Deliverer(store, hooks, delivery_settings(), session, clock=clock)
     assert await restarted.run_once() == 0
-    assert restarted.disabled_endpoints == [gone.url]
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == [gone.url]
     assert len(gone.requests) == 1
     _, requeued = await store.resume_endpoint(gone.url, now=clock.now)
     assert requeued == 1
     assert await restarted.run_once() == 3
     assert len(gone.requests) == 4
-    assert restarted.disabled_endpoints == []
+    assert [s.url for s in await store.list_endpoint_states() if s.disabled] == []
 
 
 @pytest.mark.parametrize("status", [429, 503])
 @pytest.mark.parametrize("use_date", [False, True])
 async def test_retry_after_pushes_the_next_attempt(  # case 7
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory, status: int, use_date: bool,
 ) -> None:
     secret = make_secret()
@@ -258,7 +242,7 @@ async def test_retry_after_pushes_the_next_attempt(  # case 7
 
 
 async def test_hanging_endpoint_attempt_ends_within_timeout(  # case 8
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -277,7 +261,7 @@ async def test_hanging_endpoint_attempt_ends_within_timeout(  # case 8
 
 
 async def test_past_the_schedule_failed_logged_and_replayable(  # case 9
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()
@@ -310,7 +294,7 @@ async def test_past_the_schedule_failed_logged_and_replayable(  # case 9
 
 
 async def test_targets_only_from_config_and_no_secrets_in_logs(  # case 12
-    store: SQLiteStore, session: aiohttp.ClientSession, clock: Clock,
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
     receivers: ReceiverFactory,
 ) -> None:
     secret = make_secret()

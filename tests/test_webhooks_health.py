@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
+from crawler.kinds import DeliveryOutcome, EndpointState
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
-from crawler.webhooks.health import EndpointState
-from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, make_secret
+from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86400.0
@@ -54,14 +54,14 @@ def at(hours: float) -> datetime:
          EndpointState("u", disabled_at=at(1))),
     ],
 )
-def test_after_attempt_table(state: EndpointState, outcome: str, when: datetime,
+def test_after_attempt_table(state: EndpointState, outcome: DeliveryOutcome, when: datetime,
                              expected: EndpointState) -> None:
     error = None if outcome == "delivered" else "e"
     assert health.after_attempt(state, outcome=outcome, at=when, error=error,
                                 pause_after=DAY, probe_every=3600.0) == expected
 
 
-def test_probe_timing_and_resume_are_pure() -> None:
+def test_probe_timing_is_pure() -> None:
     paused = EndpointState("u", failing_since=at(0), paused_at=at(24), next_probe_at=at(25))
     assert not health.may_probe(paused, at(24.5))
     assert health.may_probe(paused, at(25))
@@ -69,7 +69,6 @@ def test_probe_timing_and_resume_are_pure() -> None:
     assert health.probe_sent(paused, at=at(25), probe_every=600).next_probe_at == at(25) + \
         timedelta(minutes=10)
     assert health.probe_sent(EndpointState("u"), at=at(25), probe_every=600) == EndpointState("u")
-    assert health.resumed(paused) == EndpointState("u")
 
 
 async def test_endpoint_state_persists_across_reopen(tmp_path: Path) -> None:
@@ -103,7 +102,7 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
     secret = make_secret()
     dead = await receivers(secret, default=500)
     healthy = await receivers(secret)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     events = [await add_event(store, dead.url, healthy.url, at=start) for _ in range(3)]
     settings = delivery_settings(retry_schedule=["1s"] * 12, pause_after="1h",
@@ -117,7 +116,7 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
         assert await deliverer.run_once() == 3  # failing for 30 min: not yet paused
         clock.to(start + timedelta(hours=1))
         assert await deliverer.run_once() == 1  # failing for 1 h: paused after this one
-        assert deliverer.paused_endpoints == [dead.url]
+        assert [s.url for s in await store.list_endpoint_states() if s.paused] == [dead.url]
         assert await deliverer.run_once() == 0  # paused: nothing until the probe is due
     paused_logs = [e for e in logs if e["event"] == "endpoint_paused"]
     assert len(paused_logs) == 1
@@ -132,7 +131,7 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
                           monotonic=clock.monotonic)
     clock.to(start + timedelta(hours=1, minutes=5))
     assert await deliverer.run_once() == 0
-    assert deliverer.paused_endpoints == [dead.url]
+    assert [s.url for s in await store.list_endpoint_states() if s.paused] == [dead.url]
     clock.to(start + timedelta(hours=1, minutes=10))
     assert await deliverer.run_once() == 1  # one probe: the delivery due first
     # (which one that is depends on the retry jitter: any of the backlog)
@@ -147,7 +146,7 @@ async def test_long_failing_endpoint_paused_probed_then_resumed(
     with capture_logs() as logs:
         assert await deliverer.run_once() == 3
     assert [e["by"] for e in logs if e["event"] == "endpoint_resumed"] == ["probe"]
-    assert deliverer.paused_endpoints == []
+    assert [s.url for s in await store.list_endpoint_states() if s.paused] == []
     assert await store.list_endpoint_states() == []
     delivered = await store.list_deliveries(("delivered",))
     assert len(delivered) == 6
@@ -160,7 +159,7 @@ async def test_success_before_pause_after_clears_the_streak(
 ) -> None:
     secret = make_secret()
     flaky = await receivers(secret, [500, 200], default=500)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     await add_event(store, flaky.url, at=start)
     await add_event(store, flaky.url, at=start)

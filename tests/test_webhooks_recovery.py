@@ -11,9 +11,9 @@ from structlog.testing import capture_logs
 
 from crawler.models import Content, EventRecord
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks.deliverer import Deliverer
-from tests.test_webhooks_delivery import Clock, add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, make_secret
+from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 
 async def test_a_recovered_endpoint_gets_its_backlog_at_once_in_article_order(
@@ -21,7 +21,7 @@ async def test_a_recovered_endpoint_gets_its_backlog_at_once_in_article_order(
 ) -> None:
     secret = make_secret()
     receiver = await receivers(secret, default=503)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     backlog = [await add_event(store, receiver.url, at=start) for _ in range(4)]
     settings = delivery_settings(retry_schedule=["1s", "5m", "30m"], concurrency_per_endpoint=1)
@@ -61,7 +61,7 @@ async def test_a_clock_step_ahead_during_a_short_outage_does_not_pause_the_endpo
 ) -> None:
     secret = make_secret()
     receiver = await receivers(secret, default=500)
-    clock = Clock()
+    clock = whole_second_clock()
     start = clock.now
     await add_event(store, receiver.url, at=start)
     settings = delivery_settings(retry_schedule=["1s"] * 5, pause_after="1d",
@@ -70,7 +70,7 @@ async def test_a_clock_step_ahead_during_a_short_outage_does_not_pause_the_endpo
     assert await deliverer.run_once() == 1
     clock.to(start + timedelta(days=2))  # the wall clock jumps; seconds pass for real
     assert await deliverer.run_once() == 1
-    assert deliverer.paused_endpoints == []
+    assert [s.url for s in await store.list_endpoint_states() if s.paused] == []
     receiver.default = 200
     clock.to(start + timedelta(days=2, seconds=2))
     assert await deliverer.run_once() == 1

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import pytest
 
-from crawler.webhooks.retry import MAX_RETRY_AFTER, decide, parse_retry_after, retry_gap
+from crawler.webhooks.retry import MAX_RETRY_AFTER, decide, retry_gap
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SCHEDULE = (5.0, 300.0, 1800.0)
@@ -22,25 +21,6 @@ def test_retry_gap_follows_schedule_with_jitter() -> None:
         assert len(set(gaps)) > 100  # really jittered
     assert retry_gap(4, SCHEDULE, rng) is None
     assert retry_gap(0, SCHEDULE, rng) is None
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("120", 120.0),
-        (" 7 ", 7.0),
-        ("0", 0.0),
-        (format_datetime(NOW + timedelta(seconds=90), usegmt=True), 90.0),
-        (format_datetime(NOW - timedelta(seconds=90), usegmt=True), 0.0),
-        ("99999999", MAX_RETRY_AFTER),
-        ("-5", None),
-        ("soon", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_retry_after(value: str | None, expected: float | None) -> None:
-    assert parse_retry_after(value, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -74,6 +54,12 @@ def test_retry_after_is_honoured_for_429_and_503(status: int) -> None:
                    schedule=SCHEDULE, now=NOW, rng=random.Random(1))
     assert later.next_attempt_at is not None
     assert later.next_attempt_at >= NOW + timedelta(seconds=1800 * 0.8)
+
+
+def test_a_receiver_parks_its_deliveries_for_a_day_at_most() -> None:
+    decision = decide(status=503, error=None, retry_after="99999999", attempts_made=1,
+                      schedule=SCHEDULE, now=NOW, rng=random.Random(1))
+    assert decision.next_attempt_at == NOW + timedelta(seconds=MAX_RETRY_AFTER)
 
 
 def test_retry_after_ignored_for_other_statuses() -> None:

@@ -18,9 +18,9 @@ from crawler.config import DeliverySettings, WebhookSettings
 from crawler.events import ArticleRef, Routes, article_deleted, article_new
 from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 from crawler.webhooks.deliverer import Deliverer
 from tests.test_webhooks_delivery import add_event, delivery_settings, hook
-from tests.webhook_receiver import ReceiverFactory, WebhookReceiver, make_secret
 
 FEED_A = "https://a.example/rss.xml"
 FEED_B = "https://b.example/feed.atom"

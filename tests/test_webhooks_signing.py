@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from crawler.testing.webhook_receiver import make_secret
 from crawler.webhooks.signing import Signer
-from tests.webhook_receiver import make_secret
 
 PAYLOAD = json.dumps({"type": "article.new", "data": {"text": "汉字 and ascii"}},
                      ensure_ascii=False)

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from crawler.commands.webhooks import MESSAGE
-from tests.conftest import CRAWLER_CMD, subprocess_env, write_config
-from tests.webhook_receiver import ReceiverFactory, Reply, make_secret
+from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
+from crawler.testing.webhook_receiver import ReceiverFactory, Reply, make_secret
 
 TOKEN = "s3cret-token"
 

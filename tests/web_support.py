@@ -15,9 +15,10 @@ from crawler.config import Settings, load_config
 from crawler.httpapi import HttpApi
 from crawler.metrics import Metrics
 from crawler.store import Store, open_store
-from tests.conftest import FakeClock, write_config
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import NewsSite
+from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
-from tests.news_site import NewsSite
 from tests.test_e2e_postgres import use_postgres
 
 HOUR = 3600.0

@@ -4,9 +4,10 @@ latest events across all articles, newest first, each with a line saying what ch
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from crawler.change_summary import payload_data, summarize
+from crawler.clock import utc_now
 from crawler.commands.output import on_terminal, print_json_lines, print_table, when
 from crawler.commands.reading import event_json, event_title, reading_store
 from crawler.config import Settings
@@ -23,7 +24,7 @@ def event_type(given: str) -> str:
 async def list_changes(settings: Settings, *, since: float | None, kind: str | None,
                        feed: str | None, limit: int, as_json: bool = False) -> int:
     """`since`: seconds back from now (None: no bound)."""
-    start = None if since is None else datetime.now(UTC) - timedelta(seconds=since)
+    start = None if since is None else utc_now() - timedelta(seconds=since)
     try:
         async with reading_store(settings) as store:
             events = await store.list_events(since=start, feed_url=feed, limit=limit,

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler import events
 from crawler.change_report import describe_edit
+from crawler.clock import utc_now
 from crawler.config import Settings
 from crawler.models import Content
 from crawler.pages import read_page
@@ -40,7 +40,7 @@ def comparison(old: Content, new: Content, url: str) -> dict[str, Any]:
     if changed:
         ref = events.ArticleRef(url=url, canonical_url=url, feed_url="", title=new.title)
         event = events.article_edited(ref, old, new, describe_edit(old, new), version=2,
-                                      created_at=datetime.now(UTC), routes=events.Routes(),
+                                      created_at=utc_now(), routes=events.Routes(),
                                       max_bytes=_UNLIMITED)
         data = json.loads(event.payload)["data"]
         result["changes"], result["diff"] = data["changes"], data["diff"]

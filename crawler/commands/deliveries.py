@@ -10,42 +10,30 @@ query or fragment (tokens live there), and `[[notify]]` targets by their "appris
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crawler.clock import utc_now
 from crawler.commands.output import iso, print_json_lines
 from crawler.config import Settings
 from crawler.events import notify_endpoint_key
+from crawler.kinds import EndpointState
 from crawler.models import Delivery
+from crawler.redact import bare_url, fingerprinted_url
 from crawler.store import DatabaseMissingError, Store, open_store
 from crawler.terminal import printable_line
-from crawler.webhooks.health import EndpointState
-from crawler.webhooks.senders import loggable_url
 
 LISTED = ("pending", "failed", "disabled")
 
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
-
-
-def shown(endpoint: str) -> str:
-    """How an endpoint is printed: notify keys as they are, URLs without their secrets. A URL
-    that lost something to that (a query, credentials) gets a short fingerprint of the whole,
-    so two URLs that differ only in a token (an old and a rotated one) are told apart."""
-    if endpoint.startswith("apprise:"):
-        return endpoint
-    plain = loggable_url(endpoint)
-    if plain == endpoint:
-        return plain
-    return f"{plain} #{hashlib.sha256(endpoint.encode()).hexdigest()[:6]}"
 
 
 def health_text(state: EndpointState | None) -> str:
@@ -70,7 +58,7 @@ def resolve_endpoint(given: str, settings: Settings, known: set[str]) -> str | l
         return given
     if any(n.url == given for n in settings.notify):
         return notify_endpoint_key(given)
-    matches = sorted(c for c in candidates if given in (shown(c), loggable_url(c)))
+    matches = sorted(c for c in candidates if given in (fingerprinted_url(c), bare_url(c)))
     return matches[0] if len(matches) == 1 else matches
 
 
@@ -95,7 +83,7 @@ def delivery_json(endpoint: str, d: Delivery | None, state: EndpointState | None
               "failing_since": iso(state.failing_since) if state else None,
               "paused_at": iso(state.paused_at) if state else None,
               "disabled_at": iso(state.disabled_at) if state else None}
-    base: dict[str, Any] = {"endpoint": shown(endpoint), "endpoint_state": health}
+    base: dict[str, Any] = {"endpoint": fingerprinted_url(endpoint), "endpoint_state": health}
     if d is None:
         return {**base, "status": None, "event_id": None, "type": None, "attempts": None,
                 "next_attempt": None, "last_answer": None, "last_error": None}
@@ -148,13 +136,14 @@ async def list_deliveries(settings: Settings, *, as_json: bool = False) -> int:
                 cells = ["-"] * 7 if d is None else [
                     d.status, d.event_id, d.event_type, str(d.attempts),
                     _when(d.next_attempt_at), str(d.last_status or "-"), d.last_error or "-"]
-                print("\t".join(printable_line(c) for c in [shown(endpoint), *cells, state]))
+                line = [fingerprinted_url(endpoint), *cells, state]
+                print("\t".join(printable_line(c) for c in line))
         return 0
     console = Console()
     for endpoint, items in by_endpoint.items():
         counts = ", ".join(f"{sum(1 for d in items if d.status == s)} {s}" for s in LISTED)
         health = health_text(states.get(endpoint))
-        table = Table(title=Text(f"{shown(endpoint)}: {health} ({counts})"))
+        table = Table(title=Text(f"{fingerprinted_url(endpoint)}: {health} ({counts})"))
         for column in ("status", "event", "type", "attempts", "next attempt (UTC)",
                        "last answer"):
             table.add_column(column)
@@ -178,7 +167,7 @@ async def _known_endpoints(store: Store) -> set[str]:
 def _unresolved(given: str, matches: list[str]) -> int:
     if matches:
         print(f"crawler: {given} matches several endpoints; give the full URL: "
-              + ", ".join(shown(m) for m in matches), file=sys.stderr)
+              + ", ".join(fingerprinted_url(m) for m in matches), file=sys.stderr)
     else:
         print(f"crawler: no endpoint {given} in the config or the database", file=sys.stderr)
     return 1
@@ -197,7 +186,7 @@ async def replay(settings: Settings, *, event_id: str | None, failed: bool,
             resolved = resolve_endpoint(endpoint, settings, await _known_endpoints(store))
             target = resolved if isinstance(resolved, str) else endpoint
         count = await store.requeue_deliveries(event_id=event_id, failed=failed,
-                                               endpoint_url=target, now=datetime.now(UTC))
+                                               endpoint_url=target, now=utc_now())
     finally:
         await store.close()
     print(f"{count} deliver{'y' if count == 1 else 'ies'} queued again")
@@ -219,19 +208,20 @@ async def retarget(settings: Settings, *, from_endpoint: str, to_endpoint: str) 
         if isinstance(target, list):
             return _unresolved(to_endpoint, target)
         if target not in configured:
-            print(f"crawler: {shown(target)} is not a [[webhooks]] endpoint of the config; "
-                  "deliveries moved there would wait for ever", file=sys.stderr)
+            print(f"crawler: {fingerprinted_url(target)} is not a [[webhooks]] endpoint of the "
+                  "config; deliveries moved there would wait for ever", file=sys.stderr)
             return 1
         if target == source:
             print("crawler: --from and --to are the same endpoint", file=sys.stderr)
             return 1
-        moved = await store.retarget_deliveries(source, target, now=datetime.now(UTC))
+        moved = await store.retarget_deliveries(source, target, now=utc_now())
         left = (await store.count_unsent_by_endpoint()).get(source, 0)
     finally:
         await store.close()
-    print(f"{moved} deliver{'y' if moved == 1 else 'ies'} moved from {shown(source)} to "
-          f"{shown(target)}" + (f"; {left} left (their events were already queued for the "
-                                "new endpoint)" if left else ""))
+    print(f"{moved} deliver{'y' if moved == 1 else 'ies'} moved from "
+          f"{fingerprinted_url(source)} to {fingerprinted_url(target)}"
+          + (f"; {left} left (their events were already queued for the new endpoint)"
+             if left else ""))
     return 0
 
 
@@ -243,13 +233,14 @@ async def resume(settings: Settings, *, endpoint: str) -> int:
         resolved = resolve_endpoint(endpoint, settings, await _known_endpoints(store))
         if isinstance(resolved, list):
             return _unresolved(endpoint, resolved)
-        before, requeued = await store.resume_endpoint(resolved, now=datetime.now(UTC))
+        before, requeued = await store.resume_endpoint(resolved, now=utc_now())
     finally:
         await store.close()
     was = health_text(before)
     if was == "ok":
-        print(f"{shown(resolved)} was not paused or disabled; its pending deliveries are due now")
+        print(f"{fingerprinted_url(resolved)} was not paused or disabled; its pending "
+              "deliveries are due now")
     else:
-        print(f"{shown(resolved)} resumed (was {was}); {requeued} held "
+        print(f"{fingerprinted_url(resolved)} resumed (was {was}); {requeued} held "
               f"deliver{'y' if requeued == 1 else 'ies'} queued again")
     return 0

@@ -18,12 +18,13 @@ from crawler.commands.reading import (
     version_json,
 )
 from crawler.config import Settings
+from crawler.kinds import EDITED, NEW
 from crawler.models import Article, Version
 from crawler.redact import redact_url
 from crawler.store.reads import EventListing
 
 # The events that announce a version: always shown on the version's own row.
-VERSION_EVENTS = frozenset({"article.new", "article.edited"})
+VERSION_EVENTS = frozenset({NEW, EDITED})
 COLUMNS = ("version", "time", "content_hash", "title", "event")
 
 

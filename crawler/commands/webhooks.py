@@ -14,14 +14,16 @@ import asyncio
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp
 
+from crawler.clock import utc_now
 from crawler.config import Settings, WebhookSettings
 from crawler.events import format_timestamp, new_event_id
 from crawler.models import Delivery
-from crawler.webhooks.senders import Answer, loggable_url, post_webhook
+from crawler.redact import bare_url
+from crawler.webhooks.senders import Answer, post_webhook
 from crawler.webhooks.signing import Signer
 
 TEST_EVENT = "webhook.test"
@@ -40,7 +42,7 @@ def chosen(webhooks: tuple[WebhookSettings, ...], endpoint: str | None) -> list[
     if endpoint is None:
         return list(webhooks)
     exact = [hook for hook in webhooks if hook.url == endpoint]
-    return exact or [hook for hook in webhooks if loggable_url(hook.url) == endpoint]
+    return exact or [hook for hook in webhooks if bare_url(hook.url) == endpoint]
 
 
 def answer_text(answer: Answer, elapsed_ms: float) -> str:
@@ -52,7 +54,7 @@ def answer_text(answer: Answer, elapsed_ms: float) -> str:
 
 async def _send(session: aiohttp.ClientSession, hook: WebhookSettings, *, within: float,
                 user_agent: str) -> tuple[Answer, float]:
-    now = datetime.now(UTC)
+    now = utc_now()
     # A delivery record that exists only here, so the event goes out by the one code path
     # every delivery attempt takes.
     delivery = Delivery(delivery_id=0, event_id=new_event_id(), event_type=TEST_EVENT,
@@ -78,5 +80,5 @@ async def send_test_events(settings: Settings, *, endpoint: str | None) -> int:
             _send(session, hook, within=settings.delivery.timeout,
                   user_agent=settings.fetch.user_agent) for hook in hooks))
     for hook, (answer, elapsed) in zip(hooks, results, strict=True):
-        print(f"{loggable_url(hook.url)}: {answer_text(answer, elapsed)}")
+        print(f"{bare_url(hook.url)}: {answer_text(answer, elapsed)}")
     return 0 if all(answer.ok for answer, _ in results) else 1

@@ -20,14 +20,16 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from crawler.clock import utc_now
 from crawler.config import FetchSettings
 from crawler.fetch.body import ACCEPT_ENCODING, CHUNK_SIZE, DecodeError, TooLarge, read_capped
 from crawler.fetch.errors import FetchError
 from crawler.fetch.fleet import FleetPacing, HostTurns
 from crawler.fetch.netguard import AddressPolicy, GuardedConnector, GuardedResolver, find_blocked
-from crawler.fetch.politeness import Politeness, parse_retry_after
+from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness
 from crawler.fetch.robots import ROBOTS_MAX_BYTES, RobotsAnswer, RobotsCache
 from crawler.fetch.urlcheck import vet_url
+from crawler.retry_after import parse_retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -41,8 +43,7 @@ class Response:
     """A completed HTTP exchange, whatever its status.
 
     `url` is as requested, `final_url` after redirects; `headers` have lower-case names (repeated
-    headers joined with ", "); `body` is decompressed and at most `max_bytes` long;
-    `elapsed_ms` covers the whole call, redirects and politeness waits included.
+    headers joined with ", "); `body` is decompressed and at most `max_bytes` long.
     """
 
     url: str
@@ -50,7 +51,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-    elapsed_ms: float
 
     @property
     def etag(self) -> str | None:
@@ -213,7 +213,6 @@ class Fetcher:
     async def _fetch(self, url: str, headers: dict[str, str], limits: _Limits) -> Response:
         if self._session is None or self._politeness is None or self._robots is None:
             raise RuntimeError("Fetcher used outside 'async with Fetcher(...)'")
-        started = time.perf_counter()
         current = vet_url(url, self._policy)
         for hop in range(limits.max_redirects + 1):
             try:
@@ -222,10 +221,8 @@ class Fetcher:
                 if hop == 0:
                     raise
                 # Name the URL the caller asked for; the hop that failed goes in the message.
-                raise FetchError(
-                    exc.kind, url, f"redirect to {current}: {exc.message}",
-                    retry_after=exc.retry_after,
-                ) from None
+                raise FetchError(exc.kind, url,
+                                 f"redirect to {current}: {exc.message}") from None
             location = resp_headers.get("location")
             if status in _REDIRECTS and location:
                 if hop == limits.max_redirects:
@@ -244,7 +241,6 @@ class Fetcher:
             status=status,
             headers=MappingProxyType(resp_headers),
             body=body,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
     async def _hop(
@@ -341,7 +337,7 @@ class Fetcher:
 
     def _note_retry_after(self, host: str, value: str | None) -> None:
         assert self._politeness is not None
-        seconds = parse_retry_after(value)
+        seconds = parse_retry_after(value, utc_now(), cap=MAX_RETRY_AFTER)
         if seconds is not None and seconds > 0:
             self._politeness.note_retry_after(host, seconds)
 

@@ -94,8 +94,7 @@ class FleetPacing:
                 return got.token
             if got.paused and got.wait > self._max_pause_wait:
                 raise FetchError("rate_limited", url,
-                                 f"host asked for a pause; {got.wait:.0f}s left",
-                                 retry_after=got.wait)
+                                 f"host asked for a pause; {got.wait:.0f}s left")
             if got.wait > 0:
                 await asyncio.sleep(min(got.wait, LONGEST_POLL))
             else:

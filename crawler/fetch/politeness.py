@@ -16,8 +16,6 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import structlog
 
@@ -47,7 +45,7 @@ class Politeness:
     """Gatekeeper for request starts. One per Fetcher; must be used inside one event loop.
 
     `max_backoff_wait`: a Retry-After pause longer than this is not slept through inside a
-    fetch; the call fails fast with FetchError("rate_limited") and `retry_after` set instead.
+    fetch; the call fails fast with FetchError("rate_limited") instead.
     """
 
     def __init__(
@@ -105,9 +103,7 @@ class Politeness:
         remaining = slot.blocked_until - self._clock()
         if remaining > self._max_backoff_wait:
             raise FetchError(
-                "rate_limited", url, f"host asked for a pause; {remaining:.0f}s left",
-                retry_after=remaining,
-            )
+                "rate_limited", url, f"host asked for a pause; {remaining:.0f}s left")
 
     @asynccontextmanager
     async def turn(self, host: str, url: str) -> AsyncIterator[None]:
@@ -145,19 +141,3 @@ class Politeness:
                     self._global.release()
         finally:
             slot.users -= 1
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date), None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -15,8 +15,7 @@ from yarl import URL
 
 from crawler.fetch.errors import FetchError
 from crawler.fetch.netguard import AddressPolicy
-
-ALLOWED_SCHEMES = frozenset({"http", "https"})
+from crawler.urls import HTTP_SCHEMES
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -38,7 +37,7 @@ def vet_url(raw: str, policy: AddressPolicy) -> URL:
     if scheme_match is None:
         raise FetchError("invalid_url", raw, "not an absolute URL")
     scheme = scheme_match.group(1).lower()
-    if scheme not in ALLOWED_SCHEMES:
+    if scheme not in HTTP_SCHEMES:
         raise FetchError("unsupported_scheme", raw, f"scheme {scheme!r} is never fetched")
     if _CONTROL.search(text):
         raise FetchError("invalid_url", raw, "control characters or spaces in the URL")

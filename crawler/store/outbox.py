@@ -9,8 +9,8 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
+from crawler.kinds import EndpointState, Transition
 from crawler.models import Delivery
-from crawler.webhooks.health import EndpointState, Transition
 
 
 class StoreOutbox(Protocol):

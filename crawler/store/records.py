@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from crawler.kinds import EndpointState
 from crawler.models import Article, Delivery, FeedState, Version, VersionMark
-from crawler.webhooks.health import EndpointState
 
 # First byte of a stored version text: how the rest is encoded. New formats get a new marker;
 # old rows stay readable.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
+from crawler.kinds import EndpointState, Transition
 from crawler.models import Delivery, EventRecord
 from crawler.store.dialect import Dialect
 from crawler.store.records import (
@@ -33,7 +34,6 @@ from crawler.store.shared_leases import (
     lease_params,
 )
 from crawler.store.transaction import SharedWrites, Transaction
-from crawler.webhooks.health import EndpointState, Transition
 
 _DELIVERIES = (f"SELECT {DELIVERY_COLUMNS} FROM deliveries d"  # noqa: S608
                " JOIN events e ON e.id = d.event_id")

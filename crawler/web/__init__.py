@@ -8,12 +8,13 @@ decides whether they are served at all (token, loopback).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from crawler.clock import utc_now
 from crawler.store.base import Store
 from crawler.web.access import Access, access_for, guard
 from crawler.web.api import add_api_routes
@@ -22,12 +23,8 @@ from crawler.web.context import CLOCK, STORE
 from crawler.web.pages import add_page_routes
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def mount_web(app: web.Application, store: Store, *, host: str, token: str,
-              clock: Callable[[], datetime] = _now) -> Access:
+              clock: Callable[[], datetime] = utc_now) -> Access:
     """Add the pages, feed and API to `app` (before it starts) as `[http]` allows: with the
     token's check, openly on a loopback `host`, or not at all (`Access.OFF`)."""
     access = access_for(host, token)

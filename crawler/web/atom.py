@@ -16,6 +16,7 @@ from markupsafe import escape
 
 from crawler.change_summary import payload_data
 from crawler.commands.reading import event_title
+from crawler.kinds import DELETED
 from crawler.models import Version
 from crawler.store.reads import EventListing
 from crawler.textnorm import paragraphs
@@ -43,7 +44,7 @@ def entry_content(event: EventListing, versions: list[Version]) -> str:
     old = by_number.get(previous) if isinstance(previous, int) else None
     if new is not None and old is not None and isinstance(data.get("changes"), dict):
         return str(diff_html(diff_view(old, new, full=False).items))
-    if event.event_type == "article.deleted":
+    if event.event_type == DELETED:
         status = data.get("status")
         return f"<p>The page now answers {escape(str(status))}.</p>" if status else \
             "<p>The page is gone.</p>"
@@ -96,7 +97,7 @@ async def changes_atom(request: web.Request) -> web.Response:
     # One read per article, however many of its events the page shows.
     versions: dict[int, list[Version]] = {}
     for event in events:
-        if event.article_id not in versions and event.event_type != "article.deleted":
+        if event.article_id not in versions and event.event_type != DELETED:
             versions[event.article_id] = await store.get_versions(event.article_id)
     base = str(request.url.origin())
     body = build_feed([(e, versions.get(e.article_id, [])) for e in events], base=base,

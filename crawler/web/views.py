@@ -18,11 +18,13 @@ from crawler.change_summary import payload_data, summarize
 from crawler.commands.diff import Gap
 from crawler.commands.reading import event_title
 from crawler.diffing import Block
+from crawler.kinds import DELETED, EDITED, NEW, RESTORED
 from crawler.redact import redact_url
 from crawler.store.reads import EventListing
+from crawler.urls import is_http_url
 
-TYPE_LABELS = {"article.new": "new", "article.edited": "edited",
-               "article.deleted": "deleted", "article.restored": "restored"}
+TYPE_LABELS = {NEW: "new", EDITED: "edited",
+               DELETED: "deleted", RESTORED: "restored"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -75,11 +77,7 @@ def site_name(url: str) -> str:
 def safe_href(url: str) -> str | None:
     """`url` when a link to it can only open a web page (http or https), else None: a stored
     URL is the web's, and `javascript:` in an href would run on click."""
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return None
-    return url if scheme in ("http", "https") else None
+    return url if is_http_url(url) else None
 
 
 def short_summary(summary: str, kinds: tuple[str, ...]) -> str:
@@ -129,7 +127,7 @@ def change_row(event: EventListing, now: datetime) -> ChangeRow:
     data = payload_data(event.payload)
     changes = data.get("changes")
     href = None
-    if event.event_type in ("article.edited", "article.restored") and isinstance(changes, dict):
+    if event.event_type in (EDITED, RESTORED) and isinstance(changes, dict):
         previous = _previous(data, event.version)
         if previous is not None and event.version is not None and previous != event.version:
             href = diff_href(event.article_id, previous, event.version)

@@ -9,62 +9,14 @@ operator runs `crawler deliveries resume --endpoint URL`. The state is persisted
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-
-@dataclass(frozen=True, slots=True)
-class EndpointState:
-    """The persisted health of one delivery endpoint (a webhook URL or an "apprise:" key).
-    All None: healthy (also what an endpoint without a stored row is)."""
-
-    url: str
-    failing_since: datetime | None = None
-    """The first failed attempt after the last success."""
-    paused_at: datetime | None = None
-    disabled_at: datetime | None = None
-    """When it answered 410 Gone."""
-    next_probe_at: datetime | None = None
-    """While paused: when the next probe may be sent."""
-    reason: str | None = None
-    """The last failed attempt's error."""
-
-    @property
-    def paused(self) -> bool:
-        return self.paused_at is not None
-
-    @property
-    def disabled(self) -> bool:
-        return self.disabled_at is not None
-
-    @property
-    def sending(self) -> bool:
-        """Deliveries flow normally (neither paused nor disabled)."""
-        return self.paused_at is None and self.disabled_at is None
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """What an attempt did to an endpoint's health, for the log."""
-
-    before: EndpointState
-    after: EndpointState
-
-    @property
-    def paused(self) -> bool:
-        return not self.before.paused and self.after.paused
-
-    @property
-    def resumed(self) -> bool:
-        return self.before.paused and not self.after.paused
-
-    @property
-    def disabled(self) -> bool:
-        return not self.before.disabled and self.after.disabled
+from crawler.kinds import DeliveryOutcome, EndpointState
 
 
 def after_attempt(
-    state: EndpointState, *, outcome: str, at: datetime, error: str | None,
+    state: EndpointState, *, outcome: DeliveryOutcome, at: datetime, error: str | None,
     pause_after: float, probe_every: float, failing_for: float | None = None,
 ) -> EndpointState:
     """The endpoint's state after an attempt at `at` whose outcome was "delivered", "retry",
@@ -103,8 +55,3 @@ def probe_sent(state: EndpointState, *, at: datetime, probe_every: float) -> End
 def may_probe(state: EndpointState, now: datetime) -> bool:
     """A paused endpoint may be probed now."""
     return state.paused and (state.next_probe_at is None or state.next_probe_at <= now)
-
-
-def resumed(state: EndpointState) -> EndpointState:
-    """An operator's `crawler deliveries resume`: healthy again, streak forgotten."""
-    return EndpointState(state.url)

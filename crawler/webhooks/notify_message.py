@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from crawler.kinds import DELETED, EDITED, NEW, RESTORED
+
 MAX_DIFF_LINES = 8
 MAX_LINE_CHARS = 200
 MAX_TITLE_CHARS = 250
@@ -34,16 +36,16 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _what_happened(event_type: str, data: dict[str, Any]) -> str:
-    if event_type == "article.new":
+    if event_type == NEW:
         return "New article"
-    if event_type == "article.deleted":
+    if event_type == DELETED:
         status = data.get("status")
         return f"Deleted (HTTP {status})" if status else "Deleted"
-    if event_type == "article.restored":
+    if event_type == RESTORED:
         status = data.get("previous_status")
         said = f"Restored (was HTTP {status})" if status else "Restored"
         return said + (", text changed" if data.get("changes") else "")
-    if event_type == "article.edited":
+    if event_type == EDITED:
         changes = data.get("changes") or {}
         parts = []
         if changes.get("title"):
@@ -92,7 +94,7 @@ def render_message(payload: str, max_diff_lines: int = MAX_DIFF_LINES) -> Notify
     title = _clip(str(article.get("title") or link or event_type), MAX_TITLE_CHARS)
     lines = [_what_happened(event_type, data)]
     diff = data.get("diff")
-    if event_type in ("article.edited", "article.restored") and isinstance(diff, str):
+    if event_type in (EDITED, RESTORED) and isinstance(diff, str):
         excerpt = diff_excerpt(diff, max_diff_lines)
         if excerpt:
             lines += ["", *excerpt]

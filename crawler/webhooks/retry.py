@@ -9,7 +9,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+
+from crawler.kinds import DeliveryOutcome
+from crawler.retry_after import parse_retry_after
 
 JITTER = 0.2
 """Each retry gap is scaled by a random factor in [1 - JITTER, 1 + JITTER], so that receivers
@@ -23,8 +25,7 @@ _HONOURS_RETRY_AFTER = frozenset({429, 503})
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    outcome: str
-    """"delivered", "retry", "failed" (schedule exhausted) or "disabled" (410)."""
+    outcome: DeliveryOutcome
     next_attempt_at: datetime | None
     error: str | None
 
@@ -35,23 +36,6 @@ def retry_gap(attempts_made: int, schedule: Sequence[float], rng: random.Random)
     if attempts_made < 1 or attempts_made > len(schedule):
         return None
     return schedule[attempts_made - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """A Retry-After header (delay-seconds or an HTTP date) as seconds from `now`, capped at
-    `MAX_RETRY_AFTER`; None when absent or unparsable. A date in the past gives 0."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" dates: HTTP dates are always GMT
-        when = when.replace(tzinfo=now.tzinfo)
-    return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 def decide(
@@ -80,7 +64,7 @@ def decide(
     if gap is None:
         return Decision("failed", None, error)
     if status in _HONOURS_RETRY_AFTER:
-        wait = parse_retry_after(retry_after, now)
+        wait = parse_retry_after(retry_after, now, cap=MAX_RETRY_AFTER)
         if wait is not None:
             gap = max(gap, wait)
     return Decision("retry", now + timedelta(seconds=gap), error)

@@ -1,6 +1,7 @@
-"""The two ways one delivery attempt goes out: a signed webhook POST, or an Apprise
-notification for people. Both end within the delivery timeout and never raise for a failed
-send: the `Answer` says what happened, and the deliverer records it.
+"""The two ways one delivery attempt goes out, both a `Sender`: a signed webhook POST
+(`WebhookSender`, Standard Webhooks), or an Apprise notification for people
+(`AppriseSender`). Both end within the delivery timeout and never raise for a failed send: the
+`Answer` says what happened, and the deliverer records it.
 
 Apprise is an optional extra: it is imported only when a notification is sent, so the core
 runs without it. Apprise URLs carry tokens (bot tokens, passwords): nothing here logs them,
@@ -11,28 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
+from typing import Protocol
 
 import aiohttp
 
 from crawler.models import Delivery
+from crawler.redact import bare_url
 from crawler.webhooks.notify_message import NotifyMessage, render_message
 from crawler.webhooks.signing import Signer
 
 _APPRISE_GRACE = 2.0
 """Beyond the timeout handed to Apprise, how long to wait for its thread before giving up."""
-
-
-def loggable_url(url: str) -> str:
-    """The URL without credentials, query or fragment: those often carry tokens."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +36,42 @@ class Answer:
     """The HTTP status of a webhook answer; None for no answer and for Apprise."""
     error: str | None = None
     retry_after: str | None = None
+
+
+class Sender(Protocol):
+    """Where one endpoint's deliveries go."""
+
+    async def send(self, delivery: Delivery, *, within: float) -> Answer:
+        """One attempt of `delivery`, answered or given up within `within` seconds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSender:
+    """A `[[webhooks]]` endpoint: the stored payload, signed, POSTed to `url`."""
+
+    session: aiohttp.ClientSession
+    url: str
+    signer: Signer
+    user_agent: str
+    signing_clock: Callable[[], datetime]
+    """Gives the `webhook-timestamp`, which receivers compare with their own wall clock."""
+
+    async def send(self, delivery: Delivery, *, within: float) -> Answer:
+        return await post_webhook(self.session, self.url, self.signer, delivery,
+                                  signed_at=self.signing_clock(), user_agent=self.user_agent,
+                                  within=within)
+
+
+@dataclass(frozen=True, slots=True)
+class AppriseSender:
+    """A `[[notify]]` target: the event's human message, through Apprise."""
+
+    apprise_url: str = field(repr=False)
+    """Carries tokens: never logged."""
+
+    async def send(self, delivery: Delivery, *, within: float) -> Answer:
+        return await send_apprise(self.apprise_url, delivery, within=within)
 
 
 async def post_webhook(
@@ -64,7 +93,7 @@ async def post_webhook(
     except Exception as exc:
         # Whatever kept us from an answer is a failed attempt and follows the schedule. The
         # error is stored and logged: an exception quoting the URL must not leak its token.
-        error = f"{type(exc).__name__}: {exc}".replace(url, loggable_url(url))
+        error = f"{type(exc).__name__}: {exc}".replace(url, bare_url(url))
         return Answer(ok=False, error=error[:500])
 
 

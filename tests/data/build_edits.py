@@ -167,7 +167,7 @@ def other_word(source: Source, avoid: str) -> str:
     for paragraph in [*source.paragraphs[::-1], *source.spare]:
         for word in _WORD.findall(paragraph):
             if word.lower() != avoid.lower() and word.lower() not in _MONTHS:
-                return word
+                return str(word)
     return "Something"
 
 

@@ -2,7 +2,8 @@
 
 Usage from any test module (explicit import, no conftest magic):
 
-    from tests.webhook_receiver import ReceiverFactory, Reply, make_secret, receiver_factory
+    from crawler.testing.webhook_receiver import (
+        ReceiverFactory, Reply, make_secret, receiver_factory)
 
     @pytest.fixture
     async def receivers() -> AsyncIterator[ReceiverFactory]:
@@ -34,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import pytest
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -194,8 +194,34 @@ async def receiver_factory() -> AsyncIterator[ReceiverFactory]:
             await receiver.close()
 
 
-@pytest.fixture
-async def webhook_receiver() -> AsyncIterator[ReceiverFactory]:
-    """The factory as a fixture, for modules that import it by this name."""
-    async with receiver_factory() as make:
-        yield make
+class Receiver(WebhookReceiver):
+    """A receiver with the conveniences end-to-end runs use: what it accepted, and a script
+    of failures set while it runs."""
+
+    def accepted(self) -> list[Received]:
+        """Requests answered with a 2xx, in arrival order."""
+        out = []
+        for r in self.requests:
+            status = r.answer.status if isinstance(r.answer, Reply) else r.answer
+            if isinstance(status, int) and 200 <= status < 300:
+                out.append(r)
+        return out
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        """Answer the next `count` requests with `status` (0 clears the script)."""
+        self._script = [status] * count
+
+
+@asynccontextmanager
+async def start_receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver(make_secret())
+    await receiver.start()
+    try:
+        yield receiver
+    finally:
+        await receiver.close()
+
+
+def webhook_table(receiver: WebhookReceiver) -> str:
+    """The `[[webhooks]]` table of a config that sends to `receiver`."""
+    return f'[[webhooks]]\nurl = "{receiver.url}"\nsecret = "{receiver.secrets[0]}"\n'

@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL server for the tests: Debian's `postgresql` package, one cluster per
-test session in a temporary folder, one fresh database per test.
+"""A throwaway PostgreSQL server for the tests and the benchmarks: Debian's `postgresql`
+package, one cluster per test session in a temporary folder, one fresh database per test (the
+pytest fixtures are `pg_cluster` and `pg_url`, in tests/conftest.py).
 
 The cluster runs as the `postgres` user when the tests run as root (CI does; initdb refuses
 root), on a unix socket in its folder and a free 127.0.0.1 port, with durability off (fsync,
@@ -32,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import pytest
 
 TEMPLATE = "tmpl"
 SUPERUSER = "postgres"
@@ -185,28 +185,3 @@ def start_cluster() -> PgCluster:
                            f"{stderr.decode(errors='replace')}\n{detail}") from exc
     cluster.started_in = time.monotonic() - began
     return cluster
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """The session's PostgreSQL server (skips the test when there is none to start)."""
-    reason = skip_reason()
-    if reason is not None:
-        if os.environ.get("CRAWLER_REQUIRE_SYSTEM_PACKAGES"):
-            pytest.fail(reason)  # .ci/run installed it: a skip there would hide a broken setup
-        pytest.skip(reason)
-    cluster = start_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
-    """The URL of a database of the test's own, migrated to the current schema."""
-    name = pg_cluster.new_database()
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)

@@ -29,6 +29,16 @@ _HEADLINES = [
 ]
 
 
+# The story most runs publish (`site.add("storm", "Storm hits coast", LEAD, PARAS)`): a lead
+# and three paragraphs of plain news prose, long enough to be extracted as an article.
+LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+PARAS = [
+    "Twelve homes were damaged in the village of Westport, according to the fire service.",
+    "Residents were evacuated overnight as the water rose above the harbour wall.",
+    "The weather office expects calmer conditions by the weekend, with light winds.",
+]
+
+
 @dataclass
 class Story:
     slug: str
