@@ -281,13 +281,16 @@ async def test_past_the_schedule_failed_logged_and_replayable(  # case 9
     assert len(errors) == 1
     assert errors[0]["log_level"] == "error"
     assert errors[0]["event_id"] == event.event_id
-    assert [e["outcome"] for e in logs if e["event"] == "delivery_attempt"] == [
-        "retry", "retry", "failed"]
+    attempts = [e for e in logs if e["event"] == "delivery_attempt"]
+    assert [e["outcome"] for e in attempts] == ["retry", "retry", "failed"]
+    assert {e["log_level"] for e in attempts} == {"warning"}  # none delivered
     # Replay (what `crawler deliveries replay --failed` does): same event id, delivered.
     receiver.default = 200
     assert await store.requeue_deliveries(event_id=None, failed=True, endpoint_url=None,
                                           now=clock.now) == 1
-    assert await deliverer.run_once() == 1
+    with capture_logs() as logs:
+        assert await deliverer.run_once() == 1
+    assert [e["log_level"] for e in logs if e["event"] == "delivery_attempt"] == ["info"]
     assert receiver.requests[-1].headers["webhook-id"] == event.event_id
     assert receiver.requests[-1].verified
     assert len(await store.list_deliveries(("delivered",))) == 1

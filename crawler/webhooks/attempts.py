@@ -109,7 +109,8 @@ class Attempts:
                         note="the delivery was taken over after its lease expired; "
                              "this attempt is not recorded")
             return
-        log.info(
+        # An attempt that did not deliver is worth an operator's eye; a delivered one is not.
+        (log.info if decision.outcome == "delivered" else log.warning)(
             "delivery_attempt", event_id=delivery.event_id, endpoint=ep.log_url,
             status=answer.status, ms=round(duration_ms, 1), outcome=decision.outcome,
             attempt=attempt_no, error=decision.error, next_attempt_at=decision.next_attempt_at,
