@@ -69,28 +69,33 @@ def extract_article(html: str, url: str, rules: SiteRules | None = None) -> Extr
 
 
 def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
-    if not isinstance(html, str) or not html.strip():
+    if not isinstance(html, str) or not html or html.isspace():
         return _EMPTY
-    # NUL is not text in any page; lexbor would keep it as U+FFFD.
-    html = html.replace("\x00", "")
+    # lexbor parses UTF-8: encoded once here rather than by the parser on each attempt. The
+    # scans below are also far cheaper on the bytes than on a str of wide characters.
+    data = html.encode("utf-8")
+    if b"\x00" in data:
+        # NUL is not text in any page; lexbor would keep it as U+FFFD.
+        html = html.replace("\x00", "")
+        data = html.encode("utf-8")
     # Parsing time grows with elements x depth; only a page with many tags can be deep
     # enough to matter, and the scan is skipped for the rest (see `shape`).
-    if html.count("<") > _SHAPE_SCAN_TAGS and shape(html).too_deep():
-        html = flatten(html)
-    article = _attempt(html, url, rules, clean=True)
+    if data.count(b"<") > _SHAPE_SCAN_TAGS and shape(html).too_deep():
+        data = flatten(html).encode("utf-8")
+    article = _attempt(data, url, rules, clean=True)
     if article.text or rules is not None:
         return article
     # Never silently empty: the page is parsed again (cleaning and rendering mark the tree)
     # and the chosen block is kept as it stands.
-    retry = _attempt(html, url, rules, clean=False)
+    retry = _attempt(data, url, rules, clean=False)
     if retry.text:
         return retry
     return ExtractedArticle(title=article.title, text="", canonical_url=article.canonical_url,
                             fallback="no_text")
 
 
-def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
-    tree = LexborHTMLParser(html)
+def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
+    tree = LexborHTMLParser(data)
     found = scan(tree)
     # Both read the <meta> attributes, and selectolax builds a new dict on every `.attributes`.
     metas = [meta.attributes for meta in found.metas]
@@ -181,7 +186,9 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
     key = normalize_line(title).casefold()
     out: list[str] = []
     for para in paragraphs:
-        if key and para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key:
+        # Case folding never shortens a text: a longer line cannot be the headline.
+        if key and len(para) <= len(key) + len(HEADING_MARK) + 1 and (
+                para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key):
             continue
         if volatile(para):
             continue

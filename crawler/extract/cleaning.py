@@ -38,7 +38,7 @@ _BIG_SHARE = 0.3
 # call every box a "widget"); only a comment thread is dropped whatever its size.
 _HUGE_SHARE = 0.5
 _NOSCRIPT_TEXT = 400
-# An aside shorter than this is never the article.
+# An aside with less ink than this is never the article.
 _ASIDE_ARTICLE = 200
 # A paragraph that reads as a sentence: some words, then a full stop.
 _SENTENCE_MIN = 22
@@ -123,11 +123,12 @@ def _drop_asides(tree: LexborHTMLParser) -> None:
     asides = tree.css("aside,[role=complementary]")
     if not asides:
         return
-    lengths = [text_length(node) for node in asides]
+    # In ink, the cheapest count: the page's text is the longest text measured here.
+    lengths = [ink(text_of(node)) for node in asides]
     body = tree.body
     # The page's length costs a text of the whole document: only when an aside could be the
     # article at all.
-    page = text_length(body) if body is not None and max(lengths) >= _ASIDE_ARTICLE else 0
+    page = ink(text_of(body)) if body is not None and max(lengths) >= _ASIDE_ARTICLE else 0
     for node, length in zip(asides, lengths, strict=True):
         if page == 0 or length <= _HUGE_SHARE * page:
             detach(node)
