@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.candidates import choose
+from crawler.extract.candidates import Choice, choose
 from crawler.extract.canonical import canonical_url
 from crawler.extract.cleaning import clean_body, clean_ruled, preclean
+from crawler.extract.confidence import confidence
 from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, ink, render, text_of
 from crawler.extract.headline import headline
 from crawler.extract.hints import (
@@ -48,6 +49,10 @@ class ExtractedArticle:
     ("cleaned_away": the cleaning emptied the chosen block, which is kept uncleaned;
     "description": the page has no text block, its og:description is kept) or why there is
     none ("no_text")."""
+    confidence: float = 0.0
+    """How sure the extraction is that `text` is the page's article, 0 to 1 (see
+    `crawler.extract.confidence`): low when much of the page's prose lies outside the chosen
+    body, when the body is short, or when a fallback gave the text."""
 
 
 # Below this many tags even a page nested all the way parses in ~40 ms.
@@ -91,7 +96,7 @@ def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
     if retry.text:
         return retry
     return ExtractedArticle(title=article.title, text="", canonical_url=article.canonical_url,
-                            fallback="no_text")
+                            fallback="no_text", confidence=0.0)
 
 
 def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
@@ -105,6 +110,8 @@ def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> 
     preclean(tree, found.junk)
     nodes = _ruled_nodes(tree, rules)
     fallback = "" if clean else "cleaned_away"
+    choice: Choice | None = None
+    ruled = nodes is not None
     if nodes is None:
         choice = choose(found)
         thread = False
@@ -123,17 +130,22 @@ def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> 
                 clean_ruled(node, ())
     paragraphs = drop_orphan_headings(_keep(render(nodes), title))
     text = "\n\n".join(paragraphs)
+    sure = _RULED_CONFIDENCE if ruled else -1.0
     if _prefer_structured(text, structured):
         text = "\n\n".join(_keep(normalize_text(structured).split("\n\n"), title))
         fallback = ""
+        sure = _STRUCTURED_CONFIDENCE
     if not text and not clean:
         # A page whose only text is drawn by script (a video or gallery page): its own
         # summary is what a reader is shown.
         summary = _keep([normalize_line(_description(metas))], title)
         text = summary[0] if summary else ""
         fallback = "description"
+    fallback = fallback if text else ""
+    if sure < 0 or not text:
+        sure = confidence(choice, text, fallback)
     return ExtractedArticle(title=title, text=text, canonical_url=canonical,
-                            fallback=fallback if text else "")
+                            fallback=fallback, confidence=sure)
 
 
 def _description(metas: list[dict[str, str | None]]) -> str:
@@ -148,6 +160,9 @@ def _description(metas: list[dict[str, str | None]]) -> str:
 
 
 _MIN_DESCRIPTION = 80
+# The operator's selectors chose the body; the publisher's JSON-LD articleBody gave the text.
+_RULED_CONFIDENCE = 1.0
+_STRUCTURED_CONFIDENCE = 0.9
 
 
 def _ruled_nodes(tree: LexborHTMLParser, rules: SiteRules | None) -> list[LexborNode] | None:
