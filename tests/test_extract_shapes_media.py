@@ -104,3 +104,28 @@ def test_teaser_widgets_of_links_beside_the_body_are_not_kept() -> None:
     text = text_of(page(f"<article>{paras(body)}<div class='more'>{teasers}</div></article>"))
     assert "TEASER" not in text
     assert all(p in text for p in body)
+
+
+def _intro_page(intro: str) -> str:
+    """No <h1> (the template draws the title elsewhere); the intro sits alone in its own box
+    just before the section that holds the body; links to other stories close the page."""
+    body = f"<section class='content'>{paras(prose('BODY', 6))}</section>"
+    more = "".join(f"<li><a href='/s{i}'>Another story of the week, number {i}</a></li>"
+                   for i in range(20))
+    return (f"<html><body><main><div class='col'><p class='large'>{intro}</p></div>{body}"
+            f"<ul>{more}</ul></main></body></html>")
+
+
+def test_a_standfirst_box_right_before_the_body_is_kept_without_a_headline() -> None:
+    intro = ("INTRO: boundaries are the ground of self-care, a shelter and a guide, and this "
+             "piece shows how to find yours.")
+    text = text_of(_intro_page(intro))
+    assert text.startswith(intro)
+    assert "Another story" not in text
+
+
+def test_a_line_before_the_body_that_is_no_sentence_is_not_a_standfirst() -> None:
+    text = text_of(_intro_page("PROMO subscribe to the weekly letter and get every story "
+                               "of the week first"))
+    assert "PROMO" not in text
+    assert "BODY sentence 0" in text
