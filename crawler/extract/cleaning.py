@@ -146,9 +146,7 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
     if headline is not None:
         detach(headline)
     suspects: list[tuple[LexborNode, bool, bool, int, str]] = []
-    # Text per class attribute among the suspects: a class whose boxes together hold most of
-    # the body is the body's own structure ("gallery-paragraph" sections), not boilerplate.
-    by_class: dict[str, list[int]] = {}
+    kinds = _Kinds(total)
     for node in root.css("[class],[id]"):
         attrs = node.attributes
         hint = class_id(attrs)
@@ -159,19 +157,16 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
         if comments and thread:
             continue
         length = ink(text_of(node))
-        cls = box_kind(attrs.get("class") or "")
-        suspects.append((node, comments, positive, length, cls))
-        # Only names that are boilerplate now and then ("gallery", "meta"), or boxes whose
-        # text is not links (page builders call every box a "widget"); never a related,
-        # promoted or popular list of teasers.
-        if cls and not comments and (not _unlikely(hint) or _not_links(node, length)):
-            by_class.setdefault(cls, []).append(length)
-    for node, comments, positive, length, cls in suspects:
+        kind = box_kind(attrs.get("class") or "")
+        suspects.append((node, comments, positive, length, kind))
+        if kind and not comments:
+            kinds.add(kind, node, length, linky_name=_unlikely(hint))
+    for node, comments, positive, length, kind in suspects:
         if not comments:
             share = length / total if total else 0.0
             if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):
                 continue
-            if cls and total and cls in by_class and _body_structure(by_class[cls], total):
+            if kind and total and kinds.body_structure(kind):
                 continue
         detach(node)
     _drop_link_lists(root)
@@ -199,6 +194,42 @@ def _below_any(node: LexborNode, ids: set[int], root: int) -> bool:
             return True
         parent = parent.parent
     return False
+
+
+class _Kinds:
+    """Text per kind of box (`box_kind`) among the suspects of one body: a kind whose boxes
+    together hold most of the body is the body's own structure ("gallery-paragraph" sections),
+    not boilerplate. Only names that are boilerplate now and then ("gallery", "meta") count,
+    or boxes whose text is not links (page builders call every box a "widget"); never a
+    related, promoted or popular list of teasers."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.plain: dict[str, list[int]] = {}
+        # Boxes with names of lists of links, whose link text is measured only when their
+        # kind could hold most of the body at all: that measure is a query per box.
+        self.linky: dict[str, list[tuple[LexborNode, int]]] = {}
+        self.verdicts: dict[str, bool] = {}
+
+    def add(self, kind: str, node: LexborNode, length: int, *, linky_name: bool) -> None:
+        if linky_name:
+            self.linky.setdefault(kind, []).append((node, length))
+        else:
+            self.plain.setdefault(kind, []).append(length)
+
+    def body_structure(self, kind: str) -> bool:
+        verdict = self.verdicts.get(kind)
+        if verdict is None:
+            lengths = self.plain.get(kind, [])
+            linky = self.linky.get(kind, [])
+            if sum(lengths) + sum(length for _, length in linky) <= _HUGE_SHARE * self.total:
+                verdict = False
+            else:
+                lengths = lengths + [length for node, length in linky
+                                     if _not_links(node, length)]
+                verdict = bool(lengths) and _body_structure(lengths, self.total)
+            self.verdicts[kind] = verdict
+        return verdict
 
 
 def _not_links(node: LexborNode, length: int) -> bool:

@@ -123,6 +123,7 @@ def class_id(attrs: dict[str, str | None]) -> str:
     return _fold_hint(f"{cls} {ident}")
 
 
+@lru_cache(maxsize=8192)
 def box_kind(cls: str) -> str:
     """What kind of box a class attribute names, the same for every instance of it: without
     the tokens that number the instance ("section-3", "elementor-element-4f2a") or say it is
