@@ -142,9 +142,11 @@ def test_post_served_inside_noscript_is_kept_and_a_notice_is_not() -> None:
 
 
 def test_a_block_emptied_by_the_cleaning_is_kept_uncleaned() -> None:
-    # Every box of the story is named like boilerplate (a "related" template reused).
+    # Every box of the story is named like boilerplate (a "related" template reused), and a
+    # third of its text is a link, as in a list of teasers.
     body = prose("BODY", 4)
-    boxes = "".join(f"<div class='related-text'>{paras([t])}</div>" for t in body)
+    link = "<a href='/more'>" + " ".join(f"linked{i}" for i in range(12)) + "</a>"
+    boxes = "".join(f"<div class='related-text'><p>{t} {link}</p></div>" for t in body)
     article = extract_article(page(f"<div class='story'>{boxes}</div>"), "https://x.example/")
     assert all(p in article.text for p in body)
     assert article.fallback == "cleaned_away"

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.candidates import choose
+from crawler.extract.candidates import Choice, choose
 from crawler.extract.canonical import canonical_url
 from crawler.extract.cleaning import clean_body, clean_ruled, preclean
+from crawler.extract.confidence import confidence
 from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, ink, render, text_of
 from crawler.extract.headline import headline
 from crawler.extract.hints import (
@@ -48,6 +49,10 @@ class ExtractedArticle:
     ("cleaned_away": the cleaning emptied the chosen block, which is kept uncleaned;
     "description": the page has no text block, its og:description is kept) or why there is
     none ("no_text")."""
+    confidence: float = 0.0
+    """How sure the extraction is that `text` is the page's article, 0 to 1 (see
+    `crawler.extract.confidence`): low when much of the page's prose lies outside the chosen
+    body, when the body is short, or when a fallback gave the text."""
 
 
 # Below this many tags even a page nested all the way parses in ~40 ms.
@@ -69,28 +74,33 @@ def extract_article(html: str, url: str, rules: SiteRules | None = None) -> Extr
 
 
 def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
-    if not isinstance(html, str) or not html.strip():
+    if not isinstance(html, str) or not html or html.isspace():
         return _EMPTY
-    # NUL is not text in any page; lexbor would keep it as U+FFFD.
-    html = html.replace("\x00", "")
+    # lexbor parses UTF-8: encoded once here rather than by the parser on each attempt. The
+    # scans below are also far cheaper on the bytes than on a str of wide characters.
+    data = html.encode("utf-8")
+    if b"\x00" in data:
+        # NUL is not text in any page; lexbor would keep it as U+FFFD.
+        html = html.replace("\x00", "")
+        data = html.encode("utf-8")
     # Parsing time grows with elements x depth; only a page with many tags can be deep
     # enough to matter, and the scan is skipped for the rest (see `shape`).
-    if html.count("<") > _SHAPE_SCAN_TAGS and shape(html).too_deep():
-        html = flatten(html)
-    article = _attempt(html, url, rules, clean=True)
+    if data.count(b"<") > _SHAPE_SCAN_TAGS and shape(html).too_deep():
+        data = flatten(html).encode("utf-8")
+    article = _attempt(data, url, rules, clean=True)
     if article.text or rules is not None:
         return article
     # Never silently empty: the page is parsed again (cleaning and rendering mark the tree)
     # and the chosen block is kept as it stands.
-    retry = _attempt(html, url, rules, clean=False)
+    retry = _attempt(data, url, rules, clean=False)
     if retry.text:
         return retry
     return ExtractedArticle(title=article.title, text="", canonical_url=article.canonical_url,
-                            fallback="no_text")
+                            fallback="no_text", confidence=0.0)
 
 
-def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
-    tree = LexborHTMLParser(html)
+def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> ExtractedArticle:
+    tree = LexborHTMLParser(data)
     found = scan(tree)
     # Both read the <meta> attributes, and selectolax builds a new dict on every `.attributes`.
     metas = [meta.attributes for meta in found.metas]
@@ -100,6 +110,8 @@ def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> Ex
     preclean(tree, found.junk)
     nodes = _ruled_nodes(tree, rules)
     fallback = "" if clean else "cleaned_away"
+    choice: Choice | None = None
+    ruled = nodes is not None
     if nodes is None:
         choice = choose(found)
         thread = False
@@ -118,17 +130,22 @@ def _attempt(html: str, url: str, rules: SiteRules | None, *, clean: bool) -> Ex
                 clean_ruled(node, ())
     paragraphs = drop_orphan_headings(_keep(render(nodes), title))
     text = "\n\n".join(paragraphs)
+    sure = _RULED_CONFIDENCE if ruled else -1.0
     if _prefer_structured(text, structured):
         text = "\n\n".join(_keep(normalize_text(structured).split("\n\n"), title))
         fallback = ""
+        sure = _STRUCTURED_CONFIDENCE
     if not text and not clean:
         # A page whose only text is drawn by script (a video or gallery page): its own
         # summary is what a reader is shown.
         summary = _keep([normalize_line(_description(metas))], title)
         text = summary[0] if summary else ""
         fallback = "description"
+    fallback = fallback if text else ""
+    if sure < 0 or not text:
+        sure = confidence(choice, text, fallback)
     return ExtractedArticle(title=title, text=text, canonical_url=canonical,
-                            fallback=fallback if text else "")
+                            fallback=fallback, confidence=sure)
 
 
 def _description(metas: list[dict[str, str | None]]) -> str:
@@ -143,6 +160,9 @@ def _description(metas: list[dict[str, str | None]]) -> str:
 
 
 _MIN_DESCRIPTION = 80
+# The operator's selectors chose the body; the publisher's JSON-LD articleBody gave the text.
+_RULED_CONFIDENCE = 1.0
+_STRUCTURED_CONFIDENCE = 0.9
 
 
 def _ruled_nodes(tree: LexborHTMLParser, rules: SiteRules | None) -> list[LexborNode] | None:
@@ -181,7 +201,9 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
     key = normalize_line(title).casefold()
     out: list[str] = []
     for para in paragraphs:
-        if key and para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key:
+        # Case folding never shortens a text: a longer line cannot be the headline.
+        if key and len(para) <= len(key) + len(HEADING_MARK) + 1 and (
+                para.removesuffix(HEADING_MARK).rstrip(" ").casefold() == key):
             continue
         if volatile(para):
             continue

@@ -56,6 +56,10 @@ class Choice:
     score: float
     thread: bool = False
     """The body is a comment thread (a forum or live commentary page): keep its posts."""
+    prose: int = 0
+    """Characters of qualifying text blocks inside the chosen body."""
+    page_prose: int = 0
+    """The same on the whole page, outside comment threads."""
 
 
 @lru_cache(maxsize=8192)
@@ -111,8 +115,9 @@ def choose(found: Scan) -> Choice | None:
     top = _climb(nodes[best], top_score, scores)
     top = widen(top, seen)
     picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
+    held = sum(seen.prose.get(node.mem_id, 0) for node in picked)
     return Choice(nodes=tuple(leads(picked, found) + picked), score=top_score,
-                  thread=not outside)
+                  thread=not outside, prose=held, page_prose=seen.total)
 
 
 def _commas(text: str) -> int:
@@ -185,6 +190,8 @@ def _gather(found: Scan) -> Evidence:
         for level, node_key in enumerate(chain):
             scores[node_key] += points / _DIVIDERS[level]
         length = prose_at[key]
+        if ancestry:
+            seen.total += length
         for node_key in ancestry:
             prose[node_key] = prose.get(node_key, 0) + length
     return seen

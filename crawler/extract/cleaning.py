@@ -8,16 +8,26 @@ from functools import lru_cache
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.dom import detach, ends_sentence, ink, text_length, text_of
-from crawler.extract.hints import COMMENTS, NEGATIVE, POSITIVE, UNLIKELY, class_id
+from crawler.extract.hints import (
+    COMMENTS,
+    HIDING,
+    NEGATIVE,
+    POSITIVE,
+    UNLIKELY,
+    box_kind,
+    class_id,
+)
 from crawler.extract.scan import hidden_or_furniture
 
 # Inside the body: the headline, bylines, dates and credits.
 _META = (
     "time,address,[itemprop~='author' i],[itemprop~='datePublished' i],"
-    "[itemprop~='dateModified' i],[rel~='author' i],[itemprop~='caption' i],"
-    "[itemtype*='ImageObject' i],[itemtype*='VideoObject' i],[class~='sr-only'],"
+    "[itemprop~='dateModified' i],[rel~='author' i],[class~='sr-only'],"
     "[class~='visually-hidden'],[class~='screen-reader-text']"
 )
+# Captions and the boxes of pictures and videos: not the text, unless together they are most
+# of it (a slideshow or gallery page, whose captions are what the reader reads).
+_MEDIA = "[itemprop~='caption' i],[itemtype*='ImageObject' i],[itemtype*='VideoObject' i]"
 # A block of links longer than this is read as a list of things to click, not text.
 _LINK_DENSE = 0.5
 _LINKY_BLOCKS = "div,section,ul,ol,dl,table,header,span,p,li,blockquote,h2,h3,h4,h5,h6,strong,b,em"
@@ -28,7 +38,7 @@ _BIG_SHARE = 0.3
 # call every box a "widget"); only a comment thread is dropped whatever its size.
 _HUGE_SHARE = 0.5
 _NOSCRIPT_TEXT = 400
-# An aside shorter than this is never the article.
+# An aside with less ink than this is never the article.
 _ASIDE_ARTICLE = 200
 # A paragraph that reads as a sentence: some words, then a full stop.
 _SENTENCE_MIN = 22
@@ -36,23 +46,75 @@ _SENTENCE_MIN = 22
 _CAPTION_LEVELS = 3
 _CAPTION_TEXT = 250
 _CAPTION_BOXES = frozenset({"div", "span", "a", "center", "table", "dl"})
-# Mean ink (non-space characters) of a box of the body's own structure.
-_SECTION_TEXT = 200
+# Mean ink (non-space characters) of a box of the body's own structure: a short paragraph.
+_SECTION_TEXT = 150
+# Share of link text above which boxes named as boilerplate are teasers, not the body's boxes.
+_STRUCTURE_LINKS = 0.2
 
 
 def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
     """Detach `junk` (scripts, styles, embeds, navigation, footers, figures: see scan.py) and
     hidden elements."""
+    pictures: list[LexborNode] = []
     for node in junk:
         # Some blog platforms serve the post itself inside <noscript> and draw it with script;
         # a "please enable JavaScript" notice or a tracking pixel is far shorter.
         if (node.tag == "noscript" and node.css_first("p") is not None
                 and text_length(node) >= _NOSCRIPT_TEXT):
             continue
+        if node.tag in _PICTURES:
+            # A table set in a <figure> is a table of the article, not a picture.
+            if node.tag == "figure" and node.css_first("table") is not None:
+                continue
+            pictures.append(node)
+            continue
         detach(node)
+    _drop_pictures(tree, pictures)
     for node in hidden_or_furniture(tree):
-        detach(node)
+        if not _hidden_panel(node):
+            detach(node)
     _drop_asides(tree)
+
+
+def _hidden_panel(node: LexborNode) -> bool:
+    """A tab, slide or page of a gallery that script shows later: hidden, but of the same kind
+    (class) as a shown sibling. A hidden pop-up or menu has no shown twin."""
+    kind = box_kind(node.attributes.get("class") or "")
+    parent = node.parent
+    if not kind or parent is None:
+        return False
+    for sibling in parent.iter(include_text=False):
+        if sibling.mem_id == node.mem_id:
+            continue
+        attrs = sibling.attributes
+        if box_kind(attrs.get("class") or "") == kind and not _hides(attrs):
+            return True
+    return False
+
+
+def _hides(attrs: dict[str, str | None]) -> bool:
+    style = (attrs.get("style") or "").replace(" ", "").lower()
+    return ("hidden" in attrs or "display:none" in style
+            or not HIDING.isdisjoint((attrs.get("class") or "").split()))
+
+
+_PICTURES = frozenset({"figure", "figcaption"})
+_GALLERY_TEXT = 1000
+
+
+def _drop_pictures(tree: LexborHTMLParser, pictures: list[LexborNode]) -> None:
+    """Figures and their captions go, unless they hold most of the page's text: a slideshow
+    or gallery page, whose captions are what a reader reads."""
+    if not pictures:
+        return
+    ids = {node.mem_id for node in pictures}
+    outer = [node for node in pictures if not _below_any(node, ids, -1)]
+    held = sum(ink(text_of(node)) for node in outer)
+    body = tree.body
+    if held >= _GALLERY_TEXT and body is not None and held > _HUGE_SHARE * ink(text_of(body)):
+        return
+    for node in pictures:
+        detach(node)
 
 
 def _drop_asides(tree: LexborHTMLParser) -> None:
@@ -61,11 +123,12 @@ def _drop_asides(tree: LexborHTMLParser) -> None:
     asides = tree.css("aside,[role=complementary]")
     if not asides:
         return
-    lengths = [text_length(node) for node in asides]
+    # In ink, the cheapest count: the page's text is the longest text measured here.
+    lengths = [ink(text_of(node)) for node in asides]
     body = tree.body
     # The page's length costs a text of the whole document: only when an aside could be the
     # article at all.
-    page = text_length(body) if body is not None and max(lengths) >= _ASIDE_ARTICLE else 0
+    page = ink(text_of(body)) if body is not None and max(lengths) >= _ASIDE_ARTICLE else 0
     for node, length in zip(asides, lengths, strict=True):
         if page == 0 or length <= _HUGE_SHARE * page:
             detach(node)
@@ -77,14 +140,13 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
     `thread`: the body is a comment thread, whose posts stay."""
     for node in root.css(_META):
         detach(node)
+    _drop_media(root, total)
     # The headline, when the body holds it; further <h1>s are section titles of the body.
     headline = root.css_first("h1")
     if headline is not None:
         detach(headline)
     suspects: list[tuple[LexborNode, bool, bool, int, str]] = []
-    # Text per class attribute among the suspects: a class whose boxes together hold most of
-    # the body is the body's own structure ("gallery-paragraph" sections), not boilerplate.
-    by_class: dict[str, list[int]] = {}
+    kinds = _Kinds(total)
     for node in root.css("[class],[id]"):
         attrs = node.attributes
         hint = class_id(attrs)
@@ -95,22 +157,85 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
         if comments and thread:
             continue
         length = ink(text_of(node))
-        cls = attrs.get("class") or ""
-        suspects.append((node, comments, positive, length, cls))
-        # Only names that are boilerplate now and then ("gallery", "meta"); never a related,
-        # promoted or popular list, however long its teasers.
-        if cls and not comments and not _unlikely(hint):
-            by_class.setdefault(cls, []).append(length)
-    for node, comments, positive, length, cls in suspects:
+        kind = box_kind(attrs.get("class") or "")
+        suspects.append((node, comments, positive, length, kind))
+        if kind and not comments:
+            kinds.add(kind, node, length, linky_name=_unlikely(hint))
+    for node, comments, positive, length, kind in suspects:
         if not comments:
             share = length / total if total else 0.0
             if share > _HUGE_SHARE or (share > _BIG_SHARE and positive):
                 continue
-            if cls and total and cls in by_class and _body_structure(by_class[cls], total):
+            if kind and total and kinds.body_structure(kind):
                 continue
         detach(node)
     _drop_link_lists(root)
     _drop_captions(root)
+
+
+def _drop_media(root: LexborNode, total: int) -> None:
+    media = root.css(_MEDIA)
+    if not media:
+        return
+    # Nested matches (a caption inside an image box) count once: only the outermost.
+    ids = {node.mem_id for node in media}
+    outer = [node for node in media if not _below_any(node, ids, root.mem_id)]
+    held = sum(ink(text_of(node)) for node in outer)
+    if total and held > _HUGE_SHARE * total:
+        return
+    for node in outer:
+        detach(node)
+
+
+def _below_any(node: LexborNode, ids: set[int], root: int) -> bool:
+    parent = node.parent
+    while parent is not None and parent.mem_id != root:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
+
+
+class _Kinds:
+    """Text per kind of box (`box_kind`) among the suspects of one body: a kind whose boxes
+    together hold most of the body is the body's own structure ("gallery-paragraph" sections),
+    not boilerplate. Only names that are boilerplate now and then ("gallery", "meta") count,
+    or boxes whose text is not links (page builders call every box a "widget"); never a
+    related, promoted or popular list of teasers."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.plain: dict[str, list[int]] = {}
+        # Boxes with names of lists of links, whose link text is measured only when their
+        # kind could hold most of the body at all: that measure is a query per box.
+        self.linky: dict[str, list[tuple[LexborNode, int]]] = {}
+        self.verdicts: dict[str, bool] = {}
+
+    def add(self, kind: str, node: LexborNode, length: int, *, linky_name: bool) -> None:
+        if linky_name:
+            self.linky.setdefault(kind, []).append((node, length))
+        else:
+            self.plain.setdefault(kind, []).append(length)
+
+    def body_structure(self, kind: str) -> bool:
+        verdict = self.verdicts.get(kind)
+        if verdict is None:
+            lengths = self.plain.get(kind, [])
+            linky = self.linky.get(kind, [])
+            if sum(lengths) + sum(length for _, length in linky) <= _HUGE_SHARE * self.total:
+                verdict = False
+            else:
+                lengths = lengths + [length for node, length in linky
+                                     if _not_links(node, length)]
+                verdict = bool(lengths) and _body_structure(lengths, self.total)
+            self.verdicts[kind] = verdict
+        return verdict
+
+
+def _not_links(node: LexborNode, length: int) -> bool:
+    """Little of the box's text is link text: not a list of teasers to click."""
+    links = ink("".join([text_of(a) for a in node.css("a")]))
+    return length > 0 and links < _STRUCTURE_LINKS * length
 
 
 def _drop_captions(root: LexborNode) -> None:
@@ -199,5 +324,5 @@ def clean_ruled(root: LexborHTMLParser | LexborNode, ignore: tuple[str, ...]) ->
         for node in found:
             detach(node)
     if isinstance(root, LexborNode):
-        for node in root.css(f"h1,{_META}"):
+        for node in root.css(f"h1,{_META},{_MEDIA}"):
             detach(node)

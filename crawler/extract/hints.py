@@ -31,6 +31,7 @@ _NEGATIVE_WORDS = (
 )
 # Hiding classes only as whole class names: "hidden" hides, "hidden-xs" only on small screens.
 _HIDING = ("hidden", "hide", "is-hidden", "d-none", "invisible")
+HIDING = frozenset(_HIDING)
 NEGATIVE = re.compile(
     r"(?:^|[^a-z0-9])(?:"
     + "|".join(re.escape(s) for s in _NEGATIVE_STEMS)
@@ -120,6 +121,17 @@ def class_id(attrs: dict[str, str | None]) -> str:
         # hint is the same for every instance and every cached verdict on it is reused.
         ident = _RUN_OF_DIGITS.sub("0", ident)
     return _fold_hint(f"{cls} {ident}")
+
+
+@lru_cache(maxsize=8192)
+def box_kind(cls: str) -> str:
+    """What kind of box a class attribute names, the same for every instance of it: without
+    the tokens that number the instance ("section-3", "elementor-element-4f2a") or say it is
+    hidden for now (a tab or slide not yet shown)."""
+    if not cls:
+        return ""
+    return " ".join(token for token in cls.split()
+                    if _DIGITS.isdisjoint(token) and token not in HIDING)
 
 
 _DIGITS = frozenset("0123456789")

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.dom import ends_sentence, link_density, text_length, text_of
+from crawler.extract.dom import ends_sentence, ink, link_density, text_length, text_of
 from crawler.extract.hints import LEAD, NEGATIVE, class_id
 from crawler.extract.prose import ancestors, attached
 from crawler.extract.scan import Scan
@@ -26,6 +26,8 @@ _BETWEEN_MIN = 60
 _BETWEEN_LINKS = 0.2
 _HINT_LEVELS = 3
 _BETWEEN_SCAN = 40
+# Characters of other text a standfirst's box may hold (a stray label, a space).
+_BOX_SLACK = 10
 # The standfirst and the body meet within this many levels above each.
 _NEAR_LEVELS = 6
 
@@ -35,7 +37,9 @@ def leads(picked: list[LexborNode], found: Scan) -> list[LexborNode]:
     named = _named_leads(picked)
     between = [node for node in _between_headline_and_body(picked, found)
                if not any(_contains(lead, node) for lead in named)]
-    return named + between
+    if named or between:
+        return named + between
+    return _standfirst_before(picked)
 
 
 def _named_leads(picked: list[LexborNode]) -> list[LexborNode]:
@@ -54,6 +58,26 @@ def _named_leads(picked: list[LexborNode]) -> list[LexborNode]:
                     break
         sibling = sibling.prev
     return out
+
+
+def _standfirst_before(picked: list[LexborNode]) -> list[LexborNode]:
+    """The box right before the body when its only text is one prose paragraph: a standfirst
+    set apart from the body (a hero or intro box) on a page without a headline element."""
+    sibling = picked[0].prev
+    while sibling is not None and not sibling.is_element_node:
+        sibling = sibling.prev
+    if sibling is None:
+        return []
+    para = sibling if sibling.tag == "p" else None
+    if para is None:
+        found = sibling.css("p")
+        if len(found) != 1:
+            return []
+        para = found[0]
+        # Nothing else in the box: a heading or a link list beside it makes it something else.
+        if ink(text_of(sibling)) > ink(text_of(para)) + _BOX_SLACK:
+            return []
+    return [sibling] if _standfirst(para) else []
 
 
 def _between_headline_and_body(picked: list[LexborNode], found: Scan) -> list[LexborNode]:

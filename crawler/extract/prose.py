@@ -53,6 +53,8 @@ class Evidence:
     """Each element's ancestors (itself first, at most `DEPTH`) and whether one is a thread."""
     named_off: set[int]
     """Elements named as not the body (`named_off_body`)."""
+    total: int = 0
+    """Characters of qualifying text blocks on the whole page, outside comment threads."""
 
 
 def net_prose(node: LexborNode, prose: int) -> float:

@@ -63,6 +63,11 @@ def _roles() -> dict[str | None, tuple[int, ...]]:
 # Which lists each collected tag goes to: one dict lookup per element instead of a chain of set
 # and string tests, which was most of the walk's Python time.
 _ROLES = _roles()
+# The same by lexbor's tag id, filled as tags are met: reading a node's id costs no string, its
+# name does. Known HTML tags have fixed ids; a custom element's id may differ from document to
+# document, but never equals a known tag's, and custom elements have no role.
+_ROLES_BY_ID: dict[int, tuple[int, ...] | None] = {}
+_UNSEEN: tuple[int, ...] = (-1,)  # not looked up yet
 
 
 def _lists(found: Scan) -> tuple[list[LexborNode], ...]:
@@ -76,9 +81,12 @@ def scan(tree: LexborHTMLParser) -> Scan:
     if root is None:
         return found
     lists = _lists(found)
-    roles = _ROLES.get
+    by_id = _ROLES_BY_ID
     for node in root.traverse(include_text=False):
-        where = roles(node.tag)
+        tag_id = node.tag_id
+        where = by_id.get(tag_id, _UNSEEN)
+        if where is _UNSEEN:
+            where = by_id[tag_id] = _ROLES.get(node.tag)
         if where is not None:
             for index in where:
                 lists[index].append(node)
