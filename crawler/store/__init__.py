@@ -21,6 +21,7 @@ from crawler.store.base import (
     StoreUnavailableError,
     url_path,
 )
+from crawler.store.entries import EntryMatch, SightingMatch
 from crawler.store.factory import describe_storage, maintenance_of, open_store
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "BackupError",
     "DatabaseConnectionError",
     "DatabaseMissingError",
+    "EntryMatch",
     "EventBuilder",
     "LeaseKey",
     "LeaseKind",
@@ -36,6 +38,7 @@ __all__ = [
     "SchemaError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
+    "SightingMatch",
     "Store",
     "StoreClosedError",
     "StoreError",

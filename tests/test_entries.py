@@ -1,0 +1,125 @@
+"""Following a feed's entries (`crawler.entries`): the pure rule choosing the article an entry
+stands for, and, through `App.run_pass` against a local site with a feed of a few hundred big
+pages, how many first sights a poll has in flight at once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from crawler.config import load_config
+from crawler.entries import entry_article
+from crawler.models import Article
+from crawler.store import EntryMatch
+from tests.conftest import FakeClock
+from tests.e2e_support import run_pass
+
+KEY, LINK = "entry:https://news.example/rss guid-1", "https://news.example/a/1"
+
+
+def _article(article_id: int) -> Article:
+    return Article(article_id=article_id, canonical_url=f"https://news.example/c/{article_id}",
+                   url=LINK, feed_url="https://news.example/rss", first_seen_at=FakeClock().now,
+                   current_version=1, current_hash="sha256:x", title="T", deleted=False,
+                   check_count=0, next_check_at=None)
+
+
+A, B = _article(1), _article(2)
+
+
+@pytest.mark.parametrize(("match", "known", "remember"), [
+    (EntryMatch(by_key=None, by_link=None), None, []),  # a first sight
+    (EntryMatch(by_key=A, by_link=A), A, []),  # both keys lead there already
+    (EntryMatch(by_key=None, by_link=A), A, [KEY]),  # the guid is remembered
+    (EntryMatch(by_key=A, by_link=None), A, [LINK]),  # a new link (a retitled slug)
+    # A reused guid: the link's article wins, and the guid keeps leading to its first one.
+    (EntryMatch(by_key=B, by_link=A), A, []),
+])
+def test_entry_article(match: EntryMatch, known: Article | None, remember: list[str]) -> None:
+    assert entry_article(match, KEY, LINK) == (known, remember)
+
+
+AT_ONCE = 4  # [fetch] global_concurrency below: the most first sights a poll follows at once
+ENTRIES = 160
+PARAGRAPH = ("The council met on Tuesday to discuss the budget for the harbour, the railway "
+             "station and the museum, and voted after a long debate that lasted until late. ")
+
+
+class BigFeedSite:
+    """One feed of `ENTRIES` entries, each a ~60 KB article page. Each page request notes how
+    many first sights are in flight: pages asked for so far (this one included) less the
+    articles stored by then (read from the crawler's database file)."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.requested = 0
+        self.most_in_flight = 0
+        self.server: TestServer | None = None
+
+    def url(self, path: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(path))
+
+    def app(self) -> web.Application:
+        async def rss(_: web.Request) -> web.Response:
+            items = "".join(
+                f"<item><title>Story {n}</title><link>{self.url(f'/a/{n}')}</link>"
+                f"<guid>story-{n}</guid><description>Story {n}.</description></item>"
+                for n in range(ENTRIES))
+            return web.Response(
+                text=f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+                     f"<link>{self.url('/')}</link><description>d</description>{items}"
+                     "</channel></rss>", content_type="application/rss+xml")
+
+        async def page(request: web.Request) -> web.Response:
+            self.requested += 1
+            with sqlite3.connect(f"{self.db.as_uri()}?mode=ro", uri=True) as conn:
+                stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            self.most_in_flight = max(self.most_in_flight, self.requested - stored)
+            n = request.match_info["n"]
+            body = "".join(f"<p>Story {n}, part {i}. {PARAGRAPH}</p>" for i in range(300))
+            return web.Response(
+                text=f"<html><head><title>Story {n}</title></head><body><article>"
+                     f"<h1>Story {n}</h1>{body}</article></body></html>",
+                content_type="text/html")
+
+        app = web.Application()
+        app.router.add_get("/rss.xml", rss)
+        app.router.add_get("/a/{n}", page)
+        return app
+
+
+async def test_a_poll_has_a_bounded_number_of_first_sights_in_flight(
+        tmp_path: Path, clock: FakeClock) -> None:
+    db = tmp_path / "crawler.db"
+    site = BigFeedSite(db)
+    site.server = TestServer(site.app(), host="127.0.0.1")
+    await site.server.start_server()
+    try:
+        config = tmp_path / "crawler.toml"
+        config.write_text(f"""
+[storage]
+database = "{db}"
+[fetch]
+per_host_delay = "0s"
+per_host_concurrency = 16
+global_concurrency = {AT_ONCE}
+allow_private_addresses = true
+respect_robots_txt = false
+[logging]
+level = "warning"
+[[feeds]]
+url = "{site.url('/rss.xml')}"
+""", encoding="utf-8")
+        assert await run_pass(load_config(config), clock) is False
+    finally:
+        await site.server.close()
+    assert site.requested == ENTRIES
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == ENTRIES
+    # Every entry gathered at once would keep far more pages waiting for the store.
+    assert 1 <= site.most_in_flight <= AT_ONCE
