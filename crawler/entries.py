@@ -113,7 +113,8 @@ class EntryFollower:
         finally:
             if not lock.locked():
                 self._url_locks.pop(entry.link, None)
-        await self._store.add_url_aliases(known.article_id, missing)
+        if missing:
+            await self._store.add_url_aliases(known.article_id, missing)
         return await self._known_entry(known, entry)
 
     async def _known_entry(self, article: Article, entry: FeedEntry) -> CheckOutcome:
