@@ -90,13 +90,22 @@ class EntryFollower:
     async def follow_all(self, feed: FeedSettings, entries: Sequence[FeedEntry], *,
                          at_once: int) -> list[CheckOutcome]:
         """Follow every entry, at most `at_once` at a time (in feed order); the outcomes in
-        the entries' order."""
+        the entries' order. Should one raise (the store is lost), the entries being followed
+        finish and no other starts."""
         outcomes: list[CheckOutcome] = [CheckOutcome(ok=False, result="error")] * len(entries)
         todo = iter(enumerate(entries))
+        failed = False
 
         async def worker() -> None:
+            nonlocal failed
             for index, entry in todo:
-                outcomes[index] = await self.follow(feed, entry)
+                if failed:
+                    return
+                try:
+                    outcomes[index] = await self.follow(feed, entry)
+                except BaseException:
+                    failed = True
+                    raise
 
         await asyncio.gather(*(worker() for _ in range(min(at_once, len(entries)))))
         return outcomes

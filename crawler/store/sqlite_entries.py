@@ -117,21 +117,21 @@ class SQLiteEntries(SQLiteDatabase):
         next_check = encode_time_opt(next_check_at)
 
         async def tx(conn: aiosqlite.Connection) -> int:
-            existing = list(await conn.execute_fetchall(
-                "SELECT id FROM articles WHERE canonical_url = ?", (canonical_url,)
-            ))
-            if existing:
-                raise ArticleExistsError(canonical_url)
+            # Each statement is a hop to the connection's thread: the unique canonical URL
+            # tells of an existing article, no SELECT before.
             cursor = await conn.execute(
                 """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
                        last_checked_at, next_check_at, check_count, current_version,
                        current_hash, title, deleted, source, extractor_version, host,
                        url_path)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?, ?)
+                   ON CONFLICT (canonical_url) DO NOTHING""",
                 (canonical_url, url, feed_url, seen, seen, next_check,
                  content.content_hash, content.title, source, extractor_version,
                  url_host(url), url_path(canonical_url)),
             )
+            if cursor.rowcount != 1:
+                raise ArticleExistsError(canonical_url)
             article_id = cursor.lastrowid
             assert article_id is not None
             await conn.executemany(_ALIAS, [(alias, article_id) for alias

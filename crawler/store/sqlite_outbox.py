@@ -270,11 +270,12 @@ async def insert_event(
          encode_text(event.payload)),
     )
     endpoints = list(dict.fromkeys(event.endpoints))  # de-duplicated, order kept
-    await conn.executemany(
-        """INSERT INTO deliveries (event_id, endpoint_url, status, attempts, next_attempt_at,
-               created_at) VALUES (?, ?, 'pending', 0, ?, ?)""",
-        [(event.event_id, endpoint, created, created) for endpoint in endpoints],
-    )
+    if endpoints:  # (a statement is a hop to the connection's thread, even with no rows)
+        await conn.executemany(
+            """INSERT INTO deliveries (event_id, endpoint_url, status, attempts,
+                   next_attempt_at, created_at) VALUES (?, ?, 'pending', 0, ?, ?)""",
+            [(event.event_id, endpoint, created, created) for endpoint in endpoints],
+        )
 
 
 async def _endpoint(conn: aiosqlite.Connection, url: str) -> EndpointState:
