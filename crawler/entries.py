@@ -90,8 +90,8 @@ class EntryFollower:
     async def follow_all(self, feed: FeedSettings, entries: Sequence[FeedEntry], *,
                          at_once: int) -> list[CheckOutcome]:
         """Follow every entry, at most `at_once` at a time (in feed order); the outcomes in
-        the entries' order. Should one raise (the store is lost), the entries being followed
-        finish and no other starts."""
+        the entries' order. Should one raise (the store is lost), no other starts, and it is
+        raised once the ones being followed have finished."""
         outcomes: list[CheckOutcome] = [CheckOutcome(ok=False, result="error")] * len(entries)
         todo = iter(enumerate(entries))
         failed = False
@@ -107,7 +107,11 @@ class EntryFollower:
                     failed = True
                     raise
 
-        await asyncio.gather(*(worker() for _ in range(min(at_once, len(entries)))))
+        ended = await asyncio.gather(*(worker() for _ in range(min(at_once, len(entries)))),
+                                     return_exceptions=True)
+        for failure in ended:
+            if isinstance(failure, BaseException):
+                raise failure
         return outcomes
 
     async def follow(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:

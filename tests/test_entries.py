@@ -181,3 +181,37 @@ async def test_an_entry_costs_one_store_read_and_a_first_sight_one_more_and_one_
                                            site.url(f"/a/{n}"))
             assert found.by_key is not None and found.by_key == found.by_link
     assert await store.count_articles() == entries
+
+
+class FailingStore(CountingStore):
+    """The store lost after `good` entry lookups: every later one raises."""
+
+    def __init__(self, store: SQLiteStore, good: int) -> None:
+        super().__init__(store)
+        self._good = good
+
+    def __getattr__(self, name: str) -> Any:
+        counted = super().__getattr__(name)
+        if name != "find_entry":
+            return counted
+
+        async def find_entry(*args: Any) -> Any:
+            if self.calls[name] >= self._good:
+                self.calls[name] += 1
+                raise ConnectionError("the database went away")
+            return await counted(*args)
+
+        return find_entry
+
+
+async def test_a_poll_whose_store_fails_starts_no_more_entries(
+        tmp_path: Path, store: SQLiteStore, clock: FakeClock) -> None:
+    site = BigFeedSite(tmp_path / "crawler.db", entries=40, paragraphs=20)
+    failing = FailingStore(store, good=6)
+    async with serving(site, tmp_path) as settings, Fetcher(settings.fetch) as fetcher:
+        pipeline = Pipeline(settings, failing, fetcher, clock=clock)  # type: ignore[arg-type]
+        with pytest.raises(ConnectionError):
+            await pipeline.poll_feed(settings.feeds[0])
+    # The entries being followed when it failed finished first; none was started after.
+    assert failing.calls["find_entry"] <= 6 + AT_ONCE
+    assert site.requested == await store.count_articles() == 6
