@@ -74,6 +74,9 @@ def entry_article(match: EntryMatch, key: str, link: str) -> tuple[Article | Non
 
 
 class EntryFollower:
+    """Follows the entries of polled feeds (see the module docstring); the page is fetched
+    and read with the pipeline's `fetch_page` and `extract`."""
+
     def __init__(self, store: Store, recorder: Recorder, sightings: Sightings,
                  offload: Offload, *, fetch_page: PageFetcher, extract: PageExtractor,
                  over_budget: Callable[[Any, str], None]) -> None:
