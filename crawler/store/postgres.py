@@ -1,6 +1,7 @@
 """The PostgreSQL implementation of the `Store` seam, for a fleet of daemons on one database:
-feeds and articles here, deliveries in `postgres_outbox`, the pool and transactions in
-`postgres_db` (its docstring has the rules), the schema in `postgres_schema`.
+feeds and article checks here, lookups by URL and new articles in `postgres_entries`,
+deliveries in `postgres_outbox`, the pool and transactions in `postgres_db` (its docstring has
+the rules), the schema in `postgres_schema`.
 
 Semantics are SQLiteStore's (one contract test suite runs against both). Where several daemons write
 at once: a canonical URL is one article by a unique constraint (the loser of a race gets
@@ -19,10 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import (
-    EventBuilder,
-    LeaseLostError,
-)
+from crawler.store.base import EventBuilder, LeaseLostError
 from crawler.store.postgres_checks import PostgresChecks
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue

@@ -1,6 +1,6 @@
-"""The SQLite implementation of the `Store` seam: feeds and articles here, deliveries in
-`sqlite_outbox`, connections and transactions in `sqlite_db` (its docstring has the durability
-rules)."""
+"""The SQLite implementation of the `Store` seam: feeds and article checks here, lookups by
+URL and new articles in `sqlite_entries`, deliveries in `sqlite_outbox`, connections and
+transactions in `sqlite_db` (its docstring has the durability rules)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,7 @@ from datetime import datetime
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import (
-    EventBuilder,
-    LeaseLostError,
-    StoreClosedError,
-)
+from crawler.store.base import EventBuilder, LeaseLostError, StoreClosedError
 from crawler.store.sqlite_checks import CheckStore
 from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_entries import SQLiteEntries, insert_version
