@@ -44,6 +44,19 @@ class Content:
 
 
 @dataclass(frozen=True, slots=True)
+class Sighting:
+    """An article as found: where, from which feed, what it says, from which source, and
+    the further keys that lead to it (its entry's id key: `crawler.entries.entry_key`)."""
+
+    url: str
+    canonical_url: str
+    feed_url: str
+    content: Content
+    source: str = "page"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Changes:
     """What differs between two versions (the `changes` object of an edited event)."""
 

@@ -20,19 +20,18 @@ import structlog
 from crawler.budget import Offload, OverBudgetError
 from crawler.clock import ms_since, utc_now
 from crawler.config import FeedSettings, Settings
+from crawler.entries import EntryFollower
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
 from crawler.metrics import Metrics
-from crawler.models import Article, Content, FeedEntry
+from crawler.models import Article, Content
 from crawler.pages import rules_for
 from crawler.recheck import Rechecks
-from crawler.recorder import CheckOutcome, Recorder, Sighting
+from crawler.recorder import CheckOutcome, Recorder
 from crawler.schedule import next_feed_poll
 from crawler.sightings import Sightings
 from crawler.store import Store
-from crawler.textnorm import make_content
-from crawler.urls import normalize_url
 
 __all__ = ["CheckOutcome", "Pipeline", "PollOutcome", "utc_now"]
 
@@ -40,10 +39,6 @@ log = structlog.get_logger(__name__)
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
                "text/xml;q=0.8, */*;q=0.5")
-GONE_STATUSES = (404, 410)
-# Answers that say the page will not be ours to read: the article is then tracked from its
-# feed entry, when the entry carries the article.
-UNREADABLE_STATUSES = (401, 403)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +68,15 @@ class Pipeline:
         self._recorder = Recorder(store, lambda: self._settings, clock=clock,
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
-        self._sightings = Sightings(store, lambda: self._fetcher, self._read_probe,
-                                    self._metrics)
+        # The fetcher in use now: a reload that changes `[fetch]` replaces it.
+        sightings = Sightings(lambda: self._fetcher, self._read_probe, self._metrics)
+        self._entries = EntryFollower(
+            store, self._recorder, sightings,
+            self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
+            extract=lambda page, bound, title: self._extract(page, bound, fallback_title=title))
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)
-        # Two entries (or feeds) pointing to one page must not both create the article.
-        self._url_locks: dict[str, asyncio.Lock] = {}
 
     def replace_settings(self, settings: Settings, fetcher: Fetcher | None = None) -> None:
         """Use a reloaded config (and, when `[fetch]` changed, a fetcher built from it) from
@@ -129,7 +126,8 @@ class Pipeline:
             return await self.feed_failed(feed, str(exc), errors, started,
                                           lease_owner=lease_owner)
 
-        results = await asyncio.gather(*(self._follow_entry(feed, e) for e in parsed.entries))
+        results = await self._entries.follow_all(
+            feed, parsed.entries, at_once=self._settings.fetch.global_concurrency)
         new = sum(1 for r in results if r.result == "new")
         failed = sum(1 for r in results if not r.ok)
         # Entries whose page failed are retried on the next poll; with this answer's
@@ -172,126 +170,6 @@ class Pipeline:
         log.warning("feed_failed", feed=feed.url, error=error, consecutive_errors=errors + 1,
                     ms=ms_since(started))
         return PollOutcome(feed.url, ok=False, status="error", error=error)
-
-    async def _follow_entry(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:
-        known = await self._find_entry(feed, entry)
-        if known is not None:
-            return await self._known_entry(known, entry)
-        lock = self._url_locks.setdefault(entry.link, asyncio.Lock())
-        try:
-            async with lock:
-                known = await self._find_entry(feed, entry)
-                if known is not None:
-                    return await self._known_entry(known, entry)
-                outcome = await self._first_sight(feed, entry)
-                await self._find_entry(feed, entry)  # records the entry's id for next time
-                return outcome
-        finally:
-            if not lock.locked():
-                self._url_locks.pop(entry.link, None)
-
-    async def _find_entry(self, feed: FeedSettings, entry: FeedEntry) -> Article | None:
-        """The article an entry stands for: by its link, else by its guid/id within its feed
-        (which survives a new link after a retitled slug). The way not yet known is
-        remembered, so both lead there from now on. A link that leads to an article wins
-        over a guid that leads to another: feeds reuse guids for other stories, and an
-        entry's content compared with another article would be an invented edit."""
-        key = _entry_key(feed, entry)
-        by_id = await self._store.find_article_by_url(key)
-        by_link = await self._store.find_article_by_url(entry.link)
-        known = by_link or by_id
-        if known is not None and by_id is None:
-            await self._store.add_url_alias(known.article_id, key)
-        if known is not None and by_link is None:
-            await self._store.add_url_alias(known.article_id, entry.link)
-        return known
-
-    async def _known_entry(self, article: Article, entry: FeedEntry) -> CheckOutcome:
-        """An entry seen before. Page-sourced articles are re-checked on their own schedule;
-        a feed-sourced one is compared with its entry on every poll."""
-        if article.source != "feed" or not entry.content_html:
-            return CheckOutcome(ok=True, result="known")
-        started = time.perf_counter()
-        bound = log.bind(url=article.url, article_id=article.article_id, source="feed")
-        content = await self._entry_content(entry, bound)
-        if content is None:
-            return CheckOutcome(ok=False, result="error")
-        if not content.text:
-            bound.warning("extraction_empty", source="feed")
-            return CheckOutcome(ok=True, result="empty")
-        return await self._recorder.compare(article, content, bound, started)
-
-    async def _first_sight(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:
-        bound = log.bind(feed=feed.url, url=entry.link)
-        started = time.perf_counter()
-        fetched = await self._fetch_page(entry.link, bound)
-        unreadable = (
-            (isinstance(fetched, FetchError) and fetched.kind == "robots_disallowed")
-            or (isinstance(fetched, Response) and fetched.status in UNREADABLE_STATUSES)
-        )
-        if unreadable and entry.content_html:
-            return await self._first_sight_from_entry(feed, entry, bound, started)
-        if isinstance(fetched, FetchError):
-            return CheckOutcome(ok=False, result="error")
-        if fetched.status in GONE_STATUSES:
-            bound.info("page_checked", result="gone", http_status=fetched.status,
-                       ms=ms_since(started))
-            return CheckOutcome(ok=True, result="gone")
-        if fetched.status != 200:
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
-            return CheckOutcome(ok=False, result="error")
-        read = await self._extract(fetched, bound, fallback_title=entry.title)
-        if read is None:
-            return CheckOutcome(ok=False, result="error")
-        claimed, content = read
-        if not content.text:
-            bound.warning("extraction_empty", final_url=fetched.final_url, ms=ms_since(started))
-            return CheckOutcome(ok=True, result="empty")
-        canonical = await self._sightings.identity(entry.link, fetched, claimed, content, bound,
-                                                   fallback_title=entry.title)
-        return await self._first_version(Sighting(entry.link, canonical, feed.url, content),
-                                         bound, started)
-
-    async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, bound: Any,
-                                      started: float) -> CheckOutcome:
-        content = await self._entry_content(entry, bound)
-        if content is None:
-            return CheckOutcome(ok=False, result="error")
-        if not content.text:
-            bound.warning("extraction_empty", source="feed", ms=ms_since(started))
-            return CheckOutcome(ok=True, result="empty")
-        bound.info("page_unreadable", reason="tracked from its feed entry")
-        return await self._first_version(
-            Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed"),
-            bound, started)
-
-    async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
-        """A new article, unless the sighting is one of its feed under another query string
-        (`Sightings.content_alias`): then its URL becomes that article's alias (and, when
-        its text differs, it is a check of that article)."""
-        alias = await self._sightings.content_alias(seen, bound)
-        if alias is None:
-            return await self._recorder.first_version(seen, bound, started)
-        article = alias.article
-        for url in dict.fromkeys((seen.canonical_url, seen.url)):
-            await self._store.add_url_alias(article.article_id, url)
-        bound.info("url_aliased", article_id=article.article_id,
-                   canonical_url=article.canonical_url, edited=alias.edited)
-        if alias.edited:
-            return await self._recorder.compare(article, seen.content, bound, started)
-        bound.info("page_checked", result="alias", article_id=article.article_id,
-                   ms=ms_since(started))
-        return CheckOutcome(ok=True, result="known")
-
-    async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
-        """The article as a full-content feed entry carries it; the headline is the entry's.
-        None when the entry could not be extracted within its budget (logged)."""
-        try:
-            extracted = await self._offload.extract(entry.content_html or "", entry.link)
-        except OverBudgetError as exc:
-            self._over_budget(bound, str(exc))
-            return None
-        return make_content(entry.title or extracted.title, extracted.text)
 
     # --- re-checks ---------------------------------------------------------------------------
     async def check_article(self, article: Article) -> CheckOutcome:
@@ -344,11 +222,6 @@ class Pipeline:
     def _over_budget(self, bound: Any, reason: str) -> None:
         self._metrics.page_fetched("over_budget")
         bound.warning("extraction_over_budget", error=reason)
-
-
-def _entry_key(feed: FeedSettings, entry: FeedEntry) -> str:
-    """An entry's identity as an alias of its article: guids are only unique within a feed."""
-    return f"entry:{feed.url} {entry.entry_id}"
 
 
 def _max_age(cache_control: str | None) -> float:

@@ -42,7 +42,7 @@ from crawler.decision import (
 from crawler.error_pages import error_page_reason, text_fingerprint
 from crawler.extract import version as extractor
 from crawler.metrics import Metrics
-from crawler.models import Article, Content, EventRecord, VersionMark
+from crawler.models import Article, Content, EventRecord, Sighting, VersionMark
 from crawler.schedule import next_recheck
 from crawler.store import ArticleExistsError, PageCache, Store
 
@@ -61,17 +61,6 @@ class CheckOutcome:
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
     "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """An article as found: where, from which feed, what it says, and from which source."""
-
-    url: str
-    canonical_url: str
-    feed_url: str
-    content: Content
-    source: str = "page"
 
 
 # How a check is classified: `classify` itself by default; the daemon's runs it off the loop
@@ -96,10 +85,10 @@ class Recorder:
         self._on_event = on_event
 
     # --- first sight -------------------------------------------------------------------------
-    async def first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+    async def first_version(self, seen: Sighting, existing: Article | None, bound: Any,
+                            started: float) -> CheckOutcome:
         """Version 1 and `article.new`, unless the canonical URL is already tracked (another
-        entry or feed led there first): then this is a check of that article."""
-        existing = await self._store.find_article_by_url(seen.canonical_url)
+        entry or feed led there first: `existing`): then this is a check of that article."""
         reason = error_page_reason(seen.content)
         if existing is None and reason is not None:
             # Nothing is tracked from an error page: the entry is followed again next poll.
@@ -118,7 +107,7 @@ class Recorder:
                 await self._store.create_article(
                     canonical_url=seen.canonical_url, url=seen.url, feed_url=seen.feed_url,
                     content=seen.content, event=event, seen_at=now,
-                    next_check_at=first_check, source=seen.source,
+                    next_check_at=first_check, source=seen.source, aliases=seen.aliases,
                     extractor_version=extractor.EXTRACTOR_VERSION,
                 )
             except ArticleExistsError:
@@ -131,7 +120,7 @@ class Recorder:
                            source=seen.source, content_hash=seen.content.content_hash,
                            event_id=event.event_id, ms=ms_since(started))
                 return CheckOutcome(ok=True, result="new")
-        await self._store.add_url_alias(existing.article_id, seen.url)
+        await self._store.add_url_aliases(existing.article_id, (seen.url, *seen.aliases))
         if existing.source != seen.source:
             # One article never mixes page and feed versions: the first source stays.
             bound.info("page_checked", result="known", source=existing.source)

@@ -21,9 +21,8 @@ from typing import Any
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import ClaimVerdict, Probe, judge_claim, needs_verification
 from crawler.metrics import Metrics
-from crawler.models import Article, Content
-from crawler.recorder import Sighting
-from crawler.store import Store, url_path
+from crawler.models import Article, Content, Sighting
+from crawler.store import SightingMatch
 from crawler.urls import normalize_url
 
 # Reads a fetched page, with the headline to use when it names none: what it says it is
@@ -42,41 +41,39 @@ class Alias:
 
 
 class Sightings:
-    def __init__(self, store: Store, fetcher: Callable[[], Fetcher], read: PageReader,
+    def __init__(self, fetcher: Callable[[], Fetcher], read: PageReader,
                  metrics: Metrics) -> None:
         """`fetcher`: the fetcher in use now (a reload that changes `[fetch]` replaces it, and
         the one replaced is closed soon after)."""
-        self._store = store
         self._fetcher = fetcher
         self._read = read
         self._metrics = metrics
 
-    async def identity(self, requested: str, response: Response, claimed: str,
+    async def identity(self, requested: str, final_url: str, claimed: str,
                        content: Content, bound: Any, *, fallback_title: str = "") -> str:
-        """The URL naming the article fetched from `requested` (answered by `response`),
+        """The URL naming the article fetched from `requested` (answered from `final_url`),
         whose page claims `claimed` (`article_identity`) and reads as `content` (read with
         `fallback_title`, which the claimed page is read with too, so that equal pages hash
         alike)."""
         probe = None
-        if needs_verification(requested, response.final_url, claimed):
+        if needs_verification(requested, final_url, claimed):
             probe = await self._probe(claimed, fallback_title, bound)
-        verdict = judge_claim(requested, response.final_url, claimed, content.content_hash,
+        verdict = judge_claim(requested, final_url, claimed, content.content_hash,
                               probe)
         if probe is not None:
             _log_verdict(bound, claimed, verdict)
         return verdict.identity
 
-    async def content_alias(self, seen: Sighting, bound: Any) -> Alias | None:
+    async def content_alias(self, seen: Sighting, found: SightingMatch,
+                            bound: Any) -> Alias | None:
         """The tracked article this first sighting is another URL of (see the module
-        docstring); None when its identity is tracked already (a check of that article, the
-        recorder's business) or it is no article of its feed seen again."""
-        if await self._store.find_article_by_url(seen.canonical_url) is not None:
+        docstring), from what the store knows of it (`found`: `Store.find_sighting`); None
+        when its identity is tracked already (a check of that article, the recorder's
+        business) or it is no article of its feed seen again."""
+        if found.tracked is not None:
             return None
-        path = url_path(seen.canonical_url)
-        same = await self._store.find_article_by_content(seen.feed_url, path,
-                                                         seen.content.content_hash)
-        if same is not None:
-            return Alias(same, edited=False)
+        if found.same_content is not None:
+            return Alias(found.same_content, edited=False)
         if seen.source != "page":
             return None
         # The text differs: a story edited since it was last seen under another cache-buster,
@@ -84,7 +81,7 @@ class Sightings:
         # one article at this path can tell, fetched now: if it reads as this sighting, the
         # query selects nothing. With several articles at the path the query does select
         # stories, and none is fetched.
-        at_path = await self._store.find_articles_at_path(seen.feed_url, path, limit=2)
+        at_path = found.at_path
         if len(at_path) != 1 or at_path[0].source != "page":
             return None
         probe = await self._probe(at_path[0].url, seen.content.title, bound)

@@ -21,8 +21,8 @@ from crawler.config import load_config
 from crawler.extract import ExtractedArticle
 from crawler.extract import version as extractor
 from crawler.metrics import Metrics
-from crawler.models import Article, Content
-from crawler.recorder import CheckOutcome, Recorder, Sighting
+from crawler.models import Article, Content, Sighting
+from crawler.recorder import CheckOutcome, Recorder
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, PARAS, NewsSite
@@ -61,8 +61,9 @@ class Harness:
 
     async def first(self, content: Content) -> CheckOutcome:
         bound = structlog.get_logger("test").bind(url=URL)
-        return await self.recorder.first_version(Sighting(URL, URL, FEED, content), bound,
-                                                 time.perf_counter())
+        tracked = await self.store.find_article_by_url(URL)
+        return await self.recorder.first_version(Sighting(URL, URL, FEED, content), tracked,
+                                                 bound, time.perf_counter())
 
     async def check(self, content: Content, after: float = HOUR) -> CheckOutcome:
         self.clock.advance(after)

@@ -21,6 +21,7 @@ from crawler.store.base import (
     StoreUnavailableError,
     url_path,
 )
+from crawler.store.entries import EntryMatch, SightingMatch
 from crawler.store.factory import describe_storage, maintenance_of, open_store
 from crawler.store.page_cache import PageCache
 
@@ -29,6 +30,7 @@ __all__ = [
     "BackupError",
     "DatabaseConnectionError",
     "DatabaseMissingError",
+    "EntryMatch",
     "EventBuilder",
     "LeaseKey",
     "LeaseKind",
@@ -38,6 +40,7 @@ __all__ = [
     "SchemaError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
+    "SightingMatch",
     "Store",
     "StoreClosedError",
     "StoreError",

@@ -47,6 +47,7 @@ from crawler.models import (
     VersionMark,
 )
 from crawler.store.claims import LeaseKey, LeaseKind, StoreClaims
+from crawler.store.entries import EntryStore
 from crawler.store.errors import (
     ArticleExistsError,
     BackupError,
@@ -72,6 +73,7 @@ __all__ = [
     "BackupError",
     "DatabaseConnectionError",
     "DatabaseMissingError",
+    "EntryStore",
     "EventBuilder",
     "LeaseKey",
     "LeaseKind",
@@ -110,10 +112,10 @@ def url_path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class Store(StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Protocol):
-    """The whole seam: the methods below, the read queries of `StoreReads`, the page cache of
-    `PageCacheStore` (`mark_checked` among them), the outbox of `StoreOutbox` and the claims
-    of `StoreClaims`."""
+class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Protocol):
+    """The whole seam: the methods below, the article lookups and creation of `EntryStore`,
+    the read queries of `StoreReads`, the page cache of `PageCacheStore` (`mark_checked`
+    among them), the outbox of `StoreOutbox` and the claims of `StoreClaims`."""
 
     def describe(self) -> str:
         """Where the data lives, for logs and operators (no secrets)."""
@@ -179,32 +181,7 @@ class Store(StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Protocol):
         other feed is marked not configured and is no longer claimed (its row, history and
         any lease stay). Leases are not touched."""
 
-    # --- articles ----------------------------------------------------------------------------
-    async def find_article_by_url(self, url: str) -> Article | None:
-        """The article that `url` (an entry link or a canonical URL, normalized) points to."""
-
-    async def add_url_alias(self, article_id: int, url: str) -> None:
-        """Record that `url` also leads to the article (no-op if already known)."""
-
-    async def create_article(
-        self,
-        *,
-        canonical_url: str,
-        url: str,
-        feed_url: str,
-        content: Content,
-        event: EventRecord,
-        seen_at: datetime,
-        next_check_at: datetime | None,
-        extractor_version: int,
-        source: str = "page",
-    ) -> Article:
-        """First sight: article + version 1 + its event + deliveries, one transaction. `url`
-        (the entry link) and `canonical_url` both become aliases; `source` is "page" or "feed"
-        (see `Article.source`); `extractor_version`: what extracted `content` (see
-        `crawler.extract.version`). Raises `ArticleExistsError` if the canonical URL is already
-        tracked."""
-
+    # --- articles (lookups by URL and creation: `crawler.store.entries.EntryStore`) ------
     async def add_version(
         self,
         article_id: int,
@@ -315,20 +292,6 @@ class Store(StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Protocol):
         with that text since then (0 for an unknown article). One short write; not part of
         a check's lease."""
 
-    # --- identity lookups --------------------------------------------------------------------
-    async def find_article_by_content(
-        self, feed_url: str, path: str, content_hash: str
-    ) -> Article | None:
-        """The article first seen from `feed_url` whose canonical URL without its query is
-        `path` (`url_path`) and whose current version hashes to `content_hash`: the oldest if
-        several, None if none (an indexed query). A page reached through a cache-busting
-        query string is found this way (`crawler.sightings`)."""
-
-    async def find_articles_at_path(
-        self, feed_url: str, path: str, *, limit: int
-    ) -> list[Article]:
-        """Up to `limit` articles first seen from `feed_url` whose canonical URL without its
-        query is `path` (`url_path`), oldest first (an indexed query)."""
 
     # --- due times moved from outside their work ---------------------------------------------
     async def clamp_due_times(self, now: datetime, caps: DueCaps) -> int:

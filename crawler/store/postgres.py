@@ -1,6 +1,7 @@
 """The PostgreSQL implementation of the `Store` seam, for a fleet of daemons on one database:
-feeds and articles here, deliveries in `postgres_outbox`, the pool and transactions in
-`postgres_db` (its docstring has the rules), the schema in `postgres_schema`.
+feeds and article checks here, lookups by URL and new articles in `postgres_entries`,
+deliveries in `postgres_outbox`, the pool and transactions in `postgres_db` (its docstring has
+the rules), the schema in `postgres_schema`.
 
 Semantics are SQLiteStore's (one contract test suite runs against both). Where several daemons write
 at once: a canonical URL is one article by a unique constraint (the loser of a race gets
@@ -19,16 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import (
-    ArticleExistsError,
-    EventBuilder,
-    LeaseLostError,
-    url_host,
-    url_path,
-)
+from crawler.store.base import EventBuilder, LeaseLostError
 from crawler.store.postgres_checks import PostgresChecks
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue
+from crawler.store.postgres_entries import PostgresEntries, insert_version
 from crawler.store.postgres_hosts import PostgresHostTurns
 from crawler.store.postgres_leases import (
     CLEAR_LEASE,
@@ -44,7 +40,6 @@ from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
 from crawler.store.postgres_rows import (
     ARTICLE_COLUMNS,
-    encode_text,
     row_to_article,
     row_to_feed_state,
     row_to_version,
@@ -86,7 +81,7 @@ _FEED_OK = _FEED_INSERT + """
 
 
 class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresRetarget,
-                    PostgresPageCache, PostgresReads):
+                    PostgresPageCache, PostgresEntries, PostgresReads):
     """`Store` on one PostgreSQL database (`url`: a libpq URL). Construct, (`await
     migrate()`,) `await open()`, use, `await close()`; `postgres_db` says what `readonly`
     means."""
@@ -203,111 +198,7 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
 
         return await self._write(tx)
 
-    # --- articles ----------------------------------------------------------------------------
-    async def find_article_by_url(self, url: str) -> Article | None:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM article_urls u"  # noqa: S608
-            " JOIN articles a ON a.id = u.article_id WHERE u.url = %s",
-            (url,),
-        )
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_article_by_content(
-        self, feed_url: str, path: str, content_hash: str
-    ) -> Article | None:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = %s AND a.current_hash = %s AND a.feed_url = %s"
-            " ORDER BY a.id LIMIT 1",
-            (path, content_hash, feed_url),
-        )
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_articles_at_path(
-        self, feed_url: str, path: str, *, limit: int
-    ) -> list[Article]:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = %s AND a.feed_url = %s ORDER BY a.id LIMIT %s",
-            (path, feed_url, limit),
-        )
-        return [row_to_article(r) for r in rows]
-
-    async def add_url_alias(self, article_id: int, url: str) -> None:
-        """See `Store.add_url_alias`. A URL already leading to another article keeps leading
-        there. Raises psycopg's ForeignKeyViolation if the article does not exist."""
-
-        async def tx(conn: Conn) -> None:
-            await conn.execute(
-                "INSERT INTO article_urls (url, article_id) VALUES (%s, %s)"
-                " ON CONFLICT (url) DO NOTHING",
-                (url, article_id),
-            )
-
-        await self._write(tx)
-
-    async def create_article(
-        self,
-        *,
-        canonical_url: str,
-        url: str,
-        feed_url: str,
-        content: Content,
-        event: EventRecord,
-        seen_at: datetime,
-        next_check_at: datetime | None,
-        extractor_version: int,
-        source: str = "page",
-    ) -> Article:
-        seen = utc(seen_at)
-        next_check = utc_opt(next_check_at)
-
-        async def tx(conn: Conn) -> int:
-            # A racing create of the same canonical URL waits here for the other transaction,
-            # then finds the row: it does nothing and returns nothing.
-            cur = await conn.execute(
-                """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
-                       last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source, extractor_version, host,
-                       url_path)
-                   VALUES (%s, %s, %s, %s, %s, %s, 0, 1, %s, %s, false, %s, %s, %s, %s)
-                   ON CONFLICT (canonical_url) DO NOTHING RETURNING id""",
-                (canonical_url, url, feed_url, seen, seen, next_check,
-                 content.content_hash, content.title, source, extractor_version,
-                 url_host(url), url_path(canonical_url)),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise ArticleExistsError(canonical_url)
-            article_id = int(row["id"])
-            # Sorted, so two creates that share an alias take its key in the same order.
-            for alias in sorted({canonical_url, url}):
-                await conn.execute(
-                    "INSERT INTO article_urls (url, article_id) VALUES (%s, %s)"
-                    " ON CONFLICT (url) DO NOTHING",
-                    (alias, article_id),
-                )
-            await _insert_version(conn, article_id, 1, content, seen, extractor_version)
-            await insert_event(conn, event, article_id, 1)
-            return article_id
-
-        article_id = await self._write(tx)
-        return Article(
-            article_id=article_id,
-            canonical_url=canonical_url,
-            url=url,
-            feed_url=feed_url,
-            first_seen_at=seen,
-            current_version=1,
-            current_hash=content.content_hash,
-            title=content.title,
-            deleted=False,
-            check_count=0,
-            next_check_at=next_check,
-            source=source,
-            extractor_version=extractor_version,
-        )
-
+    # --- articles (lookups by URL and creation: `postgres_entries`) -----------------------
     async def add_version(
         self,
         article_id: int,
@@ -349,7 +240,7 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
             if row is None:
                 raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
             number = int(row["current_version"])
-            await _insert_version(conn, article_id, number, content, fetched, extractor_version)
+            await insert_version(conn, article_id, number, content, fetched, extractor_version)
             if event is not None:
                 await insert_event(conn, event(number), article_id, number)
             return number
@@ -483,15 +374,3 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
         rows = await self._read("SELECT count(*) AS n FROM versions")
         return int(rows[0]["n"])
 
-
-async def _insert_version(
-    conn: Conn, article_id: int, number: int, content: Content, fetched: datetime,
-    extractor_version: int,
-) -> None:
-    await conn.execute(
-        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at,
-                                 extractor_version)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-        (article_id, number, content.content_hash, content.title, encode_text(content.text),
-         fetched, extractor_version),
-    )

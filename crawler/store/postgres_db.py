@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -250,12 +250,13 @@ class PostgresDatabase:
         task.add_done_callback(self._write_done)
         return await asyncio.shield(task)
 
-    async def _write_one(self, sql: Any, params: Sequence[Any] = (), *,
+    async def _write_one(self, sql: Any, params: Sequence[Any] | Mapping[str, Any] = (), *,
                          pacing: bool = False) -> list[DictRow]:
         """One writing statement as its own transaction (the sessions are in autocommit: one
         round trip, no BEGIN/COMMIT), shielded as `_write` is; its rows, if it returns any.
-        Never run twice: a connection lost while it ran may have committed it. `pacing`: on
-        the connections kept for host turns."""
+        Run again only when it lost a deadlock (then nothing of it was written); never after
+        a lost connection: it may have committed. `pacing`: on the connections kept for host
+        turns."""
         if self._readonly:
             raise StoreClosedError("the store is read-only")
         pool = self._require()
@@ -263,12 +264,19 @@ class PostgresDatabase:
             pool = self._pacing_pool
 
         async def run() -> list[DictRow]:
-            try:
-                async with pool.connection() as conn:
-                    cur = await conn.execute(sql, params)
-                    return await cur.fetchall() if cur.description is not None else []
-            except _CONNECTION_ERRORS as exc:
-                raise await self._lost(exc) from exc
+            for attempt in range(1, _TX_ATTEMPTS + 1):
+                try:
+                    async with pool.connection() as conn:
+                        cur = await conn.execute(sql, params)
+                        return await cur.fetchall() if cur.description is not None else []
+                except psycopg.errors.TransactionRollback as exc:
+                    if attempt == _TX_ATTEMPTS:
+                        raise StoreError(
+                            f"{self.describe()}: a statement kept conflicting with others:"
+                            f" {_reason(exc)}") from exc
+                except _CONNECTION_ERRORS as exc:
+                    raise await self._lost(exc) from exc
+            raise AssertionError("unreachable")
 
         task = asyncio.ensure_future(run())
         self._inflight.add(task)

@@ -1,6 +1,6 @@
-"""The SQLite implementation of the `Store` seam: feeds and articles here, deliveries in
-`sqlite_outbox`, connections and transactions in `sqlite_db` (its docstring has the durability
-rules)."""
+"""The SQLite implementation of the `Store` seam: feeds and article checks here, lookups by
+URL and new articles in `sqlite_entries`, deliveries in `sqlite_outbox`, connections and
+transactions in `sqlite_db` (its docstring has the durability rules)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,10 @@ from datetime import datetime
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
-from crawler.store.base import (
-    ArticleExistsError,
-    EventBuilder,
-    LeaseLostError,
-    StoreClosedError,
-    url_host,
-    url_path,
-)
+from crawler.store.base import EventBuilder, LeaseLostError, StoreClosedError
 from crawler.store.sqlite_checks import CheckStore
 from crawler.store.sqlite_due import DueStore
+from crawler.store.sqlite_entries import SQLiteEntries, insert_version
 from crawler.store.sqlite_leases import (
     CLEAR_LEASE,
     FREE,
@@ -36,8 +30,6 @@ from crawler.store.sqlite_queries import SQLiteReads
 from crawler.store.sqlite_retarget import RetargetStore
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
-    decode_time,
-    encode_text,
     encode_time,
     encode_time_opt,
     row_to_article,
@@ -50,7 +42,8 @@ __all__ = ["SQLiteStore", "StoreClosedError"]
 _FEED_STATUSES = ("ok", "not_modified", "error")
 
 
-class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteReads):
+class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteEntries,
+                  SQLiteReads):
     """`Store` and `Maintenance` on one SQLite file. Construct, (`await migrate()`,)
     `await open()`, use, `await close()`; `sqlite_db` says what `readonly` and `exclusive`
     mean."""
@@ -194,109 +187,7 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteRe
 
         return await self._write(tx)
 
-    # --- articles ----------------------------------------------------------------------------
-    async def find_article_by_url(self, url: str) -> Article | None:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM article_urls u JOIN articles a ON a.id = u.article_id"  # noqa: S608
-            " WHERE u.url = ?",
-            (url,),
-        )
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_article_by_content(
-        self, feed_url: str, path: str, content_hash: str
-    ) -> Article | None:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = ? AND a.current_hash = ? AND a.feed_url = ?"
-            " ORDER BY a.id LIMIT 1",
-            (path, content_hash, feed_url),
-        )
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_articles_at_path(
-        self, feed_url: str, path: str, *, limit: int
-    ) -> list[Article]:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = ? AND a.feed_url = ? ORDER BY a.id LIMIT ?",
-            (path, feed_url, limit),
-        )
-        return [row_to_article(r) for r in rows]
-
-    async def add_url_alias(self, article_id: int, url: str) -> None:
-        """See `Store.add_url_alias`. A URL already leading to another article keeps leading
-        there. Raises sqlite3.IntegrityError if the article does not exist."""
-
-        async def tx(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO article_urls (url, article_id) VALUES (?, ?)"
-                " ON CONFLICT (url) DO NOTHING",
-                (url, article_id),
-            )
-
-        await self._write(tx)
-
-    async def create_article(
-        self,
-        *,
-        canonical_url: str,
-        url: str,
-        feed_url: str,
-        content: Content,
-        event: EventRecord,
-        seen_at: datetime,
-        next_check_at: datetime | None,
-        extractor_version: int,
-        source: str = "page",
-    ) -> Article:
-        seen = encode_time(seen_at)
-        next_check = encode_time_opt(next_check_at)
-
-        async def tx(conn: aiosqlite.Connection) -> int:
-            existing = list(await conn.execute_fetchall(
-                "SELECT id FROM articles WHERE canonical_url = ?", (canonical_url,)
-            ))
-            if existing:
-                raise ArticleExistsError(canonical_url)
-            cursor = await conn.execute(
-                """INSERT INTO articles (canonical_url, url, feed_url, first_seen_at,
-                       last_checked_at, next_check_at, check_count, current_version,
-                       current_hash, title, deleted, source, extractor_version, host,
-                       url_path)
-                   VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, 0, ?, ?, ?, ?)""",
-                (canonical_url, url, feed_url, seen, seen, next_check,
-                 content.content_hash, content.title, source, extractor_version,
-                 url_host(url), url_path(canonical_url)),
-            )
-            article_id = cursor.lastrowid
-            assert article_id is not None
-            await conn.executemany(
-                "INSERT INTO article_urls (url, article_id) VALUES (?, ?)"
-                " ON CONFLICT (url) DO NOTHING",
-                [(canonical_url, article_id), (url, article_id)],
-            )
-            await _insert_version(conn, article_id, 1, content, seen, extractor_version)
-            await insert_event(conn, event, article_id, 1)
-            return article_id
-
-        article_id = await self._write(tx)
-        return Article(
-            article_id=article_id,
-            canonical_url=canonical_url,
-            url=url,
-            feed_url=feed_url,
-            first_seen_at=_round_trip(seen_at),
-            current_version=1,
-            current_hash=content.content_hash,
-            title=content.title,
-            deleted=False,
-            check_count=0,
-            next_check_at=_round_trip(next_check_at) if next_check_at else None,
-            source=source,
-            extractor_version=extractor_version,
-        )
-
+    # --- articles (lookups by URL and creation: `sqlite_entries`) -------------------------
     async def add_version(
         self,
         article_id: int,
@@ -323,7 +214,7 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteRe
             if not rows:
                 raise KeyError(article_id)
             number = int(rows[0][0]) + 1
-            await _insert_version(conn, article_id, number, content, fetched, extractor_version)
+            await insert_version(conn, article_id, number, content, fetched, extractor_version)
             await conn.execute(
                 f"""UPDATE articles SET current_version = ?, current_hash = ?, title = ?,
                        deleted = 0, deleted_at = NULL, last_checked_at = ?,
@@ -459,21 +350,3 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteRe
         rows = await self._read("SELECT count(*) FROM versions")
         return int(rows[0][0])
 
-
-async def _insert_version(
-    conn: aiosqlite.Connection, article_id: int, number: int, content: Content, fetched: str,
-    extractor_version: int,
-) -> None:
-    await conn.execute(
-        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at,
-                                 extractor_version)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (article_id, number, content.content_hash, content.title, encode_text(content.text),
-         fetched, extractor_version),
-    )
-
-
-def _round_trip(value: datetime) -> datetime:
-    """What reading the value back would give (UTC, microseconds), so that a returned Article
-    equals the one a later read returns."""
-    return decode_time(encode_time(value))

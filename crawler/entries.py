@@ -1,0 +1,243 @@
+"""Following a polled feed's entries: which article an entry stands for, and the first sight
+of the ones that stand for none yet.
+
+Each entry costs one store read (`Store.find_entry`: what its id key and its link lead to);
+a known entry writes only the key that does not lead there yet, and a new one is one more read
+(`Store.find_sighting`) and one write (`Store.create_article`, which stores the entry's id key
+too).
+
+Memory stays flat in the number of entries of a feed: a poll follows at most
+`[fetch] global_concurrency` entries at once (more could not fetch at once anyway; fewer
+would slow a feed whose links spread over many hosts), and a page's body is dropped once it
+is extracted (`PageRead` is all a first sight keeps), before the sighting waits on the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from crawler.budget import Offload, OverBudgetError
+from crawler.config import FeedSettings
+from crawler.fetch import FetchError, Response
+from crawler.models import Article, Content, FeedEntry, Sighting
+from crawler.recorder import CheckOutcome, Recorder
+from crawler.sightings import Sightings
+from crawler.store import EntryMatch, Store
+from crawler.textnorm import make_content
+from crawler.urls import normalize_url
+
+log = structlog.get_logger(__name__)
+
+GONE_STATUSES = (404, 410)
+# Answers that say the page will not be ours to read: the article is then tracked from its
+# feed entry, when the entry carries the article.
+UNREADABLE_STATUSES = (401, 403)
+
+# How a page is fetched (a failure is logged and returned) and read: the identity it claims
+# and its content, None when it could not be read within its budget (logged).
+PageFetcher = Callable[[str, Any], Awaitable[Response | FetchError]]
+PageExtractor = Callable[[Response, Any, str], Awaitable[tuple[str, Content] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """What a first sight needs of its page once extracted (the body is not kept)."""
+
+    final_url: str
+    claimed: str
+    content: Content
+
+
+def entry_key(feed_url: str, entry: FeedEntry) -> str:
+    """An entry's identity as an alias of its article: guids are only unique within a feed."""
+    return f"entry:{feed_url} {entry.entry_id}"
+
+
+def entry_article(match: EntryMatch, key: str, link: str) -> tuple[Article | None, list[str]]:
+    """The article an entry stands for, and which of its keys (`key`, `link`) to remember as
+    the article's aliases (those leading nowhere yet), so both lead there from now on. By its
+    link, else by its id key (which survives a new link after a retitled slug). A link that
+    leads to an article wins over an id key that leads to another: feeds reuse guids for
+    other stories, and an entry's content compared with another article would be an invented
+    edit (the key then keeps leading to its first article)."""
+    known = match.by_link or match.by_key
+    if known is None:
+        return None, []
+    found = ((key, match.by_key), (link, match.by_link))
+    return known, [url for url, article in found if article is None]
+
+
+class EntryFollower:
+    """Follows the entries of polled feeds (see the module docstring); the page is fetched
+    and read with the pipeline's `fetch_page` and `extract`."""
+
+    def __init__(self, store: Store, recorder: Recorder, sightings: Sightings,
+                 offload: Offload, *, fetch_page: PageFetcher, extract: PageExtractor,
+                 over_budget: Callable[[Any, str], None]) -> None:
+        self._store = store
+        self._recorder = recorder
+        self._sightings = sightings
+        self._offload = offload
+        self._fetch_page = fetch_page
+        self._extract = extract
+        self._over_budget = over_budget
+        # Two entries (or feeds) pointing to one page must not both create the article.
+        self._url_locks: dict[str, asyncio.Lock] = {}
+
+    async def follow_all(self, feed: FeedSettings, entries: Sequence[FeedEntry], *,
+                         at_once: int) -> list[CheckOutcome]:
+        """Follow every entry, at most `at_once` at a time (in feed order); the outcomes in
+        the entries' order. Should one raise (the store is lost), no other starts, and it is
+        raised once the ones being followed have finished."""
+        outcomes: list[CheckOutcome] = [CheckOutcome(ok=False, result="error")] * len(entries)
+        todo = iter(enumerate(entries))
+        failed = False
+
+        async def worker() -> None:
+            nonlocal failed
+            for index, entry in todo:
+                if failed:
+                    return
+                try:
+                    outcomes[index] = await self.follow(feed, entry)
+                except BaseException:
+                    failed = True
+                    raise
+
+        ended = await asyncio.gather(*(worker() for _ in range(min(at_once, len(entries)))),
+                                     return_exceptions=True)
+        for failure in ended:
+            if isinstance(failure, BaseException):
+                raise failure
+        return outcomes
+
+    async def follow(self, feed: FeedSettings, entry: FeedEntry) -> CheckOutcome:
+        key = entry_key(feed.url, entry)
+        lock = self._url_locks.setdefault(entry.link, asyncio.Lock())
+        try:
+            async with lock:
+                known, missing = entry_article(await self._store.find_entry(key, entry.link),
+                                               key, entry.link)
+                if known is None:
+                    return await self._first_sight(feed, entry, key)
+        finally:
+            if not lock.locked():
+                self._url_locks.pop(entry.link, None)
+        if missing:
+            await self._store.add_url_aliases(known.article_id, missing)
+        return await self._known_entry(known, entry)
+
+    async def _known_entry(self, article: Article, entry: FeedEntry) -> CheckOutcome:
+        """An entry seen before. Page-sourced articles are re-checked on their own schedule;
+        a feed-sourced one is compared with its entry on every poll."""
+        if article.source != "feed" or not entry.content_html:
+            return CheckOutcome(ok=True, result="known")
+        started = time.perf_counter()
+        bound = log.bind(url=article.url, article_id=article.article_id, source="feed")
+        content = await self._entry_content(entry, bound)
+        if content is None:
+            return CheckOutcome(ok=False, result="error")
+        if not content.text:
+            bound.warning("extraction_empty", source="feed")
+            return CheckOutcome(ok=True, result="empty")
+        return await self._recorder.compare(article, content, bound, started)
+
+    async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
+                           key: str) -> CheckOutcome:
+        bound = log.bind(feed=feed.url, url=entry.link)
+        started = time.perf_counter()
+        read = await self._read_page(entry, bound, started)
+        if read is None:
+            return await self._first_sight_from_entry(feed, entry, key, bound, started)
+        if isinstance(read, CheckOutcome):
+            return read
+        canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
+                                                   read.content, bound,
+                                                   fallback_title=entry.title)
+        return await self._first_version(
+            Sighting(entry.link, canonical, feed.url, read.content, aliases=(key,)),
+            bound, started)
+
+    async def _read_page(self, entry: FeedEntry, bound: Any,
+                         started: float) -> PageRead | CheckOutcome | None:
+        """The entry's page, extracted, or the outcome of a first sight that ends here. None:
+        the page will not be ours to read and the entry carries the article. Only what the
+        sighting needs leaves this frame: the response, and its body, do not."""
+        fetched = await self._fetch_page(entry.link, bound)
+        unreadable = (
+            (isinstance(fetched, FetchError) and fetched.kind == "robots_disallowed")
+            or (isinstance(fetched, Response) and fetched.status in UNREADABLE_STATUSES)
+        )
+        if unreadable and entry.content_html:
+            return None
+        if isinstance(fetched, FetchError):
+            return CheckOutcome(ok=False, result="error")
+        if fetched.status in GONE_STATUSES:
+            bound.info("page_checked", result="gone", http_status=fetched.status,
+                       ms=_ms(started))
+            return CheckOutcome(ok=True, result="gone")
+        if fetched.status != 200:
+            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
+            return CheckOutcome(ok=False, result="error")
+        read = await self._extract(fetched, bound, entry.title)
+        if read is None:
+            return CheckOutcome(ok=False, result="error")
+        claimed, content = read
+        if not content.text:
+            bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
+            return CheckOutcome(ok=True, result="empty")
+        return PageRead(fetched.final_url, claimed, content)
+
+    async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, key: str,
+                                      bound: Any, started: float) -> CheckOutcome:
+        content = await self._entry_content(entry, bound)
+        if content is None:
+            return CheckOutcome(ok=False, result="error")
+        if not content.text:
+            bound.warning("extraction_empty", source="feed", ms=_ms(started))
+            return CheckOutcome(ok=True, result="empty")
+        bound.info("page_unreadable", reason="tracked from its feed entry")
+        return await self._first_version(
+            Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed",
+                     aliases=(key,)),
+            bound, started)
+
+    async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+        """A new article, unless the sighting is one of its feed under another query string
+        (`Sightings.content_alias`): then its URLs become that article's aliases (and, when
+        its text differs, it is a check of that article)."""
+        found = await self._store.find_sighting(seen.canonical_url, seen.feed_url,
+                                                seen.content.content_hash)
+        alias = await self._sightings.content_alias(seen, found, bound)
+        if alias is None:
+            return await self._recorder.first_version(seen, found.tracked, bound, started)
+        article = alias.article
+        await self._store.add_url_aliases(
+            article.article_id, list(dict.fromkeys((seen.canonical_url, seen.url,
+                                                    *seen.aliases))))
+        bound.info("url_aliased", article_id=article.article_id,
+                   canonical_url=article.canonical_url, edited=alias.edited)
+        if alias.edited:
+            return await self._recorder.compare(article, seen.content, bound, started)
+        bound.info("page_checked", result="alias", article_id=article.article_id, ms=_ms(started))
+        return CheckOutcome(ok=True, result="known")
+
+    async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
+        """The article as a full-content feed entry carries it; the headline is the entry's.
+        None when the entry could not be extracted within its budget (logged)."""
+        try:
+            extracted = await self._offload.extract(entry.content_html or "", entry.link)
+        except OverBudgetError as exc:
+            self._over_budget(bound, str(exc))
+            return None
+        return make_content(entry.title or extracted.title, extracted.text)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
