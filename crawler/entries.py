@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
+from crawler.clock import ms_since
 from crawler.config import FeedSettings
 from crawler.fetch import FetchError, Response
 from crawler.models import Article, Content, FeedEntry, Sighting
@@ -180,17 +181,17 @@ class EntryFollower:
             return CheckOutcome(ok=False, result="error")
         if fetched.status in GONE_STATUSES:
             bound.info("page_checked", result="gone", http_status=fetched.status,
-                       ms=_ms(started))
+                       ms=ms_since(started))
             return CheckOutcome(ok=True, result="gone")
         if fetched.status != 200:
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=_ms(started))
+            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
             return CheckOutcome(ok=False, result="error")
         read = await self._extract(fetched, bound, entry.title)
         if read is None:
             return CheckOutcome(ok=False, result="error")
         claimed, content = read
         if not content.text:
-            bound.warning("extraction_empty", final_url=fetched.final_url, ms=_ms(started))
+            bound.warning("extraction_empty", final_url=fetched.final_url, ms=ms_since(started))
             return CheckOutcome(ok=True, result="empty")
         return PageRead(fetched.final_url, claimed, content)
 
@@ -200,7 +201,7 @@ class EntryFollower:
         if content is None:
             return CheckOutcome(ok=False, result="error")
         if not content.text:
-            bound.warning("extraction_empty", source="feed", ms=_ms(started))
+            bound.warning("extraction_empty", source="feed", ms=ms_since(started))
             return CheckOutcome(ok=True, result="empty")
         bound.info("page_unreadable", reason="tracked from its feed entry")
         return await self._first_version(
@@ -225,7 +226,7 @@ class EntryFollower:
                    canonical_url=article.canonical_url, edited=alias.edited)
         if alias.edited:
             return await self._recorder.compare(article, seen.content, bound, started)
-        bound.info("page_checked", result="alias", article_id=article.article_id, ms=_ms(started))
+        bound.info("page_checked", result="alias", article_id=article.article_id, ms=ms_since(started))
         return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
@@ -237,7 +238,3 @@ class EntryFollower:
             self._over_budget(bound, str(exc))
             return None
         return make_content(entry.title or extracted.title, extracted.text)
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
