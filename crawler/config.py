@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from crawler import PROJECT_URL, __version__
+from crawler.config_hints import selector_problem, unknown_key_message
 from crawler.config_text import key_path, substitute_all
 from crawler.kinds import DEFAULT_EVENT_TYPES, EventType
 from crawler.redact import has_userinfo, redact_url
@@ -175,6 +176,23 @@ class FeedSettings(_Section):
 class SiteSettings(_Section):
     content: str | None = None
     ignore: tuple[str, ...] = ()
+
+    @field_validator("content")
+    @classmethod
+    def _content_selector(cls, value: str | None) -> str | None:
+        # Checked here, by the parser that applies it: a bad selector would otherwise fail
+        # every extraction of the site, page by page, long after the config was accepted.
+        if value is not None and (problem := selector_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_selectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for selector in value:
+            if (problem := selector_problem(selector)) is not None:
+                raise ValueError(problem)
+        return value
 
 
 class WebhookSettings(_Section):
@@ -345,7 +363,7 @@ def parse_config(
         for err in exc.errors():
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown key"
+                msg = unknown_key_message(Settings, tuple(err["loc"]))
             lines.append(f"{key_path(tuple(err['loc']))}: {msg}")
         raise ConfigError("\n".join(lines)) from None
 

@@ -226,7 +226,8 @@ class EntryFollower:
                    canonical_url=article.canonical_url, edited=alias.edited)
         if alias.edited:
             return await self._recorder.compare(article, seen.content, bound, started)
-        bound.info("page_checked", result="alias", article_id=article.article_id, ms=ms_since(started))
+        bound.info("page_checked", result="alias", article_id=article.article_id,
+                   ms=ms_since(started))
         return CheckOutcome(ok=True, result="known")
 
     async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.config import Settings
+from crawler.config import ConfigError, Settings, parse_config
 from crawler.config_hints import known_keys, selector_problem, unknown_key_message
 
 
@@ -41,3 +41,25 @@ def test_known_keys_are_the_tables_own() -> None:
 def test_selectors_are_checked_by_the_parser_that_uses_them(selector: str,
                                                             problem: str | None) -> None:
     assert selector_problem(selector) == problem
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ('[storage]\ndatabse = "x.db"\n', "storage.databse: unknown key (did you mean 'database'?)"),
+    ('[[feeds]]\nurl = "https://e.org/rss"\nintreval = "1h"\n',
+     "feeds[0].intreval: unknown key (did you mean 'interval'?)"),
+    ('[sites."e.org"]\ncontent = "div..story"\n',
+     "sites.e.org.content: 'div..story' is not a valid CSS selector"),
+    ('[sites."e.org"]\nignore = [".related", "p["]\n',
+     "sites.e.org.ignore: 'p[' is not a valid CSS selector"),
+])
+def test_the_config_says_what_was_meant(text: str, error: str) -> None:
+    feed = '' if "[[feeds]]" in text else '[[feeds]]\nurl = "https://e.org/rss"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(feed + text)
+    assert error in str(caught.value).splitlines()
+
+
+def test_good_selectors_are_accepted() -> None:
+    settings = parse_config('[[feeds]]\nurl = "https://e.org/rss"\n[sites."e.org"]\n'
+                            'content = "article .story-body"\nignore = [".related", "aside"]\n')
+    assert settings.sites["e.org"].ignore == (".related", "aside")

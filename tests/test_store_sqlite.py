@@ -4,6 +4,7 @@ behaviour, asserted on both stores, is in test_store_contract.py."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,3 +118,18 @@ def test_an_array_of_keys_takes_the_key_columns_type_and_a_list_of_marks_ignores
     assert SQLITE.one_of("id", [1, 2], "bigint") == ("id IN (?, ?)", [1, 2])
     assert SQLITE.write_time_opt(None) is None
     assert SQLITE.write_time_opt(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00.000000Z"
+
+
+async def test_migrating_waits_for_another_process_writing_the_file(tmp_path: Path) -> None:
+    # Switching to WAL needs the file to itself, and SQLite does not wait for that by its busy
+    # timeout: a migration racing another process's write failed with "database is locked".
+    path = tmp_path / "crawler.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        store = SQLiteStore(path)
+        assert await store.migrate() == (0, len(MIGRATIONS))
+        await store.close()
+    finally:
+        other.close()

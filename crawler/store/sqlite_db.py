@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -129,7 +130,7 @@ class SQLiteDatabase:
             # 16 KB pages pack them (measured: a database a fifth smaller).
             await conn.execute(f"PRAGMA page_size = {_PAGE_SIZE:d}")
             # WAL is a property of the file, set once outside any transaction.
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _use_wal(conn)
             before = await _user_version(conn)
             after = await apply_migrations(conn)
         except sqlite3.Error as exc:
@@ -365,3 +366,24 @@ async def _refuse_foreign(conn: aiosqlite.Connection, description: str) -> None:
     if tables:
         raise StoreError(f"{description} holds tables of something else ({', '.join(tables)}),"
                          " not a crawler database: point [storage] database at another file")
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode, waiting (up to the busy timeout) for another process that is
+    migrating it: switching the journal mode needs the file to itself and, unlike statements,
+    SQLite does not wait for it by its busy timeout (two daemons starting at once on a new
+    file failed with "database is locked")."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        rows = list(await conn.execute_fetchall("PRAGMA journal_mode"))
+        if rows and str(rows[0][0]).lower() == "wal":
+            return
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
