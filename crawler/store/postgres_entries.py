@@ -14,29 +14,14 @@ from datetime import datetime
 
 from crawler.models import Article, Content, EventRecord
 from crawler.store.base import ArticleExistsError, url_host, url_path
-from crawler.store.entries import EntryMatch, SightingMatch, alias_order
+from crawler.store.entries import alias_order
 from crawler.store.postgres_db import Conn, PostgresDatabase
 from crawler.store.postgres_rows import (
-    ARTICLE_COLUMNS,
     encode_text,
-    row_to_article,
     utc,
     utc_opt,
 )
 
-_BY_URL = (f"SELECT u.url AS alias, {ARTICLE_COLUMNS} FROM article_urls u"  # noqa: S608
-           " JOIN articles a ON a.id = u.article_id")
-# The three lookups of `find_sighting` as one statement, each row tagged with its lookup.
-_SIGHTING = f"""
-    (SELECT 'tracked' AS found, {ARTICLE_COLUMNS}
-     FROM article_urls u JOIN articles a ON a.id = u.article_id WHERE u.url = %s)
-    UNION ALL
-    (SELECT 'content', {ARTICLE_COLUMNS} FROM articles a
-     WHERE a.url_path = %s AND a.current_hash = %s AND a.feed_url = %s ORDER BY a.id LIMIT 1)
-    UNION ALL
-    (SELECT 'path', {ARTICLE_COLUMNS} FROM articles a
-     WHERE a.url_path = %s AND a.feed_url = %s ORDER BY a.id LIMIT 2)
-"""  # noqa: S608
 _ALIASES = """
     INSERT INTO article_urls (url, article_id)
     SELECT u.url, %s FROM unnest(%s::text[]) WITH ORDINALITY AS u (url, n) ORDER BY u.n
@@ -79,48 +64,6 @@ _CREATE = """
 
 class PostgresEntries(PostgresDatabase):
     """See `crawler.store.entries.EntryStore`."""
-
-    async def find_article_by_url(self, url: str) -> Article | None:
-        rows = await self._read(f"{_BY_URL} WHERE u.url = %s", (url,))
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_entry(self, entry_key: str, link: str) -> EntryMatch:
-        rows = await self._read(f"{_BY_URL} WHERE u.url = ANY(%s)", ([entry_key, link],))
-        found = {row["alias"]: row_to_article(row) for row in rows}
-        return EntryMatch(by_key=found.get(entry_key), by_link=found.get(link))
-
-    async def find_article_by_content(
-        self, feed_url: str, path: str, content_hash: str
-    ) -> Article | None:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = %s AND a.current_hash = %s AND a.feed_url = %s"
-            " ORDER BY a.id LIMIT 1",
-            (path, content_hash, feed_url),
-        )
-        return row_to_article(rows[0]) if rows else None
-
-    async def find_articles_at_path(
-        self, feed_url: str, path: str, *, limit: int
-    ) -> list[Article]:
-        rows = await self._read(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
-            " WHERE a.url_path = %s AND a.feed_url = %s ORDER BY a.id LIMIT %s",
-            (path, feed_url, limit),
-        )
-        return [row_to_article(r) for r in rows]
-
-    async def find_sighting(self, canonical_url: str, feed_url: str,
-                            content_hash: str) -> SightingMatch:
-        path = url_path(canonical_url)
-        rows = await self._read(_SIGHTING, (canonical_url, path, content_hash, feed_url,
-                                            path, feed_url))
-        found: dict[str, list[Article]] = {"tracked": [], "content": [], "path": []}
-        for row in rows:
-            found[row["found"]].append(row_to_article(row))
-        return SightingMatch(tracked=next(iter(found["tracked"]), None),
-                             same_content=next(iter(found["content"]), None),
-                             at_path=tuple(sorted(found["path"], key=_article_id)))
 
     async def add_url_alias(self, article_id: int, url: str) -> None:
         """See `EntryStore.add_url_alias`. A URL already leading to another article keeps
@@ -187,7 +130,3 @@ async def insert_version(
         (article_id, number, content.content_hash, content.title, encode_text(content.text),
          fetched, extractor_version),
     )
-
-
-def _article_id(article: Article) -> int:
-    return article.article_id

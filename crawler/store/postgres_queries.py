@@ -1,12 +1,12 @@
 """The read queries of the PostgreSQL store (`crawler.store.reads.StoreReads`): the shared ones
-(`shared_reads`) in PostgreSQL's dialect, and the database's size."""
+(`shared_reads`, `shared_lookups`) in PostgreSQL's dialect, and the database's size."""
 
 from __future__ import annotations
 
 from crawler.store.dialect import Dialect
 from crawler.store.postgres_db import PostgresDatabase
 from crawler.store.postgres_rows import ROWS, utc
-from crawler.store.shared_reads import SharedReads
+from crawler.store.shared_lookups import SharedLookups
 
 POSTGRES = Dialect(
     name="postgresql", mark="%s", write_time=utc, rows=ROWS,
@@ -18,7 +18,7 @@ POSTGRES = Dialect(
 )
 
 
-class PostgresReads(PostgresDatabase, SharedReads):
+class PostgresReads(PostgresDatabase, SharedLookups):
     """`StoreReads` on PostgreSQL."""
 
     _dialect = POSTGRES

@@ -1,10 +1,10 @@
 """The read queries of the SQLite store (`crawler.store.reads.StoreReads`): the shared ones
-(`shared_reads`) in SQLite's dialect, and the database's size."""
+(`shared_reads`, `shared_lookups`) in SQLite's dialect, and the database's size."""
 
 from __future__ import annotations
 
 from crawler.store.dialect import Dialect
-from crawler.store.shared_reads import SharedReads
+from crawler.store.shared_lookups import SharedLookups
 from crawler.store.sqlite_db import SQLiteDatabase
 from crawler.store.sqlite_rows import ROWS, encode_time
 
@@ -21,7 +21,7 @@ SQLITE = Dialect(
 )
 
 
-class SQLiteReads(SQLiteDatabase, SharedReads):
+class SQLiteReads(SQLiteDatabase, SharedLookups):
     """`StoreReads` on SQLite."""
 
     _dialect = SQLITE
