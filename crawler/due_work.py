@@ -65,14 +65,19 @@ class DueWork:
 
     # --- feeds -------------------------------------------------------------------------------
     async def claim_feeds(self) -> list[FeedState]:
-        """Claim up to `FEED_CLAIM_BATCH` of the due feed polls this process has room for:
+        """Claim up to `FEED_CLAIM_BATCH` of the due feed polls this process has room for
+        (one while others are running):
         none when it is full, and none while its event loop is saturated (`loop_lag` over
         `BUSY_LAG`: extracting the new articles of the polls it has): in a fleet, a member
         with spare capacity then takes them, instead of the first to claim doing every
         feed's new articles (measured: one of two daemons did 83-95% of the work). Polls
         waiting on slow or polite hosts leave the loop idle, so they never hold up the
         others. Alone, a saturated daemon takes its next polls as soon as it has caught up."""
-        room = min(FEED_POLLS_AT_ONCE - self._feeds.count, FEED_CLAIM_BATCH)
+        # One at a time once polls are running: a feed's new articles are a large unit of
+        # work, and members of a fleet that each take a batch of them split the work by
+        # chance (measured: 72/28 in two runs of three, against 50/50 one at a time).
+        batch = FEED_CLAIM_BATCH if self._feeds.count == 0 else 1
+        room = min(FEED_POLLS_AT_ONCE - self._feeds.count, batch)
         if room <= 0 or await loop_lag() > BUSY_LAG:
             return []
         keeper = self._feeds
