@@ -58,6 +58,9 @@ class Passes:
     empty_warm: Run
     cold: Run
     warm: Run
+    again: Run
+    """A second warm pass: ours answers its re-checks from the page cache the first stored
+    (304 or the same bytes); the plain crawlers read every page again."""
 
 
 async def crawl_passes(name: str, sites: list[Site], shim: Path, root: Path) -> Passes:
@@ -68,7 +71,9 @@ async def crawl_passes(name: str, sites: list[Site], shim: Path, root: Path) -> 
     empty_warm = await measure(empty, sites, shim)
     cold = await measure(full, sites, shim)
     full.make_due()
-    return Passes(empty_cold, empty_warm, cold, await measure(full, sites, shim))
+    warm = await measure(full, sites, shim)
+    full.make_due()
+    return Passes(empty_cold, empty_warm, cold, warm, await measure(full, sites, shim))
 
 
 async def compare(sites: list[Site], shim: Path, root: Path,
@@ -79,7 +84,7 @@ async def compare(sites: list[Site], shim: Path, root: Path,
             got = await crawl_passes(name, sites, shim, root)
             results[name].append(got)
             print(f"round {round_no + 1}: {name}: cold {got.cold.wall:.2f} s, "
-                  f"warm {got.warm.wall:.2f} s", flush=True)
+                  f"warm {got.warm.wall:.2f} s, again {got.again.wall:.2f} s", flush=True)
     return results
 
 
@@ -145,7 +150,8 @@ def comparison_rows(results: dict[str, list[Passes]]) -> list[list[str]]:
         ]
 
     return (pass_rows("cold", lambda p: p.cold, lambda p: p.empty)
-            + pass_rows("warm", lambda p: p.warm, lambda p: p.empty_warm))
+            + pass_rows("warm", lambda p: p.warm, lambda p: p.empty_warm)
+            + pass_rows("again", lambda p: p.again, lambda p: p.empty_warm))
 
 
 def target_rows(results: dict[str, list[Passes]], pages: int) -> list[tuple[str, str]]:
@@ -165,6 +171,7 @@ def target_rows(results: dict[str, list[Passes]], pages: int) -> list[tuple[str,
                                   for o, t in zip(ours, traf, strict=True))
     cpu = statistics.median(cold_cpu(o) / cold_cpu(f) for o, f in zip(ours, floor, strict=True))
     warm = median(ours, lambda p: marginal_cpu_ms(p.warm, p.empty_warm))
+    again = median(ours, lambda p: marginal_cpu_ms(p.again, p.empty_warm))
     fsyncs = median(ours, lambda p: per_article(p.cold.fsyncs - p.empty.fsyncs, p.cold))
     wal = median(ours, lambda p: per_article(p.cold.wal_bytes - p.empty.wal_bytes, p.cold))
     rss = median(ours, lambda p: max(p.cold.rss_mb, p.warm.rss_mb))
@@ -173,8 +180,10 @@ def target_rows(results: dict[str, list[Passes]], pages: int) -> list[tuple[str,
         ("  the same, floor / trafilatura crawler", f"{ceiling:.1f}x  (the ceiling here)"),
         ("  CPU per page, trafilatura crawler / ours", f"{cpu_speed:.1f}x"),
         ("cold CPU per page, ours / floor", f"{cpu:.2f}x  (target <= 1.3x)"),
-        ("warm CPU ms/page, ours", f"{warm:.2f}  (target <= 2.0; <= 0.5 when 304 or "
-                                   "byte-identical)"),
+        ("warm CPU ms/page, ours (first re-check: read in full)",
+         f"{warm:.2f}  (target <= 2.0)"),
+        ("again: CPU ms/page, ours (answered 304 or from the digest)",
+         f"{again:.2f}  (target <= 0.5)"),
         ("fsyncs per new article, ours", f"{fsyncs:.2f}  (target <= 1)"),
         ("WAL KB per new article, ours", f"{wal / 1024:.1f}  (target <= 40)"),
         (f"peak RSS MB, ours, {pages} pages", f"{rss:.0f}  (target <= 100 at 900 pages)"),

@@ -54,7 +54,7 @@ async def test_every_crawler_reads_every_page_cold_then_warm(
     results = await compare(sites, shim, tmp_path, rounds=1)
     ours, traf, floor = (results[name][0] for name in ("ours", "trafilatura", "floor"))
     for passes in (ours, traf, floor):
-        for run in (passes.cold, passes.warm):
+        for run in (passes.cold, passes.warm, passes.again):
             assert run.fetched == run.served == PAGES
             assert run.cpu > 0 and run.rss_mb > 10
     assert ours.cold.stored == traf.cold.stored == PAGES  # every article new
@@ -64,9 +64,12 @@ async def test_every_crawler_reads_every_page_cold_then_warm(
         assert run.fsyncs > 0 and run.wal_bytes > 0
     assert ours.empty.served == ours.empty.fetched == 0
     assert traf.warm.not_modified == 0  # the plain crawlers never send validators
-    # Ours sends its feeds' validators back: each feed answered 304 once, on the warm pass.
+    # Ours sends its feeds' validators back: each feed answered 304 on both warm passes...
     feed_answers = [r[2] for site in sites for r in site.requests if r[1] == "/rss.xml"]
-    assert feed_answers.count(304) == len(sites)
+    assert feed_answers.count(304) == 2 * len(sites)
+    # ... and its pages' on the second: the first re-check stored them (a full read).
+    assert (ours.warm.not_modified, ours.again.not_modified) == (0, PAGES)
+    assert traf.again.not_modified == 0
     rows = comparison_rows(results)
     assert all(len(row) == 4 for row in rows)
     assert len(target_rows(results, PAGES)) >= 6
