@@ -30,7 +30,6 @@ from crawler.app import App, Runtime
 from crawler.clock import utc_now
 from crawler.clockstep import ClockWatch
 from crawler.config import ConfigError, Settings, load_config
-from crawler.due_work import FEED_CLAIM_BATCH
 from crawler.events import notify_endpoint_key
 from crawler.logging_setup import configure_logging, reopen_log_files
 from crawler.sdnotify import watchdog_interval, watchdog_loop
@@ -247,16 +246,17 @@ class Daemon:
         task.add_done_callback(self._inflight.discard)
 
     async def _claim_feeds(self) -> None:
-        """Claim due polls a few at a time, with a short random pause between claims while
-        there is more: the polls start at once, and a member of a fleet that is busy with
-        their new articles stops claiming (`DueWork.claim_feeds`), so that idle members take
-        the rest rather than whoever came first taking everything due."""
+        """Claim due polls a few at a time (one at a time once polls run), with a short random
+        pause between claims while there is more: the polls start at once, and a member of
+        a fleet that is busy with their new articles stops claiming (`DueWork.claim_feeds`),
+        so that idle members take the rest rather than whoever came first taking everything
+        due. Ends when a claim finds nothing (nothing due, no room, or too busy)."""
         due = self.runtime.due
         while True:
             claimed = await due.claim_feeds()
             for state in claimed:
                 self._spawn("poll", due.poll(state))
-            if len(claimed) < FEED_CLAIM_BATCH or self.stop_event.is_set():
+            if not claimed or self.stop_event.is_set():
                 return
             # Scheduling spread only, not security.
             await asyncio.sleep(random.uniform(0.05, 0.15))  # noqa: S311

@@ -199,3 +199,23 @@ async def test_a_host_that_stops_answering_holds_up_only_its_own_checks(
         assert len(outcomes) == 28 and all(o.ok for o in outcomes)
     finally:
         await slow.close()
+
+
+async def test_one_claim_tick_starts_every_due_poll_a_lone_daemon_has_room_for(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    # One at a time once polls run must not mean one a tick: a daemon of 1,000 feeds polled
+    # every ten minutes starts almost two a second.
+    from crawler.daemon import Daemon
+
+    site.add("storm", "Storm hits coast", LEAD, news_site.PARAS)
+    site.page_delay = 1.0  # the polls stay busy with their entry while the claims go on
+    feeds = [site.url(f"/rss.xml?part={n}") for n in range(10)]
+    settings = load_config(write_config(tmp_path, feeds, intervals='["1m"]'))
+    async with App(settings, clock=clock) as runtime:
+        await runtime.store.sync_feeds({url: clock.now for url in feeds})
+        daemon = Daemon(runtime, None)
+        await daemon._claim_feeds()
+        assert runtime.feed_leases.count == len(feeds)
+        assert await runtime.store.claim_due_feeds(
+            "other:1:x", clock.now, limit=10, lease_seconds=60) == []
+        await asyncio.gather(*daemon._inflight, return_exceptions=True)
