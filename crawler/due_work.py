@@ -59,6 +59,11 @@ class DueWork:
         self._clock = clock
 
     @property
+    def polls_running(self) -> int:
+        """Feed polls this process has claimed and not finished."""
+        return self._feeds.count
+
+    @property
     def busy(self) -> bool:
         """Claimed work is still running."""
         return bool(self._feeds.count or self._articles.count)
