@@ -247,10 +247,11 @@ class Daemon:
 
     async def _claim_feeds(self) -> None:
         """Claim due polls a few at a time (one at a time once polls run), with a short random
-        pause between claims while there is more: the polls start at once, and a member of
-        a fleet that is busy with their new articles stops claiming (`DueWork.claim_feeds`),
-        so that idle members take the rest rather than whoever came first taking everything
-        due. Ends when a claim finds nothing (nothing due, no room, or too busy)."""
+        pause between claims, longer the more polls run: the polls start at once, and a
+        member of a fleet that is busy with their new articles stops claiming
+        (`DueWork.claim_feeds`), so that idle members take the rest rather than whoever came
+        first taking everything due. Ends when a claim finds nothing (nothing due, no room, or
+        too busy)."""
         due = self.runtime.due
         while True:
             claimed = await due.claim_feeds()

@@ -80,7 +80,8 @@ class DueWork:
         others. Alone, a saturated daemon takes its next polls as soon as it has caught up."""
         # One at a time once polls are running: a feed's new articles are a large unit of
         # work, and members of a fleet that each take a batch of them split the work by
-        # chance (measured: 72/28 in two runs of three, against 50/50 one at a time).
+        # chance (measured: 72/28 in two runs of three; 50/50 one at a time, with the pause
+        # between claims growing with the polls running, `Daemon._claim_feeds`).
         batch = FEED_CLAIM_BATCH if self._feeds.count == 0 else 1
         room = min(FEED_POLLS_AT_ONCE - self._feeds.count, batch)
         if room <= 0 or await loop_lag() > BUSY_LAG:
