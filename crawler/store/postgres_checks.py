@@ -23,9 +23,10 @@ from crawler.store.postgres_rows import (
     utc_opt,
 )
 from crawler.store.records import deletion_status
+from crawler.store.shared_streaks import SharedStreaks
 
 
-class PostgresChecks(PostgresOutbox):
+class PostgresChecks(PostgresOutbox, SharedStreaks):
     async def get_version_marks(self, article_id: int) -> list[VersionMark]:
         rows = await self._read(
             "SELECT number, content_hash, fetched_at, extractor_version FROM versions"
@@ -104,38 +105,5 @@ class PostgresChecks(PostgresOutbox):
                 (article_id, text_hash, article_id))
             row = await cur.fetchone()
             return int(row["n"]) if row is not None else 0
-
-        return await self._write(tx)
-
-    async def mark_missing(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        lease_owner: str | None = None,
-    ) -> int:
-        """See `Store.mark_missing`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
-        return await self._grow_streak(article_id, "gone_count", checked_at=checked_at,
-                                       next_check_at=next_check_at, lease_owner=lease_owner)
-
-    async def _grow_streak(
-        self, article_id: int, streak: str, *, checked_at: datetime,
-        next_check_at: datetime | None, lease_owner: str | None, also: str = "",
-    ) -> int:
-        """A check that counts one more in a row of `streak` (`gone_count`, a 404; or
-        `collapse_count`, a collapse), with the SET items `also` adds; returns the new count.
-        Under the article's lease, as every completing write."""
-        params = (utc(checked_at), utc_opt(next_check_at), *lease_params(lease_owner),
-                  article_id, *lease_params(lease_owner))
-
-        async def tx(conn: Conn) -> int:
-            cur = await conn.execute(
-                f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
-                       next_check_at = %s, {streak} = {streak} + 1, {also} {CLEAR_LEASE}
-                   WHERE id = %s AND {LEASE_HELD} RETURNING {streak} AS streak""",  # noqa: S608
-                params,
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise await lease_lost_or_missing(conn, "article", article_id, lease_owner)
-            return int(row["streak"])
 
         return await self._write(tx)

@@ -10,6 +10,7 @@ import aiosqlite
 
 from crawler.models import EventRecord, Version, VersionMark
 from crawler.store.records import deletion_status
+from crawler.store.shared_streaks import SharedStreaks
 from crawler.store.sqlite_leases import CLEAR_LEASE, LEASE_HELD, lease_params, require_lease
 from crawler.store.sqlite_outbox import OutboxStore, insert_event
 from crawler.store.sqlite_rows import (
@@ -21,7 +22,7 @@ from crawler.store.sqlite_rows import (
 )
 
 
-class CheckStore(OutboxStore):
+class CheckStore(OutboxStore, SharedStreaks):
     async def get_version_marks(self, article_id: int) -> list[VersionMark]:
         rows = await self._read(
             "SELECT number, content_hash, fetched_at, extractor_version FROM versions"
@@ -99,39 +100,6 @@ class CheckStore(OutboxStore):
                 "SELECT count(*) FROM site_texts"  # noqa: S608
                 f" WHERE host = {host} AND text_hash = ? AND article_id != ?",
                 (article_id, text_hash, article_id)))
-            return int(rows[0][0])
-
-        return await self._write(tx)
-
-    async def mark_missing(
-        self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        lease_owner: str | None = None,
-    ) -> int:
-        """See `Store.mark_missing`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
-        return await self._grow_streak(article_id, "gone_count", checked_at=checked_at,
-                                       next_check_at=next_check_at, lease_owner=lease_owner)
-
-    async def _grow_streak(
-        self, article_id: int, streak: str, *, checked_at: datetime,
-        next_check_at: datetime | None, lease_owner: str | None, also: str = "",
-    ) -> int:
-        """A check that counts one more in a row of `streak` (`gone_count`, a 404; or
-        `collapse_count`, a collapse), with the SET items `also` adds; returns the new count.
-        Under the article's lease, as every completing write."""
-        params = (encode_time(checked_at), encode_time_opt(next_check_at),
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
-
-        async def tx(conn: aiosqlite.Connection) -> int:
-            rows = list(await conn.execute_fetchall(
-                f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
-                       next_check_at = ?, {streak} = {streak} + 1, {also} {CLEAR_LEASE}
-                   WHERE id = ? AND {LEASE_HELD} RETURNING {streak}""",  # noqa: S608
-                params,
-            ))
-            if not rows:
-                await require_lease(conn, "article", article_id, lease_owner)
-                raise KeyError(article_id)
             return int(rows[0][0])
 
         return await self._write(tx)
