@@ -31,6 +31,16 @@ async def web_site() -> AsyncIterator[IdentitySite]:
         await site.close()
 
 
+def printed_copy(site: IdentitySite) -> str:
+    """The same story under a second path whose canonical names the first, which names
+    itself; the feed links the second. Returns the first's URL."""
+    a_url = site.url("/news/a")
+    site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
+    site.pages["/print/a"] = article_page("Bridge approved", story("bridge"), a_url)
+    site.feeds["/rss.xml"] = [Item("Bridge approved", site.url("/print/a"), "a")]
+    return a_url
+
+
 def events(receiver: Receiver) -> list[dict[str, Any]]:
     accepted = receiver.accepted()
     assert all(r.verified for r in accepted)
@@ -99,11 +109,7 @@ async def test_a_claim_on_an_unpublished_url_does_not_take_it(
 
 async def test_a_verified_claim_joins_its_article(
         tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
-    # The same story under a second path whose canonical names the first, which names itself.
-    a_url = web_site.url("/news/a")
-    web_site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
-    web_site.pages["/print/a"] = article_page("Bridge approved", story("bridge"), a_url)
-    web_site.feeds["/rss.xml"] = [Item("Bridge approved", web_site.url("/print/a"), "a")]
+    a_url = printed_copy(web_site)
     settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     await run_pass(settings, clock)
     [new] = events(receiver)
@@ -264,10 +270,7 @@ async def test_claims_are_verified_with_the_fetcher_a_reload_put_in_force(
         tmp_path: Path, web_site: IdentitySite, receiver: Receiver, clock: FakeClock) -> None:
     # The fetcher a reload replaced is closed soon after; verifying a claim with it raised a
     # RuntimeError (not a FetchError) and crashed the sighting.
-    a_url = web_site.url("/news/a")
-    web_site.pages["/news/a"] = article_page("Bridge approved", story("bridge"), a_url)
-    web_site.pages["/print/a"] = article_page("Bridge approved", story("bridge"), a_url)
-    web_site.feeds["/rss.xml"] = [Item("Bridge approved", web_site.url("/print/a"), "a")]
+    a_url = printed_copy(web_site)
     settings = local_settings(tmp_path, [web_site.url("/rss.xml")], receiver)
     async with App(settings, clock=clock) as runtime:
         old = runtime.fetchers.current
