@@ -323,6 +323,18 @@ async def test_targets_only_from_config_and_no_secrets_in_logs(  # case 12
     assert secret not in receiver.requests[0].body.decode()
 
 
+async def test_an_endpoint_nobody_listens_on_is_said_so_in_words(
+    store: SQLiteStore, session: aiohttp.ClientSession, clock: FakeClock,
+) -> None:
+    url = "http://127.0.0.1:9/hook"  # the discard port: nothing listens
+    await add_event(store, url, at=clock.now)
+    deliverer = Deliverer(store, [hook(url, make_secret())], delivery_settings(), session,
+                          clock=clock)
+    assert await deliverer.run_once() == 1
+    [pending] = await store.list_deliveries(("pending",))
+    assert pending.last_error == "cannot connect to 127.0.0.1:9 (connection refused)"
+
+
 async def test_dead_endpoint_does_not_delay_a_healthy_one(
     store: SQLiteStore, session: aiohttp.ClientSession, receivers: ReceiverFactory,
 ) -> None:

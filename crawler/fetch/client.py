@@ -23,7 +23,7 @@ from yarl import URL
 from crawler.clock import utc_now
 from crawler.config import FetchSettings
 from crawler.fetch.body import ACCEPT_ENCODING, CHUNK_SIZE, DecodeError, TooLarge, read_capped
-from crawler.fetch.errors import FetchError
+from crawler.fetch.errors import FetchError, describe_transport_error
 from crawler.fetch.fleet import FleetPacing, HostTurns
 from crawler.fetch.netguard import AddressPolicy, GuardedConnector, GuardedResolver, find_blocked
 from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness
@@ -311,7 +311,7 @@ class Fetcher:
                     raise FetchError(
                         "blocked_address", text, f"address {blocked.address} is private or reserved"
                     ) from None
-                raise FetchError("connection", text, f"{type(exc).__name__}: {exc}") from None
+                raise FetchError("connection", text, describe_transport_error(exc)) from None
 
     async def _read_body(
         self,

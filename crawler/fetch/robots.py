@@ -11,6 +11,7 @@ Outcomes of fetching `/robots.txt` (RFC 9309 section 2.3.1):
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -47,11 +48,23 @@ class _Rules:
     parser: Protego | None  # None: the verdict below applies to every path
     allow_all: bool
     expires_at: float
-    # Why everything is refused when robots.txt could not be read: an operator reading
-    # "disallowed" must be able to tell a site's rule from our network being down.
-    refusal: str = "disallowed by robots.txt"
-    # "robots_disallowed" is the site's lasting wish; "robots_unreachable" a passing state.
-    refusal_kind: str = "robots_disallowed"
+    # Why robots.txt could not be read (None: it was read, or is unavailable). An operator
+    # reading "disallowed" must be able to tell a site's rule from our network being down.
+    unreachable: str | None = None
+
+    @property
+    def refusal_kind(self) -> str:
+        # "robots_disallowed" is the site's lasting wish; "robots_unreachable" a passing state.
+        return "robots_disallowed" if self.unreachable is None else "robots_unreachable"
+
+    def refusal(self, now: float) -> str:
+        if self.unreachable is None:
+            return "disallowed by robots.txt"
+        # Counted from now, not from when it failed: the same cached refusal is told to
+        # every fetch until the next try, and "in 30 minutes" would stay 30 minutes.
+        minutes = max(1, math.ceil((self.expires_at - now) / 60))
+        return (f"robots.txt could not be read ({self.unreachable}): nothing is fetched from "
+                f"this site until it can be (RFC 9309); asked again in {minutes} min")
 
     def allows(self, url: str) -> bool:
         if self.parser is None:
@@ -83,7 +96,7 @@ class RobotsCache:
         """
         rules = await self._rules_for(url)
         if not rules.allows(str(url)):
-            raise FetchError(rules.refusal_kind, str(url), rules.refusal)
+            raise FetchError(rules.refusal_kind, str(url), rules.refusal(self._clock()))
         return rules.crawl_delay()
 
     async def _rules_for(self, url: URL) -> _Rules:
@@ -130,8 +143,8 @@ class RobotsCache:
             log.warning("robots_unreachable", url=str(robots_url), reason=exc.kind,
                         error=exc.message, next_try_in_s=UNREACHABLE_TTL)
             return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
-                          refusal=_unreachable(f"{exc.kind}: {exc.message}"),
-                          refusal_kind="robots_unreachable")
+                          unreachable=exc.message if exc.kind == "connection"
+                          else f"{exc.kind}: {exc.message}")
         status = answer.status
         if 200 <= status < 300:
             text = answer.body.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -139,17 +152,8 @@ class RobotsCache:
         if status == 429 or status >= 500:
             log.warning("robots_unreachable", url=str(robots_url), status=status)
             return _Rules(None, allow_all=False, expires_at=now + UNREACHABLE_TTL,
-                          refusal=_unreachable(f"HTTP {status}"),
-                          refusal_kind="robots_unreachable")
+                          unreachable=f"HTTP {status}")
         # 4xx, and 3xx left over once redirects ran out: "unavailable", so no restrictions.
         log.debug("robots_unavailable", url=str(robots_url), status=status)
         return _Rules(None, allow_all=True, expires_at=now + CACHE_TTL)
 
-
-def _unreachable(reason: str) -> str:
-    # Said as what it is: the site could not be reached (often the network itself is down),
-    # not a site that forbids crawling.
-    minutes = int(UNREACHABLE_TTL // 60)
-    return (f"robots.txt could not be read ({reason}): the site is not reachable, so nothing "
-            f"is fetched from it until robots.txt can be read (RFC 9309); next try in "
-            f"{minutes} minutes")

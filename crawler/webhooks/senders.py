@@ -19,6 +19,7 @@ from typing import Protocol
 
 import aiohttp
 
+from crawler.fetch.errors import describe_transport_error
 from crawler.models import Delivery
 from crawler.redact import bare_url
 from crawler.webhooks.notify_message import NotifyMessage, render_message
@@ -93,7 +94,7 @@ async def post_webhook(
     except Exception as exc:
         # Whatever kept us from an answer is a failed attempt and follows the schedule. The
         # error is stored and logged: an exception quoting the URL must not leak its token.
-        error = f"{type(exc).__name__}: {exc}".replace(url, bare_url(url))
+        error = describe_transport_error(exc).replace(url, bare_url(url))
         return Answer(ok=False, error=error[:500])
 
 
