@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import structlog
-from structlog.testing import capture_logs
 
 from crawler.app import App, Runtime
 from crawler.config import load_config
@@ -29,6 +28,7 @@ from crawler.testing.news_site import LEAD, PARAS, NewsSite
 from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from crawler.textnorm import make_content
 from tests.conftest import FakeClock
+from tests.log_capture import capture_logs
 
 URL = "https://news.example/world/storm"
 FEED = "https://news.example/rss"
