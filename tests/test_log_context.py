@@ -19,7 +19,7 @@ import structlog
 
 from crawler.config import LoggingSettings, Settings
 from crawler.fetch import Fetcher
-from crawler.log_context import unit, unit_ms
+from crawler.log_context import merge_unit_context, unit, unit_ms
 from crawler.logging_setup import configure_logging
 from crawler.models import Article
 from crawler.pipeline import Pipeline
@@ -196,14 +196,23 @@ def written(output: Literal["json", "console"]) -> Iterator[io.StringIO]:
         structlog.reset_defaults()
 
 
-def test_a_json_line_carries_the_units_keys_first() -> None:
-    with written("json") as stream, unit(feed="https://e.org/rss", url="https://e.org/a"):
+def test_a_json_line_carries_the_units_keys_first_outer_ones_first() -> None:
+    # Four keys, so that an order left to the context variables' hashes would show.
+    with written("json") as stream, unit(feed="https://e.org/rss"), unit(
+            url="https://e.org/a", article_id=3, source="feed"):
         structlog.get_logger("crawler.recorder").info("page_checked", result="new", ms=1.5)
     line = json.loads(stream.getvalue().splitlines()[-1])
-    assert list(line) == ["feed", "url", "result", "ms", "level", "logger", "timestamp",
-                          "event"]
+    assert list(line) == ["feed", "url", "article_id", "source", "result", "ms", "level",
+                          "logger", "timestamp", "event"]
     assert (line["feed"], line["url"], line["event"]) == (
         "https://e.org/rss", "https://e.org/a", "page_checked")
+
+
+def test_keys_bound_outside_a_unit_come_sorted_after_the_units() -> None:
+    with unit(url="https://e.org/a"), structlog.contextvars.bound_contextvars(
+            probe=True, attempt=2):
+        line = merge_unit_context(None, "info", {"event": "probe_failed"})
+    assert list(line) == ["url", "attempt", "probe", "event"]
 
 
 def test_a_console_line_carries_the_units_keys() -> None:
