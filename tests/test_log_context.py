@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pytest
 import structlog
 
+from crawler.app import App
 from crawler.config import LoggingSettings, Settings
 from crawler.fetch import Fetcher
 from crawler.log_context import merge_unit_context, unit, unit_ms
@@ -164,6 +165,7 @@ async def test_concurrent_rechecks_each_log_their_own_article(
     assert all(articles)
     site.stories["rail"].status = 404
     site.stories["storm"].paragraphs[0] += " The road reopened."
+    site.page_delay = 0.05  # both checks wait on their page at once: their lines interleave
     clock.advance(7200)
     with capture_logs() as logs:
         outcomes = await asyncio.gather(*(pipeline.check_article(a) for a in articles
@@ -176,6 +178,26 @@ async def test_concurrent_rechecks_each_log_their_own_article(
     assert all(line["url"] == by_id[line["article_id"]] for line in checked)
     assert all(isinstance(line["ms"], float) for line in checked)
     assert context_of(logs[-1]) == {}
+
+
+async def test_a_poll_that_crashed_is_logged_failed_with_its_feed_and_time(
+        site: NewsSite, settings: Settings, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def crash(*_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Pipeline, "_poll", crash)
+    async with App(settings, clock=clock) as app:
+        await app.store.sync_feeds({settings.feeds[0].url: clock.now})
+        [claimed] = await app.due.claim_feeds()  # as the daemon claims a due poll
+        with capture_logs() as logs:
+            outcome = await app.due.poll(claimed)
+    assert outcome is not None and outcome.status == "error"
+    [crashed] = lines(logs, "feed_poll_crashed")
+    [failed] = lines(logs, "feed_failed")
+    assert context_of(crashed) == context_of(failed) == {"feed": site.url("/rss.xml")}
+    assert failed["error"] == "internal error: RuntimeError('a bug')"
+    assert isinstance(failed["ms"], float)
 
 
 # --- the lines as written --------------------------------------------------------------------
