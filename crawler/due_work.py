@@ -11,7 +11,6 @@ next due time, and work given up (a stop, a reload that removed a feed) is relea
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -20,6 +19,7 @@ import structlog
 
 from crawler.config import Settings
 from crawler.leases import LeaseKeeper
+from crawler.log_context import unit
 from crawler.models import Article, FeedState
 from crawler.pipeline import CheckOutcome, Pipeline, PollOutcome
 from crawler.store import LeaseLostError
@@ -113,9 +113,10 @@ class DueWork:
             # A bug: the feed still backs off, rather than being claimed again at once.
             log.exception("feed_poll_crashed", feed=url)
             try:
-                return await self._pipeline.feed_failed(
-                    feed, f"internal error: {exc!r}", state.consecutive_errors,
-                    time.perf_counter(), lease_owner=self._feeds.owner)
+                with unit(feed=url):
+                    return await self._pipeline.feed_failed(
+                        feed, f"internal error: {exc!r}", state.consecutive_errors,
+                        lease_owner=self._feeds.owner)
             except LeaseLostError:
                 return None
         finally:

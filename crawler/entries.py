@@ -15,17 +15,15 @@ is extracted (`PageRead` is all a first sight keeps), before the sighting waits 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
-from crawler.clock import ms_since
 from crawler.config import FeedSettings
 from crawler.fetch import FetchError, Response
+from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
 from crawler.recorder import CheckOutcome, Recorder
 from crawler.sightings import Sightings
@@ -42,8 +40,8 @@ UNREADABLE_STATUSES = (401, 403)
 
 # How a page is fetched (a failure is logged and returned) and read: the identity it claims
 # and its content, None when it could not be read within its budget (logged).
-PageFetcher = Callable[[str, Any], Awaitable[Response | FetchError]]
-PageExtractor = Callable[[Response, Any, str], Awaitable[tuple[str, Content] | None]]
+PageFetcher = Callable[[str], Awaitable[Response | FetchError]]
+PageExtractor = Callable[[Response, str], Awaitable[tuple[str, Content] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +78,7 @@ class EntryFollower:
 
     def __init__(self, store: Store, recorder: Recorder, sightings: Sightings,
                  offload: Offload, *, fetch_page: PageFetcher, extract: PageExtractor,
-                 over_budget: Callable[[Any, str], None]) -> None:
+                 over_budget: Callable[[str], None]) -> None:
         self._store = store
         self._recorder = recorder
         self._sightings = sightings
@@ -139,38 +137,33 @@ class EntryFollower:
         a feed-sourced one is compared with its entry on every poll."""
         if article.source != "feed" or not entry.content_html:
             return CheckOutcome(ok=True, result="known")
-        started = time.perf_counter()
-        bound = log.bind(url=article.url, article_id=article.article_id, source="feed")
-        content = await self._entry_content(entry, bound)
-        if content is None:
-            return CheckOutcome(ok=False, result="error")
-        if not content.text:
-            bound.warning("extraction_empty", source="feed")
-            return CheckOutcome(ok=True, result="empty")
-        return await self._recorder.compare(article, content, bound, started)
+        with unit(url=article.url, article_id=article.article_id, source="feed"):
+            content = await self._entry_content(entry)
+            if content is None:
+                return CheckOutcome(ok=False, result="error")
+            if not content.text:
+                log.warning("extraction_empty", source="feed")
+                return CheckOutcome(ok=True, result="empty")
+            return await self._recorder.compare(article, content)
 
     async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
                            key: str) -> CheckOutcome:
-        bound = log.bind(feed=feed.url, url=entry.link)
-        started = time.perf_counter()
-        read = await self._read_page(entry, bound, started)
-        if read is None:
-            return await self._first_sight_from_entry(feed, entry, key, bound, started)
-        if isinstance(read, CheckOutcome):
-            return read
-        canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
-                                                   read.content, bound,
-                                                   fallback_title=entry.title)
-        return await self._first_version(
-            Sighting(entry.link, canonical, feed.url, read.content, aliases=(key,)),
-            bound, started)
+        with unit(feed=feed.url, url=entry.link):
+            read = await self._read_page(entry)
+            if read is None:
+                return await self._first_sight_from_entry(feed, entry, key)
+            if isinstance(read, CheckOutcome):
+                return read
+            canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
+                                                       read.content, fallback_title=entry.title)
+            return await self._first_version(
+                Sighting(entry.link, canonical, feed.url, read.content, aliases=(key,)))
 
-    async def _read_page(self, entry: FeedEntry, bound: Any,
-                         started: float) -> PageRead | CheckOutcome | None:
+    async def _read_page(self, entry: FeedEntry) -> PageRead | CheckOutcome | None:
         """The entry's page, extracted, or the outcome of a first sight that ends here. None:
         the page will not be ours to read and the entry carries the article. Only what the
         sighting needs leaves this frame: the response, and its body, do not."""
-        fetched = await self._fetch_page(entry.link, bound)
+        fetched = await self._fetch_page(entry.link)
         unreadable = (
             (isinstance(fetched, FetchError) and fetched.kind == "robots_disallowed")
             or (isinstance(fetched, Response) and fetched.status in UNREADABLE_STATUSES)
@@ -180,62 +173,61 @@ class EntryFollower:
         if isinstance(fetched, FetchError):
             return CheckOutcome(ok=False, result="error")
         if fetched.status in GONE_STATUSES:
-            bound.info("page_checked", result="gone", http_status=fetched.status,
-                       ms=ms_since(started))
+            log.info("page_checked", result="gone", http_status=fetched.status,
+                     ms=unit_ms())
             return CheckOutcome(ok=True, result="gone")
         if fetched.status != 200:
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
+            log.warning("page_failed", error=f"HTTP {fetched.status}", ms=unit_ms())
             return CheckOutcome(ok=False, result="error")
-        read = await self._extract(fetched, bound, entry.title)
+        read = await self._extract(fetched, entry.title)
         if read is None:
             return CheckOutcome(ok=False, result="error")
         claimed, content = read
         if not content.text:
-            bound.warning("extraction_empty", final_url=fetched.final_url, ms=ms_since(started))
+            log.warning("extraction_empty", final_url=fetched.final_url, ms=unit_ms())
             return CheckOutcome(ok=True, result="empty")
         return PageRead(fetched.final_url, claimed, content)
 
-    async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry, key: str,
-                                      bound: Any, started: float) -> CheckOutcome:
-        content = await self._entry_content(entry, bound)
+    async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry,
+                                      key: str) -> CheckOutcome:
+        content = await self._entry_content(entry)
         if content is None:
             return CheckOutcome(ok=False, result="error")
         if not content.text:
-            bound.warning("extraction_empty", source="feed", ms=ms_since(started))
+            log.warning("extraction_empty", source="feed", ms=unit_ms())
             return CheckOutcome(ok=True, result="empty")
-        bound.info("page_unreadable", reason="tracked from its feed entry")
+        log.info("page_unreadable", reason="tracked from its feed entry")
         return await self._first_version(
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed",
-                     aliases=(key,)),
-            bound, started)
+                     aliases=(key,)))
 
-    async def _first_version(self, seen: Sighting, bound: Any, started: float) -> CheckOutcome:
+    async def _first_version(self, seen: Sighting) -> CheckOutcome:
         """A new article, unless the sighting is one of its feed under another query string
         (`Sightings.content_alias`): then its URLs become that article's aliases (and, when
         its text differs, it is a check of that article)."""
         found = await self._store.find_sighting(seen.canonical_url, seen.feed_url,
                                                 seen.content.content_hash)
-        alias = await self._sightings.content_alias(seen, found, bound)
+        alias = await self._sightings.content_alias(seen, found)
         if alias is None:
-            return await self._recorder.first_version(seen, found.tracked, bound, started)
+            return await self._recorder.first_version(seen, found.tracked)
         article = alias.article
         await self._store.add_url_aliases(
             article.article_id, list(dict.fromkeys((seen.canonical_url, seen.url,
                                                     *seen.aliases))))
-        bound.info("url_aliased", article_id=article.article_id,
-                   canonical_url=article.canonical_url, edited=alias.edited)
+        log.info("url_aliased", article_id=article.article_id,
+                 canonical_url=article.canonical_url, edited=alias.edited)
         if alias.edited:
-            return await self._recorder.compare(article, seen.content, bound, started)
-        bound.info("page_checked", result="alias", article_id=article.article_id,
-                   ms=ms_since(started))
+            return await self._recorder.compare(article, seen.content)
+        log.info("page_checked", result="alias", article_id=article.article_id,
+                 ms=unit_ms())
         return CheckOutcome(ok=True, result="known")
 
-    async def _entry_content(self, entry: FeedEntry, bound: Any) -> Content | None:
+    async def _entry_content(self, entry: FeedEntry) -> Content | None:
         """The article as a full-content feed entry carries it; the headline is the entry's.
         None when the entry could not be extracted within its budget (logged)."""
         try:
             extracted = await self._offload.extract(entry.content_html or "", entry.link)
         except OverBudgetError as exc:
-            self._over_budget(bound, str(exc))
+            self._over_budget(str(exc))
             return None
         return make_content(entry.title or extracted.title, extracted.text)

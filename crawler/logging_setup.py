@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import structlog
 
 from crawler.config import LoggingSettings
+from crawler.log_context import merge_unit_context
 from crawler.redact import redact_text
 from crawler.store.write_health import is_storage_fault
 
@@ -92,8 +93,8 @@ class _StorageFaultLimiter:
 
 def _shared_processors() -> list[Any]:
     return [
+        merge_unit_context,
         _iso_datetimes,
-        structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -13,17 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
-from crawler.clock import ms_since, utc_now
+from crawler.clock import utc_now
 from crawler.config import FeedSettings, Settings
 from crawler.entries import EntryFollower
 from crawler.feeds import FeedParseError, parse_feed
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
+from crawler.log_context import unit, unit_ms
 from crawler.metrics import Metrics
 from crawler.models import Article, Content
 from crawler.pages import rules_for
@@ -73,7 +73,7 @@ class Pipeline:
         self._entries = EntryFollower(
             store, self._recorder, sightings,
             self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
-            extract=lambda page, bound, title: self._extract(page, bound, fallback_title=title))
+            extract=lambda page, title: self._extract(page, fallback_title=title))
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)
@@ -91,8 +91,10 @@ class Pipeline:
         """Poll one feed now and follow its new entries. `lease_owner`: the poll completes a
         claim of the feed (`Store.claim_due_feeds`); the poll's record then raises
         `LeaseLostError` if the claim was lost meanwhile (the entries followed stay stored)."""
-        started = time.perf_counter()
-        bound = log.bind(feed=feed.url)
+        with unit(feed=feed.url):
+            return await self._poll(feed, lease_owner)
+
+    async def _poll(self, feed: FeedSettings, lease_owner: str | None) -> PollOutcome:
         state = await self._store.get_feed_state(feed.url)
         now = self._clock()
         errors = state.consecutive_errors if state else 0
@@ -104,8 +106,7 @@ class Pipeline:
                 accept=FEED_ACCEPT,
             )
         except FetchError as exc:
-            return await self.feed_failed(feed, str(exc), errors, started,
-                                          lease_owner=lease_owner)
+            return await self.feed_failed(feed, str(exc), errors, lease_owner=lease_owner)
         if response.status == 304:
             await self._store.record_feed_poll(
                 feed.url, polled_at=now, status="not_modified", error=None,
@@ -114,17 +115,16 @@ class Pipeline:
                 next_poll_at=self._next_poll(feed, now, response), lease_owner=lease_owner,
             )
             self._metrics.feed_polled("not_modified")
-            bound.info("feed_polled", status="not_modified", http_status=304, entries=0,
-                       new_articles=0, ms=ms_since(started))
+            log.info("feed_polled", status="not_modified", http_status=304, entries=0,
+                     new_articles=0, ms=unit_ms())
             return PollOutcome(feed.url, ok=True, status="not_modified")
         if response.status != 200:
-            return await self.feed_failed(feed, f"HTTP {response.status}", errors, started,
+            return await self.feed_failed(feed, f"HTTP {response.status}", errors,
                                           lease_owner=lease_owner)
         try:
             parsed = await asyncio.to_thread(parse_feed, response.body, response.final_url)
         except FeedParseError as exc:
-            return await self.feed_failed(feed, str(exc), errors, started,
-                                          lease_owner=lease_owner)
+            return await self.feed_failed(feed, str(exc), errors, lease_owner=lease_owner)
 
         results = await self._entries.follow_all(
             feed, parsed.entries, at_once=self._settings.fetch.global_concurrency)
@@ -143,8 +143,8 @@ class Pipeline:
             entries=len(parsed.entries), lease_owner=lease_owner,
         )
         self._metrics.feed_polled("ok")
-        bound.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
-                   new_articles=new, failed_pages=failed, ms=ms_since(started))
+        log.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
+                 new_articles=new, failed_pages=failed, ms=unit_ms())
         return PollOutcome(feed.url, ok=failed == 0, status="ok", entries=len(parsed.entries),
                            new_articles=new, failed_pages=failed)
 
@@ -156,10 +156,11 @@ class Pipeline:
         return next_feed_poll(polled_at, feed.interval, consecutive_errors=0,
                               ttl_seconds=ttl)
 
-    async def feed_failed(self, feed: FeedSettings, error: str, errors: int,
-                          started: float, *, lease_owner: str | None = None) -> PollOutcome:
+    async def feed_failed(self, feed: FeedSettings, error: str, errors: int, *,
+                          lease_owner: str | None = None) -> PollOutcome:
         """Record a failed poll (`errors`: the consecutive errors before it): the next poll
-        backs off. `lease_owner` as in `poll_feed`."""
+        backs off. `lease_owner` as in `poll_feed`; logged with the time since the current
+        unit of work began (`crawler.log_context`)."""
         now = self._clock()
         await self._store.record_feed_poll(
             feed.url, polled_at=now, status="error", error=error, etag=None, last_modified=None,
@@ -168,7 +169,7 @@ class Pipeline:
         )
         self._metrics.feed_polled("error")
         log.warning("feed_failed", feed=feed.url, error=error, consecutive_errors=errors + 1,
-                    ms=ms_since(started))
+                    ms=unit_ms())
         return PollOutcome(feed.url, ok=False, status="error", error=error)
 
     # --- re-checks ---------------------------------------------------------------------------
@@ -183,13 +184,13 @@ class Pipeline:
         await self._recorder.reschedule(article)
 
     # --- helpers -----------------------------------------------------------------------------
-    async def _fetch_page(self, url: str, bound: Any, *, etag: str | None = None,
+    async def _fetch_page(self, url: str, *, etag: str | None = None,
                           last_modified: str | None = None) -> Response | FetchError:
         try:
             response = await self._fetcher.fetch(url, etag=etag, last_modified=last_modified)
         except FetchError as exc:
             self._metrics.page_fetched(exc.kind)
-            bound.warning("page_failed", error=str(exc), kind=exc.kind)
+            log.warning("page_failed", error=str(exc), kind=exc.kind)
             return exc
         self._metrics.page_fetched(response.status)
         return response
@@ -198,10 +199,10 @@ class Pipeline:
                           fallback_title: str) -> tuple[str, Content] | None:
         """A page fetched to verify another page's identity, read as a first sight (None
         when it could not be extracted within its budget)."""
-        return await self._extract(response, log.bind(url=response.final_url, probe=True),
-                                   fallback_title=fallback_title)
+        with structlog.contextvars.bound_contextvars(url=response.final_url, probe=True):
+            return await self._extract(response, fallback_title=fallback_title)
 
-    async def _extract(self, response: Response, bound: Any, *,
+    async def _extract(self, response: Response, *,
                        fallback_title: str) -> tuple[str, Content] | None:
         """The page's identity and content; None when it could not be extracted within its
         budget (logged; the caller records the check as failed, which backs it off)."""
@@ -211,7 +212,7 @@ class Pipeline:
                 response.body, response.content_type, response.final_url,
                 rules_for(self._settings, response.final_url), fallback_title=fallback_title)
         except OverBudgetError as exc:
-            self._over_budget(bound, str(exc))
+            self._over_budget(str(exc))
             return None
         self._metrics.extraction_observed(time.perf_counter() - started)
         if extracted.fallback:
@@ -219,9 +220,9 @@ class Pipeline:
             log.info("extraction_fallback", url=response.final_url, reason=extracted.fallback)
         return article_identity(response.final_url, extracted.canonical_url), content
 
-    def _over_budget(self, bound: Any, reason: str) -> None:
+    def _over_budget(self, reason: str) -> None:
         self._metrics.page_fetched("over_budget")
-        bound.warning("extraction_over_budget", error=reason)
+        log.warning("extraction_over_budget", error=reason)
 
 
 def _max_age(cache_control: str | None) -> float:

@@ -10,19 +10,18 @@ full check, whose `Unchanged` decision leaves a new entry in the same write.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
 from crawler.budget import Offload
-from crawler.clock import ms_since
 from crawler.config import Settings
 from crawler.extract import version as extractor
 from crawler.fetch import FetchError, Response
 from crawler.landing import Landing, landing
+from crawler.log_context import unit, unit_ms
 from crawler.metrics import Metrics
 from crawler.models import Article, Content
 from crawler.pages import rules_for
@@ -45,12 +44,12 @@ GONE_STATUSES = (404, 410)
 
 
 class FetchPage(Protocol):
-    async def __call__(self, url: str, bound: Any, *, etag: str | None = None,
+    async def __call__(self, url: str, *, etag: str | None = None,
                        last_modified: str | None = None) -> Response | FetchError: ...
 
 
 class ReadPage(Protocol):
-    async def __call__(self, response: Response, bound: Any, *,
+    async def __call__(self, response: Response, *,
                        fallback_title: str) -> tuple[str, Content] | None: ...
 
 
@@ -74,13 +73,15 @@ class Rechecks:
         """Fetch a known article again and record what changed. A claimed article
         (`Article.claimed_by`) is recorded under its lease: `LeaseLostError` if it was lost,
         and then nothing is recorded."""
-        bound = log.bind(url=article.url, article_id=article.article_id)
-        started = time.perf_counter()
+        with unit(url=article.url, article_id=article.article_id):
+            return await self._check(article)
+
+    async def _check(self, article: Article) -> CheckOutcome:
         entry = await self._usable_entry(article)
         etag = entry.etag if entry else None
         modified = entry.last_modified if entry else None
         conditional = bool(etag or modified)
-        fetched = await self._fetch(article.url, bound, etag=etag, last_modified=modified)
+        fetched = await self._fetch(article.url, etag=etag, last_modified=modified)
         if isinstance(fetched, FetchError):
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
@@ -88,20 +89,20 @@ class Rechecks:
             if not_modified(entry, conditional, fetched.status, fetched.final_url):
                 return await self._skipped(article, renewed(
                     entry, fetched.etag, fetched.last_modified, keep_missing=True),
-                    "not_modified", bound, started)
+                    "not_modified")
             # Redirected to a page that knows our validators (a site-wide ETag): what it
             # says about its own text is nothing about the article's. Ask plainly.
             entry = None
-            fetched = await self._fetch(article.url, bound)
+            fetched = await self._fetch(article.url)
             if isinstance(fetched, FetchError):
                 await self._recorder.reschedule(article)
                 return CheckOutcome(ok=False, result="error")
         if fetched.status in GONE_STATUSES:
-            return await self._recorder.gone(article, fetched.status, bound, started)
+            return await self._recorder.gone(article, fetched.status)
         if fetched.status != 200:
             # A 304 to a request that was not conditional (or came from elsewhere) included:
             # it says nothing about the text we hold.
-            bound.warning("page_failed", error=f"HTTP {fetched.status}", ms=ms_since(started))
+            log.warning("page_failed", error=f"HTTP {fetched.status}", ms=unit_ms())
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
         reader = self._reader(fetched.final_url)
@@ -111,11 +112,11 @@ class Rechecks:
         if entry is not None and digest == entry.digest:
             return await self._skipped(article, renewed(
                 entry, fetched.etag, fetched.last_modified, keep_missing=False),
-                "same_bytes", bound, started)
-        return await self._full_check(article, fetched, reader, digest, bound, started)
+                "same_bytes")
+        return await self._full_check(article, fetched, reader, digest)
 
-    async def _full_check(self, article: Article, fetched: Response, reader: str, digest: str,
-                          bound: Any, started: float) -> CheckOutcome:
+    async def _full_check(self, article: Article, fetched: Response, reader: str,
+                          digest: str) -> CheckOutcome:
         if self._offload.heavy(len(fetched.body)):
             # Moved before the work: should the process die during it (a watchdog, the OOM
             # killer), the page waits for its next check instead of being fetched again at
@@ -124,13 +125,13 @@ class Rechecks:
                 article.article_id, lease_owner=article.claimed_by,
                 next_check_at=next_recheck(article.first_seen_at, article.check_count + 1,
                                            self._clock(), self._settings().recheck))
-        read = await self._read(fetched, bound, fallback_title=article.title)
+        read = await self._read(fetched, fallback_title=article.title)
         if read is None:
             await self._recorder.reschedule(article)
             return CheckOutcome(ok=False, result="error")
         identity, content = read
         where = landing(article.url, fetched.final_url, identity)
-        moved = await self._landed_elsewhere(article, fetched, where, bound, started)
+        moved = await self._landed_elsewhere(article, fetched, where)
         if moved is not None:
             return moved
         page = None
@@ -138,7 +139,7 @@ class Rechecks:
             page = PageCache(final_url=fetched.final_url, digest=digest, reader=reader,
                              full_at=self._clock(), etag=fetched.etag,
                              last_modified=fetched.last_modified)
-        return await self._recorder.compare(article, content, bound, started, page=page)
+        return await self._recorder.compare(article, content, page=page)
 
     async def _usable_entry(self, article: Article) -> PageCache | None:
         """The page cache entry this check may answer from (`revalidation.usable`); None
@@ -154,29 +155,27 @@ class Rechecks:
     def _reader(self, url: str) -> str:
         return reader_key(extractor.EXTRACTOR_VERSION, rules_for(self._settings(), url))
 
-    async def _skipped(self, article: Article, entry: PageCache, reason: str, bound: Any,
-                       started: float) -> CheckOutcome:
+    async def _skipped(self, article: Article, entry: PageCache, reason: str) -> CheckOutcome:
         """An unchanged check answered from the page cache: no extraction, no decision."""
         await self._recorder.reschedule(article, present=True, page=entry)
         self._metrics.check_skipped(reason)
-        bound.debug("page_checked", result="unchanged", skipped=reason, ms=ms_since(started))
+        log.debug("page_checked", result="unchanged", skipped=reason, ms=unit_ms())
         return CheckOutcome(ok=True, result="unchanged")
 
-    async def _landed_elsewhere(self, article: Article, fetched: Response, where: Landing,
-                                bound: Any, started: float) -> CheckOutcome | None:
+    async def _landed_elsewhere(self, article: Article, fetched: Response,
+                                where: Landing) -> CheckOutcome | None:
         """What a check that did not land on the article means (`crawler.landing`): a
         redirect to the home page or a section index is a removal, a page declaring another
         tracked article's URL as its own is a move; neither is diffed. None: compare."""
         if where.kind in ("home", "section"):
-            bound.warning("page_redirected_away", landed=where.kind, final_url=where.url)
-            return await self._recorder.gone(article, 404, bound, started,
-                                             redirected_to=where.url)
+            log.warning("page_redirected_away", landed=where.kind, final_url=where.url)
+            return await self._recorder.gone(article, 404, redirected_to=where.url)
         if where.kind == "claims" and where.url != article.canonical_url:
             other = await self._store.find_article_by_url(where.url)
             if other is not None and other.article_id != article.article_id:
-                bound.warning("page_moved", final_url=fetched.final_url,
-                              canonical_url=where.url, other_article_id=other.article_id,
-                              ms=ms_since(started))
+                log.warning("page_moved", final_url=fetched.final_url,
+                            canonical_url=where.url, other_article_id=other.article_id,
+                            ms=unit_ms())
                 await self._recorder.reschedule(article)
                 return CheckOutcome(ok=True, result="moved")
         return None

@@ -16,7 +16,6 @@ from typing import Any
 import structlog
 
 from crawler import events
-from crawler.clock import ms_since
 from crawler.config import Settings
 from crawler.decision import (
     SHARED_WINDOW,
@@ -41,6 +40,7 @@ from crawler.decision import (
 )
 from crawler.error_pages import error_page_reason, text_fingerprint
 from crawler.extract import version as extractor
+from crawler.log_context import unit_ms
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, EventRecord, Sighting, VersionMark
 from crawler.schedule import next_recheck
@@ -85,15 +85,14 @@ class Recorder:
         self._on_event = on_event
 
     # --- first sight -------------------------------------------------------------------------
-    async def first_version(self, seen: Sighting, existing: Article | None, bound: Any,
-                            started: float) -> CheckOutcome:
+    async def first_version(self, seen: Sighting, existing: Article | None) -> CheckOutcome:
         """Version 1 and `article.new`, unless the canonical URL is already tracked (another
         entry or feed led there first: `existing`): then this is a check of that article."""
         reason = error_page_reason(seen.content)
         if existing is None and reason is not None:
             # Nothing is tracked from an error page: the entry is followed again next poll.
-            bound.warning("error_page", reason=reason, chars=len(seen.content.text),
-                          canonical_url=seen.canonical_url, ms=ms_since(started))
+            log.warning("error_page", reason=reason, chars=len(seen.content.text),
+                        canonical_url=seen.canonical_url, ms=unit_ms())
             return CheckOutcome(ok=False, result="error_page")
         if existing is None:
             now = self._clock()
@@ -116,38 +115,38 @@ class Recorder:
                     raise
             else:
                 self._stored(event.event_type, version=True)
-                bound.info("page_checked", result="new", canonical_url=seen.canonical_url,
-                           source=seen.source, content_hash=seen.content.content_hash,
-                           event_id=event.event_id, ms=ms_since(started))
+                log.info("page_checked", result="new", canonical_url=seen.canonical_url,
+                         source=seen.source, content_hash=seen.content.content_hash,
+                         event_id=event.event_id, ms=unit_ms())
                 return CheckOutcome(ok=True, result="new")
         await self._store.add_url_aliases(existing.article_id, (seen.url, *seen.aliases))
         if existing.source != seen.source:
             # One article never mixes page and feed versions: the first source stays.
-            bound.info("page_checked", result="known", source=existing.source)
+            log.info("page_checked", result="known", source=existing.source)
             return CheckOutcome(ok=True, result="known")
-        return await self.compare(existing, seen.content, bound, started)
+        return await self.compare(existing, seen.content)
 
     # --- later checks ------------------------------------------------------------------------
-    async def compare(self, article: Article, content: Content, bound: Any, started: float,
-                      *, page: PageCache | None = None) -> CheckOutcome:
+    async def compare(self, article: Article, content: Content, *,
+                      page: PageCache | None = None) -> CheckOutcome:
         """Record a check whose text is `content` (`page`: as in `reschedule`)."""
-        return await self._record(article, content, bound, started, page)
+        return await self._record(article, content, page)
 
-    async def gone(self, article: Article, status: int, bound: Any, started: float, *,
+    async def gone(self, article: Article, status: int, *,
                    redirected_to: str | None = None) -> CheckOutcome:
         """The page answered 404/410 (or, `redirected_to`, led to the site's home page or a
         section index): one `article.deleted` once confirmed, then quiet re-checks."""
-        return await self._record(article, Gone(status, redirected_to), bound, started)
+        return await self._record(article, Gone(status, redirected_to))
 
-    async def _record(self, article: Article, observed: Content | Gone, bound: Any,
-                      started: float, page: PageCache | None = None) -> CheckOutcome:
+    async def _record(self, article: Article, observed: Content | Gone,
+                      page: PageCache | None = None) -> CheckOutcome:
         """Decide what the check means (`crawler.decision.classify`, reading only what it
         needs) and make the one store write that records it."""
         now = self._clock()
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
         history = await self._history(article, observed, rules)
         decision = await self._classify(history, observed, rules, now)
-        return await self._apply(article, decision, rules, now, bound, started, page)
+        return await self._apply(article, decision, rules, now, page)
 
     async def _history(self, article: Article, observed: Content | Gone,
                        rules: Rules) -> History:
@@ -177,7 +176,7 @@ class Recorder:
                        shared_with=shared, announced=announced)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules, now: datetime,
-                     bound: Any, started: float, page: PageCache | None) -> CheckOutcome:
+                     page: PageCache | None) -> CheckOutcome:
         """The one store write (and event) of `decision` (`page` only for `Unchanged`)."""
         next_check = self._next_check(article, now)
         match decision:
@@ -190,8 +189,8 @@ class Recorder:
                                                next_check_at=next_check,
                                                lease_owner=article.claimed_by)
                 self._stored(event.event_type, version=False)
-                bound.info("page_checked", result="deleted", http_status=status,
-                           event_id=event.event_id, ms=ms_since(started))
+                log.info("page_checked", result="deleted", http_status=status,
+                         event_id=event.event_id, ms=unit_ms())
                 return CheckOutcome(ok=True, result="deleted")
             case Missing(streak, status):
                 # Confirmed even when re-checking would end now (max_age): a removal at the
@@ -202,24 +201,24 @@ class Recorder:
                 await self._store.mark_missing(
                     article.article_id, checked_at=now, next_check_at=confirm,
                     lease_owner=article.claimed_by)
-                bound.warning("page_missing", http_status=status, streak=streak,
-                              announce_after=rules.delete_checks, ms=ms_since(started))
+                log.warning("page_missing", http_status=status, streak=streak,
+                            announce_after=rules.delete_checks, ms=unit_ms())
                 return CheckOutcome(ok=True, result="missing")
             case StillGone(status):
                 await self.reschedule(article)
-                bound.info("page_checked", result="still_gone", http_status=status,
-                           ms=ms_since(started))
+                log.info("page_checked", result="still_gone", http_status=status,
+                         ms=unit_ms())
                 return CheckOutcome(ok=True, result="gone")
             case Unchanged():
                 # The same text from a newer extractor: from now on a difference is the page's.
                 await self.reschedule(article, present=True, page=page,
                                       extractor_version=rules.extractor_version)
-                bound.debug("page_checked", result="unchanged", ms=ms_since(started))
+                log.debug("page_checked", result="unchanged", ms=unit_ms())
                 return CheckOutcome(ok=True, result="unchanged")
             case ErrorPage(reason, chars):
                 # Like a 5xx: the page said nothing about the article this time.
                 await self.reschedule(article)
-                bound.warning("error_page", reason=reason, chars=chars, ms=ms_since(started))
+                log.warning("error_page", reason=reason, chars=chars, ms=unit_ms())
                 return CheckOutcome(ok=False, result="error_page")
             case Collapsed(streak, previous_chars, current_chars):
                 await self._store.mark_collapsed(
@@ -227,28 +226,28 @@ class Recorder:
                     next_check_at=_sooner(next_check, now, COLLAPSE_RETRY, article.source),
                     lease_owner=article.claimed_by,
                 )
-                bound.warning("extraction_collapsed", previous_chars=previous_chars,
-                              current_chars=current_chars, streak=streak,
-                              announce_after=rules.collapse_checks, ms=ms_since(started))
+                log.warning("extraction_collapsed", previous_chars=previous_chars,
+                            current_chars=current_chars, streak=streak,
+                            announce_after=rules.collapse_checks, ms=unit_ms())
                 return CheckOutcome(ok=True, result="collapsed")
             case Rebaseline(current):
                 # The new baseline stands for what was announced: no change of the page.
                 number = await self._silent_version(article, current, now, next_check, rules,
                                                     announces=True)
                 self._metrics.rebaselined()
-                bound.info("rebaselined", article_id=article.article_id, url=article.url,
-                           version=number, content_hash=current.content_hash,
-                           previous_extractor_version=article.extractor_version,
-                           extractor_version=rules.extractor_version, ms=ms_since(started))
+                log.info("rebaselined", article_id=article.article_id, url=article.url,
+                         version=number, content_hash=current.content_hash,
+                         previous_extractor_version=article.extractor_version,
+                         extractor_version=rules.extractor_version, ms=unit_ms())
                 return CheckOutcome(ok=True, result="rebaselined")
             case Flapped(current, announced):
                 number = await self._silent_version(article, current, now, next_check, rules,
                                                     announces=announced)
-                bound.info("page_checked", result="flapped", version=number,
-                           content_hash=current.content_hash, ms=ms_since(started))
+                log.info("page_checked", result="flapped", version=number,
+                         content_hash=current.content_hash, ms=unit_ms())
                 return CheckOutcome(ok=True, result="flapped")
             case Restored():
-                return await self._restored(article, decision, rules, now, bound, started)
+                return await self._restored(article, decision, rules, now)
             case Settled(previous, previous_version, current, changes):
                 event = events.article_edited(
                     self._ref(article, current.title), previous, current, changes,
@@ -258,15 +257,15 @@ class Recorder:
                     article.article_id, event=event, checked_at=now, next_check_at=next_check,
                     extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
                 self._stored(event.event_type, version=False)
-                bound.info("page_checked", result="settled", version=article.current_version,
-                           previous_version=previous_version, event_id=event.event_id,
-                           kinds=changes.kinds, ms=ms_since(started))
+                log.info("page_checked", result="settled", version=article.current_version,
+                         previous_version=previous_version, event_id=event.event_id,
+                         kinds=changes.kinds, ms=unit_ms())
                 return CheckOutcome(ok=True, result="settled")
             case Edited(previous, current, changes, collapse_persisted):
                 if collapse_persisted:
-                    bound.warning("extraction_collapse_persisted",
-                                  previous_chars=len(previous.text),
-                                  current_chars=len(current.text))
+                    log.warning("extraction_collapse_persisted",
+                                previous_chars=len(previous.text),
+                                current_chars=len(current.text))
                 ref, options = self._ref(article, current.title), self._options()
 
                 def edited(number: int) -> EventRecord:
@@ -275,14 +274,14 @@ class Recorder:
 
                 stored, event = await self._announced_version(article, current, now, edited,
                                                               next_check, rules)
-                bound.info("page_checked", result="edited", version=stored,
-                           event_id=event.event_id, chars_added=changes.chars_added,
-                           chars_removed=changes.chars_removed, title_changed=changes.title,
-                           kinds=changes.kinds, ms=ms_since(started))
+                log.info("page_checked", result="edited", version=stored,
+                         event_id=event.event_id, chars_added=changes.chars_added,
+                         chars_removed=changes.chars_removed, title_changed=changes.title,
+                         kinds=changes.kinds, ms=unit_ms())
                 return CheckOutcome(ok=True, result="edited")
 
     async def _restored(self, article: Article, restored: Restored, rules: Rules,
-                        now: datetime, bound: Any, started: float) -> CheckOutcome:
+                        now: datetime) -> CheckOutcome:
         """`article.restored`: with the current version when the text is the same, else
         with a new version (and `changes` when the difference is the page's)."""
         content = restored.current
@@ -304,9 +303,9 @@ class Recorder:
                 article.article_id, event=event, checked_at=now, next_check_at=next_check,
                 extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
             self._stored(event.event_type, version=False)
-        bound.info("page_checked", result="restored", version=number,
-                   previous_status=restored.previous_status, event_id=event.event_id,
-                   changed=restored.new_version, ms=ms_since(started))
+        log.info("page_checked", result="restored", version=number,
+                 previous_status=restored.previous_status, event_id=event.event_id,
+                 changed=restored.new_version, ms=unit_ms())
         return CheckOutcome(ok=True, result="restored")
 
     async def _silent_version(self, article: Article, content: Content, now: datetime,

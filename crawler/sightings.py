@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+
+import structlog
 
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import ClaimVerdict, Probe, judge_claim, needs_verification
@@ -24,6 +25,8 @@ from crawler.metrics import Metrics
 from crawler.models import Article, Content, Sighting
 from crawler.store import SightingMatch
 from crawler.urls import normalize_url
+
+log = structlog.get_logger(__name__)
 
 # Reads a fetched page, with the headline to use when it names none: what it says it is
 # (`article_identity`) and its versioned content; None when it could not be read (budget).
@@ -50,22 +53,21 @@ class Sightings:
         self._metrics = metrics
 
     async def identity(self, requested: str, final_url: str, claimed: str,
-                       content: Content, bound: Any, *, fallback_title: str = "") -> str:
+                       content: Content, *, fallback_title: str = "") -> str:
         """The URL naming the article fetched from `requested` (answered from `final_url`),
         whose page claims `claimed` (`article_identity`) and reads as `content` (read with
         `fallback_title`, which the claimed page is read with too, so that equal pages hash
         alike)."""
         probe = None
         if needs_verification(requested, final_url, claimed):
-            probe = await self._probe(claimed, fallback_title, bound)
+            probe = await self._probe(claimed, fallback_title)
         verdict = judge_claim(requested, final_url, claimed, content.content_hash,
                               probe)
         if probe is not None:
-            _log_verdict(bound, claimed, verdict)
+            _log_verdict(claimed, verdict)
         return verdict.identity
 
-    async def content_alias(self, seen: Sighting, found: SightingMatch,
-                            bound: Any) -> Alias | None:
+    async def content_alias(self, seen: Sighting, found: SightingMatch) -> Alias | None:
         """The tracked article this first sighting is another URL of (see the module
         docstring), from what the store knows of it (`found`: `Store.find_sighting`); None
         when its identity is tracked already (a check of that article, the recorder's
@@ -84,17 +86,17 @@ class Sightings:
         at_path = found.at_path
         if len(at_path) != 1 or at_path[0].source != "page":
             return None
-        probe = await self._probe(at_path[0].url, seen.content.title, bound)
+        probe = await self._probe(at_path[0].url, seen.content.title)
         if probe.status == 200 and probe.content_hash == seen.content.content_hash:
             return Alias(at_path[0], edited=True)
         return None
 
-    async def _probe(self, url: str, fallback_title: str, bound: Any) -> Probe:
+    async def _probe(self, url: str, fallback_title: str) -> Probe:
         try:
             response = await self._fetcher().fetch(url)
         except FetchError as exc:
             self._metrics.page_fetched(exc.kind)
-            bound.info("probe_failed", probed=url, error=str(exc), kind=exc.kind)
+            log.info("probe_failed", probed=url, error=str(exc), kind=exc.kind)
             return Probe(status=None)
         self._metrics.page_fetched(response.status)
         final = _normalized(response.final_url)
@@ -115,11 +117,11 @@ def _normalized(url: str) -> str:
         return ""
 
 
-def _log_verdict(bound: Any, claimed: str, verdict: ClaimVerdict) -> None:
+def _log_verdict(claimed: str, verdict: ClaimVerdict) -> None:
     if verdict.verified:
-        bound.info("canonical_verified", claimed=claimed, reason=verdict.reason)
+        log.info("canonical_verified", claimed=claimed, reason=verdict.reason)
     else:
         # A page naming another article is either a broken CMS or an attempt to take that
         # article's identity; either way operators want to see it.
-        bound.warning("canonical_refused", claimed=claimed, reason=verdict.reason,
-                      identity=verdict.identity)
+        log.warning("canonical_refused", claimed=claimed, reason=verdict.reason,
+                    identity=verdict.identity)

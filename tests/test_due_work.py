@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler
@@ -23,6 +22,7 @@ from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.conftest import FakeClock
+from tests.log_capture import capture_logs
 from tests.store_backends import T0, A, B, article_at
 
 PARAS = news_site.PARAS[:1]
@@ -58,7 +58,7 @@ async def test_a_unit_ending_while_its_lease_is_renewed_is_not_called_lost(
     keeper.hold([claimed.article_id])
     # The completing write clears the lease; the unit has not ended yet when a renewal runs.
     await store.mark_checked(aid, checked_at=clock.now, next_check_at=None, lease_owner=A)
-    with structlog.testing.capture_logs() as logs:
+    with capture_logs() as logs:
         await keeper.renew()
         keeper.done(aid)
         await keeper.renew()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 import crawler.budget
 import crawler.pages
@@ -22,6 +21,7 @@ from crawler.testing.news_site import NewsSite
 from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
+from tests.log_capture import capture_logs
 
 LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
 PARAS = [

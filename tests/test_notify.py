@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from structlog.testing import capture_logs
 
 from crawler.config import NotifySettings
 from crawler.diffing import describe_changes
@@ -36,6 +35,7 @@ from crawler.testing.webhook_receiver import make_secret, receiver_factory
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.notify_message import NotifyMessage, diff_excerpt, render_message
 from tests.conftest import REPO
+from tests.log_capture import capture_logs
 from tests.test_webhooks_delivery import delivery_settings, hook, whole_second_clock
 
 REF = ArticleRef(url="https://news.example/a?utm_source=x", canonical_url="https://news.example/a",

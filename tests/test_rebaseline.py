@@ -8,18 +8,16 @@ site and a webhook receiver.
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
-from structlog.testing import capture_logs
 
 from crawler.app import App, Runtime
 from crawler.config import load_config
 from crawler.extract import ExtractedArticle
 from crawler.extract import version as extractor
+from crawler.log_context import unit
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, Sighting
 from crawler.recorder import CheckOutcome, Recorder
@@ -29,6 +27,7 @@ from crawler.testing.news_site import LEAD, PARAS, NewsSite
 from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from crawler.textnorm import make_content
 from tests.conftest import FakeClock
+from tests.log_capture import capture_logs
 
 URL = "https://news.example/world/storm"
 FEED = "https://news.example/rss"
@@ -60,16 +59,15 @@ class Harness:
         return found
 
     async def first(self, content: Content) -> CheckOutcome:
-        bound = structlog.get_logger("test").bind(url=URL)
         tracked = await self.store.find_article_by_url(URL)
-        return await self.recorder.first_version(Sighting(URL, URL, FEED, content), tracked,
-                                                 bound, time.perf_counter())
+        with unit(url=URL):  # as a first sight's
+            return await self.recorder.first_version(Sighting(URL, URL, FEED, content), tracked)
 
     async def check(self, content: Content, after: float = HOUR) -> CheckOutcome:
         self.clock.advance(after)
         article = await self.article()
-        bound = structlog.get_logger("test").bind(url=URL, article_id=article.article_id)
-        return await self.recorder.compare(article, content, bound, time.perf_counter())
+        with unit(url=URL, article_id=article.article_id):  # as a re-check's
+            return await self.recorder.compare(article, content)
 
     def events(self) -> list[str]:
         with sqlite3.connect(self.db) as db:
@@ -181,12 +179,9 @@ async def test_a_deletion_after_an_upgrade_is_announced(
     upgrade(2)
     harness.clock.advance(HOUR)
     article = await harness.article()
-    bound = structlog.get_logger("test").bind(url=URL)
-    assert (await harness.recorder.gone(article, 404, bound, time.perf_counter())).result \
-        == "missing"  # confirmed by the next check
+    assert (await harness.recorder.gone(article, 404)).result == "missing"  # to be confirmed
     article = await harness.article()
-    assert (await harness.recorder.gone(article, 404, bound, time.perf_counter())).result \
-        == "deleted"
+    assert (await harness.recorder.gone(article, 404)).result == "deleted"
     assert harness.events() == ["article.new", "article.deleted"]
 
 

@@ -8,13 +8,10 @@ it stores (if any)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
-
-import structlog
 
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, Sighting
@@ -70,14 +67,13 @@ class Step:
 
 
 def text(content: Content) -> Callable[[Recorder, Article], Awaitable[CheckOutcome]]:
-    return lambda recorder, article: recorder.compare(article, content, LOG, time.perf_counter())
+    return lambda recorder, article: recorder.compare(article, content)
 
 
 def answered(status: int) -> Callable[[Recorder, Article], Awaitable[CheckOutcome]]:
-    return lambda recorder, article: recorder.gone(article, status, LOG, time.perf_counter())
+    return lambda recorder, article: recorder.gone(article, status)
 
 
-LOG = structlog.get_logger("test")
 LIFE = [
     Step("the same text again", text(story()), ("mark_checked",), "unchanged", None),
     Step("a number changed", text(story(homes="Fifteen")), ("note_site_text", "add_version"),
@@ -96,8 +92,7 @@ async def test_every_check_is_one_decision_and_one_write(tmp_path: Path, store: 
     log = WriteLog(store)
     recorder = Recorder(cast(Store, log), lambda: settings, clock=clock,
                         metrics=Metrics(process_metrics=False), on_event=lambda: None)
-    outcome = await recorder.first_version(Sighting(URL, URL, FEED, story()), None, LOG,
-                                           time.perf_counter())
+    outcome = await recorder.first_version(Sighting(URL, URL, FEED, story()), None)
     assert (log.writes, outcome.result) == (["create_article"], "new")
     seen = [await store.get_last_version(1)]
     for step in LIFE:

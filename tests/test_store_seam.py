@@ -9,12 +9,10 @@ import json
 import os
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import structlog
 
 from crawler.config import StorageSettings, parse_config
 from crawler.daemon import Daemon
@@ -354,9 +352,7 @@ async def test_racing_edits_of_one_article_get_the_numbers_their_transactions_as
                         metrics=Metrics(process_metrics=False), on_event=lambda: None)
     edits = [make_content("Storm hits coast", "Twelve homes were damaged in Westport. " * 8
                           + f"Update {n}: the road reopened.") for n in (1, 2)]
-    log = structlog.get_logger("test")
-    results = await asyncio.gather(*(recorder.compare(article, c, log, time.perf_counter())
-                                     for c in edits))
+    results = await asyncio.gather(*(recorder.compare(article, c) for c in edits))
     assert [r.result for r in results] == ["edited", "edited"]
     with sqlite3.connect(store.path) as raw:
         rows = raw.execute("SELECT version, payload FROM events WHERE type = 'article.edited'"

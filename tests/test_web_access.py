@@ -9,11 +9,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import structlog
 
 from crawler.config import load_config
 from crawler.testing.crawler_process import write_config
 from crawler.web.access import Access, access_for, presented_token, token_matches
+from tests.log_capture import capture_logs
 from tests.web_support import Tracked, clock, serving, track_site, tracked  # noqa: F401 (fixtures)
 
 TOKEN = "tok-3f9a1c"
@@ -99,7 +99,7 @@ async def test_with_a_token_every_page_asks_for_it(tracked: Tracked) -> None:
 
 
 async def test_without_a_token_pages_are_off_on_a_reachable_address(tracked: Tracked) -> None:
-    with structlog.testing.capture_logs() as logs:
+    with capture_logs() as logs:
         async with serving(tracked.settings, host="0.0.0.0") as (api, _), \
                 aiohttp.ClientSession() as session:
             base = f"http://127.0.0.1:{api.port}"

@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from structlog.testing import capture_logs
 
 from crawler.config import DeliverySettings, WebhookSettings
 from crawler.models import Content, EventRecord
@@ -23,6 +22,7 @@ from crawler.testing.webhook_receiver import HANG, ReceiverFactory, Reply, make_
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.retry import JITTER
 from tests.conftest import FakeClock
+from tests.log_capture import capture_logs
 
 
 def whole_second_clock() -> FakeClock:

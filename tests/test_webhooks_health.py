@@ -11,13 +11,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from structlog.testing import capture_logs
 
 from crawler.kinds import DeliveryOutcome, EndpointState
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks import health
 from crawler.webhooks.deliverer import Deliverer
+from tests.log_capture import capture_logs
 from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import aiohttp
-from structlog.testing import capture_logs
 
 from crawler.models import Content, EventRecord
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing.webhook_receiver import ReceiverFactory, make_secret
 from crawler.webhooks.deliverer import Deliverer
+from tests.log_capture import capture_logs
 from tests.test_webhooks_delivery import add_event, delivery_settings, hook, whole_second_clock
 
 
