@@ -11,10 +11,15 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+import structlog
 
+from crawler.log_context import unit
 from crawler.store.base import ArticleExistsError
 from crawler.store.sqlite import SQLiteStore
+from tests.log_capture import capture_logs
 from tests.store_backends import new_article
+
+log = structlog.get_logger(__name__)
 
 
 @pytest.fixture
@@ -88,3 +93,28 @@ async def test_a_duplicate_article_in_a_group_is_refused_alone(
                                     return_exceptions=True)
     assert sum(isinstance(o, ArticleExistsError) for o in outcomes) == 1
     assert await store.count_articles() == 3
+
+
+async def test_a_group_s_lines_carry_no_one_unit_s_keys(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    # The committer task runs every waiting unit's write: started from the first unit's
+    # context, its lines (a broken group, a failed rollback) would name that unit's page.
+    store, _ = traced
+
+    def logged_insert(url: str) -> Callable[[aiosqlite.Connection], Awaitable[str]]:
+        insert = feed_insert(url)
+
+        async def tx(conn: aiosqlite.Connection) -> str:
+            log.info("in_group", inserted=url)
+            return await insert(conn)
+        return tx
+
+    async def one(n: int) -> str:
+        with unit(url=f"https://e.org/page-{n}"):
+            return await store._write(logged_insert(f"https://e.org/{n}"))
+
+    with capture_logs() as logs:
+        await asyncio.gather(*(one(n) for n in range(5)))
+    lines = [line for line in logs if line["event"] == "in_group"]
+    assert len(lines) == 5
+    assert all("url" not in line for line in lines)

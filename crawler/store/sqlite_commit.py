@@ -5,6 +5,7 @@ transaction under the writer's lock, and, when several are waiting, together und
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -52,7 +53,11 @@ class GroupCommit:
         return await asyncio.shield(done)
 
     def _start(self, writer: aiosqlite.Connection) -> None:
-        self._committer = asyncio.ensure_future(self._commit_groups(writer))
+        # A context of its own: started by whichever write found none running, it would
+        # otherwise log (a broken group, a failed rollback) under that one unit's keys
+        # (`crawler.log_context`) while it runs every waiting unit's write.
+        self._committer = asyncio.get_running_loop().create_task(
+            self._commit_groups(writer), context=contextvars.Context())
         self._inflight.add(self._committer)
         self._committer.add_done_callback(self._committer_done)
 
