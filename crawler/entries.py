@@ -130,12 +130,17 @@ class EntryFollower:
                 self._url_locks.pop(entry.link, None)
         if missing:
             await self._store.add_url_aliases(known.article_id, missing)
-        return await self._known_entry(known, entry)
+        return await self._known_entry(feed, known, entry)
 
-    async def _known_entry(self, article: Article, entry: FeedEntry) -> CheckOutcome:
+    async def _known_entry(self, feed: FeedSettings, article: Article,
+                           entry: FeedEntry) -> CheckOutcome:
         """An entry seen before. Page-sourced articles are re-checked on their own schedule;
-        a feed-sourced one is compared with its entry on every poll."""
-        if article.source != "feed" or not entry.content_html:
+        a feed-sourced one is compared with its entry on every poll of the feed it is
+        tracked from. Another feed listing it may carry a summary or another cut of the same
+        text: compared with that, the article would shrink and grow back on every poll, each
+        time an edit nobody made."""
+        if (article.source != "feed" or not entry.content_html
+                or feed.url != article.feed_url):
             return CheckOutcome(ok=True, result="known")
         with unit(url=article.url, article_id=article.article_id, source="feed"):
             content = await self._entry_content(entry)

@@ -136,6 +136,24 @@ async def test_unreadable_page_is_tracked_from_its_feed_entry(
         assert page_requests == []  # a disallowed page is never requested at all
 
 
+async def test_a_feed_sourced_article_is_compared_only_with_its_own_feed_s_entries(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    # The same story in a second feed that carries only its summary: compared with that
+    # entry, the full text would "shrink" to the summary and grow back on every poll.
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"  # robots.txt: Disallow: /private/
+    settings = local_settings(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")],
+                              receiver)
+    for _ in range(5):
+        await run_pass(settings, clock)
+        clock.advance(HOUR)
+    assert types(receiver) == ["article.new"]
+    assert receiver.accepted()[0].json["data"]["text"].endswith(PARAS[-1])
+    story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+    await run_pass(settings, clock)
+    assert types(receiver) == ["article.new", "article.edited"]  # its own feed's edits count
+
+
 async def test_a_page_sourced_article_never_takes_versions_from_the_feed(
         tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
     story = site.add("storm", "Storm hits coast", LEAD, PARAS)
