@@ -21,9 +21,9 @@ from crawler.store.records import RowReader
 @lru_cache(maxsize=1024)
 def _marked(text: str, mark: str) -> str:
     """`text` with `mark` for each `?`. Every statement a PostgreSQL store sends through the
-    shared code passes here, the unchanged check's among them, so each is rewritten once and
-    then looked up (they are a few hundred texts: `one_of` passes an array there, which keeps
-    the text of a list the same whatever its length)."""
+    shared code passes here, the unchanged check's among them: each is rewritten once, then
+    looked up. The texts are a fixed set (only table and column names are put into them, and
+    `one_of` passes a list as one array, whatever its length), so the cache stays small."""
     if "%" in text:
         raise ValueError(f"a shared statement holds a literal %: {text!r}")
     return text.replace("?", mark)
