@@ -4,8 +4,8 @@ stores share, renewing and releasing included, in `shared_leases`).
 On SQLite every claim runs in the one writer's `BEGIN IMMEDIATE` transaction: the rows are
 chosen with `LIMIT` and then leased by their keys (`claim_chosen`, `take`), so a claim takes
 exactly the rows it chose, and no other writer (another process on the file included) can
-choose them in between. The helpers here work on the raw aiosqlite connection the article
-methods hold.
+choose them in between. The helpers here work on the raw aiosqlite connection the claims
+hold.
 """
 
 from __future__ import annotations
