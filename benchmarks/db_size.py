@@ -52,8 +52,8 @@ from crawler import events  # noqa: E402
 from crawler.config import DeliverySettings, WebhookSettings  # noqa: E402
 from crawler.diffing import describe_changes  # noqa: E402
 from crawler.models import Content, EventRecord  # noqa: E402
+from crawler.store.records import decode_payload  # noqa: E402
 from crawler.store.sqlite import SQLiteStore  # noqa: E402
-from crawler.store.sqlite_rows import decode_payload  # noqa: E402
 from crawler.textnorm import make_content  # noqa: E402
 
 VERSIONS = 5

@@ -205,23 +205,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     args.config = getattr(args, "config", None)
-    if args.command == "extract":
-        from crawler.commands.extract import extract_files
-
+    if args.command in ("extract", "compare"):  # files on disk; a config only for its rules
         try:
             rules_from = _load_if_present(args)
         except ConfigError as exc:
             print(f"crawler: invalid config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-        return extract_files([Path(f) for f in args.files], args.url, rules_from)
-    if args.command == "compare":
+        if args.command == "extract":
+            from crawler.commands.extract import extract_files
+
+            return extract_files([Path(f) for f in args.files], args.url, rules_from)
         from crawler.commands.compare import compare_files
 
-        try:
-            rules_from = _load_if_present(args)
-        except ConfigError as exc:
-            print(f"crawler: invalid config: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
         return compare_files(Path(args.old), Path(args.new), args.url, rules_from)
     try:
         settings = _load(args)

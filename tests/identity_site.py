@@ -9,10 +9,11 @@ path is a 404. Every request is recorded.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from crawler.testing.local_site import LocalSite
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +44,13 @@ def story(subject: str) -> list[str]:
     ]
 
 
-@dataclass
-class IdentitySite:
-    pages: dict[str, str | int] = field(default_factory=dict)
-    feeds: dict[str, list[Item]] = field(default_factory=dict)
-    requests: list[str] = field(default_factory=list)
-    """path_qs of every request but robots.txt, in arrival order."""
-    server: TestServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None and self.server.port is not None
-        return self.server.port
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+class IdentitySite(LocalSite):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: dict[str, str | int] = {}
+        self.feeds: dict[str, list[Item]] = {}
+        self.requests: list[str] = []
+        """path_qs of every request but robots.txt, in arrival order."""
 
     def fetched(self, path: str) -> int:
         """How many requests asked for `path` (any query)."""
@@ -90,13 +83,5 @@ class IdentitySite:
             return web.Response(status=page, text="status")
         return web.Response(text=page, content_type="text/html")
 
-    async def start(self) -> IdentitySite:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/{tail:.*}", self._handle)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-        await self.server.start_server()
-        return self
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()

@@ -17,18 +17,12 @@ from crawler.app import App
 from crawler.config import Settings, load_config
 from crawler.revalidation import MAX_SKIPPED
 from crawler.testing.crawler_process import write_config
-from crawler.testing.news_site import NewsSite
+from crawler.testing.news_site import LEAD, PARAS, NewsSite, Story
 from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
 from tests.log_capture import capture_logs
 
-LEAD = "A storm hit the northern coast on Tuesday night, the regional authorities said."
-PARAS = [
-    "Twelve homes were damaged in the village of Westport, according to the fire service.",
-    "Residents were evacuated overnight as the water rose above the harbour wall.",
-    "The weather office expects calmer conditions by the weekend, with light winds.",
-]
 HOUR = 3600.0
 ALL_EVENTS = '["article.new", "article.edited", "article.deleted", "article.restored"]'
 
@@ -76,6 +70,19 @@ def checks(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any
 def asked_conditionally(site: NewsSite) -> list[str | None]:
     """The If-None-Match of each page request, in order."""
     return [headers.get("If-None-Match") for _, headers in site.page_headers]
+
+
+async def cached_story(tmp_path: Path, site: NewsSite, receiver: Receiver,
+                       clock: FakeClock) -> tuple[Story, Settings]:
+    """The storm story with stable bytes and an ETag, seen, checked in full, then answered
+    304: its page cache holds an entry."""
+    site.stable_pages = True
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.etag = '"storm-1"'
+    settings = settings_for(tmp_path, site, receiver)
+    await run_pass(settings, clock)
+    await passes(settings, clock, 2)  # a full check, then a 304
+    return story, settings
 
 
 async def passes(settings: Settings, clock: FakeClock, count: int,
@@ -152,12 +159,7 @@ async def test_an_edit_behind_a_lying_etag_is_caught_by_the_forced_full_fetch(
 
 async def test_a_deletion_and_a_restoration_are_seen_after_the_page_was_cached(
         tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
-    site.stable_pages = True
-    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
-    story.etag = '"storm-1"'
-    settings = settings_for(tmp_path, site, receiver)
-    await run_pass(settings, clock)
-    await passes(settings, clock, 2)  # a full check, then a 304
+    story, settings = await cached_story(tmp_path, site, receiver, clock)
     story.status = 404
     await passes(settings, clock, 2)  # the 404 asked conditionally, then its confirmation
     assert types(receiver) == ["article.new", "article.deleted"]
@@ -172,12 +174,7 @@ async def test_a_deletion_and_a_restoration_are_seen_after_the_page_was_cached(
 async def test_a_collapse_is_counted_check_by_check_after_the_page_was_cached(
         tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
         logged: list[MutableMapping[str, Any]]) -> None:
-    site.stable_pages = True
-    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
-    story.etag = '"storm-1"'
-    settings = settings_for(tmp_path, site, receiver)
-    await run_pass(settings, clock)
-    await passes(settings, clock, 2)  # a full check, then a 304
+    story, settings = await cached_story(tmp_path, site, receiver, clock)
 
     def collapse(n: int) -> None:
         if n == 0:  # a paywall, honestly labelled with an ETag of its own, for good

@@ -3,6 +3,8 @@ template parts (no real site) and states what must be in the text and what must 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from crawler.extract import extract_article
@@ -32,7 +34,12 @@ def text_of(html: str) -> str:
     return extract_article(html, "https://news.example.org/story").text
 
 
-def test_comment_thread_longer_than_the_post_is_not_the_body() -> None:
+# A page shape (`test_the_body_is_kept_and_the_rest_dropped`): the paragraphs its text must
+# keep, and the page.
+Shape = tuple[list[str], str]
+
+
+def comment_thread_longer_than_the_post_is_not_the_body() -> Shape:
     post = prose("POST", 3)
     thread = "".join(
         f"<li class='comment'><div class='comment-body'>{paras(prose(f'REPLY{i}', 3))}</div></li>"
@@ -40,9 +47,7 @@ def test_comment_thread_longer_than_the_post_is_not_the_body() -> None:
     )
     html = page(f"<div class='entry'>{paras(post)}</div>"
                 f"<div id='comments'><ol class='commentlist'>{thread}</ol></div>")
-    text = text_of(html)
-    assert all(p in text for p in post)
-    assert "REPLY" not in text
+    return post, html
 
 
 def test_a_page_that_is_only_a_thread_is_not_empty() -> None:
@@ -68,7 +73,7 @@ def test_body_split_across_page_builder_boxes_is_joined() -> None:
     assert all(p in text for p in parts)
 
 
-def test_many_small_boxes_of_prose_beat_one_dense_dialog() -> None:
+def many_small_boxes_of_prose_beat_one_dense_dialog() -> Shape:
     def box(text: str) -> str:
         return f"<div class='row'><div class='col'><div class='cell'><p>{text}</p></div></div></div>"
 
@@ -77,19 +82,15 @@ def test_many_small_boxes_of_prose_beat_one_dense_dialog() -> None:
     dialog = paras(prose("DIALOG, long, with, many, commas,", 4, words=45))
     html = page(f"<div class='modal'><div class='modal-body'>{dialog}</div></div>"
                 f"<div class='page'>{''.join(box(t) for t in body)}</div>")
-    text = text_of(html)
-    assert all(p in text for p in body)
-    assert "DIALOG" not in text
+    return body, html
 
 
-def test_a_sidebar_with_more_prose_than_a_short_post_is_not_chosen() -> None:
+def a_sidebar_with_more_prose_than_a_short_post_is_not_chosen() -> Shape:
     post = prose("POST", 2)
     side = paras(prose("SIDEBAR", 6))
     html = page(f"<div class='content'><div class='post'>{paras(post)}</div>"
                 f"<div id='sidebar'><div class='widget widget-text'>{side}</div></div></div>")
-    text = text_of(html)
-    assert all(p in text for p in post)
-    assert "SIDEBAR" not in text
+    return post, html
 
 
 def test_heading_of_a_removed_link_list_is_dropped() -> None:
@@ -132,13 +133,11 @@ def test_an_article_wrapped_in_an_aside_is_kept(wrapper: str) -> None:
     assert "SIDE" not in text
 
 
-def test_post_served_inside_noscript_is_kept_and_a_notice_is_not() -> None:
+def post_served_inside_noscript_is_kept_and_a_notice_is_not() -> Shape:
     body = prose("BODY", 4)
     html = page(f"<div class='post-body'><noscript>{paras(body)}</noscript></div>"
                 "<noscript><p>Please enable JavaScript to view the comments.</p></noscript>")
-    text = text_of(html)
-    assert all(p in text for p in body)
-    assert "enable JavaScript" not in text
+    return body, html
 
 
 def test_a_block_emptied_by_the_cleaning_is_kept_uncleaned() -> None:
@@ -169,16 +168,14 @@ def test_an_ordinary_page_uses_no_fallback() -> None:
     assert extract_article(page(paras(prose("BODY", 3))), "https://x.example/").fallback == ""
 
 
-def test_boxes_of_one_class_holding_most_of_the_body_are_its_structure() -> None:
+def boxes_of_one_class_holding_most_of_the_body_are_its_structure() -> Shape:
     # A product guide whose every section is called "gallery-item": a boilerplate word, but the
     # boxes are the body; a related list of long teasers stays boilerplate.
     parts = prose("ITEM", 4)
     sections = "".join(f"<div class='gallery-item'>{paras([t])}</div>" for t in parts)
     teasers = "".join(f"<div class='related-post'>{paras(prose(f'TEASER{i}', 1))}</div>"
                       for i in range(2))
-    text = text_of(page(f"<article>{paras(prose('INTRO', 1))}{sections}{teasers}</article>"))
-    assert all(p in text for p in parts)
-    assert "TEASER" not in text
+    return parts, page(f"<article>{paras(prose('INTRO', 1))}{sections}{teasers}</article>")
 
 
 def test_a_sentence_whose_words_are_mostly_links_stays() -> None:
@@ -203,7 +200,7 @@ def test_a_box_with_an_image_and_a_line_of_text_is_a_caption() -> None:
     assert "INLINE sentence 0" in text
 
 
-def test_a_dialog_laid_over_the_page_gives_way_to_the_article() -> None:
+def a_dialog_laid_over_the_page_gives_way_to_the_article() -> Shape:
     # The article's box also holds a long reference list, so its prose is no larger than the
     # dialog's: the dialog loses because it is a box laid over the page.
     body = prose("BODY", 3)
@@ -213,9 +210,7 @@ def test_a_dialog_laid_over_the_page_gives_way_to_the_article() -> None:
     html = page(f"<div class='article__content'><div class='article__body'>{paras(body)}"
                 f"<ol class='references'>{refs}</ol></div>"
                 f"<div class='modal disclosures'><div class='modal__body'>{dialog}</div></div></div>")
-    text = text_of(html)
-    assert all(p in text for p in body)
-    assert "DISCLOSURE" not in text
+    return body, html
 
 
 @pytest.mark.parametrize("box", ["div class='article-teaser'", "div class='hidden-xs'",
@@ -354,11 +349,25 @@ def test_a_summary_that_only_repeats_the_headline_gives_no_text() -> None:
     assert (article.title, article.text, article.fallback) == (title, "", "no_text")
 
 
-def test_widening_past_a_level_with_a_sidebar_does_not_take_the_sidebar() -> None:
+def widening_past_a_level_with_a_sidebar_does_not_take_the_sidebar() -> Shape:
     post = prose("POST", 2)
     html = page(f"<div class='outer'><div class='wrap'><div class='post'>{paras(post)}</div>"
                 f"<div class='sidebar'>{paras(prose('SIDE', 6))}</div></div>"
                 f"<div class='more'>{paras(prose('MORE', 1))}</div></div>")
+    return post, html
+
+
+@pytest.mark.parametrize(("shape", "dropped"), [
+    (comment_thread_longer_than_the_post_is_not_the_body, "REPLY"),
+    (many_small_boxes_of_prose_beat_one_dense_dialog, "DIALOG"),
+    (a_sidebar_with_more_prose_than_a_short_post_is_not_chosen, "SIDEBAR"),
+    (post_served_inside_noscript_is_kept_and_a_notice_is_not, "enable JavaScript"),
+    (a_dialog_laid_over_the_page_gives_way_to_the_article, "DISCLOSURE"),
+    (boxes_of_one_class_holding_most_of_the_body_are_its_structure, "TEASER"),
+    (widening_past_a_level_with_a_sidebar_does_not_take_the_sidebar, "SIDE"),
+], ids=lambda case: case.__name__ if callable(case) else None)
+def test_the_body_is_kept_and_the_rest_dropped(shape: Callable[[], Shape], dropped: str) -> None:
+    kept, html = shape()
     text = text_of(html)
-    assert all(p in text for p in post)
-    assert "SIDE" not in text
+    assert all(p in text for p in kept)
+    assert dropped not in text

@@ -16,12 +16,11 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import NewsSite
@@ -37,33 +36,6 @@ INTERVAL = 4.0  # re-check interval (s); half of it is the shortest gap allowed 
 PER_HOST = 2
 STORIES, EDITED = 12, 6
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class CountingSite(NewsSite):
-    """The news site, counting the requests in flight (the most at once, and when)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_flight = 0
-        self.most_in_flight = 0
-
-    def app(self) -> web.Application:
-        app = super().app()
-
-        @web.middleware
-        async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
-            try:
-                return await handler(request)
-            finally:
-                self.in_flight -= 1
-
-        app.middlewares.append(count)
-        return app
-
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
@@ -100,7 +72,7 @@ def check_counts(cluster: PgCluster, database: str) -> dict[object, int]:
 async def test_three_daemons_share_the_work_and_take_over_a_killed_ones(
         tmp_path: Path, pg_cluster: PgCluster, pg_url: str, receiver: Receiver) -> None:
     database = pg_url.rsplit("/", 1)[1]
-    site = CountingSite()
+    site = NewsSite()  # counts the requests in flight
     await site.start()
     try:
         site.page_delay = 0.25  # requests overlap, so that the count in flight means something

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from crawler.fetch import Fetcher, FetchError, HostTurns
 from crawler.store.postgres import PostgresStore
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.news_site import NewsSite
 from tests.hostile_server import fetch_settings
 from tests.test_fetch_politeness import seconds_left
 
@@ -85,62 +83,39 @@ async def test_a_concurrency_below_one_is_refused(store: PostgresStore) -> None:
 
 # --- two fetchers of one fleet against one site -----------------------------------------------
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PAGES = 12  # the most a test fetches
 
 
-class CountingSite:
-    """Pages that take a while, counting requests in flight and when each started."""
-
-    def __init__(self, delay: float = 0.1, status: int = 200,
-                 headers: dict[str, str] | None = None) -> None:
-        self.delay = delay
-        self.status = status
-        self.headers = headers or {}
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.starts: list[float] = []
-        self.server: TestServer | None = None
-
-    async def page(self, request: web.Request) -> web.Response:
-        self.starts.append(time.monotonic())
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-            return web.Response(text="<p>page</p>", content_type="text/html",
-                                status=self.status, headers=self.headers)
-        finally:
-            self.in_flight -= 1
-
-    def url(self, n: int) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.port}/p/{n}"
-
-    async def __aenter__(self) -> CountingSite:
-        app = web.Application()
-        app.router.add_get("/p/{n}", self.page)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-        await self.server.start_server()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        await self.server.close()
+def counting_site(delay: float = 0.1, status: int = 200,
+                  headers: dict[str, str] | None = None) -> NewsSite:
+    """Pages that take `delay` s to answer `status` (with `headers`); the site counts the
+    requests in flight, and when each started (`request_times`)."""
+    site = NewsSite()
+    site.page_delay = delay
+    for n in range(PAGES):
+        story = site.add(f"p{n}", f"Page {n}", "A lead.", ["A paragraph."])
+        story.status, story.headers = status, headers or {}
+    return site
 
 
-async def fetch_all(fetchers: list[Fetcher], site: CountingSite, each: int) -> None:
+def starts(site: NewsSite) -> list[float]:
+    return [at for at, _ in site.request_times]
+
+
+async def fetch_all(fetchers: list[Fetcher], site: NewsSite, each: int) -> None:
     n = itertools.count()
-    await asyncio.gather(*(f.fetch(site.url(next(n))) for f in fetchers for _ in range(each)))
+    await asyncio.gather(*(f.fetch(site.article_url(f"p{next(n)}"))
+                           for f in fetchers for _ in range(each)))
 
 
 async def test_two_daemons_together_keep_the_per_host_concurrency(
         store: PostgresStore) -> None:
     settings = fetch_settings(per_host_concurrency=2)
-    async with CountingSite() as site:
+    async with counting_site() as site:
         async with Fetcher(settings, fleet=(store, "a")) as a, \
                 Fetcher(settings, fleet=(store, "b")) as b:
             await fetch_all([a, b], site, each=6)
-        assert len(site.starts) == 12
+        assert len(starts(site)) == 12
         assert site.most_in_flight == 2
         # Without the shared turns each daemon keeps only its own two: the fleet sends four.
         site.most_in_flight = 0
@@ -152,11 +127,11 @@ async def test_two_daemons_together_keep_the_per_host_concurrency(
 async def test_two_daemons_together_keep_the_per_host_delay(store: PostgresStore) -> None:
     delay = 0.2
     settings = fetch_settings(per_host_concurrency=4, per_host_delay=delay)
-    async with CountingSite(delay=0.0) as site:
+    async with counting_site(delay=0.0) as site:
         async with Fetcher(settings, fleet=(store, "a")) as a, \
                 Fetcher(settings, fleet=(store, "b")) as b:
             await fetch_all([a, b], site, each=3)
-        gaps = [later - earlier for earlier, later in itertools.pairwise(site.starts)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(starts(site))]
         # Starts are spaced by the delay times a jitter of at least 0.5, whoever made them
         # (less a little: the server sees a request a moment after its turn was taken).
         assert len(gaps) == 5 and min(gaps) >= delay * 0.5 - 0.03, gaps
@@ -165,29 +140,29 @@ async def test_two_daemons_together_keep_the_per_host_delay(store: PostgresStore
 async def test_a_retry_after_seen_by_one_daemon_holds_the_other(
         store: PostgresStore) -> None:
     settings = fetch_settings()
-    async with CountingSite(delay=0.0, status=429, headers={"Retry-After": "120"}) as site:
+    async with counting_site(delay=0.0, status=429, headers={"Retry-After": "120"}) as site:
         async with Fetcher(settings, fleet=(store, "a")) as a, \
                 Fetcher(settings, fleet=(store, "b")) as b:
-            assert (await a.fetch(site.url(1))).status == 429
+            assert (await a.fetch(site.article_url("p1"))).status == 429
             for _ in range(100):  # the pause is shared in the background
                 if (await store.take_host_turn("127.0.0.1", "probe", concurrency=8,
                                                spacing=0, hold=1)).paused:
                     break
                 await asyncio.sleep(0.02)
             with pytest.raises(FetchError) as caught:
-                await b.fetch(site.url(2))
+                await b.fetch(site.article_url("p2"))
         assert caught.value.kind == "rate_limited"
         assert seconds_left(caught.value) > 100
-        assert len(site.starts) == 1
+        assert len(starts(site)) == 1
 
 
 async def test_an_unreachable_fleet_store_fails_the_fetch_and_says_why(pg_url: str) -> None:
     store = PostgresStore(pg_url)
     await store.open()
     await store.close()  # asked after it closed: every ask fails
-    async with CountingSite() as site, Fetcher(fetch_settings(), fleet=(store, "a")) as a:
+    async with counting_site() as site, Fetcher(fetch_settings(), fleet=(store, "a")) as a:
         with pytest.raises(FetchError) as caught:
-            await a.fetch(site.url(1))
+            await a.fetch(site.article_url("p1"))
         assert caught.value.kind == "fleet_unavailable"
         assert "cannot be reached" in caught.value.message
-        assert site.starts == []
+        assert starts(site) == []

@@ -4,7 +4,6 @@ payload (table tests); sending is tested with Apprise's `json://` against a loca
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import subprocess
@@ -17,7 +16,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from crawler.config import NotifySettings
 from crawler.diffing import describe_changes
@@ -31,7 +29,12 @@ from crawler.events import (
 )
 from crawler.models import Content
 from crawler.store.sqlite import SQLiteStore
-from crawler.testing.webhook_receiver import make_secret, receiver_factory
+from crawler.testing.webhook_receiver import (
+    HANG,
+    WebhookReceiver,
+    make_secret,
+    receiver_factory,
+)
 from crawler.webhooks.deliverer import Deliverer
 from crawler.webhooks.notify_message import NotifyMessage, diff_excerpt, render_message
 from tests.conftest import REPO
@@ -136,51 +139,22 @@ def test_message_rejects_what_is_not_an_event(bad: str) -> None:
 
 
 # --- sending through Apprise ------------------------------------------------------------------
-class NotifyServer:
-    """Records what Apprise's json:// posts; answers from a script, then `default`."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.auth: list[str | None] = []
-        self.script: list[int | str] = []
-        self.default: int | str = 200
-        self._runner: web.AppRunner | None = None
-        self._closing = asyncio.Event()
-        self.port = 0
-
-    async def start(self) -> NotifyServer:
-        app = web.Application()
-        app.router.add_post("/notify", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
-    async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def url(self, password: str = "s3cret-t0ken") -> str:
-        return f"json://bot:{password}@127.0.0.1:{self.port}/notify"
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.posts.append(await request.json())
-        self.auth.append(request.headers.get("Authorization"))
-        answer = self.script.pop(0) if self.script else self.default
-        if answer == "hang":
-            await self._closing.wait()
-            return web.Response(status=503)
-        assert isinstance(answer, int)
-        return web.Response(status=answer)
+TOKEN = "s3cret-t0ken"
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[NotifyServer]:
-    s = await NotifyServer().start()
-    yield s
-    await s.close()
+async def server() -> AsyncIterator[WebhookReceiver]:
+    """What Apprise's json:// posts, recorded (no secrets: nothing is signed)."""
+    async with receiver_factory() as make:
+        yield await make((), path="/notify")
+
+
+def notify_url(server: WebhookReceiver) -> str:
+    return server.apprise_url("bot", TOKEN)
+
+
+def posts(server: WebhookReceiver) -> list[Any]:
+    return [r.json for r in server.requests]
 
 
 async def store_edit(store: SQLiteStore, notify: list[NotifySettings], at: datetime) -> str:
@@ -205,13 +179,13 @@ def attempts(db: Path) -> list[tuple[Any, ...]]:
 
 
 async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
-    store: SQLiteStore, server: NotifyServer, tmp_path: Path,
+    store: SQLiteStore, server: WebhookReceiver, tmp_path: Path,
 ) -> None:
-    entry = NotifySettings(url=server.url())
+    entry = NotifySettings(url=notify_url(server))
     key = notify_endpoint_key(entry.url)
     clock = whole_second_clock()
     await store_edit(store, [entry], clock.now)
-    server.script = [500]
+    server.script(500)
     async with aiohttp.ClientSession() as session:
         deliverer = Deliverer(store, [], delivery_settings(), session, clock=clock,
                               notify=[entry])
@@ -224,32 +198,32 @@ async def test_notification_sent_retried_and_recorded_without_leaking_the_token(
             assert pending.next_attempt_at is not None
             clock.to(pending.next_attempt_at)
             assert await deliverer.run_once() == 1
-    assert len(server.posts) == 2
-    post = server.posts[-1]
-    assert post == server.posts[0]  # a retry sends the same message
+    assert len(posts(server)) == 2
+    post = posts(server)[-1]
+    assert post == posts(server)[0]  # a retry sends the same message
     assert post["title"] == "Storm hits the coast"
     body = post["message"].splitlines()
     assert body[0].startswith("Edited: headline changed, text changed, +")
     assert "+ Storm batters the coast" in body
     assert "+ Second paragraph, updated." in body
     assert body[-1] == "https://news.example/a"
-    assert server.auth[0] is not None  # the URL's credentials were used ...
+    assert "authorization" in server.requests[0].headers  # the URL's credentials were used ...
     text = repr(logs)  # ... and never logged
-    assert "s3cret-t0ken" not in text
-    assert server.url() not in text
+    assert TOKEN not in text
+    assert notify_url(server) not in text
     assert {e["endpoint"] for e in logs if e["event"] == "delivery_attempt"} == {key}
     [done] = await store.list_deliveries(("delivered",))
     assert done.endpoint_url == key
     assert done.attempts == 2
     assert [row[:3] for row in attempts(tmp_path / "crawler.db")] == [
         (key, None, "retry"), (key, None, "delivered")]
-    assert "s3cret-t0ken" not in repr(attempts(tmp_path / "crawler.db"))
+    assert TOKEN not in repr(attempts(tmp_path / "crawler.db"))
 
 
 async def test_webhooks_and_notify_share_one_outbox(
-    store: SQLiteStore, server: NotifyServer,
+    store: SQLiteStore, server: WebhookReceiver,
 ) -> None:
-    entry = NotifySettings(url=server.url(), events=("article.deleted",))
+    entry = NotifySettings(url=notify_url(server), events=("article.deleted",))
     secret = make_secret()
     async with receiver_factory() as make, aiohttp.ClientSession() as session:
         receiver = await make(secret)
@@ -269,16 +243,16 @@ async def test_webhooks_and_notify_share_one_outbox(
         assert await deliverer.run_once() == 3
         assert [r.json["type"] for r in receiver.requests] == ["article.new", "article.deleted"]
         assert all(r.verified for r in receiver.requests)
-    assert [(p["title"], p["message"]) for p in server.posts] == [
+    assert [(p["title"], p["message"]) for p in posts(server)] == [
         ("Storm hits the coast", "Deleted (HTTP 410)\n\nhttps://news.example/a")]
 
 
 async def test_hanging_notification_target_ends_within_the_timeout(
-    store: SQLiteStore, server: NotifyServer,
+    store: SQLiteStore, server: WebhookReceiver,
 ) -> None:
-    entry = NotifySettings(url=server.url())
+    entry = NotifySettings(url=notify_url(server))
     await store_edit(store, [entry], datetime.now(UTC))
-    server.default = "hang"
+    server.default = HANG
     async with aiohttp.ClientSession() as session:
         deliverer = Deliverer(store, [], delivery_settings(timeout="1s"), session,
                               notify=[entry])

@@ -10,8 +10,8 @@ from pathlib import Path
 from crawler.models import Content
 from crawler.store.migrations import MIGRATIONS, split_statements
 from crawler.store.page_cache import PageCache
+from crawler.store.records import encode_text
 from crawler.store.sqlite import SQLiteStore
-from crawler.store.sqlite_rows import encode_text
 
 
 def _database_at(path: Path, version: int) -> None:

@@ -357,7 +357,7 @@ async def test_racing_edits_of_one_article_get_the_numbers_their_transactions_as
     with sqlite3.connect(store.path) as raw:
         rows = raw.execute("SELECT version, payload FROM events WHERE type = 'article.edited'"
                            " ORDER BY version").fetchall()
-    from crawler.store.sqlite_rows import decode_payload
+    from crawler.store.records import decode_payload
 
     payloads = [json.loads(decode_payload(p))["data"] for _, p in rows]
     assert [v for v, _ in rows] == [2, 3]

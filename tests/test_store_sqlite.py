@@ -13,9 +13,9 @@ import pytest
 
 from crawler.store.base import Store
 from crawler.store.migrations import MIGRATIONS, split_statements
-from crawler.store.records import IN_ARTICLE_ORDER
+from crawler.store.records import IN_ARTICLE_ORDER, decode_text, encode_text
 from crawler.store.sqlite import SQLiteStore
-from crawler.store.sqlite_rows import decode_text, decode_time, encode_text, encode_time
+from crawler.store.sqlite_rows import decode_time, encode_time
 from tests.store_backends import new_article
 
 

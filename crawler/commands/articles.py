@@ -3,25 +3,19 @@ the most recently first seen first."""
 
 from __future__ import annotations
 
-import sys
-
 from crawler.commands.output import on_terminal, print_json_lines, print_table, when
-from crawler.commands.reading import listing_json, reading_store
+from crawler.commands.reading import listing_json, read_listing
 from crawler.config import Settings
 from crawler.redact import redact_url
-from crawler.store import DatabaseMissingError
 
 COLUMNS = ("id", "canonical_url", "title", "versions", "last_change", "state")
 
 
 async def list_articles(settings: Settings, *, search: str | None, feed: str | None,
                         limit: int, as_json: bool = False) -> int:
-    try:
-        async with reading_store(settings) as store:
-            rows = await store.list_articles(search=search or None, feed_url=feed, limit=limit)
-    except DatabaseMissingError as exc:
-        # Nothing was ever tracked: an empty list, not a failure (CONTRACT.md: exit 0).
-        print(f"crawler: {exc}", file=sys.stderr)
+    rows = await read_listing(settings, lambda store: store.list_articles(
+        search=search or None, feed_url=feed, limit=limit))
+    if rows is None:
         return 0
     if as_json:
         print_json_lines(listing_json(row) for row in rows)

@@ -3,15 +3,13 @@ latest events across all articles, newest first, each with a line saying what ch
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 from crawler.change_summary import payload_data, summarize
 from crawler.clock import utc_now
 from crawler.commands.output import on_terminal, print_json_lines, print_table, when
-from crawler.commands.reading import event_json, event_title, reading_store
+from crawler.commands.reading import event_json, event_title, read_listing
 from crawler.config import Settings
-from crawler.store import DatabaseMissingError
 
 COLUMNS = ("time", "type", "article", "title", "summary")
 
@@ -25,13 +23,10 @@ async def list_changes(settings: Settings, *, since: float | None, kind: str | N
                        feed: str | None, limit: int, as_json: bool = False) -> int:
     """`since`: seconds back from now (None: no bound)."""
     start = None if since is None else utc_now() - timedelta(seconds=since)
-    try:
-        async with reading_store(settings) as store:
-            events = await store.list_events(since=start, feed_url=feed, limit=limit,
-                                             event_type=None if kind is None else event_type(kind))
-    except DatabaseMissingError as exc:
-        # Nothing was ever tracked: an empty list, not a failure (CONTRACT.md: exit 0).
-        print(f"crawler: {exc}", file=sys.stderr)
+    events = await read_listing(settings, lambda store: store.list_events(
+        since=start, feed_url=feed, limit=limit,
+        event_type=None if kind is None else event_type(kind)))
+    if events is None:
         return 0
     if as_json:
         print_json_lines(event_json(e) for e in events)

@@ -1,12 +1,14 @@
-"""What the reading commands share: the store opened read-only, an article found from what
+"""What the reading commands share: the store opened read-only (a listing of an empty one),
+an article found from what
 the operator typed, and the JSON shapes of articles, versions and events (the same shapes
 as the HTTP API's, CONTRACT.md "The web view, feed of changes and API")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.article_ref import article_id, lookup_urls
 from crawler.change_summary import payload_data, summarize
@@ -14,8 +16,10 @@ from crawler.commands.output import iso
 from crawler.config import Settings
 from crawler.models import Article, Version
 from crawler.redact import redact_url
-from crawler.store import Store, open_store
+from crawler.store import DatabaseMissingError, Store, open_store
 from crawler.store.reads import ArticleListing, EventListing
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -28,6 +32,19 @@ async def reading_store(settings: Settings) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+async def read_listing(settings: Settings, read: Callable[[Store], Awaitable[list[T]]]
+                       ) -> list[T] | None:
+    """What `read` lists from the store read-only. None when there is no database (said on
+    stderr): nothing was ever tracked, so the command lists nothing, not even its columns,
+    and that is not a failure (CONTRACT.md: exit 0)."""
+    try:
+        async with reading_store(settings) as store:
+            return await read(store)
+    except DatabaseMissingError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return None
 
 
 async def find_article(store: Store, ref: str) -> Article | None:

@@ -12,9 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from crawler.store.records import RowReader
+
+
+@lru_cache(maxsize=1024)
+def _marked(text: str, mark: str) -> str:
+    """`text` with `mark` for each `?`. Every statement a PostgreSQL store sends through the
+    shared code passes here, the unchanged check's among them: each is rewritten once, then
+    looked up. The texts are a fixed set (only table and column names are put into them, and
+    `one_of` passes a list as one array, whatever its length), so the cache stays small."""
+    if "%" in text:
+        raise ValueError(f"a shared statement holds a literal %: {text!r}")
+    return text.replace("?", mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +46,19 @@ class Dialect:
     values_as_array: bool
     """`one_of` passes its values as one array parameter (`= ANY(%s)`) rather than one
     parameter each (`IN (?, ...)`)."""
+    true: str
+    false: str
+    """The literals a flag column (`deleted`, `configured`) is written with: SQLite keeps
+    flags as integers, and its partial indexes are written `configured = 1`."""
+    events_tiebreak: str
+    """The column that orders one article's events of one time, latest highest."""
 
     def sql(self, text: str) -> str:
         """`text`, written with `?` marks, in this dialect. Shared statements hold no `%` and
         no `?` but the marks, so the exchange is exact."""
         if self.mark == "?":
             return text
-        if "%" in text:
-            raise ValueError(f"a shared statement holds a literal %: {text!r}")
-        return text.replace("?", self.mark)
+        return _marked(text, self.mark)
 
     def write_time_opt(self, value: datetime | None) -> Any:
         return None if value is None else self.write_time(value)

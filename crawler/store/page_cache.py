@@ -10,7 +10,8 @@ restoration, an error or an unchanged check written without an entry) counts a c
 so it ends the entry in its own transaction, without any of them having to remember the
 cache: the rules of `crawler.decision` that look at more than one check (collapses, 404
 streaks, flaps, restorations) keep seeing full checks until the text is the current one
-again. Both stores keep these methods in a module of their own (`sqlite_page_cache`,
+again. `mark_checked` is written once (`shared_page_cache`) but for how each store writes
+the entry with the check; the rest is in each store's module (`sqlite_page_cache`,
 `postgres_page_cache`).
 """
 

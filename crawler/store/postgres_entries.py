@@ -15,12 +15,9 @@ from datetime import datetime
 from crawler.models import Article, Content, EventRecord
 from crawler.store.base import ArticleExistsError, url_host, url_path
 from crawler.store.entries import alias_order
-from crawler.store.postgres_db import Conn, PostgresDatabase
-from crawler.store.postgres_rows import (
-    encode_text,
-    utc,
-    utc_opt,
-)
+from crawler.store.postgres_db import PostgresDatabase
+from crawler.store.postgres_rows import utc, utc_opt
+from crawler.store.records import encode_text
 
 _ALIASES = """
     INSERT INTO article_urls (url, article_id)
@@ -117,16 +114,3 @@ class PostgresEntries(PostgresDatabase):
             source=source,
             extractor_version=extractor_version,
         )
-
-
-async def insert_version(
-    conn: Conn, article_id: int, number: int, content: Content, fetched: datetime,
-    extractor_version: int,
-) -> None:
-    await conn.execute(
-        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at,
-                                 extractor_version)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-        (article_id, number, content.content_hash, content.title, encode_text(content.text),
-         fetched, extractor_version),
-    )

@@ -9,42 +9,23 @@ lease is no longer free), so the LIMIT goes on to the next: a claim takes exactl
 locked, never one twice. (`WHERE id IN (SELECT ... LIMIT n)` may run the subquery again and
 claim more.) Times are the caller's `now`, as on SQLite: the protocol passes them.
 
-The completing writes carry `LEASE_HELD` in their WHERE clause and `CLEAR_LEASE` in their SET
-list, so holding the lease, clearing it and setting the next due time are one statement. The
-conditions here are the shared ones in PostgreSQL's marks, for the article methods' own SQL.
+The completing writes (`shared_leases`) carry `LEASE_HELD` in their WHERE clause and
+`CLEAR_LEASE` in their SET list, so holding the lease, clearing it and setting the next due
+time are one statement. `FREE` here is the shared condition in PostgreSQL's marks, for the
+claims' own SQL.
 """
 
 from __future__ import annotations
 
 from crawler.store import shared_leases
-from crawler.store.claims import LeaseKey, LeaseKind
-from crawler.store.postgres_db import Conn
 from crawler.store.postgres_queries import POSTGRES
-from crawler.store.postgres_tx import PostgresTransaction, PostgresWrites
-from crawler.store.shared_leases import SharedLeases, lease_params, table_of
+from crawler.store.postgres_tx import PostgresWrites
+from crawler.store.shared_leases import SharedLeases
 from crawler.store.shared_leases import lease_expiry as lease_until
 
-__all__ = [
-    "CLEAR_LEASE",
-    "FREE",
-    "LEASE_HELD",
-    "PostgresLeases",
-    "lease_lost_or_missing",
-    "lease_params",
-    "lease_until",
-    "table_of",
-]
+__all__ = ["FREE", "PostgresLeases", "lease_until"]
 
 FREE = POSTGRES.sql(shared_leases.FREE)
-CLEAR_LEASE = POSTGRES.sql(shared_leases.CLEAR_LEASE)
-LEASE_HELD = POSTGRES.sql(shared_leases.LEASE_HELD)
-
-
-async def lease_lost_or_missing(conn: Conn, kind: LeaseKind, key: LeaseKey,
-                                owner: str | None) -> Exception:
-    """`shared_leases.lease_lost_or_missing` on the article methods' raw connection."""
-    return await shared_leases.lease_lost_or_missing(
-        PostgresTransaction(conn), kind, key, owner)
 
 
 class PostgresLeases(PostgresWrites, SharedLeases):

@@ -1,8 +1,6 @@
 """The outbox of the PostgreSQL store: the shared methods (`shared_outbox`), and what
 PostgreSQL does its own way: the claim (`FOR UPDATE SKIP LOCKED`, see `postgres_leases`),
 and an advisory lock on an endpoint while its state is read and written.
-
-`insert_event` is the outbox's write for the article methods, on their raw connection.
 """
 
 from __future__ import annotations
@@ -10,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from crawler.models import Delivery, EventRecord
-from crawler.store.postgres_db import Conn
+from crawler.models import Delivery
 from crawler.store.postgres_leases import PostgresLeases, lease_until
-from crawler.store.postgres_rows import DELIVERY_COLUMNS, utc
-from crawler.store.postgres_tx import PostgresTransaction
-from crawler.store.shared_outbox import SharedOutbox, write_event
+from crawler.store.postgres_rows import utc
+from crawler.store.records import DELIVERY_COLUMNS
+from crawler.store.shared_outbox import SharedOutbox
 from crawler.store.transaction import Transaction
 
 # pg_advisory_xact_lock's first key for endpoint rows (the second is the URL's hash).
@@ -54,8 +51,3 @@ class PostgresOutbox(PostgresLeases, SharedOutbox):
         # Many daemons may share the database: without the lock two could read the same
         # state and each write its own decision over the other's.
         await tx.run("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_ENDPOINT_LOCK, url))
-
-
-async def insert_event(conn: Conn, event: EventRecord, article_id: int, version: int) -> None:
-    """The event and one pending delivery per endpoint, due at once (the outbox)."""
-    await write_event(PostgresTransaction(conn), event, article_id, version)

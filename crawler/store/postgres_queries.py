@@ -15,6 +15,9 @@ POSTGRES = Dialect(
     title_contains='strpos(lower(a.title COLLATE "C"), ?) > 0',
     event_of_feed="a.feed_url = ?",
     values_as_array=True,
+    true="true", false="false",
+    # Events carry no order of their writing here; of one time, the higher version is later.
+    events_tiebreak="version",
 )
 
 

@@ -6,34 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crawler.store.records import (
-    ARTICLE_COLUMNS,
-    DELIVERY_COLUMNS,
-    ENDPOINT_COLUMNS,
-    RowReader,
-    as_utc,
-    decode_payload,
-    decode_text,
-    encode_text,
-)
+from crawler.store.records import RowReader, as_utc
 
-__all__ = [
-    "ARTICLE_COLUMNS",
-    "DELIVERY_COLUMNS",
-    "ENDPOINT_COLUMNS",
-    "ROWS",
-    "decode_payload",
-    "decode_text",
-    "encode_text",
-    "row_to_article",
-    "row_to_delivery",
-    "row_to_endpoint",
-    "row_to_feed_state",
-    "row_to_version",
-    "row_to_version_mark",
-    "utc",
-    "utc_opt",
-]
 
 def utc(value: datetime) -> datetime:
     """A timezone-aware datetime as stored (UTC). Raises ValueError for a naive datetime."""
@@ -50,10 +24,3 @@ def _read_time(value: datetime) -> datetime:
 
 
 ROWS = RowReader(_read_time)
-_READ = ROWS
-row_to_article = _READ.article
-row_to_version = _READ.version
-row_to_version_mark = _READ.version_mark
-row_to_feed_state = _READ.feed_state
-row_to_delivery = _READ.delivery
-row_to_endpoint = _READ.endpoint

@@ -10,14 +10,11 @@ import aiosqlite
 from crawler.models import Article, Content, EventRecord
 from crawler.store.base import ArticleExistsError, url_host, url_path
 from crawler.store.entries import alias_order
+from crawler.store.shared_articles import write_version
+from crawler.store.shared_outbox import write_event
 from crawler.store.sqlite_db import SQLiteDatabase
-from crawler.store.sqlite_outbox import insert_event
-from crawler.store.sqlite_rows import (
-    decode_time,
-    encode_text,
-    encode_time,
-    encode_time_opt,
-)
+from crawler.store.sqlite_rows import decode_time, encode_time, encode_time_opt
+from crawler.store.sqlite_tx import SQLiteTransaction
 
 _ALIAS = "INSERT INTO article_urls (url, article_id) VALUES (?, ?) ON CONFLICT (url) DO NOTHING"
 
@@ -76,8 +73,9 @@ class SQLiteEntries(SQLiteDatabase):
             assert article_id is not None
             await conn.executemany(_ALIAS, [(alias, article_id) for alias
                                             in alias_order(canonical_url, url, aliases)])
-            await insert_version(conn, article_id, 1, content, seen, extractor_version)
-            await insert_event(conn, event, article_id, 1)
+            tx = SQLiteTransaction(conn)
+            await write_version(tx, article_id, 1, content, seen, extractor_version)
+            await write_event(tx, event, article_id, 1)
             return article_id
 
         article_id = await self._write(tx)
@@ -96,19 +94,6 @@ class SQLiteEntries(SQLiteDatabase):
             source=source,
             extractor_version=extractor_version,
         )
-
-
-async def insert_version(
-    conn: aiosqlite.Connection, article_id: int, number: int, content: Content, fetched: str,
-    extractor_version: int,
-) -> None:
-    await conn.execute(
-        """INSERT INTO versions (article_id, number, content_hash, title, text, fetched_at,
-                                 extractor_version)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (article_id, number, content.content_hash, content.title, encode_text(content.text),
-         fetched, extractor_version),
-    )
 
 
 def _round_trip(value: datetime) -> datetime:

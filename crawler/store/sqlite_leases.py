@@ -4,8 +4,8 @@ stores share, renewing and releasing included, in `shared_leases`).
 On SQLite every claim runs in the one writer's `BEGIN IMMEDIATE` transaction: the rows are
 chosen with `LIMIT` and then leased by their keys (`claim_chosen`, `take`), so a claim takes
 exactly the rows it chose, and no other writer (another process on the file included) can
-choose them in between. The helpers here work on the raw aiosqlite connection the article
-methods hold.
+choose them in between. The helpers here work on the raw aiosqlite connection the claims
+hold.
 """
 
 from __future__ import annotations
@@ -18,30 +18,17 @@ from typing import Any
 import aiosqlite
 
 from crawler.store.claims import LeaseKey, LeaseKind
-from crawler.store.errors import LeaseLostError
-from crawler.store.shared_leases import (
-    CLEAR_LEASE,
-    FREE,
-    LEASE_HELD,
-    SharedLeases,
-    lease_expiry,
-    lease_params,
-    table_of,
-)
+from crawler.store.shared_leases import FREE, SharedLeases, lease_expiry, table_of
 from crawler.store.sqlite_rows import encode_time
 from crawler.store.sqlite_tx import SQLiteWrites
 
-# `?` is SQLite's own mark: the shared conditions serve as they are.
+# `?` is SQLite's own mark: the shared condition serves as it is.
 __all__ = [
-    "CLEAR_LEASE",
     "FREE",
-    "LEASE_HELD",
     "LeaseStore",
     "claim_chosen",
-    "lease_params",
     "lease_until",
     "placeholders",
-    "require_lease",
     "table_of",
     "take",
 ]
@@ -81,20 +68,6 @@ async def claim_chosen(conn: aiosqlite.Connection, kind: LeaseKind, choose: str,
         return []
     await take(conn, kind, keys, owner, until)
     return list(await conn.execute_fetchall(read.format(keys=placeholders(len(keys))), keys))
-
-
-async def require_lease(conn: aiosqlite.Connection, kind: LeaseKind, key: LeaseKey,
-                        owner: str | None) -> None:
-    """Inside a completing transaction: raise `LeaseLostError` unless `owner` (when given)
-    holds the row's lease. An unknown row is left to the caller's own check."""
-    if owner is None:
-        return
-    table = table_of(kind)
-    rows = list(await conn.execute_fetchall(
-        f"SELECT lease_owner FROM {table.name} WHERE {table.key} = ?", (key,)  # noqa: S608
-    ))
-    if rows and rows[0][0] != owner:
-        raise LeaseLostError(kind, key, owner)
 
 
 class LeaseStore(SQLiteWrites, SharedLeases):

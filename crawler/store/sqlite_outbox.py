@@ -1,7 +1,5 @@
 """The outbox of the SQLite store: the shared methods (`shared_outbox`), and what SQLite does
 its own way: the claim, and (not) locking an endpoint's row.
-
-`insert_event` is the outbox's write for the article methods, on their raw connection.
 """
 
 from __future__ import annotations
@@ -11,11 +9,11 @@ from datetime import datetime
 
 import aiosqlite
 
-from crawler.models import Delivery, EventRecord
-from crawler.store.shared_outbox import SharedOutbox, write_event
+from crawler.models import Delivery
+from crawler.store.records import DELIVERY_COLUMNS
+from crawler.store.shared_outbox import SharedOutbox
 from crawler.store.sqlite_leases import LeaseStore, claim_chosen, lease_until
-from crawler.store.sqlite_rows import DELIVERY_COLUMNS, row_to_delivery
-from crawler.store.sqlite_tx import SQLiteTransaction
+from crawler.store.sqlite_rows import ROWS
 from crawler.store.transaction import Transaction
 
 
@@ -39,7 +37,7 @@ class OutboxStore(LeaseStore, SharedOutbox):
                 conn, "delivery", choose, params, owner, until,
                 f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e"  # noqa: S608
                 " ON e.id = d.event_id WHERE d.id IN ({keys}) ORDER BY d.next_attempt_at, d.id")
-            return [row_to_delivery(r) for r in rows]
+            return [ROWS.delivery(r) for r in rows]
 
         return await self._write(tx)
 
@@ -47,10 +45,3 @@ class OutboxStore(LeaseStore, SharedOutbox):
         # Nothing to take: a write transaction is `BEGIN IMMEDIATE`, which already holds the
         # database's one write lock until it ends.
         return
-
-
-async def insert_event(
-    conn: aiosqlite.Connection, event: EventRecord, article_id: int, version: int
-) -> None:
-    """The event and one pending delivery per endpoint, due at once (the outbox)."""
-    await write_event(SQLiteTransaction(conn), event, article_id, version)

@@ -18,6 +18,8 @@ SQLITE = Dialect(
     # (under 1 ms).
     event_of_feed="(SELECT f.feed_url FROM articles f WHERE f.id = e.article_id) = ?",
     values_as_array=False,
+    true="1", false="0",
+    events_tiebreak="rowid",  # the order they were written in
 )
 
 

@@ -9,36 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crawler.store.records import (
-    ARTICLE_COLUMNS,
-    DELIVERY_COLUMNS,
-    ENDPOINT_COLUMNS,
-    RowReader,
-    as_utc,
-    decode_payload,
-    decode_text,
-    encode_text,
-)
-
-__all__ = [
-    "ARTICLE_COLUMNS",
-    "DELIVERY_COLUMNS",
-    "ENDPOINT_COLUMNS",
-    "ROWS",
-    "decode_payload",
-    "decode_text",
-    "decode_time",
-    "decode_time_opt",
-    "encode_text",
-    "encode_time",
-    "encode_time_opt",
-    "row_to_article",
-    "row_to_delivery",
-    "row_to_endpoint",
-    "row_to_feed_state",
-    "row_to_version",
-    "row_to_version_mark",
-]
+from crawler.store.records import RowReader, as_utc
 
 # Fixed width, so that text order in SQL is time order (indexes on due times rely on it).
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -68,10 +39,3 @@ def decode_time_opt(value: str | None) -> datetime | None:
 
 
 ROWS = RowReader(decode_time)
-_READ = ROWS
-row_to_article = _READ.article
-row_to_version = _READ.version
-row_to_version_mark = _READ.version_mark
-row_to_feed_state = _READ.feed_state
-row_to_delivery = _READ.delivery
-row_to_endpoint = _READ.endpoint

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from crawler.testing.local_site import LocalSite
 
 _HEADLINES = [
     "Markets rally after rate decision", "Storm leaves thousands without power",
@@ -62,6 +63,8 @@ class Story:
     etag: str = ""
     """When set, the page is served with this ETag, and a request whose If-None-Match names it
     is answered 304, whatever the text is now (the test changes it to tell an edit)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """More headers of the page's answers (a `Retry-After` with a 429 `status`)."""
 
 
 # Error and placeholder pages served with 200, in the site's template: name -> (title, lines).
@@ -89,10 +92,11 @@ ERROR_PAGES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-class NewsSite:
+class NewsSite(LocalSite):
     """State of the site; the aiohttp app reads it on every request."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.stories: dict[str, Story] = {}
         self.requests: list[str] = []
         self.request_times: list[tuple[float, str]] = []
@@ -112,19 +116,10 @@ class NewsSite:
         """(path, request headers) of every article page request, in arrival order."""
         self._rendered: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
         self._rng = random.Random()
-        self.server: TestServer | None = None
 
     def _record(self, request: web.Request) -> None:
         self.requests.append(request.path_qs)
         self.request_times.append((time.monotonic(), request.path_qs))
-
-    @property
-    def base(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
 
     def add(self, slug: str, title: str, lead: str, paragraphs: list[str]) -> Story:
         story = Story(slug, title, lead, list(paragraphs))
@@ -271,7 +266,7 @@ class NewsSite:
                 f"{entries}</feed>")
 
     # --- server --------------------------------------------------------------------------------
-    def app(self) -> web.Application:
+    def routes(self, app: web.Application) -> None:
         async def rss(request: web.Request) -> web.Response:
             self._record(request)
             self.feed_headers.append(dict(request.headers))
@@ -313,8 +308,8 @@ class NewsSite:
                 return web.Response(text=self.error_page(answer), content_type="text/html")
             if answer != 200:
                 return web.Response(status=answer, text="<h1>Gone</h1>",
-                                    content_type="text/html")
-            headers = {"ETag": story.etag} if story.etag else {}
+                                    content_type="text/html", headers=story.headers)
+            headers = {**story.headers, "ETag": story.etag} if story.etag else story.headers
             if story.etag and request.headers.get("If-None-Match") == story.etag:
                 return web.Response(status=304, headers=headers)
             return web.Response(text=story.html or self._page_text(story),
@@ -329,7 +324,6 @@ class NewsSite:
                 return web.Response(status=self.robots_status, text="try later")
             return web.Response(text="User-agent: *\nDisallow: /private/\n")
 
-        app = web.Application()
         app.router.add_get("/rss.xml", rss)
         app.router.add_get("/atom.xml", atom)
         app.router.add_get("/broken.xml", broken)
@@ -338,13 +332,3 @@ class NewsSite:
         app.router.add_get("/robots.txt", robots)
         app.router.add_get("/", home)
         app.router.add_get("/news/", home)
-        return app
-
-    async def start(self) -> NewsSite:
-        self.server = TestServer(self.app(), host="127.0.0.1", port=0)
-        await self.server.start_server()
-        return self
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()

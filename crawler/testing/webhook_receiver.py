@@ -16,6 +16,9 @@ Usage from any test module (explicit import, no conftest magic):
         [first, *_] = await receiver.wait_for(3, timeout=5)
         assert first.verified
 
+A receiver with no secrets records any other sender's posts as well (Apprise's `json://`, see
+`apprise_url`).
+
 Each request is recorded as a `Received` (headers, raw body, parsed JSON, whether it verified,
 when it arrived, what was answered). Answers follow a script, one item per request, then the
 default (200): an int status, a `Reply` (status, headers, body), or `HANG` (never answer, until
@@ -103,6 +106,11 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         return self.base_url + self.path
+
+    def apprise_url(self, user: str, password: str) -> str:
+        """The receiver as an Apprise `json://` target: Apprise posts its JSON message to the
+        receiver's path, with `user` and `password` as Basic credentials."""
+        return f"json://{user}:{password}@127.0.0.1:{self.port}{self.path}"
 
     def script(self, *answers: Scripted) -> None:
         """Append answers for the next requests."""
