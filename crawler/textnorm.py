@@ -13,17 +13,19 @@ import unicodedata
 from crawler.models import Content
 
 # Characters that render as nothing but differ byte-wise between two fetches of the same page
-# (CMS editors and CDNs insert them freely). A regex deletes them ~15 times faster than
-# `str.translate` on non-ASCII text, which is most news text.
-_INVISIBLE = re.compile(
-    "[\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069]"
+# (CMS editors and CDNs insert them freely).
+_INVISIBLE = (
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 # Control characters from the web are never stored: C0 but tab and newline, DEL and C1 (a
 # title or text could otherwise carry terminal escapes to every receiver and reader). Those
 # that `str.split` counts as white space (\x0b, \x0c, \x1c-\x1f, \x85) fold to a space with
 # the rest of the white space; the others are dropped.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+_CONTROL = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+# Both are deleted in one pass: a regex deletes them ~15 times faster than `str.translate` on
+# non-ASCII text, which is most news text, and one pass over a whole body costs half of two.
+_DROPPED = re.compile(f"[{_INVISIBLE}{_CONTROL}]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 # A headline longer than this is not one (no paper prints a thousand-character headline); it
 # is cut, so that a hostile `<title>` cannot fill every event and listing.
@@ -33,7 +35,7 @@ MAX_TITLE_CHARS = 1000
 def normalize_line(text: str) -> str:
     """One paragraph or headline: NFC, invisible and control characters dropped, runs of any
     Unicode white space (newlines included) folded to one space, trimmed."""
-    visible = _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFC", text)))
+    visible = _DROPPED.sub("", unicodedata.normalize("NFC", text))
     return " ".join(visible.split())
 
 

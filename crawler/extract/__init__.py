@@ -123,9 +123,11 @@ def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> 
             nodes = [tree.body]
         else:
             nodes = []
+        measured = choice.inks if choice is not None else {}
         for node in nodes:
             if clean:
-                clean_body(node, ink(text_of(node)), thread=thread)
+                total = measured.get(node.mem_id)
+                clean_body(node, ink(text_of(node)) if total is None else total, thread=thread)
             else:
                 clean_ruled(node, ())
     paragraphs = drop_orphan_headings(_keep(render(nodes), title))

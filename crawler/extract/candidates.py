@@ -9,12 +9,13 @@ element, joined by siblings that look like more of the same body, is the article
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
-from crawler.extract.dom import link_density, text_length, text_of
+from crawler.extract.dom import text_length, text_of
 from crawler.extract.hints import COMMENTS, NOTICE, POSITIVE, UNLIKELY, class_id
 from crawler.extract.leads import leads
 from crawler.extract.prose import (
@@ -22,6 +23,7 @@ from crawler.extract.prose import (
     STOP,
     Evidence,
     attached,
+    density,
     most_prose,
     named_off_body,
     off_body_hint,
@@ -60,6 +62,9 @@ class Choice:
     """Characters of qualifying text blocks inside the chosen body."""
     page_prose: int = 0
     """The same on the whole page, outside comment threads."""
+    inks: Mapping[int, int] = field(default_factory=dict)
+    """Ink of the elements measured while choosing (by `mem_id`), valid until the tree
+    changes: the cleaning of the body needs the body's total again."""
 
 
 @lru_cache(maxsize=8192)
@@ -107,17 +112,17 @@ def choose(found: Scan) -> Choice | None:
     ranked = [k for k in (outside or ordered)[: _TOP_N * 2] if attached(nodes[k])][:_TOP_N]
     if not ranked:
         return None
-    best, top_score = _best(ranked, scores, nodes)
+    best, top_score = _best(ranked, seen)
     best = most_prose(best, seen)
     if _in_notice(nodes[best]):
         best = _next_in_body(best, scores.get(best, top_score), outside or ordered, scores,
                              nodes)
     top = _climb(nodes[best], top_score, scores)
     top = widen(top, seen)
-    picked = _with_siblings(top, scores.get(top.mem_id, top_score), scores)
+    picked = _with_siblings(top, scores.get(top.mem_id, top_score), seen)
     held = sum(seen.prose.get(node.mem_id, 0) for node in picked)
     return Choice(nodes=tuple(leads(picked, found) + picked), score=top_score,
-                  thread=not outside, prose=held, page_prose=seen.total)
+                  thread=not outside, prose=held, page_prose=seen.total, inks=seen.inks)
 
 
 def _commas(text: str) -> int:
@@ -197,22 +202,21 @@ def _gather(found: Scan) -> Evidence:
     return seen
 
 
-def _best(
-    ranked: list[int], scores: dict[int, float], nodes: dict[int, LexborNode]
-) -> tuple[int, float]:
+def _best(ranked: list[int], seen: Evidence) -> tuple[int, float]:
     """The candidate with the highest score discounted by link density, and that final score;
     the first in `ranked` order on a tie (as `max` would pick).
 
     Link density costs a text and an anchor query per candidate, so stop as soon as no later
     candidate can win: a final score lies between the raw score and 0, and `ranked` is sorted by
     raw score, so once the best final reaches max(raw, 0) the rest can at most tie."""
+    scores, nodes = seen.scores, seen.nodes
     best = ranked[0]
-    top_score = scores[best] * (1 - link_density(nodes[best]))
+    top_score = scores[best] * (1 - density(nodes[best], seen))
     for key in ranked[1:]:
         score = scores[key]
         if max(score, 0.0) <= top_score:
             break
-        final = score * (1 - link_density(nodes[key]))
+        final = score * (1 - density(nodes[key], seen))
         if final > top_score:
             best, top_score = key, final
     return best, top_score
@@ -310,13 +314,12 @@ def _only_child(node: LexborNode) -> bool:
     return next(children, None) is None
 
 
-def _with_siblings(
-    top: LexborNode, top_score: float, scores: dict[int, float]
-) -> list[LexborNode]:
+def _with_siblings(top: LexborNode, top_score: float, seen: Evidence) -> list[LexborNode]:
     parent = top.parent
     # <body> is a fine parent here: a feed entry's lead often sits beside the body's <div>.
     if parent is None or parent.tag in ("html", "-undef", "#document"):
         return [top]
+    scores = seen.scores
     threshold = max(10.0, top_score * 0.2)
     top_class = top.attributes.get("class") or ""
     picked: list[LexborNode] = []
@@ -331,14 +334,14 @@ def _with_siblings(
         if (
             score is not None
             and score + bonus >= threshold
-            and score * (1 - link_density(sibling)) + bonus >= threshold
+            and score * (1 - density(sibling, seen)) + bonus >= threshold
         ):
             picked.append(sibling)
         elif sibling.tag == "p":
             length = text_length(sibling)
-            density = link_density(sibling)
-            if (length > 80 and density < 0.25) or (
-                0 < length <= 80 and density == 0 and _SENTENCE_END.search(text_of(sibling))
+            links = density(sibling, seen)
+            if (length > 80 and links < 0.25) or (
+                0 < length <= 80 and links == 0 and _SENTENCE_END.search(text_of(sibling))
             ):
                 picked.append(sibling)
     return picked

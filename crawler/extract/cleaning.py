@@ -30,7 +30,10 @@ _META = (
 _MEDIA = "[itemprop~='caption' i],[itemtype*='ImageObject' i],[itemtype*='VideoObject' i]"
 # A block of links longer than this is read as a list of things to click, not text.
 _LINK_DENSE = 0.5
-_LINKY_BLOCKS = "div,section,ul,ol,dl,table,header,span,p,li,blockquote,h2,h3,h4,h5,h6,strong,b,em"
+_LINKY_BLOCKS = frozenset({
+    "div", "section", "ul", "ol", "dl", "table", "header", "span", "p", "li", "blockquote", "h2",
+    "h3", "h4", "h5", "h6", "strong", "b", "em",
+})
 # A hinted element holding more than this share of the body is the body itself, whatever its
 # class says ("post-content has-comments").
 _BIG_SHARE = 0.3
@@ -286,12 +289,15 @@ def _drop_link_lists(root: LexborNode) -> None:
     anchors = root.css("a")
     if not anchors:
         return
-    # Link ink per element, summed up from every anchor once instead of one query per block.
+    # Link ink per element, summed up from every anchor once instead of one query per block;
+    # the blocks worth weighing are the ones met on the way up from an anchor (a query for all
+    # the block tags costs more than the rest of this function).
     linked: dict[int, int] = {}
+    blocks: dict[int, LexborNode | None] = {}
     root_id = root.mem_id
     for anchor in anchors:
         amount = ink(text_of(anchor))
-        if amount == 0:
+        if amount == 0 or anchor.mem_id == root_id:
             continue
         node = anchor.parent
         while node is not None:
@@ -299,13 +305,14 @@ def _drop_link_lists(root: LexborNode) -> None:
             if key == root_id:
                 break
             linked[key] = linked.get(key, 0) + amount
+            if key not in blocks:
+                blocks[key] = node if node.tag in _LINKY_BLOCKS else None
             node = node.parent
-        linked[anchor.mem_id] = linked.get(anchor.mem_id, 0) + amount
-    for node in root.css(_LINKY_BLOCKS):
-        links = linked.get(node.mem_id, 0)
-        if links == 0:
-            continue
-        text = text_of(node)
+    # Each block is judged on its text before any of them goes, as in document order (where a
+    # block comes before everything inside it); detaching in another order leaves the same tree.
+    judged = [(node, linked[key], text_of(node))
+              for key, node in blocks.items() if node is not None]
+    for node, links, text in judged:
         length = ink(text)
         density = links / length if length else 1.0
         # Long paragraphs with many links are still prose; short linked blocks are promos.
@@ -313,6 +320,7 @@ def _drop_link_lists(root: LexborNode) -> None:
             if node.tag == "p" and density < 1.0 and _is_sentence(text):
                 continue  # a sentence whose words are mostly linked is still a sentence
             detach(node)
+
 
 def clean_ruled(root: LexborHTMLParser | LexborNode, ignore: tuple[str, ...]) -> None:
     """The operator's ignore selectors, then bylines and dates; an invalid selector is skipped."""

@@ -32,37 +32,78 @@ _NEGATIVE_WORDS = (
 # Hiding classes only as whole class names: "hidden" hides, "hidden-xs" only on small screens.
 _HIDING = ("hidden", "hide", "is-hidden", "d-none", "invisible")
 HIDING = frozenset(_HIDING)
-NEGATIVE = re.compile(
-    r"(?:^|[^a-z0-9])(?:"
-    + "|".join(re.escape(s) for s in _NEGATIVE_STEMS)
-    + r")|(?:^|[^a-z0-9])(?:"
-    + "|".join(re.escape(w) for w in _NEGATIVE_WORDS)
-    + r")(?:$|[^a-z])|(?:^|\s)(?:"
-    + "|".join(re.escape(w) for w in _HIDING)
-    + r")(?:\s|$)"
-)
+
+
+def _after(chars: str, word: str) -> str:
+    """The condition that `word`, just matched, does not follow a character of `chars` (a
+    regex set's contents): a lookbehind over the word itself, so that the word comes first."""
+    return f"(?<![{chars}]{re.escape(word)})"
+
+
+def _alternation(tails: dict[str, list[str]]) -> str:
+    """A regex matching any word of `tails` followed by one of its conditions ("" for none),
+    with the words factored as a trie. `re` tries the alternatives of a group one after the
+    other at each position, but skips at once one that starts with another letter: with every
+    alternative starting with a letter (conditions before a word are written as lookbehinds
+    after it, see `_after`) a position fails on its first letter, and a shared prefix is
+    matched once. Some three times faster than the plain alternations on class names."""
+    branches: dict[str, dict[str, list[str]]] = {}
+    ends: list[str] = []
+    for word, conditions in tails.items():
+        if word:
+            branches.setdefault(word[0], {}).setdefault(word[1:], []).extend(conditions)
+        else:
+            ends.extend(conditions)
+    parts = [re.escape(first) + _alternation(rest) for first, rest in sorted(branches.items())]
+    parts += sorted(set(ends))
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _conditions(*groups: tuple[tuple[str, ...], str, str]) -> dict[str, list[str]]:
+    """Words and their conditions from (words, characters that must not come before, condition
+    after) groups; a word in several groups matches under any of its conditions."""
+    tails: dict[str, list[str]] = {}
+    for words, before, after in groups:
+        for word in words:
+            tails.setdefault(word, []).append((_after(before, word) if before else "") + after)
+    return tails
+
+
+# Stems after a non-alphanumeric character (or at the start), words also before a non-letter
+# (or at the end), hiding classes between white space.
+NEGATIVE = re.compile(_alternation(_conditions(
+    (_NEGATIVE_STEMS, "a-z0-9", ""),
+    (_NEGATIVE_WORDS, "a-z0-9", "(?![a-z])"),
+    (_HIDING, r"\S", r"(?!\S)"),
+)))
+
 # The standfirst, in the names templates give it.
-LEAD = re.compile(
-    r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|dek|sapo|subhead|"
-    r"subheadline|sub-headline|teaser|intro|summary|excerpt|abstract)(?:$|[^a-z])"
-)
+LEAD = re.compile(_alternation(_conditions((
+    ("lead", "lede", "chapo", "chapeau", "standfirst", "stand-first", "dek", "sapo", "subhead",
+     "subheadline", "sub-headline", "teaser", "intro", "summary", "excerpt", "abstract"),
+    "a-z", "(?![a-z])"))))
 COMMENTS = re.compile(r"comment|disqus|replies|discussion")
 POSITIVE = re.compile(
     r"article|body|content|entry|hentry|main|post|text|blog|story|prose|rich-?text|paragraph"
 )
 # Whole-page regions, for scoring candidates only (a match here is a strong "not the body").
-UNLIKELY = re.compile(
-    r"comment|disqus|sidebar|footer|menu|nav(?:bar|igation)?\b|related|recommend|popular|"
-    r"trending|social|share|sponsor|promo|advert|newsletter|breadcrumb|cookie|widget|"
-    r"masthead|skyscraper|outbrain|taboola|pager|pagination|remark|shoutbox|supplemental"
-)
+UNLIKELY = re.compile(_alternation(_conditions(
+    (("comment", "disqus", "sidebar", "footer", "menu", "related", "recommend", "popular",
+      "trending", "social", "share", "sponsor", "promo", "advert", "newsletter", "breadcrumb",
+      "cookie", "widget", "masthead", "skyscraper", "outbrain", "taboola", "pager", "pagination",
+      "remark", "shoutbox", "supplemental"), "", ""),
+    (("nav", "navbar", "navigation"), "", r"\b"),
+)))
 # Regions that are never the article whatever their amount of prose: sidebars, notices,
 # pop-ups, author boxes, threads. Used to veto a rival candidate, not to score.
-OFF_BODY = re.compile(
-    r"sidebar|comment|cookie|consent|gdpr|footer|(?:^|[^a-z])author|modal|popup|pop-up|"
-    r"newsletter|related|navigation|navbar|(?:^|[^a-z])nav(?:$|[^a-z])|(?:^|[^a-z])menu|"
-    r"breadcrumb|share|social|promo(?!ted)|banner|disclaimer|copyright"
-)
+OFF_BODY = re.compile(_alternation(_conditions(
+    (("sidebar", "comment", "cookie", "consent", "gdpr", "footer", "modal", "popup", "pop-up",
+      "newsletter", "related", "navigation", "navbar", "breadcrumb", "share", "social", "banner",
+      "disclaimer", "copyright"), "", ""),
+    (("author", "menu"), "a-z", ""),
+    (("nav",), "a-z", "(?![a-z])"),
+    (("promo",), "", "(?!ted)"),
+)))
 # Boxes laid over the page (dialogs, pop-ups, consent notices): never the article, even when
 # they hold the densest text.
 NOTICE = re.compile(

@@ -9,7 +9,7 @@ body), they never add points.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
@@ -55,12 +55,45 @@ class Evidence:
     """Elements named as not the body (`named_off_body`)."""
     total: int = 0
     """Characters of qualifying text blocks on the whole page, outside comment threads."""
+    inks: dict[int, int] = field(default_factory=dict)
+    """Ink of the elements measured so far (`ink_of`)."""
+    links: dict[int, int] = field(default_factory=dict)
+    """Link ink of the elements measured so far (`links_of`)."""
 
 
-def net_prose(node: LexborNode, prose: int) -> float:
+# The choice weighs the same few large elements several times (best candidate, rivals, the
+# wider elements around it, then the cleaning's total): each is measured once, which is sound
+# as long as the tree does not change, i.e. until the cleaning starts.
+def ink_of(node: LexborNode, seen: Evidence) -> int:
+    """`ink` of the text of `node`, measured once per element."""
+    key = node.mem_id
+    found = seen.inks.get(key)
+    if found is None:
+        found = seen.inks[key] = ink(text_of(node))
+    return found
+
+
+def links_of(node: LexborNode, seen: Evidence) -> int:
+    """`link_length` of `node`, measured once per element."""
+    key = node.mem_id
+    found = seen.links.get(key)
+    if found is None:
+        found = seen.links[key] = link_length(node)
+    return found
+
+
+def density(node: LexborNode, seen: Evidence) -> float:
+    """`link_density` of `node` from the measures of `seen`."""
+    total = ink_of(node, seen)
+    if total == 0:
+        return 0.0
+    return min(1.0, links_of(node, seen) / total)
+
+
+def net_prose(node: LexborNode, prose: int, seen: Evidence) -> float:
     """Prose characters less everything else in the element (menus, link lists, labels)."""
-    total = ink(text_of(node))
-    links = link_length(node)
+    total = ink_of(node, seen)
+    links = links_of(node, seen)
     return prose - _NET_OTHER * max(0, total - prose) - _NET_LINKS * links
 
 
@@ -73,7 +106,7 @@ def most_prose(best: int, seen: Evidence) -> int:
     if not prose:
         return best
     best_node = nodes[best]
-    top = net_prose(best_node, prose.get(best, 0))
+    top = net_prose(best_node, prose.get(best, 0), seen)
     suspect = off_body(best_node)
     around = ancestors(best_node) if suspect else set()
     by_prose = [k for k in sorted(prose, key=prose.__getitem__, reverse=True)
@@ -88,7 +121,7 @@ def most_prose(best: int, seen: Evidence) -> int:
         if key == best or key in around or not attached(node) or off_body(node):
             continue
         # A wrapper of the body and a sidebar: the sidebar's prose is not the wrapper's merit.
-        net = net_prose(node, prose[key] - sidebar_prose(key, seen, best))
+        net = net_prose(node, prose[key] - sidebar_prose(key, seen, best), seen)
         if net > needed and (winner == best or net > winner_net):
             winner, winner_net = key, net
     return winner
@@ -159,7 +192,7 @@ def widen(top: LexborNode, seen: Evidence) -> LexborNode:
     if node_prose == 0:
         return top
     node_prose -= sidebar_prose(node.mem_id, seen, node.mem_id)
-    node_ink = ink(text_of(node))
+    node_ink = ink_of(node, seen)
     best = node
     parent = node.parent
     for _ in range(_WIDEN_LEVELS):
@@ -168,11 +201,11 @@ def widen(top: LexborNode, seen: Evidence) -> LexborNode:
         parent_prose = prose.get(parent.mem_id, 0) - sidebar_prose(parent.mem_id, seen, top.mem_id)
         gained = parent_prose - node_prose
         if gained > 0:
-            parent_ink = ink(text_of(parent))
+            parent_ink = ink_of(parent, seen)
             extra = parent_ink - node_ink
             if extra > 0 and gained < _WIDEN_PROSE * extra:
                 break
-            if link_length(parent) > _WIDEN_LINKS * parent_ink:
+            if links_of(parent, seen) > _WIDEN_LINKS * parent_ink:
                 break
             best = parent
             node_prose, node_ink = parent_prose, parent_ink

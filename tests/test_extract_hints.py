@@ -1,0 +1,91 @@
+"""The class/id word lists compiled as tries (`hints._alternation`) match exactly what the plain
+alternations they replace match: the same words, under the same boundary conditions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from crawler.extract import hints
+from crawler.extract.hints import LEAD, NEGATIVE, OFF_BODY, UNLIKELY
+
+# The plain forms, as readable as the word lists: what the tries must agree with.
+_PLAIN = {
+    "NEGATIVE": re.compile(
+        r"(?:^|[^a-z0-9])(?:" + "|".join(map(re.escape, hints._NEGATIVE_STEMS))
+        + r")|(?:^|[^a-z0-9])(?:" + "|".join(map(re.escape, hints._NEGATIVE_WORDS))
+        + r")(?:$|[^a-z])|(?:^|\s)(?:" + "|".join(map(re.escape, hints._HIDING)) + r")(?:\s|$)"
+    ),
+    "LEAD": re.compile(
+        r"(?:^|[^a-z])(?:lead|lede|chapo|chapeau|standfirst|stand-first|dek|sapo|subhead|"
+        r"subheadline|sub-headline|teaser|intro|summary|excerpt|abstract)(?:$|[^a-z])"
+    ),
+    "OFF_BODY": re.compile(
+        r"sidebar|comment|cookie|consent|gdpr|footer|(?:^|[^a-z])author|modal|popup|pop-up|"
+        r"newsletter|related|navigation|navbar|(?:^|[^a-z])nav(?:$|[^a-z])|(?:^|[^a-z])menu|"
+        r"breadcrumb|share|social|promo(?!ted)|banner|disclaimer|copyright"
+    ),
+    "UNLIKELY": re.compile(
+        r"comment|disqus|sidebar|footer|menu|nav(?:bar|igation)?\b|related|recommend|popular|"
+        r"trending|social|share|sponsor|promo|advert|newsletter|breadcrumb|cookie|widget|"
+        r"masthead|skyscraper|outbrain|taboola|pager|pagination|remark|shoutbox|supplemental"
+    ),
+}
+_TRIES = {"NEGATIVE": NEGATIVE, "LEAD": LEAD, "OFF_BODY": OFF_BODY, "UNLIKELY": UNLIKELY}
+
+# (pattern, hint, matches): word starts, word ends, prefixes of longer words, lookbehinds at
+# the start of the string, white space other than a space around hiding classes.
+CASES = [
+    ("NEGATIVE", "share-buttons", True),
+    ("NEGATIVE", "post-sharing", True),          # a stem followed by more letters
+    ("NEGATIVE", "reshare", False),              # a stem inside a word
+    ("NEGATIVE", "header", False),               # "ad" only as a word
+    ("NEGATIVE", "ad", True),
+    ("NEGATIVE", "ads-top", True),
+    ("NEGATIVE", "adv9", True),                  # a word may end before a digit
+    ("NEGATIVE", "adverts", True),               # the stem "advert"
+    ("NEGATIVE", "x9ad", False),                 # a digit before a word is part of it
+    ("NEGATIVE", "éad", True),                   # a non-ASCII letter is a separator
+    ("NEGATIVE", "hidden-xs", False),            # hiding classes only whole
+    ("NEGATIVE", "col is-hidden", True),
+    ("NEGATIVE", "d-none\xa0x", True),           # any white space around them
+    ("NEGATIVE", "post-content", False),
+    ("LEAD", "article-lead", True),
+    ("LEAD", "leader", False),
+    ("LEAD", "sub-headline", True),
+    ("LEAD", "subheadlines", False),
+    ("LEAD", "intro_text", True),                # itemprop values keep their "_"
+    ("OFF_BODY", "main-nav", True),
+    ("OFF_BODY", "canvas", False),
+    ("OFF_BODY", "navbar-top", True),
+    ("OFF_BODY", "promoted-story", False),
+    ("OFF_BODY", "promo-box", True),
+    ("OFF_BODY", "coauthor", False),             # "author" after a letter
+    ("OFF_BODY", "post-author", True),
+    ("OFF_BODY", "submenu", False),
+    ("OFF_BODY", "menu", True),
+    ("UNLIKELY", "nav", True),
+    ("UNLIKELY", "navigation-bar", True),
+    ("UNLIKELY", "navigational", False),         # "nav..." must end a word
+    ("UNLIKELY", "navé", False),                 # a word boundary in the Unicode sense
+    ("UNLIKELY", "site-widget", True),
+]
+
+
+@pytest.mark.parametrize(("name", "hint", "matches"), CASES)
+def test_trie_patterns(name: str, hint: str, matches: bool) -> None:
+    assert bool(_TRIES[name].search(hint)) is matches
+    assert bool(_PLAIN[name].search(hint)) is matches
+
+
+def test_tries_agree_with_the_plain_alternations_on_word_mixtures() -> None:
+    # Every word of the lists glued to its neighbours and to separators, in pairs: each
+    # boundary condition is met and missed on both sides of every word.
+    words = [*hints._NEGATIVE_STEMS, *hints._NEGATIVE_WORDS, *hints._HIDING, "author", "nav",
+             "menu", "promo", "ted", "lead", "intro", "navbar", "navigation"]
+    glue = ["", "-", " ", "x", "9", "é", "\xa0"]
+    hints_ = [f"{a}{g}{b}" for a in words for g in glue for b in ("", *words[::7], "s")]
+    for name, pattern in _TRIES.items():
+        plain = _PLAIN[name]
+        assert [h for h in hints_ if bool(pattern.search(h)) != bool(plain.search(h))] == []
