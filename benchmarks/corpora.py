@@ -73,10 +73,13 @@ def load_docs(corpus: str) -> list[Doc]:
 
 def ours(doc: Doc) -> str:
     from crawler.extract import extract_article
-    from crawler.fetch.charset import decode_html
+    from crawler.fetch.charset import decode_html_utf8
 
-    html = doc.content if isinstance(doc.content, str) else decode_html(doc.content, None)
-    return extract_article(html, doc.url).text
+    if isinstance(doc.content, str):
+        return extract_article(doc.content, doc.url).text
+    # As the pipeline reads a page (`crawler.pages`): UTF-8 bytes are parsed as they came.
+    html, utf8 = decode_html_utf8(doc.content, None)
+    return extract_article(html, doc.url, utf8=utf8).text
 
 
 def trafilatura_text(doc: Doc) -> str:

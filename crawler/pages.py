@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from crawler.config import Settings
 from crawler.extract import ExtractedArticle, extract_article
-from crawler.fetch import decode_html
+from crawler.fetch.charset import decode_html_utf8
 from crawler.models import Content, SiteRules
 from crawler.textnorm import make_content
 from crawler.urls import host_of
@@ -40,6 +40,6 @@ def read_with_rules(body: bytes, content_type: str | None, url: str, rules: Site
                     fallback_title: str = "") -> tuple[ExtractedArticle, Content]:
     """`read_page` with the site rules already chosen: what a worker process runs (it gets
     picklable arguments, not the whole config)."""
-    html = decode_html(body, content_type)
-    extracted = extract_article(html, url, rules)
+    html, utf8 = decode_html_utf8(body, content_type)
+    extracted = extract_article(html, url, rules, utf8=utf8)
     return extracted, make_content(extracted.title or fallback_title, extracted.text)

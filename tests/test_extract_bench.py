@@ -52,14 +52,18 @@ def test_f1_on_trafeval() -> None:
 def test_no_page_reaches_the_extractors_safety_net() -> None:
     """`extract_article` turns an internal error into an empty result so that one page cannot
     stop a pass; on real pages that net must never be needed (it would hide a bug as an
-    "empty" page)."""
+    "empty" page). And a page parsed from its own bytes gives what its text gives."""
     from crawler.extract import _extract
-    from crawler.fetch.charset import decode_html
+    from crawler.fetch.charset import decode_html_utf8
 
     for corpus in ("bench", "trafeval"):
         for doc in corpora.load_docs(corpus):
-            html = doc.content if isinstance(doc.content, str) else decode_html(doc.content, None)
-            _extract(html, doc.url, None)
+            if isinstance(doc.content, str):
+                _extract(doc.content, doc.url, None, None)
+                continue
+            html, utf8 = decode_html_utf8(doc.content, None)
+            # A page parsed from its own UTF-8 bytes reads as its decoded text does.
+            assert _extract(html, doc.url, None, utf8) == _extract(html, doc.url, None, None)
 
 
 @pytest.mark.parametrize(

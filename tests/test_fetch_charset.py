@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from crawler.fetch import Fetcher, decode_html
+from crawler.fetch.charset import decode_html_utf8
 from tests.hostile_server import fetch_settings, recording_app, serve
 
 FRENCH = (
@@ -69,6 +70,18 @@ def test_decode_html(name: str, body: bytes, content_type: str | None, expected:
     assert "\ufeff" not in decoded
     # Deterministic: the same bytes always give the same text.
     assert all(decode_html(body, content_type) == decoded for _ in range(3))
+
+
+@pytest.mark.parametrize(("name", "body", "content_type", "expected"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_a_page_s_own_bytes_are_handed_on_only_when_they_are_its_text_in_utf8(
+        name: str, body: bytes, content_type: str | None, expected: str) -> None:
+    text, utf8 = decode_html_utf8(body, content_type)
+    assert text == decode_html(body, content_type)
+    if utf8 is not None:
+        assert utf8 is body and utf8 == text.encode("utf-8")
+    # Declared and exactly UTF-8: the bytes as they came, not encoded again.
+    assert (utf8 is not None) == (name in ("plain utf-8 header", "utf-16 in meta means utf-8"))
 
 
 def test_undeclared_cyrillic_is_detected() -> None:

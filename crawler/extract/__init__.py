@@ -61,24 +61,28 @@ _SHAPE_SCAN_TAGS = 5_000
 _EMPTY = ExtractedArticle(title="", text="", canonical_url=None)
 
 
-def extract_article(html: str, url: str, rules: SiteRules | None = None) -> ExtractedArticle:
+def extract_article(html: str, url: str, rules: SiteRules | None = None, *,
+                    utf8: bytes | None = None) -> ExtractedArticle:
     """Extract the article from a page or an HTML fragment (a full-content feed entry).
 
-    `rules` (the operator's per-site selectors) win when configured and matching. Never
+    `rules` (the operator's per-site selectors) win when configured and matching. `utf8`,
+    when given, must be `html.encode("utf-8")` (`crawler.fetch.charset.decode_html_utf8`
+    gives a page's own bytes when they are): it spares encoding the text again. Never
     raises: on input it cannot make sense of, returns empty title and text.
     """
     try:
-        return _extract(html, url, rules)
+        return _extract(html, url, rules, utf8)
     except Exception:
         return _EMPTY
 
 
-def _extract(html: str, url: str, rules: SiteRules | None) -> ExtractedArticle:
+def _extract(html: str, url: str, rules: SiteRules | None,
+             utf8: bytes | None) -> ExtractedArticle:
     if not isinstance(html, str) or not html or html.isspace():
         return _EMPTY
     # lexbor parses UTF-8: encoded once here rather than by the parser on each attempt. The
     # scans below are also far cheaper on the bytes than on a str of wide characters.
-    data = html.encode("utf-8")
+    data = html.encode("utf-8") if utf8 is None else utf8
     if b"\x00" in data:
         # NUL is not text in any page; lexbor would keep it as U+FFFD.
         html = html.replace("\x00", "")

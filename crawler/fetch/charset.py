@@ -65,18 +65,27 @@ _CP1252_PUNCTUATION = frozenset("\u00a0«»“”‘’‚„–—…•€°·
 
 def decode_html(body: bytes, content_type: str | None) -> str:
     """The text of an HTML (or XML) document; never raises, same input -> same output."""
+    return decode_html_utf8(body, content_type)[0]
+
+
+def decode_html_utf8(body: bytes, content_type: str | None) -> tuple[str, bytes | None]:
+    """`decode_html`'s text, and `body` itself when it is that text's exact UTF-8 encoding
+    (declared UTF-8, decoded without an error): the extractor parses UTF-8, and encoding a
+    170 KB text again costs about a tenth of an extraction. None otherwise."""
     for bom, bom_codec in _BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(bom_codec, errors="replace")
+            return body[len(bom):].decode(bom_codec, errors="replace"), None
     for label in _declared_labels(body, content_type):
         codec = _codec_for(label)
         if codec is None:
             continue
         try:
-            return body.decode(codec)
+            text = body.decode(codec)
         except UnicodeDecodeError:
             continue  # the declaration is contradicted by the bytes: try the next one
-    return _detect(body)
+        # A strict UTF-8 decode round-trips byte for byte.
+        return text, body if codec == "utf-8" else None
+    return _detect(body), None
 
 
 def _declared_labels(body: bytes, content_type: str | None) -> list[str]:
