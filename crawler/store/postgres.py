@@ -15,7 +15,6 @@ checkpoints, and backups are `pg_dump`'s job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +39,14 @@ from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
 from crawler.store.postgres_rows import (
     ARTICLE_COLUMNS,
+    ROWS,
     row_to_article,
     row_to_feed_state,
     row_to_version,
     utc,
     utc_opt,
 )
+from crawler.store.records import PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 
 __all__ = ["PostgresStore"]
 
@@ -341,14 +342,16 @@ class PostgresStore(PostgresChecks, PostgresDue, PostgresHostTurns, PostgresReta
                 UPDATE articles a SET lease_owner = %s, lease_expires_at = %s
                 FROM chosen WHERE a.id = chosen.id RETURNING a.*
             )
-            SELECT {ARTICLE_COLUMNS} FROM taken a ORDER BY a.next_check_at, a.id"""  # noqa: S608
+            SELECT {ARTICLE_COLUMNS}, {PAGE_CACHE_COLUMNS} FROM taken a
+            LEFT JOIN {PAGE_CACHE_JOIN}
+            ORDER BY a.next_check_at, a.id"""  # noqa: S608
         params = (*params, owner, until)
 
         async def tx(conn: Conn) -> list[Article]:
             if per_host is not None:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_HOST_CAP_LOCK,))
             cur = await conn.execute(query, params)
-            return [replace(row_to_article(r), claimed_by=owner) for r in await cur.fetchall()]
+            return [ROWS.claimed_article(r, owner) for r in await cur.fetchall()]
 
         return await self._write(tx)
 

@@ -3,7 +3,7 @@ the entry it leaves, in the `page_cache` table of migration 12 (as on SQLite).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from crawler.store.page_cache import PageCache, require_present
 from crawler.store.postgres_db import Conn, PostgresDatabase
@@ -13,13 +13,13 @@ from crawler.store.postgres_leases import (
     lease_lost_or_missing,
     lease_params,
 )
-from crawler.store.postgres_rows import utc, utc_opt
+from crawler.store.postgres_rows import ROWS, utc, utc_opt
+from crawler.store.records import PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 
-# Valid only while the article's check count is the one the entry's own write left.
-_VALID = """SELECT p.final_url, p.digest, p.reader, p.full_at, p.etag, p.last_modified,
-                   p.skipped
-            FROM page_cache p JOIN articles a ON a.id = p.article_id
-            WHERE p.article_id = %s AND p.check_count = a.check_count AND NOT a.deleted"""
+# Valid only while the article's check count is the one the entry's own write left
+# (`records.PAGE_CACHE_JOIN`, which the claims use too).
+_VALID = (f"SELECT {PAGE_CACHE_COLUMNS} FROM articles a JOIN {PAGE_CACHE_JOIN}"  # noqa: S608
+          " WHERE a.id = %s")
 
 _UPDATE = f"""UPDATE articles SET last_checked_at = %s, check_count = check_count + 1,
                   next_check_at = %s, collapse_count = 0,
@@ -73,10 +73,4 @@ class PostgresPageCache(PostgresDatabase):
 
     async def get_page_cache(self, article_id: int) -> PageCache | None:
         rows = await self._read(_VALID, (article_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return PageCache(final_url=row["final_url"], digest=row["digest"],
-                         reader=row["reader"], full_at=row["full_at"].astimezone(UTC),
-                         etag=row["etag"], last_modified=row["last_modified"],
-                         skipped=int(row["skipped"]))
+        return ROWS.page_cache(rows[0]) if rows else None

@@ -5,13 +5,13 @@ transactions in `sqlite_db` (its docstring has the durability rules)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
 from crawler.models import Article, Content, EventRecord, FeedState, Version
 from crawler.store.base import EventBuilder, LeaseLostError, StoreClosedError
+from crawler.store.records import PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 from crawler.store.sqlite_checks import CheckStore
 from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_entries import SQLiteEntries, insert_version
@@ -30,6 +30,7 @@ from crawler.store.sqlite_queries import SQLiteReads
 from crawler.store.sqlite_retarget import RetargetStore
 from crawler.store.sqlite_rows import (
     ARTICLE_COLUMNS,
+    ROWS,
     encode_time,
     encode_time_opt,
     row_to_article,
@@ -319,12 +320,14 @@ class SQLiteStore(CheckStore, DueStore, RetargetStore, SQLitePageCache, SQLiteEn
             if not ids:
                 return []
             await take(conn, "article", ids, owner, until)
+            # With each article's page cache entry: the re-check needs no read of its own.
             rows = await conn.execute_fetchall(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+                f"SELECT {ARTICLE_COLUMNS}, {PAGE_CACHE_COLUMNS} FROM articles a"  # noqa: S608
+                f" LEFT JOIN {PAGE_CACHE_JOIN}"
                 f" WHERE a.id IN ({placeholders(len(ids))}) ORDER BY a.next_check_at, a.id",
                 ids,
             )
-            return [replace(row_to_article(r), claimed_by=owner) for r in rows]
+            return [ROWS.claimed_article(r, owner) for r in rows]
 
         return await self._write(tx)
 
