@@ -88,3 +88,49 @@ async def test_a_duplicate_article_in_a_group_is_refused_alone(
                                     return_exceptions=True)
     assert sum(isinstance(o, ArticleExistsError) for o in outcomes) == 1
     assert await store.count_articles() == 3
+
+
+def feed_insert_pausing(url: str) -> Callable[[aiosqlite.Connection], Awaitable[str]]:
+    """A write that awaits more than its statements: it cannot run on the writer's thread."""
+    async def tx(conn: aiosqlite.Connection) -> str:
+        await conn.execute("INSERT INTO feeds (url, consecutive_errors) VALUES (?, 0)", (url,))
+        await asyncio.sleep(0)
+        await conn.execute("UPDATE feeds SET consecutive_errors = 1 WHERE url = ?", (url,))
+        return url
+    return tx
+
+
+async def test_a_write_awaiting_more_than_its_statements_is_run_once_on_the_loop(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, _ = traced
+    assert await store._write(feed_insert_pausing("https://e.org/alone")) == "https://e.org/alone"
+    writes = [feed_insert_pausing(f"https://e.org/{n}") if n % 3 == 0
+              else feed_insert(f"https://e.org/{n}") for n in range(12)]
+    assert await asyncio.gather(*(store._write(w) for w in writes)) == [
+        f"https://e.org/{n}" for n in range(12)]
+    rows = await store._read("SELECT url, consecutive_errors FROM feeds")
+    assert sorted((str(r[0]), int(r[1])) for r in rows) == sorted(
+        [("https://e.org/alone", 1)]
+        + [(f"https://e.org/{n}", 1 if n % 3 == 0 else 0) for n in range(12)])
+
+
+async def test_a_group_takes_a_few_hops_to_the_writer_thread_whatever_its_size(
+        traced: tuple[SQLiteStore, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hop wakes two threads: a group's writes run on the writer's thread together."""
+    store, statements = traced
+    writer = store._writer
+    assert writer is not None
+    hops = 0
+    real = writer._execute
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal hops
+        hops += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "_execute", counted)
+    statements.clear()
+    await asyncio.gather(*(store._write(feed_insert(f"https://e.org/{n}")) for n in range(40)))
+    commits = sum(s == "COMMIT" for s in statements)
+    assert len(await feeds(store)) == 40
+    assert hops <= 3 * commits  # BEGIN, the writes, COMMIT: not one per statement

@@ -1,18 +1,25 @@
 """Writes on the SQLite store's one writer connection: each in an explicit `BEGIN IMMEDIATE`
 transaction under the writer's lock, and, when several are waiting, together under one COMMIT
-(group commit). See `crawler.store.sqlite_db` for the durability rules this keeps."""
+(group commit). See `crawler.store.sqlite_db` for the durability rules this keeps.
+
+A write (`Tx`) awaits only its statements on the connection it is given: the writes of a
+group then run on the writer's own thread in one hop (`crawler.store.sqlite_direct`), not
+one hop per statement. One that awaits anything else is run again on the event loop; one
+that asks for the running loop there fails (it has none on that thread)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
 
 from crawler.store.base import StoreClosedError
+from crawler.store.sqlite_direct import NeedsLoop, on_thread, run_alone, run_writes
 from crawler.store.write_health import WriteHealth
 
 log = structlog.get_logger(__name__)
@@ -99,12 +106,21 @@ class GroupCommit:
         """The group's outcomes after its COMMIT, or None if the transaction broke (nothing
         of it is committed then)."""
         outcomes: list[tuple[bool, Any]] = []
+        writes = [tx for tx, _ in group]
         try:
             await writer.execute("BEGIN IMMEDIATE")
-            for tx, _ in group:
+            while len(outcomes) < len(writes):
+                # As many writes as can run on the writer's thread, in one hop there.
+                ran = await on_thread(writer, partial(run_writes, writes=writes[len(outcomes):]))
+                if ran.broken:  # SQLite rolled it all back
+                    return None
+                outcomes.extend(ran.outcomes)
+                if len(outcomes) == len(writes):
+                    break
+                # The next one needs the event loop: one hop per statement.
                 await writer.execute("SAVEPOINT one_write")
                 try:
-                    result = await tx(writer)
+                    result = await writes[len(outcomes)](writer)
                 except Exception as exc:
                     if not writer.in_transaction:  # SQLite rolled it all back
                         return None
@@ -137,6 +153,10 @@ class GroupCommit:
 
     async def _transaction(self, writer: aiosqlite.Connection, tx: Tx[T]) -> T:
         async with self._lock:
+            try:  # in one hop on the writer's thread (`sqlite_direct`)
+                return await on_thread(writer, partial(run_alone, write=tx))
+            except NeedsLoop:
+                pass  # rolled back: run again on the loop
             await writer.execute("BEGIN IMMEDIATE")
             try:
                 result = await tx(writer)
