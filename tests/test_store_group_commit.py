@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -121,7 +122,7 @@ async def test_a_group_takes_a_few_hops_to_the_writer_thread_whatever_its_size(
     writer = store._writer
     assert writer is not None
     hops = 0
-    real = writer._execute
+    real: Any = writer._execute
 
     async def counted(*args: object, **kwargs: object) -> object:
         nonlocal hops
