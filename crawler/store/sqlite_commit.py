@@ -107,16 +107,19 @@ class GroupCommit:
         of it is committed then)."""
         outcomes: list[tuple[bool, Any]] = []
         writes = [tx for tx, _ in group]
+        begun = False
         try:
-            await writer.execute("BEGIN IMMEDIATE")
-            while len(outcomes) < len(writes):
-                # As many writes as can run on the writer's thread, in one hop there.
-                ran = await on_thread(writer, partial(run_writes, writes=writes[len(outcomes):]))
+            while True:
+                # BEGIN, as many writes as can run on the writer's thread and the COMMIT
+                # once they all ran, in one hop there.
+                ran = await on_thread(writer, partial(
+                    run_writes, writes=writes[len(outcomes):], begin=not begun))
+                begun = True
                 if ran.broken:  # SQLite rolled it all back
                     return None
                 outcomes.extend(ran.outcomes)
-                if len(outcomes) == len(writes):
-                    break
+                if ran.committed:
+                    return outcomes
                 # The next one needs the event loop: one hop per statement.
                 await writer.execute("SAVEPOINT one_write")
                 try:
@@ -130,7 +133,6 @@ class GroupCommit:
                 else:
                     await writer.execute("RELEASE one_write")
                     outcomes.append((False, result))
-            await writer.execute("COMMIT")
         except sqlite3.Error as exc:
             log.warning("store_group_commit_broken", writes=len(group), error=str(exc))
             await _roll_back(writer)
@@ -138,7 +140,6 @@ class GroupCommit:
         except BaseException:
             await _roll_back(writer)
             raise
-        return outcomes
 
     async def _alone(self, writer: aiosqlite.Connection, tx: Tx[Any],
                      done: asyncio.Future[Any]) -> None:

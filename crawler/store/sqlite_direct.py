@@ -121,16 +121,21 @@ def drive(write: Tx, conn: DirectConnection) -> Any:
 class Ran:
     """What `run_writes` did: the outcomes (failed, value) of the first writes, in order;
     `broken` when the transaction itself ended (SQLite rolled it all back), so none of them
-    holds. The writes past the outcomes were not run (the next one needs the loop)."""
+    holds; `committed` when it ran them all and committed. The writes past the outcomes were
+    not run (the next one needs the loop), and the transaction is still open."""
 
     outcomes: list[tuple[bool, Any]] = field(default_factory=list)
     broken: bool = False
+    committed: bool = False
 
 
-def run_writes(conn: sqlite3.Connection, writes: Sequence[Tx]) -> Ran:
-    """On the connection's thread, inside an open transaction: each write in a savepoint of
-    its own (rolled back alone when it fails), until one needs the loop. A statement of the
-    savepoints that fails raises its `sqlite3.Error`."""
+def run_writes(conn: sqlite3.Connection, writes: Sequence[Tx], *, begin: bool) -> Ran:
+    """On the connection's thread: the transaction begun (`begin`, else it is open), each
+    write in a savepoint of its own (rolled back alone when it fails) until one needs the
+    loop, and the COMMIT once they all ran. A statement of the transaction or of the
+    savepoints that fails raises its `sqlite3.Error` (the transaction left to the caller)."""
+    if begin:
+        conn.execute("BEGIN IMMEDIATE")
     direct = DirectConnection(conn)
     ran = Ran()
     for write in writes:
@@ -151,6 +156,8 @@ def run_writes(conn: sqlite3.Connection, writes: Sequence[Tx]) -> Ran:
         else:
             conn.execute("RELEASE one_write")
             ran.outcomes.append((False, result))
+    conn.execute("COMMIT")
+    ran.committed = True
     return ran
 
 
