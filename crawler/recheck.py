@@ -20,16 +20,18 @@ import structlog
 from crawler.budget import Offload
 from crawler.clock import ms_since
 from crawler.config import Settings
+from crawler.extract import version as extractor
 from crawler.fetch import FetchError, Response
 from crawler.landing import Landing, landing
 from crawler.metrics import Metrics
 from crawler.models import Article, Content
+from crawler.pages import rules_for
 from crawler.recorder import CheckOutcome, Recorder
 from crawler.revalidation import (
-    ReaderKeys,
     may_cache,
     not_modified,
     page_digest,
+    reader_key,
     renewed,
     usable,
 )
@@ -67,7 +69,6 @@ class Rechecks:
         self._offload = offload
         self._metrics = metrics
         self._clock = clock
-        self._readers = ReaderKeys(settings)
 
     async def check(self, article: Article) -> CheckOutcome:
         """Fetch a known article again and record what changed. A claimed article
@@ -153,7 +154,7 @@ class Rechecks:
         return entry
 
     def _reader(self, url: str) -> str:
-        return self._readers(url)
+        return reader_key(extractor.EXTRACTOR_VERSION, rules_for(self._settings(), url))
 
     async def _skipped(self, article: Article, entry: PageCache, reason: str, bound: Any,
                        started: float) -> CheckOutcome:

@@ -31,14 +31,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from crawler.config import Settings
-from crawler.extract import version as extractor
 from crawler.models import Article, SiteRules
-from crawler.pages import rules_for
 from crawler.store.page_cache import PageCache
 
 # The default re-check schedule (10m, 30m, 1h, 3h, 12h, then daily to 7 days) gives some 11
@@ -63,33 +59,6 @@ def rules_fingerprint(rules: SiteRules | None) -> str:
 def reader_key(extractor_version: int, rules: SiteRules | None) -> str:
     """What turns a page's bytes into text, as stored in `PageCache.reader`."""
     return f"{extractor_version}:{rules_fingerprint(rules)}"
-
-
-class ReaderKeys:
-    """`reader_key` of the page at a URL under the settings in use and the running extractor
-    (`crawler.pages.rules_for`), remembered by URL: a re-check asks it twice, and working it
-    out (the URL split for its host, the rules looked up and spelled) was a twentieth of one
-    answered 304. Forgotten whenever the settings (a reload) or the extractor version change,
-    and when `size` URLs are held."""
-
-    def __init__(self, settings: Callable[[], Settings], size: int = 4096) -> None:
-        self._settings = settings
-        self._size = size
-        self._keys: dict[str, str] = {}
-        self._made_for: tuple[Settings, int] | None = None
-
-    def __call__(self, url: str) -> str:
-        settings, version = self._settings(), extractor.EXTRACTOR_VERSION
-        made_for = self._made_for
-        if made_for is None or made_for[0] is not settings or made_for[1] != version:
-            self._keys.clear()
-            self._made_for = (settings, version)
-        key = self._keys.get(url)
-        if key is None:
-            if len(self._keys) >= self._size:
-                self._keys.clear()
-            key = self._keys[url] = reader_key(version, rules_for(settings, url))
-        return key
 
 
 def page_digest(body: bytes, content_type: str | None, final_url: str, reader: str) -> str:

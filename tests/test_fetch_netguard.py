@@ -16,7 +16,7 @@ from crawler.fetch.netguard import (
     find_blocked,
     is_forbidden,
 )
-from crawler.fetch.urlcheck import VettedUrls, vet_url, whatwg_ipv4
+from crawler.fetch.urlcheck import vet_url, whatwg_ipv4
 from tests.hostile_server import (
     PUBLIC_LOOPBACK,
     TEST_POLICY,
@@ -112,19 +112,6 @@ def test_ambiguous_authorities_are_refused(url: str) -> None:
 def test_public_urls_pass_vetting_and_legacy_public_forms_are_canonicalized() -> None:
     assert str(vet_url("https://example.org/a?b=1", REFUSE)) == "https://example.org/a?b=1"
     assert vet_url("http://8.8.2056/", REFUSE).host == "8.8.8.8"
-
-
-def test_remembered_vetting_answers_as_vetting_does() -> None:
-    vetted = VettedUrls(REFUSE, size=2)
-    for _ in range(2):  # asked again: the same answers, refusals included
-        assert vetted.vet("http://8.8.2056/") == vet_url("http://8.8.2056/", REFUSE)
-        with pytest.raises(FetchError) as err:
-            vetted.vet("http://127.0.0.1/")
-        assert err.value.kind == "blocked_address" and err.value.url == "http://127.0.0.1/"
-    for n in range(5):  # more URLs than it holds
-        assert str(vetted.vet(f"https://example.org/{n}")) == f"https://example.org/{n}"
-    assert VettedUrls(AddressPolicy(allow_private=True)).vet("http://127.0.0.1/").host == (
-        "127.0.0.1")
 
 
 # --- live: nothing private is ever connected to -------------------------------------------

@@ -102,26 +102,3 @@ def test_a_304_keeps_the_validators_it_leaves_out_and_a_200_says_what_they_are()
     assert after_200.etag is None
     assert after_200.last_modified == "Fri, 27 Nov 2026 08:00:00 GMT"
     assert after_200.skipped == 3 and after_200.full_at == ENTRY.full_at
-
-
-def test_reader_keys_are_those_of_the_settings_and_extractor_in_use(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import crawler.extract.version as extractor
-    from crawler.config import parse_config
-    from crawler.pages import rules_for
-    from crawler.revalidation import ReaderKeys
-
-    feeds = '[[feeds]]\nurl = "https://news.example/rss"\n'
-    plain = parse_config(feeds)
-    ruled = parse_config(feeds + '[sites."news.example"]\ncontent = ".story"\n')
-    settings = [plain]
-    keys = ReaderKeys(lambda: settings[0], size=2)
-    version = extractor.EXTRACTOR_VERSION
-    assert keys(URL) == keys(URL) == reader_key(version, None)
-    settings[0] = ruled  # a reload that adds the site's rules
-    assert keys(URL) == reader_key(version, rules_for(ruled, URL)) != reader_key(version, None)
-    assert keys("https://other.example/a") == reader_key(version, None)
-    monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", version + 1)  # an upgrade
-    assert keys(URL) == reader_key(version + 1, rules_for(ruled, URL))
-    for n in range(5):  # more URLs than it holds: still right
-        assert keys(f"{URL}?n={n}") == reader_key(version + 1, rules_for(ruled, URL))

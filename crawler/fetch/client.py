@@ -28,7 +28,7 @@ from crawler.fetch.fleet import FleetPacing, HostTurns
 from crawler.fetch.netguard import AddressPolicy, GuardedConnector, GuardedResolver, find_blocked
 from crawler.fetch.politeness import MAX_RETRY_AFTER, Politeness
 from crawler.fetch.robots import ROBOTS_MAX_BYTES, RobotsAnswer, RobotsCache
-from crawler.fetch.urlcheck import VettedUrls, vet_url
+from crawler.fetch.urlcheck import vet_url
 from crawler.retry_after import parse_retry_after
 
 log = structlog.get_logger(__name__)
@@ -101,7 +101,6 @@ class Fetcher:
         self._policy = address_policy or AddressPolicy(
             allow_private=settings.allow_private_addresses
         )
-        self._vetted = VettedUrls(self._policy)
         self._page_limits = _Limits(
             max_bytes=settings.max_bytes,
             truncate=False,
@@ -214,7 +213,7 @@ class Fetcher:
     async def _fetch(self, url: str, headers: dict[str, str], limits: _Limits) -> Response:
         if self._session is None or self._politeness is None or self._robots is None:
             raise RuntimeError("Fetcher used outside 'async with Fetcher(...)'")
-        current = self._vetted.vet(url)
+        current = vet_url(url, self._policy)
         for hop in range(limits.max_redirects + 1):
             try:
                 status, resp_headers, body = await self._hop(current, headers, limits)

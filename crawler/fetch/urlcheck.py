@@ -67,28 +67,6 @@ def vet_url(raw: str, policy: AddressPolicy) -> URL:
     return url.with_host(str(ip)) if str(ip) != host else url
 
 
-class VettedUrls:
-    """`vet_url` under one policy, remembered: a fetcher asks for the same few URLs again and
-    again (each re-check of an article, each poll of a feed), and vetting one took a tenth of
-    a re-check answered 304. Only URLs that passed are kept (a refusal is worked out again,
-    so its error names the URL as asked), at most `size`, all dropped when full."""
-
-    def __init__(self, policy: AddressPolicy, size: int = 4096) -> None:
-        self._policy = policy
-        self._size = size
-        self._passed: dict[str, URL] = {}
-
-    def vet(self, raw: str) -> URL:
-        """`vet_url(raw, policy)`; raises FetchError as it does."""
-        url = self._passed.get(raw)
-        if url is None:
-            url = vet_url(raw, self._policy)
-            if len(self._passed) >= self._size:
-                self._passed.clear()
-            self._passed[raw] = url
-        return url
-
-
 def _literal_ip(host: str, raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if ":" in host:
         try:
