@@ -6,6 +6,7 @@ under the group is run again one write at a time."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,22 @@ async def test_a_group_takes_a_few_hops_to_the_writer_thread_whatever_its_size(
     commits = sum(s == "COMMIT" for s in statements)
     assert len(await feeds(store)) == 40
     assert hops == commits  # BEGIN, the writes and COMMIT in one: not one per statement
+
+
+async def test_writes_made_while_the_loop_is_busy_share_a_commit(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    """First sights are extracted on the loop, one page at a time: the writes made a few
+    pages apart still join one group (a group runs in one hop, which alone took the one
+    write waiting at the time)."""
+    store, statements = traced
+
+    async def extracted_then_written(n: int) -> str:
+        for _ in range(n):
+            await asyncio.sleep(0)
+        time.sleep(0.003)  # a page extracted on the loop, holding it
+        return await store._write(feed_insert(f"https://e.org/{n}"))
+
+    statements.clear()
+    await asyncio.gather(*(extracted_then_written(n) for n in range(12)))
+    assert len(await feeds(store)) == 12
+    assert sum(s == "COMMIT" for s in statements) <= 4
