@@ -112,7 +112,7 @@ class GroupCommit:
     async def _gather(self) -> None:
         """Let the event loop come back here `GATHER_TURNS` times before a group is taken
         (at once when the loop has nothing else to run): the writes that other tasks make
-        meanwhile (first sights being extracted on the loop) join the group. A group runs in
+        meanwhile (first sights being extracted on the loop) join the group. A group runs in one
         hop, and without these turns it took the one or two writes waiting at the time: a
         cold pass made about 2.5 times the commits and 1.8 times the WAL bytes per new
         article (`benchmarks/throughput.py`: 0.14 fsyncs and 52 KB, against 0.06 and 32)."""
