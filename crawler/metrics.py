@@ -111,12 +111,16 @@ class Metrics:
         )
         # Series that exist from the start at 0, so rate() and absent-series alerts work
         # before the first occurrence.
-        for status in ("2xx", "3xx", "4xx", "5xx"):
-            self._fetches.labels(status=status)
+        # Kept by label value: `labels()` takes a lock and validates the labels, a
+        # noticeable part of a re-check answered 304 (which counts a fetch and a skip).
+        self._fetch_series: dict[str, Counter] = {
+            status: self._fetches.labels(status=status)
+            for status in ("2xx", "3xx", "4xx", "5xx")}
         for event_type in EVENT_TYPES:
             self._events.labels(type=event_type)
-        for reason in ("not_modified", "same_bytes"):
-            self._skipped.labels(reason=reason)
+        self._skip_series: dict[str, Counter] = {
+            reason: self._skipped.labels(reason=reason)
+            for reason in ("not_modified", "same_bytes")}
 
     def feed_polled(self, result: str) -> None:
         """One feed poll ended: e.g. "ok", "not_modified", "error"."""
@@ -124,11 +128,18 @@ class Metrics:
 
     def page_fetched(self, status: int | str) -> None:
         """One page fetch ended with an HTTP status, or an error kind such as "timeout"."""
-        self._fetches.labels(status=status_class(status)).inc()
+        label = status_class(status)
+        series = self._fetch_series.get(label)
+        if series is None:
+            series = self._fetch_series[label] = self._fetches.labels(status=label)
+        series.inc()
 
     def check_skipped(self, reason: str) -> None:
         """A re-check was unchanged without extraction: "not_modified" or "same_bytes"."""
-        self._skipped.labels(reason=reason).inc()
+        series = self._skip_series.get(reason)
+        if series is None:
+            series = self._skip_series[reason] = self._skipped.labels(reason=reason)
+        series.inc()
 
     def extraction_observed(self, seconds: float) -> None:
         self._extraction.observe(seconds)

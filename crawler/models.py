@@ -74,6 +74,26 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
+class PageCache:
+    """What the check that found an article's current text learnt of its page
+    (`crawler.store.page_cache`, `crawler.revalidation`)."""
+
+    final_url: str
+    """Where the page was read (after redirects): a 304 or the same bytes count only there."""
+    digest: str
+    """`crawler.revalidation.page_digest` of the body read there."""
+    reader: str
+    """What turned the body into text (`crawler.revalidation.reader_key`: the extractor
+    version and the site rules): a 304 is worth nothing once it changed."""
+    full_at: datetime
+    """When the page was last fetched without validators and extracted."""
+    etag: str | None = None
+    last_modified: str | None = None
+    skipped: int = 0
+    """Checks answered from this entry (304, or the same bytes) since `full_at`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """A tracked article as stored."""
 
@@ -105,6 +125,10 @@ class Article:
     claimed_by: str | None = None
     """The lease owner this record was claimed for (`Store.claim_due_articles`), None for any
     other read. The writes that complete the check pass it on as their `lease_owner`."""
+    page_cache: PageCache | None = None
+    """For a claimed record: the article's page cache entry valid at the claim (read with it,
+    so a re-check needs no read of its own), None when it had none. None for any other read
+    (`Store.get_page_cache` then says)."""
 
 
 @dataclass(frozen=True, slots=True)

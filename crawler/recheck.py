@@ -143,10 +143,12 @@ class Rechecks:
 
     async def _usable_entry(self, article: Article) -> PageCache | None:
         """The page cache entry this check may answer from (`revalidation.usable`); None
-        means a full check (and no store read for an article that may not be cached)."""
+        means a full check (and no store read for an article that may not be cached, nor
+        for a claimed one: its claim read the entry)."""
         if not may_cache(article):
             return None
-        entry = await self._store.get_page_cache(article.article_id)
+        entry = (article.page_cache if article.claimed_by is not None
+                 else await self._store.get_page_cache(article.article_id))
         if entry is None or not usable(entry, article, self._reader(entry.final_url),
                                        self._clock()):
             return None

@@ -45,3 +45,17 @@ def test_console_format_is_for_people(tmp_path: Path) -> None:
     out = stream.getvalue()
     assert "feed_failed" in out and "http://e.org/rss" in out
     assert not out.lstrip().startswith("{")
+
+
+def test_a_line_below_the_level_is_dropped_before_the_chain_counts_it() -> None:
+    """A filtered line never reaches the storage-fault limiter: counted there, it would
+    have silenced the same fault's next line that is at the level."""
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="info", format="json", file=""), stream=stream)
+    log = structlog.get_logger("crawler.test")
+    log.debug("store_writes_failing", error="disk I/O error")
+    log.warning("store_writes_failing", error="disk I/O error")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["event"], line["level"]) for line in lines] == [
+        ("store_writes_failing", "warning")]
+    assert "repeated" not in lines[0]

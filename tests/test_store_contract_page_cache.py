@@ -119,6 +119,32 @@ async def test_the_entry_is_written_under_the_lease_or_not_at_all(store: Store) 
     assert await store.get_page_cache(aid) == ENTRY
 
 
+@pytest.mark.parametrize("per_host", [None, 4])
+async def test_a_claim_reads_each_article_s_valid_entry_with_it(
+        store: Store, per_host: int | None) -> None:
+    due = LATER + timedelta(hours=1)
+    cached_id = await new_article(store, 1)
+    plain_id = await new_article(store, 2)
+    ended_id = await new_article(store, 3)
+    deleted_id = await new_article(store, 4)
+    for aid in (cached_id, ended_id, deleted_id):
+        await store.mark_checked(aid, checked_at=LATER, next_check_at=due, present=True,
+                                 page=ENTRY)
+    await store.mark_checked(ended_id, checked_at=LATER, next_check_at=due)  # a failed check
+    await store.mark_deleted(deleted_id, event=event("article.deleted", ()), checked_at=LATER,
+                             next_check_at=due)
+    await store.mark_checked(plain_id, checked_at=LATER, next_check_at=due, present=True)
+    claimed = await store.claim_due_articles("daemon-a", due, limit=10, lease_seconds=LEASE,
+                                             per_host=per_host)
+    entries = {a.article_id: a.page_cache for a in claimed}
+    assert entries == {cached_id: ENTRY, plain_id: None, ended_id: None, deleted_id: None}
+    # Any other read leaves the entry to `get_page_cache`.
+    article = await store.find_article_by_url(URL)
+    assert article is not None and article.page_cache is None
+    assert all(a.page_cache is None for a in await store.due_articles(due, 10))
+    assert await store.get_page_cache(cached_id) == ENTRY
+
+
 async def test_schema_11_migrates_to_the_page_cache(backend: Backend) -> None:
     assert len(MIGRATIONS) == 12
     backend.at_schema(11)

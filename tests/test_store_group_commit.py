@@ -6,8 +6,10 @@ under the group is run again one write at a time."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -105,6 +107,8 @@ async def test_a_group_s_lines_carry_no_one_unit_s_keys(
         insert = feed_insert(url)
 
         async def tx(conn: aiosqlite.Connection) -> str:
+            # Awaiting more than its statements: run on the loop, in the committer's task.
+            await asyncio.sleep(0)
             log.info("in_group", inserted=url)
             return await insert(conn)
         return tx
@@ -118,3 +122,68 @@ async def test_a_group_s_lines_carry_no_one_unit_s_keys(
     lines = [line for line in logs if line["event"] == "in_group"]
     assert len(lines) == 5
     assert all("url" not in line for line in lines)
+
+
+def feed_insert_pausing(url: str) -> Callable[[aiosqlite.Connection], Awaitable[str]]:
+    """A write that awaits more than its statements: it cannot run on the writer's thread."""
+    async def tx(conn: aiosqlite.Connection) -> str:
+        await conn.execute("INSERT INTO feeds (url, consecutive_errors) VALUES (?, 0)", (url,))
+        await asyncio.sleep(0)
+        await conn.execute("UPDATE feeds SET consecutive_errors = 1 WHERE url = ?", (url,))
+        return url
+    return tx
+
+
+async def test_a_write_awaiting_more_than_its_statements_is_run_once_on_the_loop(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    store, _ = traced
+    assert await store._write(feed_insert_pausing("https://e.org/alone")) == "https://e.org/alone"
+    writes = [feed_insert_pausing(f"https://e.org/{n}") if n % 3 == 0
+              else feed_insert(f"https://e.org/{n}") for n in range(12)]
+    assert await asyncio.gather(*(store._write(w) for w in writes)) == [
+        f"https://e.org/{n}" for n in range(12)]
+    rows = await store._read("SELECT url, consecutive_errors FROM feeds")
+    assert sorted((str(r[0]), int(r[1])) for r in rows) == sorted(
+        [("https://e.org/alone", 1)]
+        + [(f"https://e.org/{n}", 1 if n % 3 == 0 else 0) for n in range(12)])
+
+
+async def test_a_group_takes_a_few_hops_to_the_writer_thread_whatever_its_size(
+        traced: tuple[SQLiteStore, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hop wakes two threads: a group's writes run on the writer's thread together."""
+    store, statements = traced
+    writer = store._writer
+    assert writer is not None
+    hops = 0
+    real: Any = writer._execute
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal hops
+        hops += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "_execute", counted)
+    statements.clear()
+    await asyncio.gather(*(store._write(feed_insert(f"https://e.org/{n}")) for n in range(40)))
+    commits = sum(s == "COMMIT" for s in statements)
+    assert len(await feeds(store)) == 40
+    assert hops == commits  # BEGIN, the writes and COMMIT in one: not one per statement
+
+
+async def test_writes_made_while_the_loop_is_busy_share_a_commit(
+        traced: tuple[SQLiteStore, list[str]]) -> None:
+    """First sights are extracted on the loop, one page at a time: the writes made a few
+    pages apart still join one group (a group runs in one hop, which alone took the one
+    write waiting at the time)."""
+    store, statements = traced
+
+    async def extracted_then_written(n: int) -> str:
+        for _ in range(n):
+            await asyncio.sleep(0)
+        time.sleep(0.003)  # a page extracted on the loop, holding it
+        return await store._write(feed_insert(f"https://e.org/{n}"))
+
+    statements.clear()
+    await asyncio.gather(*(extracted_then_written(n) for n in range(12)))
+    assert len(await feeds(store)) == 12
+    assert sum(s == "COMMIT" for s in statements) <= 4

@@ -155,26 +155,30 @@ async def read_capped(
     and stops reading), DecodeError for a broken or unknown encoding.
     """
     decoder = _Chain(content_encoding)
-    out = bytearray()
+    # The pieces joined once at the end: a body is copied once (a plain one read in one
+    # piece, not at all), where growing a buffer copied it twice.
+    pieces: list[bytes] = []
+    size = 0
     async for raw in chunks:
-        room = max_bytes - len(out)
+        room = max_bytes - size
         # Asking for one byte more than the room: a decoder that returns less has consumed all
         # its input, one that fills the request proves the body is over the cap.
         try:
             piece = decoder.feed(raw, room + 1)
         except TooLarge:
             if truncate:
-                return bytes(out)
+                return b"".join(pieces)
             raise
         if len(piece) > room:
             if truncate:
-                out += piece[:room]
-                return bytes(out)
+                pieces.append(piece[:room])
+                return b"".join(pieces)
             raise TooLarge
-        out += piece
+        pieces.append(piece)
+        size += len(piece)
     if not truncate:
         decoder.finish()
-    return bytes(out)
+    return b"".join(pieces)
 
 
 __all__ = ["ACCEPT_ENCODING", "CHUNK_SIZE", "DecodeError", "TooLarge", "read_capped"]

@@ -101,6 +101,13 @@ class Fetcher:
         self._policy = address_policy or AddressPolicy(
             allow_private=settings.allow_private_addresses
         )
+        self._page_limits = _Limits(
+            max_bytes=settings.max_bytes,
+            truncate=False,
+            max_redirects=settings.max_redirects,
+            robots=settings.respect_robots_txt,
+            give_back_redirect=False,
+        )
         self._session: aiohttp.ClientSession | None = None
         self._guarded_resolver: GuardedResolver | None = None
         self._politeness: Politeness | None = None
@@ -189,14 +196,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        limits = _Limits(
-            max_bytes=self._settings.max_bytes,
-            truncate=False,
-            max_redirects=self._settings.max_redirects,
-            robots=self._settings.respect_robots_txt,
-            give_back_redirect=False,
-        )
-        return await self._fetch(url, headers, limits)
+        return await self._fetch(url, headers, self._page_limits)
 
     async def _load_robots(self, robots_url: URL) -> RobotsAnswer:
         limits = _Limits(

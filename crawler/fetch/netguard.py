@@ -14,6 +14,7 @@ so the policy is applied at two places that see real addresses:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -126,11 +127,19 @@ class AddressPolicy:
 
     def allows_text(self, address: str) -> bool:
         """`allows` for an address as text; anything that is not an address is refused."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return self.allows(ip)
+        return _allows_text(self, address)
+
+
+# Every request asks it of its connection's peer, pooled or not (`GuardedConnector`): the same
+# few addresses, each answer a pure function of the policy and the text (the `is_*` tests of
+# `is_forbidden` walk lists of networks).
+@functools.lru_cache(maxsize=4096)
+def _allows_text(policy: AddressPolicy, address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return policy.allows(ip)
 
 
 class GuardedResolver(AbstractResolver):

@@ -12,7 +12,6 @@ free, so the limits hold for the fleet and not only for each daemon.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -115,29 +114,40 @@ class Politeness:
         self._check_backoff(slot, url)
         slot.users += 1
         try:
-            async with slot.semaphore, contextlib.AsyncExitStack() as fleet_turn:
+            async with slot.semaphore:
                 spacing = slot.delay * self._rng.uniform(0.5, 1.5)
-                if self._fleet is not None:
-                    # Before the start lock, not under it: a turn is a round trip to the
-                    # shared store, and under the lock a host's requests started one round
-                    # trip apart (measured: ~5 a second on a busy daemon, whatever the
-                    # host's limits). The store spaces the fleet's starts itself.
-                    await fleet_turn.enter_async_context(self._fleet.turn(
-                        host, url, concurrency=self._concurrency, spacing=spacing))
-                async with slot.start_lock:
-                    while True:
-                        self._check_backoff(slot, url)
-                        wait = max(slot.next_start, slot.blocked_until) - self._clock()
-                        if wait <= 0:
-                            break
-                        await asyncio.sleep(wait)
-                    # Taken while still holding the start lock, so the spacing is measured
-                    # from the real start, not from when the host's wait ended.
-                    await self._global.acquire()
-                    slot.next_start = self._clock() + spacing
-                try:
-                    yield
-                finally:
-                    self._global.release()
+                if self._fleet is None:
+                    await self._start(slot, url, spacing)
+                    try:
+                        yield
+                    finally:
+                        self._global.release()
+                    return
+                # Before the start lock, not under it: a turn is a round trip to the shared
+                # store, and under the lock a host's requests started one round trip apart
+                # (measured: ~5 a second on a busy daemon, whatever the host's limits). The
+                # store spaces the fleet's starts itself.
+                async with self._fleet.turn(host, url, concurrency=self._concurrency,
+                                            spacing=spacing):
+                    await self._start(slot, url, spacing)
+                    try:
+                        yield
+                    finally:
+                        self._global.release()
         finally:
             slot.users -= 1
+
+    async def _start(self, slot: _Slot, url: str, spacing: float) -> None:
+        """Wait for the host's next start (and any pause it asked for), then take a global
+        slot, which the caller releases."""
+        async with slot.start_lock:
+            while True:
+                self._check_backoff(slot, url)
+                wait = max(slot.next_start, slot.blocked_until) - self._clock()
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            # Taken while still holding the start lock, so the spacing is measured from the
+            # real start, not from when the host's wait ended.
+            await self._global.acquire()
+            slot.next_start = self._clock() + spacing

@@ -12,33 +12,18 @@ cache: the rules of `crawler.decision` that look at more than one check (collaps
 streaks, flaps, restorations) keep seeing full checks until the text is the current one
 again. `mark_checked` is written once (`shared_page_cache`) but for how each store writes
 the entry with the check; the rest is in each store's module (`sqlite_page_cache`,
-`postgres_page_cache`).
+`postgres_page_cache`). A claim (`claim_due_articles`) reads each article's valid entry in
+the same query (`Article.page_cache`), so a claimed re-check makes no read of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from crawler.models import PageCache
 
-@dataclass(frozen=True, slots=True)
-class PageCache:
-    """What the check that found an article's current text learnt of its page."""
-
-    final_url: str
-    """Where the page was read (after redirects): a 304 or the same bytes count only there."""
-    digest: str
-    """`crawler.revalidation.page_digest` of the body read there."""
-    reader: str
-    """What turned the body into text (`crawler.revalidation.reader_key`: the extractor
-    version and the site rules): a 304 is worth nothing once it changed."""
-    full_at: datetime
-    """When the page was last fetched without validators and extracted."""
-    etag: str | None = None
-    last_modified: str | None = None
-    skipped: int = 0
-    """Checks answered from this entry (304, or the same bytes) since `full_at`."""
+__all__ = ["PageCache", "PageCacheStore", "require_present"]
 
 
 class PageCacheStore(Protocol):

@@ -15,7 +15,6 @@ checkpoints, and backups are `pg_dump`'s job.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ from crawler.store.postgres_page_cache import PostgresPageCache
 from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
 from crawler.store.postgres_rows import ROWS, utc
-from crawler.store.records import ARTICLE_COLUMNS
+from crawler.store.records import ARTICLE_COLUMNS, PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 from crawler.store.shared_articles import SharedArticles
 from crawler.store.shared_checks import SharedChecks
 from crawler.store.shared_feeds import SharedFeeds
@@ -115,13 +114,15 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
                 UPDATE articles a SET lease_owner = %s, lease_expires_at = %s
                 FROM chosen WHERE a.id = chosen.id RETURNING a.*
             )
-            SELECT {ARTICLE_COLUMNS} FROM taken a ORDER BY a.next_check_at, a.id"""  # noqa: S608
+            SELECT {ARTICLE_COLUMNS}, {PAGE_CACHE_COLUMNS} FROM taken a
+            LEFT JOIN {PAGE_CACHE_JOIN}
+            ORDER BY a.next_check_at, a.id"""  # noqa: S608
         params = (*params, owner, until)
 
         async def tx(conn: Conn) -> list[Article]:
             if per_host is not None:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_HOST_CAP_LOCK,))
             cur = await conn.execute(query, params)
-            return [replace(ROWS.article(r), claimed_by=owner) for r in await cur.fetchall()]
+            return [ROWS.claimed_article(r, owner) for r in await cur.fetchall()]
 
         return await self._write(tx)

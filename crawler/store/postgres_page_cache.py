@@ -5,19 +5,19 @@ on SQLite)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
 
 from crawler.store.page_cache import PageCache
+from crawler.store.postgres_rows import ROWS
 from crawler.store.postgres_tx import PostgresWrites
+from crawler.store.records import PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 from crawler.store.shared_page_cache import ENTRY_COLUMNS, ENTRY_UPSERT, SharedPageCache
 from crawler.store.transaction import Transaction
 
-# Valid only while the article's check count is the one the entry's own write left.
-_VALID = """SELECT p.final_url, p.digest, p.reader, p.full_at, p.etag, p.last_modified,
-                   p.skipped
-            FROM page_cache p JOIN articles a ON a.id = p.article_id
-            WHERE p.article_id = %s AND p.check_count = a.check_count AND NOT a.deleted"""
+# Valid only while the article's check count is the one the entry's own write left
+# (`records.PAGE_CACHE_JOIN`, which the claims use too).
+_VALID = (f"SELECT {PAGE_CACHE_COLUMNS} FROM articles a JOIN {PAGE_CACHE_JOIN}"  # noqa: S608
+          " WHERE a.id = %s")
 
 # The entry is written by the same statement as the check (one round trip, where two
 # statements would take two): the article's UPDATE in a CTE, the entry stamped with the
@@ -39,10 +39,4 @@ class PostgresPageCache(PostgresWrites, SharedPageCache):
 
     async def get_page_cache(self, article_id: int) -> PageCache | None:
         rows = await self._read(_VALID, (article_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return PageCache(final_url=row["final_url"], digest=row["digest"],
-                         reader=row["reader"], full_at=row["full_at"].astimezone(UTC),
-                         etag=row["etag"], last_modified=row["last_modified"],
-                         skipped=int(row["skipped"]))
+        return ROWS.page_cache(rows[0]) if rows else None

@@ -6,14 +6,13 @@ articles in `sqlite_entries`, deliveries in `sqlite_outbox`, connections and tra
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
 from crawler.models import Article, FeedState
 from crawler.store.base import StoreClosedError
-from crawler.store.records import ARTICLE_COLUMNS
+from crawler.store.records import ARTICLE_COLUMNS, PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 from crawler.store.shared_articles import SharedArticles
 from crawler.store.shared_checks import SharedChecks
 from crawler.store.shared_feeds import SharedFeeds
@@ -99,11 +98,13 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
             if not ids:
                 return []
             await take(conn, "article", ids, owner, until)
+            # With each article's page cache entry: the re-check needs no read of its own.
             rows = await conn.execute_fetchall(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles a"  # noqa: S608
+                f"SELECT {ARTICLE_COLUMNS}, {PAGE_CACHE_COLUMNS} FROM articles a"  # noqa: S608
+                f" LEFT JOIN {PAGE_CACHE_JOIN}"
                 f" WHERE a.id IN ({placeholders(len(ids))}) ORDER BY a.next_check_at, a.id",
                 ids,
             )
-            return [replace(ROWS.article(r), claimed_by=owner) for r in rows]
+            return [ROWS.claimed_article(r, owner) for r in rows]
 
         return await self._write(tx)

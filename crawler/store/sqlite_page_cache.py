@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from crawler.store.page_cache import PageCache
+from crawler.store.records import PAGE_CACHE_COLUMNS, PAGE_CACHE_JOIN
 from crawler.store.shared_page_cache import ENTRY_COLUMNS, ENTRY_UPSERT, SharedPageCache
-from crawler.store.sqlite_rows import decode_time
+from crawler.store.sqlite_rows import ROWS
 from crawler.store.sqlite_tx import SQLiteWrites
 from crawler.store.transaction import Transaction
 
-# Valid only while the article's check count is the one the entry's own write left.
-_VALID = """SELECT p.final_url, p.digest, p.reader, p.full_at, p.etag, p.last_modified,
-                   p.skipped
-            FROM page_cache p JOIN articles a ON a.id = p.article_id
-            WHERE p.article_id = ? AND p.check_count = a.check_count AND a.deleted = 0"""
+# Valid only while the article's check count is the one the entry's own write left
+# (`records.PAGE_CACHE_JOIN`, which the claims use too).
+_VALID = (f"SELECT {PAGE_CACHE_COLUMNS} FROM articles a JOIN {PAGE_CACHE_JOIN}"  # noqa: S608
+          " WHERE a.id = ?")
 
 _STORE = (f"INSERT INTO page_cache ({ENTRY_COLUMNS})"  # noqa: S608
           f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) {ENTRY_UPSERT}")
@@ -36,10 +36,4 @@ class SQLitePageCache(SQLiteWrites, SharedPageCache):
 
     async def get_page_cache(self, article_id: int) -> PageCache | None:
         rows = await self._read(_VALID, (article_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return PageCache(final_url=row["final_url"], digest=row["digest"],
-                         reader=row["reader"], full_at=decode_time(row["full_at"]),
-                         etag=row["etag"], last_modified=row["last_modified"],
-                         skipped=int(row["skipped"]))
+        return ROWS.page_cache(rows[0]) if rows else None
