@@ -206,8 +206,9 @@ async def test_an_upgrade_pass_sends_receivers_nothing(
 
     original = crawler.extract.extract_article
 
-    def new_extractor(html: str, url: str, rules: Any = None) -> ExtractedArticle:
-        found = original(html, url, rules)
+    def new_extractor(html: str, url: str, rules: Any = None, *,
+                      utf8: bytes | None = None) -> ExtractedArticle:
+        found = original(html, url, rules, utf8=utf8)
         kept = [p for p in found.text.split("\n\n") if p != LEAD]
         return ExtractedArticle(found.title, "\n\n".join(kept), found.canonical_url)
 
