@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
 from crawler.config import FeedSettings
+from crawler.decision import collapses
 from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
@@ -70,6 +72,15 @@ def entry_article(match: EntryMatch, key: str, link: str) -> tuple[Article | Non
         return None, []
     found = ((key, match.by_key), (link, match.by_link))
     return known, [url for url, article in found if article is None]
+
+
+def _new_path(link: str, article: Article) -> bool:
+    """True when `link` names another page than the article's URLs, not the same one under
+    another query string (a cache-buster changing on every poll is no reason to read it)."""
+    def page(url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return parts.netloc.lower(), parts.path
+    return page(link) not in {page(article.url), page(article.canonical_url)}
 
 
 class EntryFollower:
@@ -121,10 +132,14 @@ class EntryFollower:
         lock = self._url_locks.setdefault(entry.link, asyncio.Lock())
         try:
             async with lock:
-                known, missing = entry_article(await self._store.find_entry(key, entry.link),
-                                               key, entry.link)
+                match = await self._store.find_entry(key, entry.link)
+                known, missing = entry_article(match, key, entry.link)
                 if known is None:
                     return await self._first_sight(feed, entry, key)
+                if match.by_link is None and _new_path(entry.link, known):
+                    relinked = await self._relinked(feed, entry, known)
+                    if relinked is not None:
+                        return relinked
         finally:
             if not lock.locked():
                 self._url_locks.pop(entry.link, None)
@@ -151,8 +166,29 @@ class EntryFollower:
                 return CheckOutcome(ok=True, result="empty")
             return await self._recorder.compare(article, content)
 
+    async def _relinked(self, feed: FeedSettings, entry: FeedEntry,
+                        article: Article) -> CheckOutcome | None:
+        """An entry whose id key leads to `article` under a link that leads nowhere yet: the
+        same story under a new slug (retitled), or a guid reused for another story. Its text
+        tells: one that keeps most of the article's words is the article (None: followed as
+        a known entry); another story is a first sight of its own (its outcome), the key
+        still leading to its first article. Compared with the article, another story would
+        be an edit nobody made, and the new story would never be told."""
+        read = await self._read_page(entry)
+        if isinstance(read, CheckOutcome):
+            return read
+        content = read.content if read is not None else await self._entry_content(entry)
+        if content is None:
+            return CheckOutcome(ok=False, result="error")
+        last = await self._store.get_last_version(article.article_id)
+        if last is None or not content.text or not collapses(last.text, content.text):
+            return None
+        log.info("entry_relinked", article_id=article.article_id, link=entry.link,
+                 reason="another story under a reused id")
+        return await self._first_sight(feed, entry, None)
+
     async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
-                           key: str) -> CheckOutcome:
+                           key: str | None) -> CheckOutcome:
         with unit(feed=feed.url, url=entry.link):
             read = await self._read_page(entry)
             if read is None:
@@ -162,7 +198,8 @@ class EntryFollower:
             canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
                                                        read.content, fallback_title=entry.title)
             return await self._first_version(
-                Sighting(entry.link, canonical, feed.url, read.content, aliases=(key,)))
+                Sighting(entry.link, canonical, feed.url, read.content,
+                         aliases=() if key is None else (key,)))
 
     async def _read_page(self, entry: FeedEntry) -> PageRead | CheckOutcome | None:
         """The entry's page, extracted, or the outcome of a first sight that ends here. None:
@@ -194,7 +231,7 @@ class EntryFollower:
         return PageRead(fetched.final_url, claimed, content)
 
     async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry,
-                                      key: str) -> CheckOutcome:
+                                      key: str | None) -> CheckOutcome:
         content = await self._entry_content(entry)
         if content is None:
             return CheckOutcome(ok=False, result="error")
@@ -204,7 +241,7 @@ class EntryFollower:
         log.info("page_unreadable", reason="tracked from its feed entry")
         return await self._first_version(
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed",
-                     aliases=(key,)))
+                     aliases=() if key is None else (key,)))
 
     async def _first_version(self, seen: Sighting) -> CheckOutcome:
         """A new article, unless the sighting is one of its feed under another query string
