@@ -83,6 +83,21 @@ def _new_path(link: str, article: Article) -> bool:
     return page(link) not in {page(article.url), page(article.canonical_url)}
 
 
+def _first_per_page(entries: Sequence[FeedEntry]) -> list[int]:
+    """The index of each page's first entry in the feed. Another entry for the same page
+    (an update published beside the original, with its own id) is that page again: a
+    feed-sourced article compared with both would take the two texts in turn, a version on
+    every poll."""
+    firsts: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        try:
+            page = normalize_url(entry.link)
+        except ValueError:
+            page = entry.link
+        firsts.setdefault(page, index)
+    return list(firsts.values())
+
+
 class EntryFollower:
     """Follows the entries of polled feeds (see the module docstring); the page is fetched
     and read with the pipeline's `fetch_page` and `extract`."""
@@ -106,7 +121,10 @@ class EntryFollower:
         the entries' order. Should one raise (the store is lost), no other starts, and it is
         raised once the ones being followed have finished."""
         outcomes: list[CheckOutcome] = [CheckOutcome(ok=False, result="error")] * len(entries)
-        todo = iter(enumerate(entries))
+        firsts = _first_per_page(entries)
+        for index in set(range(len(entries))) - set(firsts):
+            outcomes[index] = CheckOutcome(ok=True, result="known")
+        todo = iter((index, entries[index]) for index in firsts)
         failed = False
 
         async def worker() -> None:

@@ -1,6 +1,6 @@
 """The rules against invented and missed edits where feeds lie about their entries, end to
-end through `App.run_pass`: a guid reused for another story, a story in a
-full-content feed and a summary feed, links and titles changing under a story."""
+end through `App.run_pass`: a guid reused for another story, two entries for one page, a
+story in a full-content feed and a summary feed, links and titles changing under a story."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from crawler.app import App
 from crawler.config import Settings
 from crawler.testing import news_site
 from crawler.testing.crawler_process import local_settings
-from crawler.testing.news_site import LEAD, NewsSite
+from crawler.testing.news_site import LEAD, NewsSite, Story
 from crawler.testing.webhook_receiver import Receiver
 from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
@@ -67,6 +67,24 @@ async def test_a_guid_reused_for_another_story_is_a_new_article_not_an_edit(
         await polls(settings, clock, site, 1)
         assert types(receiver) == ["article.new", "article.new", "article.edited"]
         assert "+Three warehouses" in receiver.accepted()[2].json["data"]["diff"]
+
+
+async def test_two_entries_for_one_page_in_one_feed_are_compared_as_one(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    # An update published beside the original entry (its own guid, the same page): compared
+    # with both, a feed-sourced article would take the two texts in turn on every poll.
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"  # tracked from its feed entry
+    settings = local_settings(tmp_path, [site.url("/rss.xml")], receiver)
+    await polls(settings, clock, site, 1)
+    update = Story("storm-update", story.title, LEAD,
+                   [PARAS[0].replace("Twelve", "Twenty"), *PARAS[1:]],
+                   section="private", path_slug="storm")
+    site.stories = {"storm-update": update, **site.stories}  # newest first
+    await polls(settings, clock, site, 4)
+    assert types(receiver) == ["article.new", "article.edited"]
+    texts = await versions_of(settings, clock, site.article_url("storm"))
+    assert len(texts) == 2 and "Twenty homes" in texts[-1]
 
 
 async def test_a_story_in_a_full_feed_and_a_summary_feed_with_a_readable_page_is_one_article(
