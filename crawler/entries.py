@@ -192,32 +192,37 @@ class EntryFollower:
         a known entry); another story is a first sight of its own (its outcome), the key
         still leading to its first article. Compared with the article, another story would
         be an edit nobody made, and the new story would never be told."""
-        read = await self._read_page(entry)
-        if isinstance(read, CheckOutcome):
-            return read
-        content = read.content if read is not None else await self._entry_content(entry)
-        if content is None:
-            return CheckOutcome(ok=False, result="error")
-        last = await self._store.get_last_version(article.article_id)
-        if last is None or not content.text or not collapses(last.text, content.text):
-            return None
-        log.info("entry_relinked", article_id=article.article_id, link=entry.link,
-                 reason="another story under a reused id")
-        return await self._first_sight(feed, entry, None)
+        with unit(feed=feed.url, url=entry.link):
+            read = await self._read_page(entry)
+            if isinstance(read, CheckOutcome):
+                return read
+            content = read.content if read is not None else await self._entry_content(entry)
+            if content is None:
+                return CheckOutcome(ok=False, result="error")
+            last = await self._store.get_last_version(article.article_id)
+            if last is None or not content.text or not collapses(last.text, content.text):
+                return None
+            log.info("entry_relinked", article_id=article.article_id,
+                     reason="another story under a reused id")
+            return await self._first_sight_of(feed, entry, None, read)
 
     async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
                            key: str | None) -> CheckOutcome:
         with unit(feed=feed.url, url=entry.link):
-            read = await self._read_page(entry)
-            if read is None:
-                return await self._first_sight_from_entry(feed, entry, key)
-            if isinstance(read, CheckOutcome):
-                return read
-            canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
-                                                       read.content, fallback_title=entry.title)
-            return await self._first_version(
-                Sighting(entry.link, canonical, feed.url, read.content,
-                         aliases=() if key is None else (key,)))
+            return await self._first_sight_of(feed, entry, key, await self._read_page(entry))
+
+    async def _first_sight_of(self, feed: FeedSettings, entry: FeedEntry, key: str | None,
+                              read: PageRead | CheckOutcome | None) -> CheckOutcome:
+        """A first sight of the entry whose page was read as `read` (`_read_page`)."""
+        if read is None:
+            return await self._first_sight_from_entry(feed, entry, key)
+        if isinstance(read, CheckOutcome):
+            return read
+        canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
+                                                   read.content, fallback_title=entry.title)
+        return await self._first_version(
+            Sighting(entry.link, canonical, feed.url, read.content,
+                     aliases=() if key is None else (key,)))
 
     async def _read_page(self, entry: FeedEntry) -> PageRead | CheckOutcome | None:
         """The entry's page, extracted, or the outcome of a first sight that ends here. None:
