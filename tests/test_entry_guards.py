@@ -4,6 +4,7 @@ story in a full-content feed and a summary feed, links and titles changing under
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,23 @@ async def test_a_truncated_full_content_feed_is_announced_once_it_lasts(
         await polls(settings, clock, site, 1)
         seen.append(types(receiver).count("article.edited"))
     assert seen == [0, 0, 1, 1, 1]
+
+
+async def test_an_edit_under_a_new_cache_buster_of_a_feed_sourced_article_is_an_edit(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    # No guid, and a link whose query changes on every poll: each entry is a first sight.
+    # The page may not be read, so the entry alone must tell the article edited from a new one.
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"
+    settings = local_settings(tmp_path, [site.url("/rss.xml")], receiver)
+    rss = site.rss
+    for poll in range(4):
+        def busted(poll: int = poll) -> str:
+            text = re.sub(r"<guid[^<]*</guid>", "", rss())
+            return text.replace("?utm_source=rss", f"?v={poll}&amp;utm_source=rss")
+        site.rss = busted  # type: ignore[method-assign]
+        if poll == 2:
+            story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+        await polls(settings, clock, site, 1)
+    assert types(receiver) == ["article.new", "article.edited"]
+    assert "+Twenty homes" in receiver.accepted()[1].json["data"]["diff"]
