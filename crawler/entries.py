@@ -17,17 +17,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import structlog
 
 from crawler.budget import Offload, OverBudgetError
 from crawler.config import FeedSettings
+from crawler.decision import collapses
 from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
 from crawler.recorder import CheckOutcome, Recorder
-from crawler.sightings import Sightings
-from crawler.store import EntryMatch, Store
+from crawler.sightings import Alias, Sightings
+from crawler.store import EntryMatch, SightingMatch, Store
 from crawler.textnorm import make_content
 from crawler.urls import normalize_url
 
@@ -72,6 +74,30 @@ def entry_article(match: EntryMatch, key: str, link: str) -> tuple[Article | Non
     return known, [url for url, article in found if article is None]
 
 
+def _new_path(link: str, article: Article) -> bool:
+    """True when `link` names another page than the article's URLs, not the same one under
+    another query string (a cache-buster changing on every poll is no reason to read it)."""
+    def page(url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return parts.netloc.lower(), parts.path
+    return page(link) not in {page(article.url), page(article.canonical_url)}
+
+
+def _first_per_page(entries: Sequence[FeedEntry]) -> list[int]:
+    """The index of each page's first entry in the feed. Another entry for the same page
+    (an update published beside the original, with its own id) is that page again: a
+    feed-sourced article compared with both would take the two texts in turn, a version on
+    every poll."""
+    firsts: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        try:
+            page = normalize_url(entry.link)
+        except ValueError:
+            page = entry.link
+        firsts.setdefault(page, index)
+    return list(firsts.values())
+
+
 class EntryFollower:
     """Follows the entries of polled feeds (see the module docstring); the page is fetched
     and read with the pipeline's `fetch_page` and `extract`."""
@@ -95,7 +121,10 @@ class EntryFollower:
         the entries' order. Should one raise (the store is lost), no other starts, and it is
         raised once the ones being followed have finished."""
         outcomes: list[CheckOutcome] = [CheckOutcome(ok=False, result="error")] * len(entries)
-        todo = iter(enumerate(entries))
+        firsts = _first_per_page(entries)
+        for index in set(range(len(entries))) - set(firsts):
+            outcomes[index] = CheckOutcome(ok=True, result="known")
+        todo = iter((index, entries[index]) for index in firsts)
         failed = False
 
         async def worker() -> None:
@@ -121,10 +150,14 @@ class EntryFollower:
         lock = self._url_locks.setdefault(entry.link, asyncio.Lock())
         try:
             async with lock:
-                known, missing = entry_article(await self._store.find_entry(key, entry.link),
-                                               key, entry.link)
+                match = await self._store.find_entry(key, entry.link)
+                known, missing = entry_article(match, key, entry.link)
                 if known is None:
                     return await self._first_sight(feed, entry, key)
+                if match.by_link is None and _new_path(entry.link, known):
+                    relinked = await self._relinked(feed, entry, known)
+                    if relinked is not None:
+                        return relinked
         finally:
             if not lock.locked():
                 self._url_locks.pop(entry.link, None)
@@ -151,18 +184,45 @@ class EntryFollower:
                 return CheckOutcome(ok=True, result="empty")
             return await self._recorder.compare(article, content)
 
-    async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
-                           key: str) -> CheckOutcome:
+    async def _relinked(self, feed: FeedSettings, entry: FeedEntry,
+                        article: Article) -> CheckOutcome | None:
+        """An entry whose id key leads to `article` under a link that leads nowhere yet: the
+        same story under a new slug (retitled), or a guid reused for another story. Its text
+        tells: one that keeps most of the article's words is the article (None: followed as
+        a known entry); another story is a first sight of its own (its outcome), the key
+        still leading to its first article. Compared with the article, another story would
+        be an edit nobody made, and the new story would never be told."""
         with unit(feed=feed.url, url=entry.link):
             read = await self._read_page(entry)
-            if read is None:
-                return await self._first_sight_from_entry(feed, entry, key)
             if isinstance(read, CheckOutcome):
                 return read
-            canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
-                                                       read.content, fallback_title=entry.title)
-            return await self._first_version(
-                Sighting(entry.link, canonical, feed.url, read.content, aliases=(key,)))
+            content = read.content if read is not None else await self._entry_content(entry)
+            if content is None:
+                return CheckOutcome(ok=False, result="error")
+            last = await self._store.get_last_version(article.article_id)
+            if last is None or not content.text or not collapses(last.text, content.text):
+                return None
+            log.info("entry_relinked", article_id=article.article_id,
+                     reason="another story under a reused id")
+            return await self._first_sight_of(feed, entry, None, read)
+
+    async def _first_sight(self, feed: FeedSettings, entry: FeedEntry,
+                           key: str | None) -> CheckOutcome:
+        with unit(feed=feed.url, url=entry.link):
+            return await self._first_sight_of(feed, entry, key, await self._read_page(entry))
+
+    async def _first_sight_of(self, feed: FeedSettings, entry: FeedEntry, key: str | None,
+                              read: PageRead | CheckOutcome | None) -> CheckOutcome:
+        """A first sight of the entry whose page was read as `read` (`_read_page`)."""
+        if read is None:
+            return await self._first_sight_from_entry(feed, entry, key)
+        if isinstance(read, CheckOutcome):
+            return read
+        canonical = await self._sightings.identity(entry.link, read.final_url, read.claimed,
+                                                   read.content, fallback_title=entry.title)
+        return await self._first_version(
+            Sighting(entry.link, canonical, feed.url, read.content,
+                     aliases=() if key is None else (key,)))
 
     async def _read_page(self, entry: FeedEntry) -> PageRead | CheckOutcome | None:
         """The entry's page, extracted, or the outcome of a first sight that ends here. None:
@@ -194,7 +254,7 @@ class EntryFollower:
         return PageRead(fetched.final_url, claimed, content)
 
     async def _first_sight_from_entry(self, feed: FeedSettings, entry: FeedEntry,
-                                      key: str) -> CheckOutcome:
+                                      key: str | None) -> CheckOutcome:
         content = await self._entry_content(entry)
         if content is None:
             return CheckOutcome(ok=False, result="error")
@@ -204,7 +264,7 @@ class EntryFollower:
         log.info("page_unreadable", reason="tracked from its feed entry")
         return await self._first_version(
             Sighting(entry.link, normalize_url(entry.link), feed.url, content, source="feed",
-                     aliases=(key,)))
+                     aliases=() if key is None else (key,)))
 
     async def _first_version(self, seen: Sighting) -> CheckOutcome:
         """A new article, unless the sighting is one of its feed under another query string
@@ -213,6 +273,8 @@ class EntryFollower:
         found = await self._store.find_sighting(seen.canonical_url, seen.feed_url,
                                                 seen.content.content_hash)
         alias = await self._sightings.content_alias(seen, found)
+        if alias is None and seen.source == "feed":
+            alias = await self._edited_entry_alias(seen, found)
         if alias is None:
             return await self._recorder.first_version(seen, found.tracked)
         article = alias.article
@@ -226,6 +288,22 @@ class EntryFollower:
         log.info("page_checked", result="alias", article_id=article.article_id,
                  ms=unit_ms())
         return CheckOutcome(ok=True, result="known")
+
+    async def _edited_entry_alias(self, seen: Sighting, found: SightingMatch) -> Alias | None:
+        """The one feed-sourced article of the feed at this sighting's path (query aside),
+        when the sighting has its headline and keeps most of its words: that article edited
+        and listed under a new cache-buster. Its page may not be read to tell, as
+        `Sightings.content_alias` does for a page-sourced one; taken as a new article, the
+        edit would be an `article.new` and the article would never be compared again."""
+        if found.tracked is not None or len(found.at_path) != 1:
+            return None
+        only = found.at_path[0]
+        if only.source != "feed" or only.title != seen.content.title:
+            return None
+        last = await self._store.get_last_version(only.article_id)
+        if last is None or collapses(last.text, seen.content.text):
+            return None
+        return Alias(only, edited=True)
 
     async def _entry_content(self, entry: FeedEntry) -> Content | None:
         """The article as a full-content feed entry carries it; the headline is the entry's.
