@@ -171,6 +171,9 @@ def _gather(found: Scan) -> Evidence:
     points_at: dict[int, float] = {}
     prose_at: dict[int, int] = {}
     for para, text, self_scoring in _paragraphs(found):
+        # Collapsing white space never lengthens a text: a short one needs no split.
+        if len(text) < _MIN_PARAGRAPH:
+            continue
         length = len(" ".join(text.split()))
         if length < _MIN_PARAGRAPH:
             continue
