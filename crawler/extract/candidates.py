@@ -260,9 +260,10 @@ def _lineage(start: LexborNode, seen: Evidence,
         # One attribute read per element: selectolax builds a new dict on every `.attributes`.
         attrs = node.attributes
         hint = class_id(attrs)
-        seen.weights[key] = _weight(node.tag or "", hint, (attrs.get("itemprop") or "").lower())
+        tag = node.tag or ""
+        seen.weights[key] = _weight(tag, hint, (attrs.get("itemprop") or "").lower())
         threaded = threaded or _is_thread(hint)
-        if node.tag == "aside" or off_body_hint(hint):
+        if tag == "aside" or off_body_hint(hint):
             seen.named_off.add(key)
         ancestry = (key, *ancestry[: DEPTH - 1])
         lineage[key] = (ancestry, threaded)

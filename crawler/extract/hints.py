@@ -157,6 +157,12 @@ def class_id(attrs: dict[str, str | None]) -> str:
     ident = attrs.get("id") or ""
     if not cls and not ident:
         return ""
+    return _hint(cls, ident)
+
+
+@lru_cache(maxsize=8192)
+def _hint(cls: str, ident: str) -> str:
+    # Cached on the raw pair: the boxes of a template repeat their class and id exactly.
     if ident and not _DIGITS.isdisjoint(ident):
         # Ids count their instances ("comment-4711", "post-88"): with the digits folded, the
         # hint is the same for every instance and every cached verdict on it is reused.
