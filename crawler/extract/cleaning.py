@@ -159,10 +159,14 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
         comments, positive = verdict
         if comments and thread:
             continue
+        if comments:
+            # A comment thread goes whatever its size and kind: neither is measured.
+            suspects.append((node, comments, positive, 0, ""))
+            continue
         length = ink(text_of(node))
         kind = box_kind(attrs.get("class") or "")
         suspects.append((node, comments, positive, length, kind))
-        if kind and not comments:
+        if kind:
             kinds.add(kind, node, length, linky_name=_unlikely(hint))
     for node, comments, positive, length, kind in suspects:
         if not comments:
