@@ -296,22 +296,40 @@ def _drop_link_lists(root: LexborNode) -> None:
     # Link ink per element, summed up from every anchor once instead of one query per block;
     # the blocks worth weighing are the ones met on the way up from an anchor (a query for all
     # the block tags costs more than the rest of this function).
+    # Each anchor's walk up stops at the first element already met: its ink is put on its
+    # parent, and the sums are carried up afterwards. Elements first met later lie below those
+    # met before (a walk only stops at a known element), so carrying the later walks first,
+    # each from the bottom, adds every element's sum to its parent's before that one is carried.
     linked: dict[int, int] = {}
+    parent_of: dict[int, int] = {}
     blocks: dict[int, LexborNode | None] = {}
+    walks: list[list[int]] = []
     root_id = root.mem_id
     for anchor in anchors:
         amount = ink(text_of(anchor))
         if amount == 0 or anchor.mem_id == root_id:
             continue
         node = anchor.parent
+        walk: list[int] = []
         while node is not None:
             key = node.mem_id
             if key == root_id:
                 break
-            linked[key] = linked.get(key, 0) + amount
-            if key not in blocks:
-                blocks[key] = node if node.tag in _LINKY_BLOCKS else None
+            if walk:
+                parent_of[walk[-1]] = key
+            else:
+                linked[key] = linked.get(key, 0) + amount
+            if key in blocks:
+                break
+            blocks[key] = node if node.tag in _LINKY_BLOCKS else None
+            walk.append(key)
             node = node.parent
+        walks.append(walk)
+    for walk in reversed(walks):
+        for key in walk:
+            above = parent_of.get(key)
+            if above is not None:
+                linked[above] = linked.get(above, 0) + linked.get(key, 0)
     # Each block is judged on its text before any of them goes, as in document order (where a
     # block comes before everything inside it); detaching in another order leaves the same tree.
     judged = [(node, linked[key], text_of(node))
