@@ -60,14 +60,16 @@ def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
     hidden elements."""
     pictures: list[LexborNode] = []
     for node in junk:
+        tag = node.tag
         # Some blog platforms serve the post itself inside <noscript> and draw it with script;
         # a "please enable JavaScript" notice or a tracking pixel is far shorter.
-        if (node.tag == "noscript" and node.css_first("p") is not None
-                and text_length(node) >= _NOSCRIPT_TEXT):
+        # The length first: most are empty, and a query costs more than their text.
+        if (tag == "noscript" and text_length(node) >= _NOSCRIPT_TEXT
+                and node.css_first("p") is not None):
             continue
-        if node.tag in _PICTURES:
+        if tag in _PICTURES:
             # A table set in a <figure> is a table of the article, not a picture.
-            if node.tag == "figure" and node.css_first("table") is not None:
+            if tag == "figure" and node.css_first("table") is not None:
                 continue
             pictures.append(node)
             continue
