@@ -55,7 +55,7 @@ _SECTION_TEXT = 150
 _STRUCTURE_LINKS = 0.2
 
 
-def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
+def preclean(tree: LexborHTMLParser, junk: list[LexborNode], *, asides: bool = True) -> None:
     """Detach `junk` (scripts, styles, embeds, navigation, footers, figures: see scan.py) and
     hidden elements."""
     pictures: list[LexborNode] = []
@@ -75,10 +75,13 @@ def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
             continue
         detach(node)
     _drop_pictures(tree, pictures)
-    for node in hidden_or_furniture(tree):
+    hidden, complementary = hidden_or_furniture(tree)
+    for node in hidden:
         if not _hidden_panel(node):
             detach(node)
-    _drop_asides(tree)
+    # The sidebar query finds nothing on a page without <aside> and without such a role.
+    if asides or complementary:
+        _drop_asides(tree)
 
 
 def _hidden_panel(node: LexborNode) -> bool:

@@ -40,19 +40,21 @@ class Scan:
     junk: list[LexborNode] = field(default_factory=list)
     paragraphs: list[LexborNode] = field(default_factory=list)
     containers: list[LexborNode] = field(default_factory=list)
+    asides: list[LexborNode] = field(default_factory=list)
     h1_at: list[int] = field(default_factory=list)
     """For each of `h1s`, how many `paragraphs` came before it."""
 
 
 # Indexes into `_lists(found)`.
-_JUNK, _SCRIPT, _META, _LINK, _TITLE, _H1, _PARAGRAPH, _CONTAINER = range(8)
+_JUNK, _SCRIPT, _META, _LINK, _TITLE, _H1, _PARAGRAPH, _CONTAINER, _ASIDE = range(9)
 
 
 def _roles() -> dict[str | None, tuple[int, ...]]:
     roles: dict[str | None, tuple[int, ...]] = {}
     for tag in JUNK_TAGS:
         roles[tag] = (_JUNK, _SCRIPT) if tag == "script" else (_JUNK,)
-    for tag, role in (("meta", _META), ("link", _LINK), ("title", _TITLE), ("h1", _H1)):
+    for tag, role in (("meta", _META), ("link", _LINK), ("title", _TITLE), ("h1", _H1),
+                      ("aside", _ASIDE)):
         roles[tag] = (role,)
     for tags, role in ((PARAGRAPH_TAGS, _PARAGRAPH), (CONTAINER_TAGS, _CONTAINER)):
         for tag in tags:
@@ -72,7 +74,7 @@ _UNSEEN: tuple[int, ...] = (-1,)  # not looked up yet
 
 def _lists(found: Scan) -> tuple[list[LexborNode], ...]:
     return (found.junk, found.scripts, found.metas, found.links, found.titles, found.h1s,
-            found.paragraphs, found.containers)
+            found.paragraphs, found.containers, found.asides)
 
 
 def scan(tree: LexborHTMLParser) -> Scan:
@@ -98,11 +100,15 @@ def scan(tree: LexborHTMLParser) -> Scan:
     return found
 
 
-def hidden_or_furniture(tree: LexborHTMLParser) -> list[LexborNode]:
-    """Elements hidden from readers, and landmarks that are navigation, sidebars or footers."""
+def hidden_or_furniture(tree: LexborHTMLParser) -> tuple[list[LexborNode], bool]:
+    """Elements hidden from readers, and landmarks that are navigation, sidebars or footers;
+    and whether any element's role may be "complementary" (the sidebars, weighed later)."""
     out: list[LexborNode] = []
+    complementary = False
     for node in tree.css(ATTRIBUTE_QUERY):
         attrs = node.attributes
+        if not complementary and "complementary" in (attrs.get("role") or "").lower():
+            complementary = True
         if "hidden" in attrs:
             out.append(node)
             continue
@@ -115,4 +121,4 @@ def hidden_or_furniture(tree: LexborHTMLParser) -> list[LexborNode]:
             continue
         if (attrs.get("role") or "").strip().lower() in _FURNITURE_ROLES:
             out.append(node)
-    return out
+    return out, complementary
