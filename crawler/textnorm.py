@@ -26,6 +26,9 @@ _CONTROL = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
 # Both are deleted in one pass: a regex deletes them ~15 times faster than `str.translate` on
 # non-ASCII text, which is most news text, and one pass over a whole body costs half of two.
 _DROPPED = re.compile(f"[{_INVISIBLE}{_CONTROL}]")
+# The same set within ASCII (the invisible characters are all beyond it): ASCII text, most
+# text, is cleaned by `bytes.translate`, a quarter of the regex's cost.
+_ASCII_DROPPED = bytes([*range(0x00, 0x09), *range(0x0e, 0x1c), 0x7f])
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 # A headline longer than this is not one (no paper prints a thousand-character headline); it
 # is cut, so that a hostile `<title>` cannot fill every event and listing.
@@ -35,8 +38,15 @@ MAX_TITLE_CHARS = 1000
 def normalize_line(text: str) -> str:
     """One paragraph or headline: NFC, invisible and control characters dropped, runs of any
     Unicode white space (newlines included) folded to one space, trimmed."""
-    visible = _DROPPED.sub("", unicodedata.normalize("NFC", text))
-    return " ".join(visible.split())
+    return " ".join(_visible(unicodedata.normalize("NFC", text)).split())
+
+
+def _visible(text: str) -> str:
+    if text.isascii():
+        raw = text.encode("ascii")
+        kept = raw.translate(None, _ASCII_DROPPED)
+        return text if len(kept) == len(raw) else kept.decode("ascii")
+    return _DROPPED.sub("", text)
 
 
 def normalize_text(text: str) -> str:

@@ -89,3 +89,23 @@ def test_tries_agree_with_the_plain_alternations_on_word_mixtures() -> None:
     for name, pattern in _TRIES.items():
         plain = _PLAIN[name]
         assert [h for h in hints_ if bool(pattern.search(h)) != bool(plain.search(h))] == []
+
+
+@pytest.mark.parametrize("name", ["READ_ALSO", "CREDIT_TAIL", "COMMENT_PROMPT", "VOLATILE_LINE",
+                                  "_AGO"])
+@pytest.mark.parametrize("line", [
+    "Read also: the budget", "READ MORE:", "» Lire aussi la suite", "Photo: REUTERS",
+    "Jane Doe/Getty Images", "Jane Doe / AFP", "Write a Comment", "12 Comments", "Kommentare",
+    "Réactions", "Updated 5 Minutes Ago", "Mis à jour le 3 mai", "1.2K views", "10:45 PM EST",
+    "Published", "3 hours ago", "vor 3 Stunden", "The budget was passed on Monday.",
+    "Tags: economy", "Share", "ſhare", "Kelvin: 3 \u212aviews", "İmage: x", "",
+])
+def test_caseless_patterns_match_as_ignorecase_does(name: str, line: str) -> None:
+    pattern = getattr(hints, name)
+    reference = re.compile(pattern.ignorecase.pattern, re.IGNORECASE)
+    assert pattern.match(line) == (reference.match(line) is not None)
+    assert pattern.search(line) == (reference.search(line) is not None)
+    # The ASCII path is taken whenever it can be: its answer must equal the reference too.
+    upper = line.upper()
+    if upper.isascii():
+        assert pattern.search(upper) == (reference.search(upper) is not None)

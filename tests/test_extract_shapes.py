@@ -133,6 +133,18 @@ def test_an_article_wrapped_in_an_aside_is_kept(wrapper: str) -> None:
     assert "SIDE" not in text
 
 
+@pytest.mark.parametrize("sidebar", ["aside", "div role='complementary'"])
+def test_a_sidebar_beside_the_article_goes(sidebar: str) -> None:
+    # Either kind alone, no <aside> on the page for the role: the sidebar pass still runs.
+    body = prose("BODY", 5)
+    tag = sidebar.split()[0]
+    html = page(f"<article>{paras(body)}</article>"
+                f"<{sidebar}><p>{prose('SIDE', 2)[0]}</p><p>{prose('SIDE', 2)[1]}</p></{tag}>")
+    text = text_of(html)
+    assert all(p in text for p in body)
+    assert "SIDE" not in text
+
+
 def post_served_inside_noscript_is_kept_and_a_notice_is_not() -> Shape:
     body = prose("BODY", 4)
     html = page(f"<div class='post-body'><noscript>{paras(body)}</noscript></div>"

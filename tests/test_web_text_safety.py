@@ -45,6 +45,14 @@ def test_no_control_character_survives_a_line(raw: str, clean: str) -> None:
     assert normalize_line(raw) == clean
 
 
+def test_an_ascii_line_loses_exactly_the_control_characters() -> None:
+    # ASCII lines take a faster path than the others: the same characters go on both.
+    every = "".join(chr(c) for c in range(128))
+    kept = "".join(ch for ch in every if ch not in CONTROLS)
+    assert normalize_line(f"a{every}b") == " ".join(f"a{kept}b".split())
+    assert normalize_line(f"a{every}bé") == " ".join(f"a{kept}bé".split())
+
+
 def test_every_control_character_goes_and_paragraphs_stay() -> None:
     text = normalize_text(f"First{CONTROLS} paragraph.\n\nSecond\x1b[0m one.")
     assert text == "First paragraph.\n\nSecond[0m one."

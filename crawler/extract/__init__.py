@@ -111,7 +111,7 @@ def _attempt(data: bytes, url: str, rules: SiteRules | None, *, clean: bool) -> 
     canonical = canonical_url(found.links, metas, url)
     title = headline(metas, found.h1s, found.titles)
     structured = article_body(found.scripts)
-    preclean(tree, found.junk)
+    preclean(tree, found.junk, asides=bool(found.asides))
     nodes = _ruled_nodes(tree, rules)
     fallback = "" if clean else "cleaned_away"
     choice: Choice | None = None

@@ -171,6 +171,9 @@ def _gather(found: Scan) -> Evidence:
     points_at: dict[int, float] = {}
     prose_at: dict[int, int] = {}
     for para, text, self_scoring in _paragraphs(found):
+        # Collapsing white space never lengthens a text: a short one needs no split.
+        if len(text) < _MIN_PARAGRAPH:
+            continue
         length = len(" ".join(text.split()))
         if length < _MIN_PARAGRAPH:
             continue
@@ -241,31 +244,35 @@ def _lineage(start: LexborNode, seen: Evidence,
     """`start` and its ancestors (at most `DEPTH`), and whether one of them is a comment
     thread. Paragraphs share most of their ancestors, so each element is looked at once: the
     walk stops at the first element already known and builds on what is known of it."""
-    path: list[LexborNode] = []
+    path: list[tuple[LexborNode, int, str]] = []
     node: LexborNode | None = start
     known: tuple[tuple[int, ...], bool] = ((), False)
-    while node is not None and len(path) < DEPTH and node.tag not in STOP:
-        hit = lineage.get(node.mem_id)
+    while node is not None and len(path) < DEPTH:
+        tag = node.tag
+        if tag in STOP:
+            break
+        key = node.mem_id
+        hit = lineage.get(key)
         if hit is not None:
             known = hit
             break
-        path.append(node)
+        path.append((node, key, tag or ""))
         node = node.parent
     ancestry, threaded = known
-    for node in reversed(path):
-        key = node.mem_id
+    weights, named_off, nodes, in_thread = seen.weights, seen.named_off, seen.nodes, seen.in_thread
+    for node, key, tag in reversed(path):
         # One attribute read per element: selectolax builds a new dict on every `.attributes`.
         attrs = node.attributes
         hint = class_id(attrs)
-        seen.weights[key] = _weight(node.tag or "", hint, (attrs.get("itemprop") or "").lower())
+        weights[key] = _weight(tag, hint, (attrs.get("itemprop") or "").lower())
         threaded = threaded or _is_thread(hint)
-        if node.tag == "aside" or off_body_hint(hint):
-            seen.named_off.add(key)
+        if tag == "aside" or off_body_hint(hint):
+            named_off.add(key)
         ancestry = (key, *ancestry[: DEPTH - 1])
         lineage[key] = (ancestry, threaded)
-        seen.nodes.setdefault(key, node)
+        nodes.setdefault(key, node)
         if threaded:
-            seen.in_thread.add(key)
+            in_thread.add(key)
     return ancestry, threaded
 
 

@@ -55,28 +55,33 @@ _SECTION_TEXT = 150
 _STRUCTURE_LINKS = 0.2
 
 
-def preclean(tree: LexborHTMLParser, junk: list[LexborNode]) -> None:
+def preclean(tree: LexborHTMLParser, junk: list[LexborNode], *, asides: bool = True) -> None:
     """Detach `junk` (scripts, styles, embeds, navigation, footers, figures: see scan.py) and
     hidden elements."""
     pictures: list[LexborNode] = []
     for node in junk:
+        tag = node.tag
         # Some blog platforms serve the post itself inside <noscript> and draw it with script;
         # a "please enable JavaScript" notice or a tracking pixel is far shorter.
-        if (node.tag == "noscript" and node.css_first("p") is not None
-                and text_length(node) >= _NOSCRIPT_TEXT):
+        # The length first: most are empty, and a query costs more than their text.
+        if (tag == "noscript" and text_length(node) >= _NOSCRIPT_TEXT
+                and node.css_first("p") is not None):
             continue
-        if node.tag in _PICTURES:
+        if tag in _PICTURES:
             # A table set in a <figure> is a table of the article, not a picture.
-            if node.tag == "figure" and node.css_first("table") is not None:
+            if tag == "figure" and node.css_first("table") is not None:
                 continue
             pictures.append(node)
             continue
         detach(node)
     _drop_pictures(tree, pictures)
-    for node in hidden_or_furniture(tree):
+    hidden, complementary = hidden_or_furniture(tree)
+    for node in hidden:
         if not _hidden_panel(node):
             detach(node)
-    _drop_asides(tree)
+    # The sidebar query finds nothing on a page without <aside> and without such a role.
+    if asides or complementary:
+        _drop_asides(tree)
 
 
 def _hidden_panel(node: LexborNode) -> bool:
@@ -159,10 +164,14 @@ def clean_body(root: LexborNode, total: int, *, thread: bool = False) -> None:
         comments, positive = verdict
         if comments and thread:
             continue
+        if comments:
+            # A comment thread goes whatever its size and kind: neither is measured.
+            suspects.append((node, comments, positive, 0, ""))
+            continue
         length = ink(text_of(node))
         kind = box_kind(attrs.get("class") or "")
         suspects.append((node, comments, positive, length, kind))
-        if kind and not comments:
+        if kind:
             kinds.add(kind, node, length, linky_name=_unlikely(hint))
     for node, comments, positive, length, kind in suspects:
         if not comments:
@@ -292,22 +301,40 @@ def _drop_link_lists(root: LexborNode) -> None:
     # Link ink per element, summed up from every anchor once instead of one query per block;
     # the blocks worth weighing are the ones met on the way up from an anchor (a query for all
     # the block tags costs more than the rest of this function).
+    # Each anchor's walk up stops at the first element already met: its ink is put on its
+    # parent, and the sums are carried up afterwards. Elements first met later lie below those
+    # met before (a walk only stops at a known element), so carrying the later walks first,
+    # each from the bottom, adds every element's sum to its parent's before that one is carried.
     linked: dict[int, int] = {}
+    parent_of: dict[int, int] = {}
     blocks: dict[int, LexborNode | None] = {}
+    walks: list[list[int]] = []
     root_id = root.mem_id
     for anchor in anchors:
         amount = ink(text_of(anchor))
         if amount == 0 or anchor.mem_id == root_id:
             continue
         node = anchor.parent
+        walk: list[int] = []
         while node is not None:
             key = node.mem_id
             if key == root_id:
                 break
-            linked[key] = linked.get(key, 0) + amount
-            if key not in blocks:
-                blocks[key] = node if node.tag in _LINKY_BLOCKS else None
+            if walk:
+                parent_of[walk[-1]] = key
+            else:
+                linked[key] = linked.get(key, 0) + amount
+            if key in blocks:
+                break
+            blocks[key] = node if node.tag in _LINKY_BLOCKS else None
+            walk.append(key)
             node = node.parent
+        walks.append(walk)
+    for walk in reversed(walks):
+        for key in walk:
+            above = parent_of.get(key)
+            if above is not None:
+                linked[above] = linked.get(above, 0) + linked.get(key, 0)
     # Each block is judged on its text before any of them goes, as in document order (where a
     # block comes before everything inside it); detaching in another order leaves the same tree.
     judged = [(node, linked[key], text_of(node))

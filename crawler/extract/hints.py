@@ -9,6 +9,30 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+
+class Caseless:
+    """A pattern matched regardless of case, the cheap way on ASCII text: case-sensitively,
+    against the text lower-cased, which is about twice as fast as `re.IGNORECASE`. The matches
+    are the same as long as every letter the pattern spells is lower-case: an ASCII character
+    only ever folds to an ASCII one (the non-ASCII letters that fold to ASCII, "ſ", "K", "ı",
+    "İ", never occur in ASCII text). Other text goes through `re.IGNORECASE`."""
+
+    __slots__ = ("_lowered", "ignorecase")
+
+    def __init__(self, pattern: str) -> None:
+        self.ignorecase = re.compile(pattern, re.IGNORECASE)
+        self._lowered = re.compile(pattern)
+
+    def match(self, text: str) -> bool:
+        if text.isascii():
+            return self._lowered.match(text.lower()) is not None
+        return self.ignorecase.match(text) is not None
+
+    def search(self, text: str) -> bool:
+        if text.isascii():
+            return self._lowered.search(text.lower()) is not None
+        return self.ignorecase.search(text) is not None
+
 # Template vocabulary for blocks that are never article text. Two kinds: stems that may be
 # followed by more letters in camelCase or compound names ("shareButtons", "relatedArticles"),
 # and short words that must stand alone ("ad" but not "header"/"load").
@@ -111,39 +135,37 @@ NOTICE = re.compile(
 )
 
 # Lines that introduce a link to another article, in the languages the project meets.
-READ_ALSO = re.compile(
-    r"^\W*(?:read|see|watch|listen)(?: also| more| next)?\b\s*:|"
-    r"^\W*(?:read|see) (?:also|more)\b|^\W*(?:related|recommended|more)(?: stories| articles| "
-    r"coverage| on this| reading)?\s*:|^\W*(?:à|a) (?:lire|voir|écouter) (?:aussi|également)\b|"
-    r"^\W*lire (?:aussi|également|la suite)\b|^\W*(?:sur le même sujet|notre dossier)\b|"
-    r"^\W*(?:lesen sie auch|mehr zum thema|auch interessant)\b|^\W*(?:lee|leer) también\b|"
-    r"^\W*(?:延伸阅读|延伸閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|阅读更多|閱讀更多|推荐阅读)|"
-    r"^\W*(?:advertisement|advertising|publicité|anzeige|sponsored|werbung)\W*$|"
-    r"^\W*(?:share|partager|分享|teilen|compartir)\s*[:：]?\s*$|"
-    r"^\W*(?:获取更多|獲取更多)|"
+READ_ALSO = Caseless(
+    # One `^\W*` before all the alternatives: sre then skips it once, not once per alternative.
+    r"^\W*(?:(?:read|see|watch|listen)(?: also| more| next)?\b\s*:|"
+    r"(?:read|see) (?:also|more)\b|(?:related|recommended|more)(?: stories| articles| "
+    r"coverage| on this| reading)?\s*:|(?:à|a) (?:lire|voir|écouter) (?:aussi|également)\b|"
+    r"lire (?:aussi|également|la suite)\b|(?:sur le même sujet|notre dossier)\b|"
+    r"(?:lesen sie auch|mehr zum thema|auch interessant)\b|(?:lee|leer) también\b|"
+    r"(?:延伸阅读|延伸閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|阅读更多|閱讀更多|推荐阅读)|"
+    r"(?:advertisement|advertising|publicité|anzeige|sponsored|werbung)\W*$|"
+    r"(?:share|partager|分享|teilen|compartir)\s*[:：]?\s*$|"
+    r"(?:获取更多|獲取更多)|"
     # Picture credits and source lines: who took the photo is not what the article says.
-    r"^\W*(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
+    r"(?:photos?|fotos?|credits?|crédits?(?: photos?)?|bild(?:er)?|image|picture|"
     r"foto ?credits?|bildquelle|quelle|source)\s*:|"
     # Tag and topic lists under the article.
-    r"^\W*(?:tags?|topics?|themen|schlagw(?:ö|oe)rter|stichw(?:ö|oe)rter|mots[- ]cl(?:é|e)s|"
-    r"th(?:è|e)mes|etiquetas|temas|tagi|tematy|标签|標籤|关键词|關鍵詞)\s*[:：]",
-    re.IGNORECASE,
+    r"(?:tags?|topics?|themen|schlagw(?:ö|oe)rter|stichw(?:ö|oe)rter|mots[- ]cl(?:é|e)s|"
+    r"th(?:è|e)mes|etiquetas|temas|tagi|tematy|标签|標籤|关键词|關鍵詞)\s*[:：])",
 )
 # A credit at the end of a short line ("Jane Doe/Getty Images"). Every READ_ALSO alternative is
 # anchored at the start (so it is used with `match`); this one is searched, on short lines only.
-CREDIT_TAIL = re.compile(
+CREDIT_TAIL = Caseless(
     r"(?:^|[/©|])\s*(?:getty images|afp|reuters|dpa|ap photo|shutterstock|istock(?:photo)?|"
     r"imago(?: images)?)\W*$",
-    re.IGNORECASE,
 )
 CREDIT_MAX = 120
 
 # A short line about the comment thread ("Write a comment", "No comments", "Join the
 # discussion"): the thread's furniture, left behind when the thread itself was removed.
-COMMENT_PROMPT = re.compile(
+COMMENT_PROMPT = Caseless(
     r"\b(?:comments?|kommentare?n?|commentaires?|comentarios?|komentarz[ey]?|commenti|"
     r"reacties|discussion|diskussion|diskutieren|débat|reactions?|réactions?|reaktionen)\b",
-    re.IGNORECASE,
 )
 COMMENT_PROMPT_MAX = 80
 
@@ -157,6 +179,12 @@ def class_id(attrs: dict[str, str | None]) -> str:
     ident = attrs.get("id") or ""
     if not cls and not ident:
         return ""
+    return _hint(cls, ident)
+
+
+@lru_cache(maxsize=8192)
+def _hint(cls: str, ident: str) -> str:
+    # Cached on the raw pair: the boxes of a template repeat their class and id exactly.
     if ident and not _DIGITS.isdisjoint(ident):
         # Ids count their instances ("comment-4711", "post-88"): with the digits folded, the
         # hint is the same for every instance and every cached verdict on it is reused.
@@ -202,7 +230,7 @@ _WHEN_WORDS = (
 )
 # Every alternative is anchored at the start, so the pattern is used with `match`; the one
 # that may stand anywhere ("5 minutes ago") is `_AGO`, searched only in lines with a digit.
-VOLATILE_LINE = re.compile(
+VOLATILE_LINE = Caseless(
     r"^\W*(?:" + _WHEN_WORDS + r")\b.{0,60}$|"
     r"^\W*il y a \d+|^\W*vor \d+ (?:sekunden|minuten|stunden|tagen)|^\W*hace \d+|"
     r"^\W*\d+\s*(?:分钟|小时|天)前|"
@@ -210,11 +238,9 @@ VOLATILE_LINE = re.compile(
     r"partages|lectures|aufrufe|kommentare|次阅读|次閱讀|条评论|則留言)\W*$|"
     r"^\W*(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4})?\W{0,4}(?:\d{1,2}[:h]\d{2}(?::\d{2})?)?"
     r"\s*(?:[ap]\.?m\.?|utc|gmt|cet|cest|est|edt|pst|pdt)?\W*$",
-    re.IGNORECASE,
 )
-_AGO = re.compile(
+_AGO = Caseless(
     r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago\b",
-    re.IGNORECASE,
 )
 # Volatile lines are short; a long line mentioning "updated" is prose.
 VOLATILE_MAX = 90
@@ -226,4 +252,4 @@ def volatile(line: str) -> bool:
         return False
     if VOLATILE_LINE.match(line):
         return True
-    return not _DIGITS.isdisjoint(line) and _AGO.search(line) is not None
+    return not _DIGITS.isdisjoint(line) and _AGO.search(line)

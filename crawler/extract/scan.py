@@ -40,19 +40,21 @@ class Scan:
     junk: list[LexborNode] = field(default_factory=list)
     paragraphs: list[LexborNode] = field(default_factory=list)
     containers: list[LexborNode] = field(default_factory=list)
+    asides: list[LexborNode] = field(default_factory=list)
     h1_at: list[int] = field(default_factory=list)
     """For each of `h1s`, how many `paragraphs` came before it."""
 
 
 # Indexes into `_lists(found)`.
-_JUNK, _SCRIPT, _META, _LINK, _TITLE, _H1, _PARAGRAPH, _CONTAINER = range(8)
+_JUNK, _SCRIPT, _META, _LINK, _TITLE, _H1, _PARAGRAPH, _CONTAINER, _ASIDE = range(9)
 
 
 def _roles() -> dict[str | None, tuple[int, ...]]:
     roles: dict[str | None, tuple[int, ...]] = {}
     for tag in JUNK_TAGS:
         roles[tag] = (_JUNK, _SCRIPT) if tag == "script" else (_JUNK,)
-    for tag, role in (("meta", _META), ("link", _LINK), ("title", _TITLE), ("h1", _H1)):
+    for tag, role in (("meta", _META), ("link", _LINK), ("title", _TITLE), ("h1", _H1),
+                      ("aside", _ASIDE)):
         roles[tag] = (role,)
     for tags, role in ((PARAGRAPH_TAGS, _PARAGRAPH), (CONTAINER_TAGS, _CONTAINER)):
         for tag in tags:
@@ -72,7 +74,7 @@ _UNSEEN: tuple[int, ...] = (-1,)  # not looked up yet
 
 def _lists(found: Scan) -> tuple[list[LexborNode], ...]:
     return (found.junk, found.scripts, found.metas, found.links, found.titles, found.h1s,
-            found.paragraphs, found.containers)
+            found.paragraphs, found.containers, found.asides)
 
 
 def scan(tree: LexborHTMLParser) -> Scan:
@@ -80,7 +82,9 @@ def scan(tree: LexborHTMLParser) -> Scan:
     root = tree.root
     if root is None:
         return found
-    lists = _lists(found)
+    # Bound once: an attribute lookup per collected element is a tenth of the walk.
+    appends = tuple(found_list.append for found_list in _lists(found))
+    paragraphs, h1_at = found.paragraphs, found.h1_at.append
     by_id = _ROLES_BY_ID
     for node in root.traverse(include_text=False):
         tag_id = node.tag_id
@@ -89,18 +93,22 @@ def scan(tree: LexborHTMLParser) -> Scan:
             where = by_id[tag_id] = _ROLES.get(node.tag)
         if where is not None:
             for index in where:
-                lists[index].append(node)
+                appends[index](node)
             if index == _H1:
-                found.h1_at.append(len(found.paragraphs))
+                h1_at(len(paragraphs))
     # <head> went to junk for the body's sake; its children were collected above already.
     return found
 
 
-def hidden_or_furniture(tree: LexborHTMLParser) -> list[LexborNode]:
-    """Elements hidden from readers, and landmarks that are navigation, sidebars or footers."""
+def hidden_or_furniture(tree: LexborHTMLParser) -> tuple[list[LexborNode], bool]:
+    """Elements hidden from readers, and landmarks that are navigation, sidebars or footers;
+    and whether any element's role may be "complementary" (the sidebars, weighed later)."""
     out: list[LexborNode] = []
+    complementary = False
     for node in tree.css(ATTRIBUTE_QUERY):
         attrs = node.attributes
+        if not complementary and "complementary" in (attrs.get("role") or "").lower():
+            complementary = True
         if "hidden" in attrs:
             out.append(node)
             continue
@@ -113,4 +121,4 @@ def hidden_or_furniture(tree: LexborHTMLParser) -> list[LexborNode]:
             continue
         if (attrs.get("role") or "").strip().lower() in _FURNITURE_ROLES:
             out.append(node)
-    return out
+    return out, complementary
