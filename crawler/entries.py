@@ -28,8 +28,8 @@ from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
 from crawler.recorder import CheckOutcome, Recorder
-from crawler.sightings import Alias, Sightings
-from crawler.store import EntryMatch, SightingMatch, Store
+from crawler.sightings import Sightings
+from crawler.store import EntryMatch, Store
 from crawler.textnorm import make_content
 from crawler.urls import normalize_url
 
@@ -273,8 +273,6 @@ class EntryFollower:
         found = await self._store.find_sighting(seen.canonical_url, seen.feed_url,
                                                 seen.content.content_hash)
         alias = await self._sightings.content_alias(seen, found)
-        if alias is None and seen.source == "feed":
-            alias = await self._edited_entry_alias(seen, found)
         if alias is None:
             return await self._recorder.first_version(seen, found.tracked)
         article = alias.article
@@ -288,22 +286,6 @@ class EntryFollower:
         log.info("page_checked", result="alias", article_id=article.article_id,
                  ms=unit_ms())
         return CheckOutcome(ok=True, result="known")
-
-    async def _edited_entry_alias(self, seen: Sighting, found: SightingMatch) -> Alias | None:
-        """The one feed-sourced article of the feed at this sighting's path (query aside),
-        when the sighting has its headline and keeps most of its words: that article edited
-        and listed under a new cache-buster. Its page may not be read to tell, as
-        `Sightings.content_alias` does for a page-sourced one; taken as a new article, the
-        edit would be an `article.new` and the article would never be compared again."""
-        if found.tracked is not None or len(found.at_path) != 1:
-            return None
-        only = found.at_path[0]
-        if only.source != "feed" or only.title != seen.content.title:
-            return None
-        last = await self._store.get_last_version(only.article_id)
-        if last is None or collapses(last.text, seen.content.text):
-            return None
-        return Alias(only, edited=True)
 
     async def _entry_content(self, entry: FeedEntry) -> Content | None:
         """The article as a full-content feed entry carries it; the headline is the entry's.

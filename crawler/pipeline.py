@@ -69,7 +69,8 @@ class Pipeline:
                                   metrics=self._metrics, on_event=on_event or (lambda: None),
                                   classify=self._offload.classify)
         # The fetcher in use now: a reload that changes `[fetch]` replaces it.
-        sightings = Sightings(lambda: self._fetcher, self._read_probe, self._metrics)
+        sightings = Sightings(lambda: self._fetcher, self._read_probe, self._metrics,
+                              self._last_text)
         self._entries = EntryFollower(
             store, self._recorder, sightings,
             self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
@@ -194,6 +195,10 @@ class Pipeline:
             return exc
         self._metrics.page_fetched(response.status)
         return response
+
+    async def _last_text(self, article_id: int) -> str | None:
+        last = await self._store.get_last_version(article_id)
+        return None if last is None else last.text
 
     async def _read_probe(self, response: Response,
                           fallback_title: str) -> tuple[str, Content] | None:

@@ -9,7 +9,9 @@ Two questions are settled here before a first sighting may become a new article:
   a cache-busting query string (`?v=123` that changes on every poll): it becomes an alias, not
   a new article, so neither `article.new` nor the re-check load grows with every poll. So is
   one whose content differs when it is the only article at that path and its own page now
-  reads the same (the story was edited since): then the sighting is a check of it.
+  reads the same (the story was edited since), or, for an article tracked from its feed entry
+  (which has no page to ask), when it keeps its headline and most of its words: then the
+  sighting is a check of it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from crawler.decision import collapses
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import ClaimVerdict, Probe, judge_claim, needs_verification
 from crawler.metrics import Metrics
@@ -31,6 +34,8 @@ log = structlog.get_logger(__name__)
 # Reads a fetched page, with the headline to use when it names none: what it says it is
 # (`article_identity`) and its versioned content; None when it could not be read (budget).
 PageReader = Callable[[Response, str], Awaitable[tuple[str, Content] | None]]
+# The text of an article's current version; None when it has none.
+LastText = Callable[[int], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +50,13 @@ class Alias:
 
 class Sightings:
     def __init__(self, fetcher: Callable[[], Fetcher], read: PageReader,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, last_text: LastText) -> None:
         """`fetcher`: the fetcher in use now (a reload that changes `[fetch]` replaces it, and
         the one replaced is closed soon after)."""
         self._fetcher = fetcher
         self._read = read
         self._metrics = metrics
+        self._last_text = last_text
 
     async def identity(self, requested: str, final_url: str, claimed: str,
                        content: Content, *, fallback_title: str = "") -> str:
@@ -76,20 +82,32 @@ class Sightings:
             return None
         if found.same_content is not None:
             return Alias(found.same_content, edited=False)
-        if seen.source != "page":
-            return None
         # The text differs: a story edited since it was last seen under another cache-buster,
-        # or another story whose query selects it (`article.php?id=2`). Only the page of the
-        # one article at this path can tell, fetched now: if it reads as this sighting, the
-        # query selects nothing. With several articles at the path the query does select
-        # stories, and none is fetched.
+        # or another story whose query selects it (`article.php?id=2`). Only the one article
+        # at this path (of the sighting's source) can be it: with several, the query does
+        # select stories.
         at_path = found.at_path
-        if len(at_path) != 1 or at_path[0].source != "page":
+        if len(at_path) != 1 or at_path[0].source != seen.source:
             return None
+        if seen.source == "feed":
+            return await self._edited_entry(seen, at_path[0])
+        # Its page tells, fetched now: if it reads as this sighting, the query selects nothing.
         probe = await self._probe(at_path[0].url, seen.content.title)
         if probe.status == 200 and probe.content_hash == seen.content.content_hash:
             return Alias(at_path[0], edited=True)
         return None
+
+    async def _edited_entry(self, seen: Sighting, only: Article) -> Alias | None:
+        """A feed-sourced article has no page to ask: a sighting from its feed entry that has
+        its headline and keeps most of its words is that article edited and listed under a
+        new cache-buster. Taken as a new article, the edit would be an `article.new` and the
+        article would never be compared again."""
+        if only.title != seen.content.title:
+            return None
+        last = await self._last_text(only.article_id)
+        if last is None or collapses(last, seen.content.text):
+            return None
+        return Alias(only, edited=True)
 
     async def _probe(self, url: str, fallback_title: str) -> Probe:
         try:
