@@ -26,9 +26,9 @@ _CONTROL = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
 # Both are deleted in one pass: a regex deletes them ~15 times faster than `str.translate` on
 # non-ASCII text, which is most news text, and one pass over a whole body costs half of two.
 _DROPPED = re.compile(f"[{_INVISIBLE}{_CONTROL}]")
-# The same set within ASCII (the invisible characters are all beyond it): ASCII text, most
-# text, is cleaned by `bytes.translate`, a quarter of the regex's cost.
-_ASCII_DROPPED = bytes([*range(0x00, 0x09), *range(0x0e, 0x1c), 0x7f])
+# The same set within ASCII, derived from it so the two cannot part: ASCII text, most text,
+# is cleaned by `bytes.translate`, a quarter of the regex's cost.
+_ASCII_DROPPED = bytes(code for code in range(128) if _DROPPED.match(chr(code)))
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 # A headline longer than this is not one (no paper prints a thousand-character headline); it
 # is cut, so that a hostile `<title>` cannot fill every event and listing.
