@@ -45,6 +45,8 @@ from crawler.models import Article, Changes, Content, VersionMark
 # A check that keeps less than this share of the previous text is an extraction collapse
 # until it persists.
 COLLAPSE_RATIO = 0.5
+# Another feed's entry this many times as long as the text tracked is a fuller cut of it.
+FULLER_RATIO = 1.5
 # A text that checks found for this many other articles of the same site within the window
 # is a placeholder (a consent wall, a region block), whatever its wording.
 SHARED_ARTICLES = 2
@@ -257,6 +259,14 @@ def collapses(previous: str, current: str) -> bool:
     words."""
     return (len(current) < COLLAPSE_RATIO * len(previous)
             or kept_share(previous, current) < COLLAPSE_RATIO)
+
+
+def fuller(previous: str, current: str) -> bool:
+    """True when `current` is a fuller cut of the same text: `FULLER_RATIO` times as long,
+    keeping at least `COLLAPSE_RATIO` of `previous`'s words (a full-content feed entry where a
+    summary was tracked; a summary reworded for the feed keeps fewer of them than its lead)."""
+    return (len(current) >= FULLER_RATIO * len(previous)
+            and kept_share(previous, current) >= COLLAPSE_RATIO)
 
 
 def classify(history: History, observed: Content | Gone, rules: Rules, now: datetime, *,

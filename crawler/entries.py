@@ -15,7 +15,7 @@ is extracted (`PageRead` is all a first sight keeps), before the sighting waits 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ import structlog
 
 from crawler.budget import Offload, OverBudgetError
 from crawler.config import FeedSettings
-from crawler.decision import collapses
+from crawler.decision import collapses, fuller
 from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
@@ -104,7 +104,9 @@ class EntryFollower:
 
     def __init__(self, store: Store, recorder: Recorder, sightings: Sightings,
                  offload: Offload, *, fetch_page: PageFetcher, extract: PageExtractor,
-                 over_budget: Callable[[str], None]) -> None:
+                 over_budget: Callable[[str], None],
+                 configured_feeds: Callable[[], Collection[str]]) -> None:
+        """`configured_feeds`: the URLs of the feeds in the config in use."""
         self._store = store
         self._recorder = recorder
         self._sightings = sightings
@@ -112,6 +114,7 @@ class EntryFollower:
         self._fetch_page = fetch_page
         self._extract = extract
         self._over_budget = over_budget
+        self._configured_feeds = configured_feeds
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -172,10 +175,11 @@ class EntryFollower:
         tracked from. Another feed listing it may carry a summary or another cut of the same
         text: compared with that, the article would shrink and grow back on every poll, each
         time an edit nobody made."""
-        if (article.source != "feed" or not entry.content_html
-                or feed.url != article.feed_url):
+        if article.source != "feed" or not entry.content_html:
             return CheckOutcome(ok=True, result="known")
         with unit(url=article.url, article_id=article.article_id, source="feed"):
+            if feed.url != article.tracked_feed:
+                return await self._other_feed_entry(feed, article, entry)
             content = await self._entry_content(entry)
             if content is None:
                 return CheckOutcome(ok=False, result="error")
@@ -183,6 +187,27 @@ class EntryFollower:
                 log.warning("extraction_empty", source="feed")
                 return CheckOutcome(ok=True, result="empty")
             return await self._recorder.compare(article, content)
+
+    async def _other_feed_entry(self, feed: FeedSettings, article: Article,
+                                entry: FeedEntry) -> CheckOutcome:
+        """A feed-sourced article's entry in another feed than the one it is compared from.
+        It moves to this feed when its own feed is no longer configured (else it would never
+        be compared again), or when this entry is a fuller cut of its text (it was first seen
+        in a feed of summaries: the edits of the full text would go unseen)."""
+        known = CheckOutcome(ok=True, result="known")
+        if article.deleted:
+            return known
+        content = await self._entry_content(entry)
+        if content is None or not content.text:
+            return known  # its own feed decides
+        if article.tracked_feed not in self._configured_feeds():
+            reason = "its feed is no longer configured"
+        else:
+            last = await self._store.get_last_version(article.article_id)
+            if last is None or not fuller(last.text, content.text):
+                return known
+            reason = "a fuller entry in another feed"
+        return await self._recorder.move_to_feed(article, content, feed.url, reason=reason)
 
     async def _relinked(self, feed: FeedSettings, entry: FeedEntry,
                         article: Article) -> CheckOutcome | None:

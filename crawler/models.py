@@ -122,6 +122,10 @@ class Article:
     announced_version: int = 1
     """The version receivers were last told of (by an event, or a re-baseline standing for
     the version announced before it); below `current_version` after a silent flap."""
+    entry_feed_url: str | None = None
+    """For a feed-sourced article that moved away from the feed it was first seen in
+    (`feed_url`, which stays): the feed whose entries it is compared with now (see
+    `tracked_feed`). None: it never moved."""
     claimed_by: str | None = None
     """The lease owner this record was claimed for (`Store.claim_due_articles`), None for any
     other read. The writes that complete the check pass it on as their `lease_owner`."""
@@ -129,6 +133,11 @@ class Article:
     """For a claimed record: the article's page cache entry valid at the claim (read with it,
     so a re-check needs no read of its own), None when it had none. None for any other read
     (`Store.get_page_cache` then says)."""
+
+    @property
+    def tracked_feed(self) -> str:
+        """The feed whose entries a feed-sourced article is compared with."""
+        return self.entry_feed_url or self.feed_url
 
 
 @dataclass(frozen=True, slots=True)

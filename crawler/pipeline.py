@@ -74,7 +74,8 @@ class Pipeline:
         self._entries = EntryFollower(
             store, self._recorder, sightings,
             self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
-            extract=lambda page, title: self._extract(page, fallback_title=title))
+            extract=lambda page, title: self._extract(page, fallback_title=title),
+            configured_feeds=lambda: {feed.url for feed in self._settings.feeds})
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)

@@ -16,9 +16,9 @@ from typing import Any
 import structlog
 
 from crawler import events
+from crawler.check_history import read_history
 from crawler.config import Settings
 from crawler.decision import (
-    SHARED_WINDOW,
     Collapsed,
     Decision,
     Deleted,
@@ -35,14 +35,12 @@ from crawler.decision import (
     StillGone,
     Unchanged,
     classify,
-    needs,
-    window_closed,
 )
-from crawler.error_pages import error_page_reason, text_fingerprint
+from crawler.error_pages import error_page_reason
 from crawler.extract import version as extractor
 from crawler.log_context import unit_ms
 from crawler.metrics import Metrics
-from crawler.models import Article, Content, EventRecord, Sighting, VersionMark
+from crawler.models import Article, Content, EventRecord, Sighting
 from crawler.schedule import next_recheck
 from crawler.store import ArticleExistsError, PageCache, Store
 
@@ -132,6 +130,27 @@ class Recorder:
         """Record a check whose text is `content` (`page`: as in `reschedule`)."""
         return await self._record(article, content, page)
 
+    async def move_to_feed(self, article: Article, content: Content, feed_url: str, *,
+                           reason: str) -> CheckOutcome:
+        """A feed-sourced article compared with `feed_url`'s entries from now on, its entry
+        there (`content`) the new baseline: a text that differs is stored without an event,
+        as a re-baseline (two feeds' cuts of one article differ; the publisher edited
+        nothing). An edit made since the last poll of the old feed is folded into it."""
+        if content.content_hash == article.current_hash:
+            await self._store.move_to_feed(article.article_id, feed_url)
+            log.info("feed_moved", article_id=article.article_id, to_feed=feed_url,
+                     from_feed=article.tracked_feed, reason=reason)
+            return CheckOutcome(ok=True, result="known")
+        now = self._clock()
+        rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
+        number = await self._silent_version(article, content, now, self._next_check(article, now),
+                                            rules, announces=True, feed_url=feed_url)
+        self._metrics.rebaselined()
+        log.info("rebaselined", article_id=article.article_id, url=article.url, version=number,
+                 content_hash=content.content_hash, to_feed=feed_url,
+                 from_feed=article.tracked_feed, reason=reason, ms=unit_ms())
+        return CheckOutcome(ok=True, result="rebaselined")
+
     async def gone(self, article: Article, status: int, *,
                    redirected_to: str | None = None) -> CheckOutcome:
         """The page answered 404/410 (or, `redirected_to`, led to the site's home page or a
@@ -144,36 +163,9 @@ class Recorder:
         needs) and make the one store write that records it."""
         now = self._clock()
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
-        history = await self._history(article, observed, rules)
+        history = await read_history(self._store, article, observed, rules, self._clock)
         decision = await self._classify(history, observed, rules, now)
         return await self._apply(article, decision, rules, now, page)
-
-    async def _history(self, article: Article, observed: Content | Gone,
-                       rules: Rules) -> History:
-        wanted = needs(article, observed, rules)
-        versions: tuple[VersionMark, ...] = ()
-        last: Content | None = None
-        if wanted.versions:
-            versions = tuple(await self._store.get_version_marks(article.article_id))
-            stored = await self._store.get_last_version(article.article_id)
-            if stored is not None:
-                last = Content(stored.title, stored.text, stored.content_hash)
-        status = (await self._store.get_deletion_status(article.article_id)
-                  if wanted.deletion else None)
-        shared = 0
-        if wanted.texts and isinstance(observed, Content):
-            now = self._clock()
-            shared = await self._store.note_site_text(
-                article.article_id, text_hash=text_fingerprint(observed.text), seen_at=now,
-                since=now - timedelta(seconds=SHARED_WINDOW))
-        announced: Content | None = None
-        if wanted.announced and versions and window_closed(versions, rules, self._clock()):
-            told = next((v for v in await self._store.get_versions(article.article_id)
-                         if v.number == article.announced_version), None)
-            if told is not None:
-                announced = Content(told.title, told.text, told.content_hash)
-        return History(article, versions=versions, last=last, deletion_status=status,
-                       shared_with=shared, announced=announced)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules, now: datetime,
                      page: PageCache | None) -> CheckOutcome:
@@ -310,11 +302,11 @@ class Recorder:
 
     async def _silent_version(self, article: Article, content: Content, now: datetime,
                               next_check: datetime | None, rules: Rules, *,
-                              announces: bool) -> int:
+                              announces: bool, feed_url: str | None = None) -> int:
         number = await self._store.add_version(
             article.article_id, content=content, event=None, fetched_at=now,
             next_check_at=next_check, extractor_version=rules.extractor_version,
-            lease_owner=article.claimed_by, announces=announces,
+            lease_owner=article.claimed_by, announces=announces, feed_url=feed_url,
         )
         self._metrics.version_stored()
         return number

@@ -24,6 +24,7 @@ from crawler.decision import (
     StillGone,
     Unchanged,
     classify,
+    fuller,
     needs,
 )
 from crawler.models import Article, Content, VersionMark
@@ -222,3 +223,20 @@ def test_needs_reads_only_what_the_decision_uses(art: Article, observed: Content
 def test_classify_refuses_a_history_without_what_it_needs() -> None:
     with pytest.raises(ValueError, match="needs the versions"):
         classify(History(article(A)), B, RULES, NOW)
+
+
+SUMMARY = "A storm hit the northern coast on Tuesday night, the regional authorities said."
+FULL = SUMMARY + "\n\nTwelve homes were damaged in the village, the fire service said." * 2
+
+
+@pytest.mark.parametrize(("tracked", "entry", "expected"), [
+    (SUMMARY, FULL, True),  # the full-content entry where the summary was tracked
+    (FULL, SUMMARY, False),  # a summary is never fuller
+    (FULL, FULL + " The post appeared first on News.", False),  # a footer is not a fuller cut
+    (SUMMARY, "A digest of the day. " * 12, False),  # longer, but another text
+    (SUMMARY, SUMMARY.upper() + " More" * 30, True),  # words compared caselessly
+    ("", "Anything at all", True),  # nothing tracked: any text is fuller
+])
+def test_fuller_is_a_longer_cut_keeping_most_of_the_tracked_words(
+        tracked: str, entry: str, expected: bool) -> None:
+    assert fuller(tracked, entry) is expected

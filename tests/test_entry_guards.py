@@ -17,6 +17,7 @@ from crawler.testing.news_site import LEAD, NewsSite, Story
 from crawler.testing.webhook_receiver import Receiver
 from tests.conftest import FakeClock
 from tests.e2e_support import run_pass
+from tests.log_capture import capture_logs
 
 PARAS = [*news_site.PARAS,
          "Repairs to the sea wall are expected to take several months and cost millions."]
@@ -164,3 +165,53 @@ async def test_an_edit_under_a_new_cache_buster_of_a_feed_sourced_article_is_an_
         await polls(settings, clock, site, 1)
     assert types(receiver) == ["article.new", "article.edited"]
     assert "+Twenty homes" in receiver.accepted()[1].json["data"]["diff"]
+
+
+async def test_a_feed_sourced_article_first_seen_in_a_summary_feed_moves_to_the_full_feed(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    # The page is refused: the article is tracked from an entry. The summary feed was read
+    # first (added first, or polled first), so its summary was the text tracked; the full
+    # feed's edits were never compared with anything.
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"  # robots.txt: Disallow: /private/
+    summaries = local_settings(tmp_path, [site.url("/atom.xml")], receiver)
+    await polls(summaries, clock, site, 1)
+    assert types(receiver) == ["article.new"]
+    assert receiver.accepted()[0].json["data"]["text"] == LEAD
+    both = local_settings(tmp_path, [site.url("/atom.xml"), site.url("/rss.xml")], receiver)
+    with capture_logs() as logs:
+        await polls(both, clock, site, 3)
+    assert types(receiver) == ["article.new"]  # two feeds' cuts differ: nobody edited it
+    moved = [line for line in logs if line["event"] == "rebaselined"]
+    assert len(moved) == 1 and moved[0]["to_feed"] == site.url("/rss.xml")
+    url = site.article_url("storm")
+    texts = await versions_of(both, clock, url)
+    assert texts[-1].endswith(PARAS[-1])  # the full text is the baseline now
+    story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+    await polls(both, clock, site, 2)
+    assert types(receiver) == ["article.new", "article.edited"]
+    assert "+Twenty homes" in receiver.accepted()[-1].json["data"]["diff"]
+    async with App(both, clock=clock) as app:
+        article = await app.store.find_article_by_url(url)
+    assert article is not None
+    assert (article.feed_url, article.tracked_feed) == (site.url("/atom.xml"),
+                                                       site.url("/rss.xml"))
+
+
+async def test_a_feed_sourced_article_whose_feed_left_the_config_is_compared_in_another(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"
+    full = local_settings(tmp_path, [site.url("/rss.xml")], receiver)
+    await polls(full, clock, site, 1)
+    # The full feed is dropped from the config; the summary feed still lists the story.
+    summaries = local_settings(tmp_path, [site.url("/atom.xml")], receiver)
+    with capture_logs() as logs:
+        await polls(summaries, clock, site, 3)
+    assert types(receiver) == ["article.new"]  # the summary is a re-baseline, not a cut
+    assert [line["reason"] for line in logs if line["event"] == "rebaselined"] == [
+        "its feed is no longer configured"]
+    story.lead = LEAD.replace("Tuesday", "Wednesday")
+    await polls(summaries, clock, site, 2)
+    assert types(receiver) == ["article.new", "article.edited"]  # compared again
+    assert "Wednesday night" in receiver.accepted()[-1].json["data"]["diff"]

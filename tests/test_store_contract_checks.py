@@ -225,3 +225,31 @@ async def test_the_announced_version_follows_what_receivers_were_told(store: Sto
     with pytest.raises(KeyError):
         await store.mark_announced(999, event=event("article.edited"), checked_at=T0,
                                    next_check_at=None, extractor_version=1)
+
+
+async def test_the_feed_an_article_is_compared_from_moves_the_first_one_stays(
+        store: Store) -> None:
+    aid = await new_article(store)
+    first = await store.find_article_by_url(URL)
+    assert first is not None and first.entry_feed_url is None
+    assert first.tracked_feed == first.feed_url
+    await store.move_to_feed(aid, "https://news.example/full.xml")
+    moved = await store.find_article_by_url(URL)
+    assert moved is not None and moved.feed_url == first.feed_url
+    assert moved.tracked_feed == "https://news.example/full.xml"
+    # A re-baseline moves it in the same write as its version; a version alone leaves it.
+    await store.add_version(aid, content=content("fuller"), event=None,
+                            fetched_at=T0 + timedelta(hours=1), next_check_at=None,
+                            extractor_version=2, announces=True,
+                            feed_url="https://news.example/other.xml")
+    await store.add_version(aid, content=content("edited"), event=None,
+                            fetched_at=T0 + timedelta(hours=2),
+                            next_check_at=T0 + timedelta(hours=3), extractor_version=2)
+    last = await store.find_article_by_url(URL)
+    assert last is not None and last.current_version == 3
+    assert last.tracked_feed == "https://news.example/other.xml"
+    claimed = await store.claim_due_articles("w1", T0 + timedelta(hours=4), limit=5,
+                                             lease_seconds=LEASE)
+    assert [a.tracked_feed for a in claimed] == ["https://news.example/other.xml"]
+    with pytest.raises(KeyError):
+        await store.move_to_feed(999, "https://news.example/full.xml")

@@ -193,6 +193,7 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         extractor_version: int,
         lease_owner: str | None = None,
         announces: bool | None = None,
+        feed_url: str | None = None,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
         transaction; clears the deleted mark. `announces`: the version becomes the article's
@@ -203,7 +204,15 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         silently (a flap back to a recent version, a re-baseline after an extractor upgrade).
         `extractor_version`: what extracted `content`. Returns the new version number.
         `lease_owner`: the check completes a claim (see the module docstring; on
-        `LeaseLostError` no version, event or delivery is stored)."""
+        `LeaseLostError` no version, event or delivery is stored). `feed_url`: the article is
+        compared with that feed's entries from now on, in the same transaction (see
+        `move_to_feed`)."""
+
+    async def move_to_feed(self, article_id: int, feed_url: str) -> None:
+        """The feed whose entries the article is compared with becomes `feed_url`
+        (`Article.entry_feed_url`; `Article.feed_url`, the feed it was first seen in, stays):
+        a feed-sourced article moving to a feed whose entries carry more of it, or away from
+        a feed no longer configured. Raises KeyError for an unknown article."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,

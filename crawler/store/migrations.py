@@ -254,6 +254,11 @@ MIGRATIONS: tuple[str, ...] = (
         skipped       INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 13: the feed a feed-sourced article is compared from, when it moved away from the one it
+    # was first seen in (`Article.entry_feed_url`; NULL: `feed_url`, which stays the first).
+    """
+    ALTER TABLE articles ADD COLUMN entry_feed_url TEXT;
+    """,
 )
 
 

@@ -272,6 +272,10 @@ MIGRATIONS: tuple[str, ...] = (
         skipped       integer NOT NULL DEFAULT 0
     );
     """,
+    # 13: the feed a feed-sourced article is compared from (see the SQLite migration 13).
+    """
+    ALTER TABLE articles ADD COLUMN entry_feed_url text;
+    """,
 )
 
 _VERSION_TABLE = """

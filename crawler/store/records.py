@@ -30,7 +30,7 @@ _ZLIB_LEVEL = 1
 ARTICLE_COLUMNS = (
     "a.id, a.canonical_url, a.url, a.feed_url, a.first_seen_at, a.current_version, "
     "a.current_hash, a.title, a.deleted, a.check_count, a.next_check_at, a.collapse_count, "
-    "a.source, a.extractor_version, a.gone_count, a.announced_version"
+    "a.source, a.extractor_version, a.gone_count, a.announced_version, a.entry_feed_url"
 )
 # An article's page cache entry (`crawler.store.page_cache`), read beside it: valid only while
 # the article's check count is the one the entry's own write left, and the article is not
@@ -143,6 +143,7 @@ class RowReader:
             extractor_version=int(row["extractor_version"]),
             gone_count=int(row["gone_count"]),
             announced_version=int(row["announced_version"]),
+            entry_feed_url=row["entry_feed_url"],
             claimed_by=claimed_by,
             page_cache=page_cache,
         )

@@ -44,6 +44,7 @@ class SharedArticles(SharedStreaks):
         extractor_version: int,
         lease_owner: str | None = None,
         announces: bool | None = None,
+        feed_url: str | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
         `LeaseLostError`."""
@@ -57,11 +58,13 @@ class SharedArticles(SharedStreaks):
                       extractor_version = ?,
                       announced_version = CASE WHEN ? THEN current_version + 1
                                                ELSE announced_version END,
+                      entry_feed_url = COALESCE(?, entry_feed_url),
                       {CLEAR_LEASE}
                   WHERE id = ? AND {LEASE_HELD} RETURNING current_version"""  # noqa: S608
         params = (content.content_hash, content.title, fetched,
                   dialect.write_time_opt(next_check_at), extractor_version, announced,
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+                  feed_url, *lease_params(lease_owner), article_id,
+                  *lease_params(lease_owner))
 
         async def body(tx: Transaction) -> int:
             # Only while the owner (if any) holds the lease, cleared by the same statement:
@@ -107,6 +110,16 @@ class SharedArticles(SharedStreaks):
         async def body(tx: Transaction) -> None:
             version = await updated_version(tx, sql, params, article_id, lease_owner)
             await write_event(tx, event, article_id, version)
+
+        await self._transact(body)
+
+    async def move_to_feed(self, article_id: int, feed_url: str) -> None:
+        """See `Store.move_to_feed`. Raises KeyError for an unknown article."""
+
+        async def body(tx: Transaction) -> None:
+            if not await tx.run("UPDATE articles SET entry_feed_url = ? WHERE id = ?",
+                                (feed_url, article_id)):
+                raise KeyError(article_id)
 
         await self._transact(body)
 
