@@ -24,6 +24,7 @@ import structlog
 from crawler.budget import Offload, OverBudgetError
 from crawler.config import FeedSettings
 from crawler.decision import collapses, fuller
+from crawler.error_pages import error_page_reason
 from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
@@ -198,8 +199,10 @@ class EntryFollower:
         if article.deleted:
             return known
         content = await self._entry_content(entry)
-        if content is None or not content.text:
-            return known  # its own feed decides
+        # Taken silently, a placeholder would be the baseline the article's return is an
+        # edit of.
+        if content is None or not content.text or error_page_reason(content) is not None:
+            return known
         if article.tracked_feed not in self._configured_feeds():
             reason = "its feed is no longer configured"
         else:

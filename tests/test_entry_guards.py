@@ -215,3 +215,21 @@ async def test_a_feed_sourced_article_whose_feed_left_the_config_is_compared_in_
     await polls(summaries, clock, site, 2)
     assert types(receiver) == ["article.new", "article.edited"]  # compared again
     assert "Wednesday night" in receiver.accepted()[-1].json["data"]["diff"]
+
+
+async def test_a_feed_sourced_article_never_moves_to_an_entry_that_is_an_error_message(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"
+    await polls(local_settings(tmp_path, [site.url("/rss.xml")], receiver), clock, site, 1)
+    summaries = local_settings(tmp_path, [site.url("/atom.xml")], receiver)
+    story.lead = "Service unavailable"  # what the summary feed says for a while
+    with capture_logs() as logs:
+        await polls(summaries, clock, site, 2)
+    assert not [line for line in logs if line["event"] == "rebaselined"]
+    url = site.article_url("storm")
+    assert len(await versions_of(summaries, clock, url)) == 1
+    story.lead = LEAD
+    await polls(summaries, clock, site, 2)
+    assert types(receiver) == ["article.new"]
+    assert (await versions_of(summaries, clock, url))[-1] == LEAD
