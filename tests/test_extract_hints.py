@@ -109,3 +109,24 @@ def test_caseless_patterns_match_as_ignorecase_does(name: str, line: str) -> Non
     upper = line.upper()
     if upper.isascii():
         assert pattern.search(upper) == (reference.search(upper) is not None)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # Counts of what readers do, alone on their line or ending a byline: they move between
+    # two fetches of an unchanged article.
+    ("1,234 readers", True), ("5.2K views", True), ("Views: 5,210", True),
+    ("Comments (12)", True), ("阅读 1234", True), ("阅读量：3万", True), ("1234次阅读", True),
+    ("Read 1,234 times", True), ("This story has been viewed 87 times.", True),
+    ("Lu 1 234 fois", True), ("1.234 Leser", True),
+    ("By Jane Doe | 1,234 views", True), ("12 May 2024 · 3 comments", True),
+    ("Updated 5 minutes ago", True), ("10:45 PM EST", True),
+    # News, even when short and counted.
+    ("12 homes were damaged.", False), ("Votes: 12,345", False), ("Deaths: 15", False),
+    ("Covid-19 shares", False), ("1.5 million downloads", False),
+    # A number alone may be a count beside an icon, but as often a price or a table's row.
+    ("19,90 €", False), ("98%", False), ("4,35 4,58 4,86", False), ("1,204", False),
+    ("Twelve readers wrote to us about this story.", False),
+    ("Top 10 hits of the year and what they tell us about pop music", False),
+])
+def test_volatile_lines_are_times_and_counters_never_news(line: str, expected: bool) -> None:
+    assert bool(hints.volatile(line)) is expected

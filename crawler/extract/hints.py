@@ -228,19 +228,47 @@ _WHEN_WORDS = (
     r"mis à jour|publié|modifié|actualisé|aktualisiert|veröffentlicht|actualizado|publicado|"
     r"更新|发布|發布|发表|發表|更新时间|发布时间"
 )
-# Every alternative is anchored at the start, so the pattern is used with `match`; the one
-# that may stand anywhere ("5 minutes ago") is `_AGO`, searched only in lines with a digit.
+# What readers do to a page, counted: "1,234 readers", "Views: 5.2K", "阅读 1234". The count
+# moves between two fetches of an unchanged article (and would be an edit on every check), so
+# a short line that only gives it never belongs to the text. Only words that name a count of
+# readers' actions: "votes", "homes", "deaths" are news.
+_COUNTED = (
+    r"views?|reads?|readers?|visits?|visitors?|hits|plays|downloads|comments?|shares?|likes?|"
+    r"reactions?|replies|vues|lectures|lecteurs|visites|commentaires|partages|aufrufe|leser|"
+    r"besuche|kommentare|visitas|lecturas|lectores|comentarios|visualizaciones|"
+    r"visualizzazioni|letture|commenti|次阅读|次閱讀|人阅读|人閱讀|次浏览|次瀏覽|人浏览|人瀏覽|"
+    r"次播放|条评论|則留言"
+)
+_COUNT_LABELS = (
+    r"views?|reads?|readers?|visits?|visitors?|hits|comments?|shares?|likes?|vues|visites|"
+    r"lectures|aufrufe|visitas|阅读量|閱讀量|阅读数|閱讀數|阅读|閱讀|浏览量|瀏覽量|浏览次数|浏览|"
+    r"瀏覽|点击量|點擊量|点击|點擊|评论|評論"
+)
+# A count as templates print it: "1234", "1,234", "1 234", "1.2k", "3 万". Letters in lower
+# case only (see `Caseless`).
+_COUNT = r"\d(?:[\d.,]| (?=\d))*\s*[km万萬]?"
+# Every alternative is anchored at the start, so the pattern is used with `match`; the ones
+# that may stand anywhere ("5 minutes ago", "By Jane Doe | 1,234 views") are `_AGO` and
+# `_COUNT_TAIL`, searched only in lines with a digit.
 VOLATILE_LINE = Caseless(
     r"^\W*(?:" + _WHEN_WORDS + r")\b.{0,60}$|"
     r"^\W*il y a \d+|^\W*vor \d+ (?:sekunden|minuten|stunden|tagen)|^\W*hace \d+|"
     r"^\W*\d+\s*(?:分钟|小时|天)前|"
-    r"^\W*[\d.,]+\s*[kKmM]?\s*(?:views?|reads?|comments?|shares?|likes?|vues|commentaires|"
-    r"partages|lectures|aufrufe|kommentare|次阅读|次閱讀|条评论|則留言)\W*$|"
+    r"^\W*" + _COUNT + r"\s*(?:" + _COUNTED + r")\W*$|"
+    r"^\W*(?:" + _COUNT_LABELS + r")\s*[:：(]?\s*" + _COUNT + r"\s*(?:次|times)?\W*$|"
+    r"^\W*(?:this (?:article|story|post|page) (?:has been|was) )?(?:read|viewed|seen|shared) "
+    + _COUNT + r"\s*times\W*$|"
+    r"^\W*(?:lu|vu|consulté|partagé|gelesen)\s+" + _COUNT + r"\s*(?:fois|mal)\W*$|"
     r"^\W*(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4})?\W{0,4}(?:\d{1,2}[:h]\d{2}(?::\d{2})?)?"
-    r"\s*(?:[ap]\.?m\.?|utc|gmt|cet|cest|est|edt|pst|pdt)?\W*$",
+    r"(?:\s*[ap]\.?m\.?)?(?:\s*(?:utc|gmt|cet|cest|est|edt|pst|pdt))?\W*$",
 )
 _AGO = Caseless(
     r"\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\s+ago\b",
+)
+# A count ending a short line after a spaced separator: a byline or a date line with its
+# counters ("Covid-19 shares" is not one).
+_COUNT_TAIL = Caseless(
+    r"\s[|·•/–—-]\s*" + _COUNT + r"\s*(?:" + _COUNTED + r")\W*$",
 )
 # Volatile lines are short; a long line mentioning "updated" is prose.
 VOLATILE_MAX = 90
@@ -252,4 +280,4 @@ def volatile(line: str) -> bool:
         return False
     if VOLATILE_LINE.match(line):
         return True
-    return not _DIGITS.isdisjoint(line) and _AGO.search(line)
+    return not _DIGITS.isdisjoint(line) and (_AGO.search(line) or _COUNT_TAIL.search(line))

@@ -12,4 +12,4 @@ can change it between two passes.
 
 from __future__ import annotations
 
-EXTRACTOR_VERSION: int = 4
+EXTRACTOR_VERSION: int = 5
