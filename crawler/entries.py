@@ -323,4 +323,4 @@ class EntryFollower:
         except OverBudgetError as exc:
             self._over_budget(str(exc))
             return None
-        return make_content(entry.title or extracted.title, extracted.text)
+        return make_content(entry.title or extracted.title, extracted.text, normalized=True)

@@ -42,4 +42,5 @@ def read_with_rules(body: bytes, content_type: str | None, url: str, rules: Site
     picklable arguments, not the whole config)."""
     html, utf8 = decode_html_utf8(body, content_type)
     extracted = extract_article(html, url, rules, utf8=utf8)
-    return extracted, make_content(extracted.title or fallback_title, extracted.text)
+    return extracted, make_content(extracted.title or fallback_title, extracted.text,
+                                   normalized=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract import ExtractedArticle, SiteRules, extract_article
-from crawler.textnorm import make_content
+from crawler.textnorm import make_content, normalize_text
 
 # One entry of a full-content feed as captured (a copy of shared/examples/feedx-rfi-entry.txt).
 EXAMPLE = Path(__file__).parent / "data" / "feedx-rfi-entry.txt"
@@ -112,3 +112,19 @@ def test_deterministic() -> None:
     html = f"<html><body><h1>T</h1><div class='body'>{ARTICLE_PARAS}</div></body></html>"
     results = {extract_article(html, "https://ex.org/") for _ in range(5)}
     assert len(results) == 1
+
+
+@pytest.mark.parametrize("body", [
+    "<p>Non\u00a0breaking\u2009spaces and\u3000ideographic ones, in a sentence long enough.</p>",
+    "<p>Zero\u200bwidth\u00adsoft hyphens and \x1b[31mterminal escapes in running text.</p>",
+    "<p>Line\r\nbreaks\rof every\nkind inside one paragraph of the article body.</p>",
+    "<p>\u0301Combining marks at the start of a paragraph, e\u0301 and cafe\u0301.</p>",
+    "<h2>A heading\ue001 with the marks\ue000 the renderer uses</h2><p>Then prose.</p>",
+    "<div>Text typed straight into a div<br><br>   between breaks,\t\ttabs  and   runs.</div>",
+    "<table><tr><td>Cells</td><td>\u00a0</td><td>in a row</td></tr></table><p>Prose.</p>",
+])
+def test_the_text_is_normalized_as_the_content_hash_normalizes(body: str) -> None:
+    # The daemon hashes the text as it comes (`make_content(..., normalized=True)`).
+    text = extract_article(f"<html><body><article>{body}{ARTICLE_PARAS}</article></body></html>",
+                           "https://news.example/a").text
+    assert text and normalize_text(text) == text

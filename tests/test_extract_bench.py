@@ -52,18 +52,23 @@ def test_f1_on_trafeval() -> None:
 def test_no_page_reaches_the_extractors_safety_net() -> None:
     """`extract_article` turns an internal error into an empty result so that one page cannot
     stop a pass; on real pages that net must never be needed (it would hide a bug as an
-    "empty" page). And a page parsed from its own bytes gives what its text gives."""
+    "empty" page). A page parsed from its own bytes gives what its text gives, and every text
+    is normalized already."""
     from crawler.extract import _extract
     from crawler.fetch.charset import decode_html_utf8
+    from crawler.textnorm import normalize_text
 
     for corpus in ("bench", "trafeval"):
         for doc in corpora.load_docs(corpus):
             if isinstance(doc.content, str):
-                _extract(doc.content, doc.url, None, None)
-                continue
-            html, utf8 = decode_html_utf8(doc.content, None)
-            # A page parsed from its own UTF-8 bytes reads as its decoded text does.
-            assert _extract(html, doc.url, None, utf8) == _extract(html, doc.url, None, None)
+                extracted = _extract(doc.content, doc.url, None, None)
+            else:
+                html, utf8 = decode_html_utf8(doc.content, None)
+                extracted = _extract(html, doc.url, None, utf8)
+                # A page parsed from its own UTF-8 bytes reads as its decoded text does.
+                assert extracted == _extract(html, doc.url, None, None)
+            # The text is hashed as it comes (`make_content(..., normalized=True)`).
+            assert normalize_text(extracted.text) == extracted.text, doc.page_id
 
 
 @pytest.mark.parametrize(

@@ -228,6 +228,8 @@ def url_for(style: str) -> str:
 def extract(style: str, story: Story, seed: int) -> tuple[str, str, str]:
     article = extract_article(render(style, story, seed), url_for(style))
     content = make_content(article.title, article.text)
+    # The daemon hashes the extractor's text as it comes: it must be normalized already.
+    assert make_content(article.title, article.text, normalized=True) == content
     return content.content_hash, content.title, content.text
 
 

@@ -41,7 +41,8 @@ class ExtractedArticle:
     """The headline, without the site's name; empty when the page names none."""
     text: str
     """The article body (lead included, boilerplate excluded), paragraphs separated by a blank
-    line; empty when nothing looks like an article."""
+    line; empty when nothing looks like an article. Already as `textnorm.normalize_text`
+    leaves a text (so `make_content(..., normalized=True)` may hash it as it is)."""
     canonical_url: str | None
     """Absolute URL from <link rel=canonical>, else og:url; None if the page declares neither."""
     fallback: str = ""
