@@ -9,10 +9,13 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import structlog
 
+from crawler import logging_setup
 from crawler.config import LoggingSettings
 from crawler.logging_setup import configure_logging
+from crawler.redact import redact_text
 
 
 def test_json_lines_for_our_events_and_stdlib_loggers(tmp_path: Path) -> None:
@@ -59,3 +62,31 @@ def test_a_line_below_the_level_is_dropped_before_the_chain_counts_it() -> None:
     assert [(line["event"], line["level"]) for line in lines] == [
         ("store_writes_failing", "warning")]
     assert "repeated" not in lines[0]
+
+
+def test_a_line_written_to_the_stream_and_the_file_is_rendered_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    redacted: list[str] = []
+
+    def counting(text: str) -> str:
+        redacted.append(text)
+        return redact_text(text)
+
+    monkeypatch.setattr(logging_setup, "redact_text", counting)
+    stream = io.StringIO()
+    log_file = tmp_path / "crawler.jsonl"
+    configure_logging(LoggingSettings(level="info", format="json", file=str(log_file)),
+                      stream=stream)
+    try:
+        structlog.get_logger("crawler.test").info(
+            "page_failed", url="http://user:secret@e.org/a?token=abc")
+        structlog.get_logger("crawler.test").info("feed_polled", entries=3)
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+    assert stream.getvalue() == log_file.read_text()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["page_failed", "feed_polled"]
+    assert "secret" not in stream.getvalue() and "abc" not in stream.getvalue()
+    # Each line's strings went through the redaction once, not once per handler.
+    assert redacted.count("page_failed") == 1 and redacted.count("feed_polled") == 1
