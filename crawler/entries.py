@@ -99,6 +99,10 @@ def _first_per_page(entries: Sequence[FeedEntry]) -> list[int]:
     return list(firsts.values())
 
 
+# Entries of other feeds remembered as no reason to move their article: a bound on memory.
+_STAYED_MAX = 4096
+
+
 class EntryFollower:
     """Follows the entries of polled feeds (see the module docstring); the page is fetched
     and read with the pipeline's `fetch_page` and `extract`."""
@@ -116,6 +120,9 @@ class EntryFollower:
         self._extract = extract
         self._over_budget = over_budget
         self._configured_feeds = configured_feeds
+        # Feed-sourced articles' entries in other feeds that gave no reason to move them (see
+        # `_other_feed_entry`), oldest first.
+        self._stayed: dict[tuple[int, str], tuple[int, str, str]] = {}
         # Two entries (or feeds) pointing to one page must not both create the article.
         self._url_locks: dict[str, asyncio.Lock] = {}
 
@@ -198,6 +205,12 @@ class EntryFollower:
         known = CheckOutcome(ok=True, result="known")
         if article.deleted:
             return known
+        # An entry found no reason to move the article stays none while it and the article
+        # are unchanged: a feed changing for other stories is not read in full again.
+        seen = (article.article_id, feed.url)
+        looked = (hash(entry.content_html), article.current_hash, article.tracked_feed)
+        if self._stayed.get(seen) == looked:
+            return known
         content = await self._entry_content(entry)
         # Taken silently, a placeholder would be the baseline the article's return is an
         # edit of.
@@ -208,6 +221,9 @@ class EntryFollower:
         else:
             last = await self._store.get_last_version(article.article_id)
             if last is None or not fuller(last.text, content.text):
+                self._stayed[seen] = looked
+                if len(self._stayed) > _STAYED_MAX:
+                    self._stayed.pop(next(iter(self._stayed)))
                 return known
             reason = "a fuller entry in another feed"
         return await self._recorder.move_to_feed(article, content, feed.url, reason=reason)

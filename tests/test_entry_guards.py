@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler import entries
 from crawler.app import App
 from crawler.config import Settings
+from crawler.decision import fuller
 from crawler.testing import news_site
 from crawler.testing.crawler_process import local_settings
 from crawler.testing.news_site import LEAD, NewsSite, Story
@@ -233,3 +235,29 @@ async def test_a_feed_sourced_article_never_moves_to_an_entry_that_is_an_error_m
     await polls(summaries, clock, site, 2)
     assert types(receiver) == ["article.new"]
     assert (await versions_of(summaries, clock, url))[-1] == LEAD
+
+
+async def test_another_feed_s_unchanged_entry_is_weighed_once_not_on_every_poll(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    weighed: list[str] = []
+
+    def counting(previous: str, current: str) -> bool:
+        weighed.append(current)
+        return fuller(previous, current)
+
+    monkeypatch.setattr(entries, "fuller", counting)
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    story.section = "private"
+    await polls(local_settings(tmp_path, [site.url("/rss.xml")], receiver), clock, site, 1)
+    both = local_settings(tmp_path, [site.url("/rss.xml"), site.url("/atom.xml")], receiver)
+    async with App(both, clock=clock) as app:  # one daemon: what it learnt stays with it
+        for _ in range(3):  # the summary feed changes for other stories each time
+            site.feed_ttl_minutes = (site.feed_ttl_minutes or 0) + 1
+            await app.run_pass()
+            clock.advance(HOUR)
+        assert weighed == [LEAD]
+        story.lead = LEAD.replace("Tuesday", "Wednesday")  # its entry changes: weighed again
+        await app.run_pass()
+    assert len(weighed) == 2 and "Wednesday" in weighed[-1]
+    assert types(receiver) == ["article.new", "article.edited"]
