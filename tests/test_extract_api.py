@@ -128,3 +128,20 @@ def test_the_text_is_normalized_as_the_content_hash_normalizes(body: str) -> Non
     text = extract_article(f"<html><body><article>{body}{ARTICLE_PARAS}</article></body></html>",
                            "https://news.example/a").text
     assert text and normalize_text(text) == text
+
+
+def _deep_page(tags: int) -> str:
+    """Two paragraphs 600 elements deep, padded with `<br>`s to `tags` tags in all."""
+    body = "<div>" * 600 + "".join(
+        f"<p>{word} paragraph of the deep story, long enough to be prose, with words.</p>"
+        for word in ("First", "Second"))
+    return body + "<br>" * (tags - body.count("<"))
+
+
+@pytest.mark.parametrize(("tags", "flattened"), [(5000, False), (5001, True)])
+def test_only_a_page_with_many_tags_is_flattened_past_the_depth_cap(
+        tags: int, flattened: bool) -> None:
+    # Flattening drops the tags beyond the cap, the paragraphs' among them: their text runs on.
+    text = extract_article(_deep_page(tags), "https://ex.org/").text
+    assert ("prose, with words.Second" in text) is flattened
+    assert text.count("\n\n") == (0 if flattened else 1)
