@@ -130,3 +130,27 @@ def test_caseless_patterns_match_as_ignorecase_does(name: str, line: str) -> Non
 ])
 def test_volatile_lines_are_times_and_counters_never_news(line: str, expected: bool) -> None:
     assert bool(hints.volatile(line)) is expected
+
+
+@pytest.mark.parametrize("line", [
+    "Write a comment", "NO COMMENTS", "3 Kommentare", "Réactions (4)", "RÉACTIONS",
+    "Join the dİscussion", "Join the dıscussion", "Diſkussion", "Diskutieren Sie mit",
+    "débat", "DÉBAT", "Reaktionen", "komentarze", "Sign up", "Comentários", "a moment",
+    "Kommentar schreiben: \u212aommentare", "Überschrift", "",
+])
+def test_the_comment_prompt_shortcut_agrees_with_the_search(line: str) -> None:
+    from crawler.extract.hints import COMMENT_PROMPT, comment_prompt
+
+    assert comment_prompt(line) == COMMENT_PROMPT.search(line)
+
+
+@pytest.mark.parametrize(("line", "credit"), [
+    ("Jane Doe/Getty Images", True), ("© Reuters", True), ("AFP", True),
+    ("Photo | AP Photo", True), ("Reuters reported on Monday", False),
+    ("Getty Images", True), ("Jane Doe, Getty Images", False), ("", False),
+])
+def test_a_credit_is_found_at_the_start_or_after_a_separator(line: str, credit: bool) -> None:
+    from crawler.extract import _credit
+    from crawler.extract.hints import CREDIT_TAIL
+
+    assert _credit(line) == CREDIT_TAIL.search(line) == credit

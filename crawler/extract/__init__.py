@@ -18,12 +18,12 @@ from crawler.extract.confidence import confidence
 from crawler.extract.dom import HEADING_MARK, drop_orphan_headings, ink, render, text_of
 from crawler.extract.headline import headline
 from crawler.extract.hints import (
-    COMMENT_PROMPT,
     COMMENT_PROMPT_MAX,
     CREDIT_MAX,
     CREDIT_TAIL,
     READ_ALSO,
     READ_ALSO_MAX,
+    comment_prompt,
     volatile,
 )
 from crawler.extract.jsonld import article_body
@@ -223,13 +223,21 @@ def _keep(paragraphs: list[str], title: str) -> list[str]:
             continue
         if len(para) <= READ_ALSO_MAX and READ_ALSO.match(para):
             continue
-        if len(para) <= CREDIT_MAX and CREDIT_TAIL.search(para):
+        if len(para) <= CREDIT_MAX and _credit(para):
             continue
         if (len(para) <= COMMENT_PROMPT_MAX and not para.endswith(".")
-                and COMMENT_PROMPT.search(para)):
+                and comment_prompt(para)):
             continue
         out.append(para)
     return out
+
+
+def _credit(line: str) -> bool:
+    """CREDIT_TAIL is found in `line`. Its matches start at the start of the line or at one
+    of "/©|": without those in the line only the start needs trying."""
+    if "/" in line or "|" in line or "©" in line:
+        return CREDIT_TAIL.search(line)
+    return CREDIT_TAIL.match(line)
 
 
 def _prefer_structured(text: str, structured: str) -> bool:

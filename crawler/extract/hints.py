@@ -168,6 +168,22 @@ COMMENT_PROMPT = Caseless(
     r"reacties|discussion|diskussion|diskutieren|débat|reactions?|réactions?|reaktionen)\b",
 )
 COMMENT_PROMPT_MAX = 80
+# Every COMMENT_PROMPT word holds one of these once lower-cased, so a line holding none cannot
+# match: `in` is far cheaper than the search. Lower-casing folds every letter as the search's
+# case-insensitivity does, but for the three that match "i" or "s" while lower-casing to
+# something else ("ı", "ſ", and "İ", which becomes "i" and a combining dot): with them the
+# search decides.
+_PROMPT_PARTS = ("ment", "eact", "éact", "eakt", "iscu", "isku", "ébat")
+_FOLDS_APART = ("ı", "ſ", "\u0307")
+
+
+def comment_prompt(line: str) -> bool:
+    """COMMENT_PROMPT is found in `line`."""
+    low = line.lower()
+    if not any(part in low for part in _PROMPT_PARTS) and (
+            line.isascii() or not any(char in low for char in _FOLDS_APART)):
+        return False
+    return COMMENT_PROMPT.search(line)
 
 # A "read also" line is the label and one headline.
 READ_ALSO_MAX = 250
