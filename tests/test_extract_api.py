@@ -145,3 +145,19 @@ def test_only_a_page_with_many_tags_is_flattened_past_the_depth_cap(
     text = extract_article(_deep_page(tags), "https://ex.org/").text
     assert ("prose, with words.Second" in text) is flattened
     assert text.count("\n\n") == (0 if flattened else 1)
+
+
+@pytest.mark.parametrize(("html", "depth", "elements"), [
+    # Tag names match regardless of case, as Unicode folds it ("İ", "ı", "ſ", Kelvin sign).
+    ("<dİv><ſpan><\u212abd><ıns>", 4, 4),
+    # Raw text runs to its end tag in any case; the tags inside it are text.
+    ("<ſcript><div><div></ſcript><div>", 1, 2),
+    ("<SCRIPT><div></script ><div>", 1, 2),
+    ("<TİTLE><div></title><b>", 1, 2),
+    ("<Div><DIV></dIv><p><br/><div/>", 2, 5),
+])
+def test_the_depth_estimate_reads_tags_regardless_of_case(
+        html: str, depth: int, elements: int) -> None:
+    from crawler.extract.shape import shape
+
+    assert (shape(html).depth, shape(html).elements) == (depth, elements)
