@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -218,3 +220,21 @@ def describe_changes(old: Content, new: Content) -> Changes:
         similarity=round(2 * tally.matched / total, 4) if total else 1.0,
         diff=unified_diff(old, new),
     )
+
+
+def exact_match_cost(old: Content, new: Content) -> int:
+    """About how many pairs of equal items the exact matches of `describe_changes` look at: the
+    paragraphs of both versions, then the words of the paragraphs one version lacks. An exact
+    match (autojunk off) visits, for each item, every equal item of the other side, so the cost
+    follows the square of how often an item repeats, not the length of the text: an edit of
+    10,000 paragraphs "Ad" (40 K characters) is 10^8 pairs, 15 s. Linear to compute."""
+    a_lines, b_lines = version_lines(old), version_lines(new)
+    a_set, b_set = set(a_lines), set(b_lines)
+    a_words = _words("\n".join(line for line in a_lines if line not in b_set))
+    b_words = _words("\n".join(line for line in b_lines if line not in a_set))
+    return _equal_pairs(a_lines, b_lines) + _equal_pairs(a_words, b_words)
+
+
+def _equal_pairs(a: Sequence[str], b: Sequence[str]) -> int:
+    in_b = Counter(b)
+    return sum(count * in_b[item] for item, count in Counter(a).items())
