@@ -232,6 +232,14 @@ class Daemon:
                     0, min(FIRST_POLL_SPREAD, f.interval)))
                 for f in settings.feeds}
 
+    @staticmethod
+    def _sooner_polls(old: Settings, new: Settings, now: datetime) -> dict[str, datetime]:
+        """Feeds whose interval a reload shortened: due within the new interval, rather than
+        at the end of the old one (which may be hours away)."""
+        before = {f.url: f.interval for f in old.feeds}
+        return {f.url: now + timedelta(seconds=f.interval) for f in new.feeds
+                if f.interval < before.get(f.url, f.interval)}
+
     def _spawn(self, name: str, work: Awaitable[Any]) -> None:
         """Run one claimed unit as its own task, drained on stop like the jobs' work."""
 
@@ -335,8 +343,11 @@ class Daemon:
         configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
         try:
             # Removed feeds are no longer claimed (a poll in flight finishes); added ones are
-            # due soon; the others keep their next poll, backoff included.
-            await self.runtime.store.sync_feeds(self._first_polls(new, self.runtime.clock()))
+            # due soon; the others keep their next poll, backoff included, unless their
+            # interval was shortened.
+            now = self.runtime.clock()
+            await self.runtime.store.sync_feeds(self._first_polls(new, now),
+                                                due_by=self._sooner_polls(old, new, now))
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise
