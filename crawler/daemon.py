@@ -328,6 +328,7 @@ class Daemon:
             return False
         # From here nothing can fail: the new config is in force at once, everywhere.
         runtime.use(new, fetcher, targets)
+        await self._clamp_after_reload()
         self._warn_short_intervals(new)
         await self._warn_stranded(new)
         old_urls = {f.url for f in old.feeds}
@@ -351,6 +352,16 @@ class Daemon:
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise
+
+    async def _clamp_after_reload(self) -> None:
+        """Shortened intervals (re-checks, retries) are in force for what is already due
+        later: no due time stays beyond the largest gap the new config gives (the clamp a
+        wall-clock step gets, `crawler.clockstep`). The new config is in force already; a
+        store that cannot take the write is logged, the next start clamps again."""
+        try:
+            await self.runtime.clamp_due_times()
+        except Exception:
+            log.exception("due_times_not_clamped")
 
     async def _warn_stranded(self, settings: Settings) -> None:
         """Deliveries waiting for an endpoint the config no longer has are never attempted:

@@ -229,3 +229,32 @@ async def test_a_reload_names_what_needs_a_restart_and_puts_a_shorter_interval_i
     finally:
         logging.getLogger().handlers.clear()
         structlog.reset_defaults()
+
+
+async def test_a_reload_that_shortens_the_recheck_intervals_brings_the_checks_forward(
+        tmp_path: Path, site: NewsSite) -> None:
+    """`[recheck] intervals` from 6 hours to 10 minutes: an article checked an hour ago is
+    re-checked within 10 minutes, not 5 hours later."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import FakeClock
+
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/rss.xml")], intervals='["6h"]')
+    settings = load_config(path)
+    clock = FakeClock()
+    try:
+        async with App(settings, clock=clock) as runtime:
+            daemon = Daemon(runtime, path)
+            await runtime.run_pass()  # the article is new: its next check in 6 hours
+            clock.advance(3600)
+            path.write_text(path.read_text().replace('intervals = ["6h"]',
+                                                     'intervals = ["10m"]'))
+            assert await daemon.reload() is True
+            assert runtime.settings.recheck.intervals == (600.0,)
+            clock.advance(600)
+            assert len(await runtime.due.claim_checks()) == 1
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
