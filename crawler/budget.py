@@ -9,8 +9,10 @@ pathological: a 5 MB paragraph with one word edited (about a minute of difflib),
 - a page body over `inline_bytes`, or an entry's HTML over it, is extracted in a worker process
   (`crawler.workers`) with a deadline of `page_seconds`; past it the worker is killed and the
   page is `OverBudgetError` (the check is recorded as failed and backs off like any failure);
-- a check whose versions together are over `inline_chars` is classified (diff, sentences and
-  kinds of an edit: `crawler.decision.classify`) in a worker with a deadline of `diff_seconds`;
+- a check whose versions together are over `inline_chars`, or whose diff would look at over
+  `inline_pairs` pairs of equal paragraphs or words (repeated ones: 6,000 paragraphs "Ad"
+  took 5 s), is classified (diff, sentences and kinds of an edit:
+  `crawler.decision.classify`) in a worker with a deadline of `diff_seconds`;
   past it, or for texts over `max_diff_chars`, the edit is described by the linear
   `cheap_edit` instead (the edit is still announced, with coarser counts).
 
@@ -28,6 +30,7 @@ import structlog
 
 from crawler.cheap_diff import cheap_edit
 from crawler.decision import Decision, Gone, History, Rules, classify
+from crawler.diffing import exact_match_cost
 from crawler.extract import ExtractedArticle, extract_article
 from crawler.models import Content, SiteRules
 from crawler.pages import read_with_rules
@@ -44,7 +47,11 @@ class Budget:
     page_seconds: float = 20.0
     """Deadline of one page's extraction in a worker (a 9 MB page of text takes ~1 s)."""
     inline_chars: int = 100_000
-    """Diffs of texts up to this many characters (both versions) stay on the loop."""
+    """Diffs of texts up to this many characters (both versions) stay on the loop..."""
+    inline_pairs: int = 1_000_000
+    """...when their exact match looks at no more pairs of equal paragraphs or words than this
+    (`crawler.diffing.exact_match_cost`; ~0.1 s): a short text of repeated paragraphs costs
+    what a long one does."""
     diff_seconds: float = 10.0
     max_diff_chars: int = 2_000_000
     """Beyond this (both versions) the word match is not attempted at all."""
@@ -92,6 +99,12 @@ class Offload:
         except (WorkerTimeoutError, WorkerCrashedError) as exc:
             raise OverBudgetError(f"extraction of {len(html)} characters: {exc}") from exc
 
+    def _cheap_enough(self, history: History, observed: Content) -> bool:
+        """The edits `classify` may describe (from the last version, or from the one receivers
+        were told of) are cheap enough to diff on the loop."""
+        olds = [old for old in (history.last, history.announced) if old is not None]
+        return all(exact_match_cost(old, observed) <= self.budget.inline_pairs for old in olds)
+
     async def classify(self, history: History, observed: Content | Gone, rules: Rules,
                        now: datetime) -> Decision:
         """`crawler.decision.classify` within the budget: an edit of texts too big for the
@@ -103,7 +116,7 @@ class Offload:
         if isinstance(observed, Gone) or last is None:
             return classify(history, observed, rules, now)
         size = len(last.text) + len(observed.text)
-        if size <= self.budget.inline_chars:
+        if size <= self.budget.inline_chars and self._cheap_enough(history, observed):
             return classify(history, observed, rules, now)
         if self._pool is not None and size <= self.budget.max_diff_chars:
             try:

@@ -232,6 +232,14 @@ class Daemon:
                     0, min(FIRST_POLL_SPREAD, f.interval)))
                 for f in settings.feeds}
 
+    @staticmethod
+    def _sooner_polls(old: Settings, new: Settings, now: datetime) -> dict[str, datetime]:
+        """Feeds whose interval a reload shortened: due within the new interval, rather than
+        at the end of the old one (which may be hours away)."""
+        before = {f.url: f.interval for f in old.feeds}
+        return {f.url: now + timedelta(seconds=f.interval) for f in new.feeds
+                if f.interval < before.get(f.url, f.interval)}
+
     def _spawn(self, name: str, work: Awaitable[Any]) -> None:
         """Run one claimed unit as its own task, drained on stop like the jobs' work."""
 
@@ -320,6 +328,7 @@ class Daemon:
             return False
         # From here nothing can fail: the new config is in force at once, everywhere.
         runtime.use(new, fetcher, targets)
+        await self._clamp_after_reload()
         self._warn_short_intervals(new)
         await self._warn_stranded(new)
         old_urls = {f.url for f in old.feeds}
@@ -335,11 +344,24 @@ class Daemon:
         configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
         try:
             # Removed feeds are no longer claimed (a poll in flight finishes); added ones are
-            # due soon; the others keep their next poll, backoff included.
-            await self.runtime.store.sync_feeds(self._first_polls(new, self.runtime.clock()))
+            # due soon; the others keep their next poll, backoff included, unless their
+            # interval was shortened.
+            now = self.runtime.clock()
+            await self.runtime.store.sync_feeds(self._first_polls(new, now),
+                                                due_by=self._sooner_polls(old, new, now))
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise
+
+    async def _clamp_after_reload(self) -> None:
+        """Shortened intervals (re-checks, retries) are in force for what is already due
+        later: no due time stays beyond the largest gap the new config gives (the clamp a
+        wall-clock step gets, `crawler.clockstep`). The new config is in force already; a
+        store that cannot take the write is logged, the next start clamps again."""
+        try:
+            await self.runtime.clamp_due_times()
+        except Exception:
+            log.exception("due_times_not_clamped")
 
     async def _warn_stranded(self, settings: Settings) -> None:
         """Deliveries waiting for an endpoint the config no longer has are never attempted:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +22,14 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 _TOKEN = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+|\\s+|[^\\w\\s]")
 _DIGITS = re.compile(r"\d+")
 _EXACT_MATCH_BUDGET = 5_000 * 5_000
+# An exact match (autojunk off) visits, for each item of one side, every equal item of the
+# other; every space is a token, so one word changed in a paragraph of 5,000 words was 25
+# million such pairs (3 s). Past this many (~0.1 s) the diffs shown (`word_diff`,
+# `paragraph_diff`) set the common head and tail aside first, and take a middle still past it
+# as replaced whole: linear, where it took minutes.
+_SHOWN_PAIRS = 1_000_000
+
+Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
 
 Op = Literal["equal", "insert", "delete"]
 
@@ -83,8 +93,7 @@ def word_diff(old: str, new: str) -> list[WordChange]:
         else:
             out.append(WordChange(op, text))
 
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(a, b):
         if tag == "equal":
             emit("equal", a[i1:i2])
         else:
@@ -107,8 +116,7 @@ def paragraph_diff(old: Content, new: Content) -> list[Block]:
     paragraphs matched as whole lines, words diffed only inside those that changed."""
     blocks = [_block(old.title, new.title)]
     a, b = paragraphs(old.text), paragraphs(new.text)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(a, b):
         if tag == "equal":
             blocks.extend(Block(False, (WordChange("equal", p),)) for p in a[i1:i2])
         elif tag == "replace" and i2 - i1 == j2 - j1:
@@ -146,6 +154,33 @@ def _pair(old: list[str], new: list[str]) -> list[Block]:
         j = match + 1
     blocks.extend(Block(True, (WordChange("insert", p),)) for p in new[j:])
     return blocks
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
+    """The opcodes of an exact match of `a` and `b` while it is affordable; past
+    `_SHOWN_PAIRS`, the common head and tail are equal, and the middle between them is matched
+    exactly if that is affordable, else replaced whole."""
+    if _equal_pairs(a, b) <= _SHOWN_PAIRS:
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    shorter = min(len(a), len(b))
+    head = 0
+    while head < shorter and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shorter - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    a_end, b_end = len(a) - tail, len(b) - tail
+    middle_a, middle_b = a[head:a_end], b[head:b_end]
+    ops: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
+    if _equal_pairs(middle_a, middle_b) <= _SHOWN_PAIRS:
+        matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+        ops.extend((tag, i1 + head, i2 + head, j1 + head, j2 + head)
+                   for tag, i1, i2, j1, j2 in matcher.get_opcodes())
+    elif middle_a and middle_b:
+        ops.append(("replace", head, a_end, head, b_end))
+    if tail:
+        ops.append(("equal", a_end, len(a), b_end, len(b)))
+    return ops
 
 
 def _similar(old: str, new: str) -> bool:
@@ -218,3 +253,21 @@ def describe_changes(old: Content, new: Content) -> Changes:
         similarity=round(2 * tally.matched / total, 4) if total else 1.0,
         diff=unified_diff(old, new),
     )
+
+
+def exact_match_cost(old: Content, new: Content) -> int:
+    """About how many pairs of equal items the exact matches of `describe_changes` look at: the
+    paragraphs of both versions, then the words of the paragraphs one version lacks. An exact
+    match (autojunk off) visits, for each item, every equal item of the other side, so the cost
+    follows the square of how often an item repeats, not the length of the text: an edit of
+    10,000 paragraphs "Ad" (40 K characters) is 10^8 pairs, 15 s. Linear to compute."""
+    a_lines, b_lines = version_lines(old), version_lines(new)
+    a_set, b_set = set(a_lines), set(b_lines)
+    a_words = _words("\n".join(line for line in a_lines if line not in b_set))
+    b_words = _words("\n".join(line for line in b_lines if line not in a_set))
+    return _equal_pairs(a_lines, b_lines) + _equal_pairs(a_words, b_words)
+
+
+def _equal_pairs(a: Sequence[str], b: Sequence[str]) -> int:
+    in_b = Counter(b)
+    return sum(count * in_b[item] for item, count in Counter(a).items())

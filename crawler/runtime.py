@@ -145,7 +145,7 @@ class Runtime:
         if moved:
             log.warning("due_times_clamped", moved=moved,
                         reason="stored due times were further ahead than any interval allows:"
-                               " the wall clock stepped")
+                               " the wall clock stepped, or a reload shortened the intervals")
             self.delivery_wake.set()
         return moved
 

@@ -33,6 +33,11 @@ async def test_notify_protocol_watchdog_and_clean_stop(
                               WATCHDOG_USEC="400000") as daemon:
         first = await collect(sock, "READY=1")
         assert any(m.startswith("STATUS=1 feeds") for m in first)
+        # Ready means the database is open and migrated and the configured feeds are in it
+        # (what the scheduler claims from): a reading command can use it at once.
+        with sqlite3.connect(f"file:{tmp_path / 'crawler.db'}?mode=ro", uri=True) as db:
+            assert db.execute("SELECT url FROM feeds WHERE configured").fetchall() == [
+                (site.url("/rss.xml"),)]
         started = time.monotonic()
         pings = await collect(sock, "WATCHDOG=1")
         while time.monotonic() - started < 1.5:

@@ -19,6 +19,7 @@ from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_c
 from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
 from tests.e2e_support import running_daemon, stop_daemon
+from tests.log_capture import capture_logs
 
 PARAS = news_site.PARAS[:2]
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
@@ -245,3 +246,51 @@ async def test_killed_after_the_commit_before_any_post_delivers_after_restart(
         await receiver.close()
     assert [r.headers["webhook-id"] for r in receiver.accepted()] == [event_id]
     assert receiver.accepted()[0].verified
+
+
+async def test_work_past_the_drain_deadline_is_cancelled_and_given_back_with_exit_0(
+        tmp_path: Path, site: NewsSite, receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop whose work in flight outlasts the drain (a page that does not answer): that work
+    is cancelled at the deadline, so the daemon exits 0 within the unit's stop timeout,
+    nothing is half-written, an event not yet delivered stays pending, and no lease is left
+    behind (the next start, or another member of a fleet, takes the work at once)."""
+    import crawler.daemon as daemon_module
+    from crawler.config import load_config
+    from crawler.daemon import run_daemon
+
+    monkeypatch.setattr(daemon_module, "DRAIN_SECONDS", 1.0)
+    # Ample time for the cancelled work to end: only a cancellation ends it before the page.
+    monkeypatch.setattr(daemon_module, "CANCEL_SECONDS", 30.0)
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    receiver.fail_next(10_000, status=503)
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          extra=FAST)
+    config.write_text(config.read_text().replace('timeout = "5s"', 'timeout = "30s"'))
+    settings = load_config(config)
+    assert settings.fetch.timeout == 30
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_daemon(settings, config, stop=stop))
+    await wait_for(lambda: len(receiver.requests) >= 1)  # the event is stored, not delivered
+    stop.set()
+    assert await asyncio.wait_for(running, 40) == 0
+
+    site.add("slow", "Slow story", "The page of this story takes long to answer.", PARAS)
+    site.page_delay = 12.0  # past the drain deadline; the server's handler ends then
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        running = asyncio.create_task(run_daemon(settings, config, stop=stop))
+        await wait_for(lambda: any(r.startswith("/news/slow") for r in site.requests))
+        started = time.monotonic()
+        stop.set()
+        assert await asyncio.wait_for(running, 40) == 0
+    assert time.monotonic() - started < 8
+    assert [e["cancelled"] for e in logs if e["event"] == "drain_deadline_passed"] == [1]
+    with sqlite3.connect(tmp_path / "crawler.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
+        assert db.execute("SELECT status FROM deliveries").fetchall() == [("pending",)]
+        for table in ("feeds", "articles", "deliveries"):
+            held = db.execute(f"SELECT count(*) FROM {table} WHERE lease_owner IS NOT NULL")
+            assert held.fetchone() == (0,), table

@@ -1,5 +1,6 @@
-"""Hostile pages against a real daemon: a 250,000-deep `<div>` page and a 5 MB single-paragraph
-article edited by one word must not delay `/healthz` nor an ordinary article's edit; a page
+"""Hostile pages against a real daemon: a 250,000-deep `<div>` page, a 5 MB single-paragraph
+article edited by one word and one of 6,000 paragraphs alike must not delay `/healthz` nor an
+ordinary article's edit; a page
 over its time budget is a failed check that backs off, also when its check was cut short."""
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ async def test_hostile_pages_delay_neither_healthz_nor_an_ordinary_edit(
     storm = site.add("storm", "Storm hits coast", LEAD, PARAS)
     huge = site.add("huge", "A very long report", LEAD, [long_paragraph()])
     site.add("deep", "Deep page", LEAD, PARAS).html = deep_page()
+    # 6,000 paragraphs alike: a short text whose exact diff is quadratic (5 s on the loop).
+    repeated = site.add("repeated", "Repeated paragraphs", LEAD, PARAS[:1] + ["Ad"] * 6_000)
     port = free_port()
     config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
                           intervals='["2s"]',
@@ -121,14 +124,16 @@ async def test_hostile_pages_delay_neither_healthz_nor_an_ordinary_edit(
         async with running_daemon(config, tmp_path, NOTIFY_SOCKET=f"{folder.name}/notify.sock",
                                   WATCHDOG_USEC="2000000") as daemon:
             await wait_for(lambda: all(types_of(receiver, s) == ["article.new"]
-                                       for s in ("storm", "huge", "deep")), 90)
+                                       for s in ("storm", "huge", "deep", "repeated")), 90)
             # One word of the 5 MB paragraph and one of the ordinary article, at once.
             huge.paragraphs[0] = huge.paragraphs[0].replace("word4000 ", "word4000x ", 1)
             storm.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+            repeated.paragraphs.append("A paragraph added below the repeated ones.")
             edited = time.monotonic()
             await wait_for(lambda: "article.edited" in types_of(receiver, "storm"), 60)
             storm_late = time.monotonic() - edited
             await wait_for(lambda: "article.edited" in types_of(receiver, "huge"), 60)
+            await wait_for(lambda: "article.edited" in types_of(receiver, "repeated"), 60)
             assert await stop_daemon(daemon) == 0
     finally:
         for task in probing:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from crawler.app import App, Runtime
 from crawler.config import Settings, load_config
@@ -329,3 +330,47 @@ async def test_an_entry_keeps_its_article_when_its_link_changes(
     async with App(settings, clock=clock) as app:
         by_new_link = await app.store.find_article_by_url(site.article_url("storm"))
         assert by_new_link is not None and by_new_link.article_id == 1
+
+
+async def test_hostile_feeds_and_a_bomb_page_fail_alone_and_store_nothing(
+        tmp_path: Path, site: NewsSite, receiver: Receiver, clock: FakeClock) -> None:
+    """RELIABILITY 25-27 in a real pass: a billion-laughs feed and an XXE feed are refused and
+    marked failed, a feed whose article page is a gzip bomb stores no article, the local
+    file named by the XXE appears nowhere, and the news site's feed goes on."""
+    from tests.hostile_server import raw, recording_app, serve, text
+    from tests.test_feeds import BILLION_LAUGHS, _xxe
+    from tests.test_fetch_limits import _gzip_bomb
+
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:TOPSECRET")
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+
+    async def bomb_feed(request: web.Request) -> web.Response:
+        link = f"http://{request.host}/bomb.html"
+        return web.Response(text=f'<?xml version="1.0"?><rss version="2.0"><channel><title>B'
+                                 f"</title><item><title>Bomb</title><link>{link}</link></item>"
+                                 "</channel></rss>", content_type="application/rss+xml")
+
+    routes = {"/laughs.xml": text(BILLION_LAUGHS), "/xxe.xml": text(_xxe(secret)),
+              "/bomb-feed.xml": bomb_feed,
+              "/bomb.html": raw(_gzip_bomb(64 * 1024 * 1024), content_encoding="gzip")}
+    app, hits = recording_app(routes)
+    async with serve(app) as hostile:
+        base = f"http://127.0.0.1:{hostile.port}"
+        feeds = [f"{base}/laughs.xml", f"{base}/xxe.xml", f"{base}/bomb-feed.xml",
+                 site.url("/rss.xml")]
+        settings = load_config(write_config(tmp_path, feeds, webhooks=webhook_table(receiver)))
+        async with App(settings, clock=clock) as app_:
+            summary = await app_.run_pass()
+            states = {s.feed_url: s for s in await app_.store.list_feed_states()}
+            assert await app_.store.count_articles() == 1
+    assert summary.failed
+    for feed in feeds[:2]:
+        assert states[feed].last_status == "error" and states[feed].consecutive_errors == 1
+        assert "entities" in (states[feed].last_error or "")
+    assert "/bomb.html" in hits.paths  # fetched, and cut at the cap
+    assert states[feeds[3]].last_status == "ok"
+    assert [e["type"] for e in events_of(receiver)] == ["article.new"]
+    stored = (tmp_path / "crawler.db").read_bytes()
+    assert b"TOPSECRET" not in stored
+    assert all("TOPSECRET" not in r.body.decode() for r in receiver.requests)

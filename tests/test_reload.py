@@ -189,3 +189,72 @@ async def test_a_reload_puts_fetcher_settings_and_endpoints_in_force_together_or
     finally:
         logging.getLogger().handlers.clear()
         structlog.reset_defaults()
+
+
+async def test_a_reload_names_what_needs_a_restart_and_puts_a_shorter_interval_in_force(
+        tmp_path: Path, site: NewsSite) -> None:
+    """The keys a reload cannot change are named and kept, the others are in force at once:
+    a feed's interval shortened from 6 hours to 10 minutes is not left waiting 6 hours."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import FakeClock
+    from tests.log_capture import capture_logs
+
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    feed = site.url("/rss.xml")
+    path = write_config(tmp_path, [feed])
+    path.write_text(path.read_text().replace('interval = "1s"', 'interval = "6h"'))
+    settings = load_config(path)
+    clock = FakeClock()
+    try:
+        async with App(settings, clock=clock) as runtime:
+            daemon = Daemon(runtime, path)
+            await runtime.store.sync_feeds({feed: clock.now})
+            [state] = await runtime.due.claim_feeds()
+            outcome = await runtime.due.poll(state)
+            assert outcome is not None and outcome.ok  # polled: the next poll in 6 hours
+            path.write_text(path.read_text().replace('interval = "6h"', 'interval = "10m"')
+                            + '\n[http]\nlisten = "127.0.0.1:9"\n')
+            with capture_logs() as logs:
+                assert await daemon.reload() is True
+            assert [e["key"] for e in logs if e["event"] == "reload_needs_restart"] == ["http"]
+            assert runtime.settings.http == settings.http
+            # Logged once the reload's own logging config is in force: to the log file.
+            [reloaded] = logged(tmp_path, "config_reloaded")
+            assert reloaded["changed"] == ["feeds"]
+            assert runtime.settings.feeds[0].interval == 600
+            clock.advance(600)
+            assert [s.feed_url for s in await runtime.due.claim_feeds()] == [feed]
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+
+
+async def test_a_reload_that_shortens_the_recheck_intervals_brings_the_checks_forward(
+        tmp_path: Path, site: NewsSite) -> None:
+    """`[recheck] intervals` from 6 hours to 10 minutes: an article checked an hour ago is
+    re-checked within 10 minutes, not 5 hours later."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import FakeClock
+
+    site.add("storm", "Storm hits coast", LEAD, PARAS)
+    path = write_config(tmp_path, [site.url("/rss.xml")], intervals='["6h"]')
+    settings = load_config(path)
+    clock = FakeClock()
+    try:
+        async with App(settings, clock=clock) as runtime:
+            daemon = Daemon(runtime, path)
+            await runtime.run_pass()  # the article is new: its next check in 6 hours
+            clock.advance(3600)
+            path.write_text(path.read_text().replace('intervals = ["6h"]',
+                                                     'intervals = ["10m"]'))
+            assert await daemon.reload() is True
+            assert runtime.settings.recheck.intervals == (600.0,)
+            clock.advance(600)
+            assert len(await runtime.due.claim_checks()) == 1
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()

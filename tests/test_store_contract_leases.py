@@ -233,6 +233,20 @@ async def test_feeds_are_due_work_synced_from_the_config(store: Store) -> None:
                                        lease_seconds=LEASE) == []
 
 
+
+async def test_a_sync_brings_a_feed_whose_interval_shortened_forward_only(store: Store) -> None:
+    """A reload that shortens a feed's interval: its next poll comes no later than `due_by`
+    says, one already sooner keeps its time, and a feed not configured is not touched."""
+    f1, f2, f3 = "https://a.example/rss", "https://b.example/rss", "https://c.example/rss"
+    await store.sync_feeds({f1: T0 + timedelta(hours=6), f2: T0, f3: T0 + timedelta(hours=6)})
+    await store.sync_feeds({f1: T0, f2: T0},
+                           due_by={f1: T0 + timedelta(minutes=10),
+                                   f2: T0 + timedelta(minutes=10),
+                                   f3: T0 + timedelta(minutes=10)})
+    states = {s.feed_url: s.next_poll_at for s in await store.list_feed_states()}
+    assert states == {f1: T0 + timedelta(minutes=10), f2: T0, f3: T0 + timedelta(hours=6)}
+
+
 async def test_deliveries_are_claimed_and_recorded_under_a_lease(store: Store) -> None:
     for n in range(3):
         await store.create_article(

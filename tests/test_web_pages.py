@@ -6,11 +6,13 @@ everything from the web, the security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html.parser import HTMLParser
 
 import aiohttp
 
+from crawler.store.sqlite import SQLiteStore
 from tests.web_support import (  # noqa: F401 (fixtures)
     EDITED,
     HOSTILE,
@@ -181,3 +183,52 @@ async def test_nothing_from_the_web_is_markup(tracked: Tracked) -> None:
             page = parse(html)
             assert not [t for t, _ in page.tags if t in ("script", "b")]
             assert any(HOSTILE_TITLE in t for t in page.text_in["a" if path != f"/articles/{article.article_id}" else "h1"])
+
+
+async def test_the_diff_of_a_5_mb_paragraph_is_shown_without_holding_the_loop(
+        store: SQLiteStore) -> None:
+    """RELIABILITY 42 for the web view the daemon serves: the page of a one-word edit of a
+    5 MB paragraph, and the Atom feed carrying that diff, are made off the event loop
+    (each held it over a second: `/healthz` and the watchdog waited)."""
+    from datetime import UTC, datetime
+
+    from crawler import events
+    from crawler.cheap_diff import cheap_edit
+    from crawler.httpapi import HttpApi
+    from crawler.metrics import Metrics
+    from crawler.textnorm import make_content
+    from tests.test_workers import LoopWatch
+
+    words = " ".join(f"word{i % 7919}" for i in range(5_000_000 // 9)) + "."
+    old = make_content("A very long report", words)
+    new = make_content("A very long report", words.replace("word4000 ", "word4000x ", 1))
+    url, now = "https://news.example/huge.html", datetime.now(UTC)
+    ref = events.ArticleRef(url, url, "https://news.example/rss", old.title)
+    routes, cap = events.Routes(), 256 * 1024
+    article = await store.create_article(
+        extractor_version=1, canonical_url=url, url=url, feed_url=ref.feed_url, content=old,
+        event=events.article_new(ref, old, created_at=now, routes=routes, max_bytes=cap),
+        seen_at=now, next_check_at=None)
+    await store.add_version(
+        article.article_id, content=new, fetched_at=now, next_check_at=None,
+        extractor_version=1,
+        event=lambda n: events.article_edited(ref, old, new, cheap_edit(old, new), version=n,
+                                              created_at=now, routes=routes, max_bytes=cap))
+
+    async def health() -> dict[str, bool]:
+        return {"database": True}
+
+    api = HttpApi("127.0.0.1", 0, Metrics(), health, store=store, token="")
+    await api.start()
+    watch = LoopWatch()
+    watching = asyncio.create_task(watch.run())
+    try:
+        async with aiohttp.ClientSession() as session:
+            for path in (f"/articles/{article.article_id}/diff", "/changes.atom"):
+                async with session.get(f"http://127.0.0.1:{api.port}{path}") as response:
+                    assert response.status == 200
+                    assert "word4000x" in await response.text()
+    finally:
+        watching.cancel()
+        await api.stop()
+    assert watch.worst < 1.0, watch.worst

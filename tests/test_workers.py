@@ -110,3 +110,55 @@ async def test_offload_classifies_big_edits_in_a_worker_and_cheaply_past_the_bud
         assert await inline.classify(edit, C, RULES, NOW) == cheap
     finally:
         await pool.close()
+
+
+class LoopWatch:
+    """Ticks on the event loop every 10 ms and keeps the longest gap between two ticks: how
+    long the loop was held (what `/healthz` and the watchdog would have waited)."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def run(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            self.worst = max(self.worst, now - last)
+            last = now
+
+
+REPEATED = [
+    # 54 KB of page, 24 K characters of text: far below the inline sizes, yet an exact
+    # match of the paragraphs looks at every pair of equal ones (5 s on the loop).
+    ("6,000 paragraphs alike", "\n\n".join(["Ad"] * 6_000), "\n\nOne more paragraph."),
+    # The words of one paragraph, alike: the exact word match of its edit (2 s).
+    ("one paragraph of 4,500 words alike", " ".join(["word"] * 4_500), " More."),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "added"), REPEATED, ids=[r[0] for r in REPEATED])
+async def test_an_edit_of_repeated_text_is_classified_without_holding_the_loop(
+        name: str, body: str, added: str) -> None:
+    """RELIABILITY 42: what holds the loop is the cost of the diff, not the size of the
+    text: repeated paragraphs (or words) make an exact match quadratic in their number."""
+    from crawler.budget import Offload
+    from crawler.decision import Edited
+    from crawler.textnorm import make_content
+    from tests.test_decision import NOW, RULES, history
+
+    old = make_content("Repeated", "A lead paragraph, written for this page.\n\n" + body)
+    new = make_content("Repeated", old.text + added)
+    pool = WorkerPool(size=1)
+    watch = LoopWatch()
+    watching = asyncio.create_task(watch.run())
+    try:
+        await asyncio.sleep(0.05)
+        decision = await Offload(pool).classify(history(old), new, RULES, NOW)
+        await asyncio.sleep(0.05)  # the watch's next tick measures the gap the call made
+    finally:
+        watching.cancel()
+        await pool.close()
+    assert isinstance(decision, Edited)
+    assert decision.changes.chars_added == len(added.replace(" ", "").replace("\n", ""))
+    assert watch.worst < 1.0, watch.worst

@@ -173,13 +173,15 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
     async def list_feed_states(self) -> list[FeedState]:
         """Every feed known to the store (polled, or configured by `sync_feeds`), by URL."""
 
-    async def sync_feeds(self, first_polls: Mapping[str, datetime]) -> None:
+    async def sync_feeds(self, first_polls: Mapping[str, datetime],
+                         due_by: Mapping[str, datetime] | None = None) -> None:
         """Make the store's configured feeds exactly the keys of `first_polls` (feed URLs),
         in one transaction: a feed not known yet is created, due at its value in
         `first_polls`; a known feed is marked configured and keeps its `next_poll_at`
-        (backoff and ttl survive restarts and reloads; one with none gets its value); every
-        other feed is marked not configured and is no longer claimed (its row, history and
-        any lease stay). Leases are not touched."""
+        (backoff and ttl survive restarts and reloads; one with none gets its value) unless
+        `due_by` names it: then it is due no later than its value there (a reload shortened
+        its interval); every other feed is marked not configured and is no longer claimed
+        (its row, history and any lease stay). Leases are not touched."""
 
     # --- articles (lookups by URL and creation: `crawler.store.entries.EntryStore`) ------
     async def add_version(

@@ -117,10 +117,14 @@ class SharedFeeds(SharedWrites):
 
         await self._transact(body)
 
-    async def sync_feeds(self, first_polls: Mapping[str, datetime]) -> None:
+    async def sync_feeds(self, first_polls: Mapping[str, datetime],
+                         due_by: Mapping[str, datetime] | None = None) -> None:
         """See `Store.sync_feeds`. The URLs go in sorted, so two daemons syncing at once take
         the rows' locks in one order (PostgreSQL)."""
-        rows = [(url, self._dialect.write_time(first_polls[url])) for url in sorted(first_polls)]
+        write_time = self._dialect.write_time
+        rows = [(url, write_time(first_polls[url])) for url in sorted(first_polls)]
+        sooner = [(write_time(at), url, write_time(at))
+                  for url, at in sorted((due_by or {}).items()) if url in first_polls]
         true, false = self._dialect.true, self._dialect.false
 
         async def body(tx: Transaction) -> None:
@@ -133,5 +137,8 @@ class SharedFeeds(SharedWrites):
                                                     excluded.next_poll_at)""",  # noqa: S608
                     rows,
                 )
+            if sooner:
+                await tx.run_many(
+                    "UPDATE feeds SET next_poll_at = ? WHERE url = ? AND next_poll_at > ?", sooner)
 
         await self._transact(body)

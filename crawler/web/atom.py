@@ -8,6 +8,7 @@ escaped and well formed whatever a headline contains.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from aiohttp import web
@@ -100,6 +101,9 @@ async def changes_atom(request: web.Request) -> web.Response:
         if event.article_id not in versions and event.event_type != DELETED:
             versions[event.article_id] = await store.get_versions(event.article_id)
     base = str(request.url.origin())
-    body = build_feed([(e, versions.get(e.article_id, [])) for e in events], base=base,
-                      self_href=base + request.path_qs, now=now_of(request))
+    # Each entry carries a word diff, a second or more of work for a long text: in a thread,
+    # so that the loop (the daemon's, when it serves the feed) goes on.
+    body = await asyncio.to_thread(
+        build_feed, [(e, versions.get(e.article_id, [])) for e in events], base=base,
+        self_href=base + request.path_qs, now=now_of(request))
     return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")

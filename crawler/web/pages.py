@@ -6,6 +6,7 @@ by the template, and the word diff is built from escaped pieces (`views.block_ht
 
 from __future__ import annotations
 
+import asyncio
 from importlib.resources import files
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from crawler.commands.diff import Gap
 from crawler.redact import redact_url
 from crawler.store.reads import ArticleListing
 from crawler.web.context import article_or_404, now_of, store_of
-from crawler.web.listing import change_query, changes_page, diff_view, pick_versions
+from crawler.web.listing import DiffView, change_query, changes_page, diff_view, pick_versions
 from crawler.web.paging import BadQuery, next_query
 from crawler.web.views import (
     TYPE_LABELS,
@@ -100,15 +101,22 @@ async def diff_page(request: web.Request) -> web.Response:
     if pair is None:
         raise web.HTTPFound(f"/articles/{article.article_id}")
     full = request.query.get("full") == "1"
-    view = diff_view(*pair, full=full)
+
+    def shown() -> tuple[DiffView, list[dict[str, Any]]]:
+        view = diff_view(*pair, full=full)
+        return view, [{"gap": gap_text(item)} if isinstance(item, Gap) else
+                      {"gap": None, "html": block_html(item)} for item in view.items]
+
+    # The diff of a long text is a second or more of work: in a thread, so that the loop
+    # (the daemon's, when it serves these pages) goes on answering /healthz and crawling.
+    view, items = await asyncio.to_thread(shown)
     now = now_of(request)
     old, new = pair
     return render(request, "diff.html", {
         "view": view, "site": site_name(article.canonical_url),
         "article_href": f"/articles/{article.article_id}",
         "old_when": moment(old.fetched_at, now), "new_when": moment(new.fetched_at, now),
-        "items": [{"gap": gap_text(item)} if isinstance(item, Gap) else
-                  {"gap": None, "html": block_html(item)} for item in view.items],
+        "items": items,
         "full_href": diff_href(article.article_id, old.number, new.number, full=True),
         "short_href": diff_href(article.article_id, old.number, new.number),
     })
