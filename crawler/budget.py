@@ -6,7 +6,8 @@ worker's round trip would only add latency. What freezes a daemon is input that 
 pathological: a 5 MB paragraph with one word edited (about a minute of difflib), a 250,000-deep
 `<div>` page (over two minutes inside lexbor's parser, see `crawler.extract.shape`). So:
 
-- a page body over `inline_bytes`, or an entry's HTML over it, is extracted in a worker process
+- a page body over `inline_bytes`, or an entry's HTML or a feed over it, is extracted (parsed)
+  in a worker process
   (`crawler.workers`) with a deadline of `page_seconds`; past it the worker is killed and the
   page is `OverBudgetError` (the check is recorded as failed and backs off like any failure);
 - a check whose versions together are over `inline_chars`, or whose diff would look at over
@@ -23,6 +24,7 @@ file) the work runs inline, budgets on depth still applying.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +34,8 @@ from crawler.cheap_diff import cheap_edit
 from crawler.decision import Decision, Gone, History, Rules, classify
 from crawler.diffing import exact_match_cost
 from crawler.extract import ExtractedArticle, extract_article
-from crawler.models import Content, SiteRules
+from crawler.feeds import parse_feed
+from crawler.models import Content, ParsedFeed, SiteRules
 from crawler.pages import read_with_rules
 from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
@@ -98,6 +101,20 @@ class Offload:
                                         deadline=self.budget.page_seconds)
         except (WorkerTimeoutError, WorkerCrashedError) as exc:
             raise OverBudgetError(f"extraction of {len(html)} characters: {exc}") from exc
+
+    async def parse_feed(self, body: bytes, feed_url: str) -> ParsedFeed:
+        """`crawler.feeds.parse_feed` within the budget: in a thread (an ordinary feed takes
+        milliseconds), or, for a body over `inline_bytes`, in a worker with a deadline of
+        `page_seconds`. feedparser reads a malformed feed of a few MB for many seconds, and
+        would on every poll: past the deadline the poll fails and backs off like any
+        failure. Raises `FeedParseError`, `OverBudgetError`."""
+        if self._pool is None or not self.heavy(len(body)):
+            return await asyncio.to_thread(parse_feed, body, feed_url)
+        try:
+            return await self._pool.run(parse_feed, body, feed_url,
+                                        deadline=self.budget.page_seconds)
+        except (WorkerTimeoutError, WorkerCrashedError) as exc:
+            raise OverBudgetError(f"parsing {len(body)} bytes of feed: {exc}") from exc
 
     def _cheap_enough(self, history: History, observed: Content) -> bool:
         """The edits `classify` may describe (from the last version, or from the one receivers

@@ -8,7 +8,6 @@ the store consistent when cancelled.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from crawler.budget import Offload, OverBudgetError
 from crawler.clock import utc_now
 from crawler.config import FeedSettings, Settings
 from crawler.entries import EntryFollower
-from crawler.feeds import FeedParseError, parse_feed
+from crawler.feeds import FeedParseError
 from crawler.fetch import Fetcher, FetchError, Response
 from crawler.identity import article_identity
 from crawler.log_context import unit, unit_ms
@@ -124,8 +123,8 @@ class Pipeline:
             return await self.feed_failed(feed, f"HTTP {response.status}", errors,
                                           lease_owner=lease_owner)
         try:
-            parsed = await asyncio.to_thread(parse_feed, response.body, response.final_url)
-        except FeedParseError as exc:
+            parsed = await self._offload.parse_feed(response.body, response.final_url)
+        except (FeedParseError, OverBudgetError) as exc:
             return await self.feed_failed(feed, str(exc), errors, lease_owner=lease_owner)
 
         results = await self._entries.follow_all(

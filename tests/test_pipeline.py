@@ -91,3 +91,26 @@ async def test_a_failed_page_keeps_the_feed_from_answering_304_next_time(
         second = await pipeline.poll_feed(settings.feeds[0])
     assert site.feed_headers[-1].get("If-None-Match") is None
     assert (second.ok, second.status, second.new_articles) == (True, "ok", 1)
+
+
+async def test_a_feed_too_slow_to_parse_is_a_failed_poll_that_backs_off(
+        tmp_path: Path, site: NewsSite, store: SQLiteStore, clock: FakeClock) -> None:
+    from crawler.budget import Budget, Offload
+    from crawler.workers import WorkerPool
+    from tests.test_workers import big_feed
+
+    hostile = big_feed(2_000, closed=False).decode()  # 3.3 MB feedparser reads for seconds
+    site.rss = lambda: hostile  # type: ignore[method-assign]
+    settings = local_settings(tmp_path, [site.url("/rss.xml")])
+    pool = WorkerPool(size=1)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            offload = Offload(pool, Budget(inline_bytes=100_000, page_seconds=0.05))
+            pipeline = Pipeline(settings, store, fetcher, clock=clock, offload=offload)
+            outcome = await pipeline.poll_feed(settings.feeds[0])
+    finally:
+        await pool.close()
+    assert (outcome.ok, outcome.status) == (False, "error")
+    assert outcome.error is not None and "bytes of feed" in outcome.error
+    state = await store.get_feed_state(settings.feeds[0].url)
+    assert state is not None and state.consecutive_errors == 1 and state.etag is None

@@ -162,3 +162,47 @@ async def test_an_edit_of_repeated_text_is_classified_without_holding_the_loop(
     assert isinstance(decision, Edited)
     assert decision.changes.chars_added == len(added.replace(" ", "").replace("\n", ""))
     assert watch.worst < 1.0, watch.worst
+
+
+def big_feed(items: int, *, closed: bool = True) -> bytes:
+    """An RSS feed of `items` entries of ~1.6 KB each; not `closed`: half its items never end
+    (a malformed feed, which feedparser reads with its slower loose parser)."""
+    body = "".join(
+        f"<item><title>Story {i}</title><link>https://news.example/{i}</link><guid>g{i}</guid>"
+        f"<description>&lt;p&gt;{'word ' * 300}&lt;/p&gt;</description></item>"
+        for i in range(items))
+    if not closed:
+        body = body.replace("</item>", "", items // 2)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>News</title>{body}"
+            "</channel></rss>").encode()
+
+
+async def test_a_big_feed_is_parsed_in_a_worker_and_one_too_slow_to_parse_fails_alone() -> None:
+    from crawler.budget import Budget, Offload, OverBudgetError
+    from crawler.feeds import FeedParseError, parse_feed
+
+    pool = WorkerPool(size=1)
+    watch = LoopWatch()
+    watcher = asyncio.create_task(watch.run())
+    try:
+        small = big_feed(3)
+        offload = Offload(pool, Budget(inline_bytes=len(small) * 2))
+        assert await offload.parse_feed(small, "https://news.example/rss") == parse_feed(
+            small, "https://news.example/rss")
+        assert pool.workers == 0  # an ordinary feed never needs one
+        big = big_feed(40)
+        assert await offload.parse_feed(big, "https://news.example/rss") == parse_feed(
+            big, "https://news.example/rss")
+        assert pool.workers == 1
+        with pytest.raises(FeedParseError, match="not an RSS or Atom feed"):
+            await offload.parse_feed(b"<html>" + b"x" * len(small) * 3, "https://e.org/rss")
+        # 3.3 MB of malformed feed: a second or more of feedparser, on every poll.
+        hostile = big_feed(2_000, closed=False)
+        tight = Offload(pool, Budget(inline_bytes=len(small) * 2, page_seconds=0.05))
+        with pytest.raises(OverBudgetError, match=r"parsing 3[0-9]{6} bytes of feed"):
+            await tight.parse_feed(hostile, "https://news.example/rss")
+        assert await offload.parse_feed(big, "https://news.example/rss")  # the pool goes on
+    finally:
+        watcher.cancel()
+        await pool.close()
+    assert watch.worst < 0.5  # the loop was never held by the parsing
