@@ -182,7 +182,8 @@ class EntryFollower:
         a feed-sourced one is compared with its entry on every poll of the feed it is
         tracked from. Another feed listing it may carry a summary or another cut of the same
         text: compared with that, the article would shrink and grow back on every poll, each
-        time an edit nobody made."""
+        time an edit nobody made; such an entry may only move the article to its feed
+        (`_other_feed_entry`)."""
         if article.source != "feed" or not entry.content_html:
             return CheckOutcome(ok=True, result="known")
         with unit(url=article.url, article_id=article.article_id, source="feed"):
@@ -205,18 +206,20 @@ class EntryFollower:
         known = CheckOutcome(ok=True, result="known")
         if article.deleted:
             return known
-        # An entry found no reason to move the article stays none while it and the article
-        # are unchanged: a feed changing for other stories is not read in full again.
+        orphaned = article.tracked_feed not in self._configured_feeds()
+        # An entry that gave no reason to move the article gives none while it, the article
+        # and its feed's place in the config are the same: a feed changing for other stories
+        # is not read in full again.
         seen = (article.article_id, feed.url)
         looked = (hash(entry.content_html), article.current_hash, article.tracked_feed)
-        if self._stayed.get(seen) == looked:
+        if not orphaned and self._stayed.get(seen) == looked:
             return known
         content = await self._entry_content(entry)
         # Taken silently, a placeholder would be the baseline the article's return is an
         # edit of.
         if content is None or not content.text or error_page_reason(content) is not None:
             return known
-        if article.tracked_feed not in self._configured_feeds():
+        if orphaned:
             reason = "its feed is no longer configured"
         else:
             last = await self._store.get_last_version(article.article_id)

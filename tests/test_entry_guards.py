@@ -259,5 +259,18 @@ async def test_another_feed_s_unchanged_entry_is_weighed_once_not_on_every_poll(
         assert weighed == [LEAD]
         story.lead = LEAD.replace("Tuesday", "Wednesday")  # its entry changes: weighed again
         await app.run_pass()
-    assert len(weighed) == 2 and "Wednesday" in weighed[-1]
-    assert types(receiver) == ["article.new", "article.edited"]
+        assert len(weighed) == 2 and "Wednesday" in weighed[-1]
+        assert types(receiver) == ["article.new", "article.edited"]
+        site.feed_ttl_minutes = (site.feed_ttl_minutes or 0) + 1
+        await app.run_pass()  # weighed against the edited article, and remembered
+        weighed.clear()
+        site.feed_ttl_minutes = (site.feed_ttl_minutes or 0) + 1
+        await app.run_pass()
+        assert weighed == []
+        # A reload drops the full feed: the entry weighed before now moves the article.
+        app.use(local_settings(tmp_path, [site.url("/atom.xml")], receiver))
+        site.feed_ttl_minutes = (site.feed_ttl_minutes or 0) + 1
+        with capture_logs() as logs:
+            await app.run_pass()
+    assert [line["reason"] for line in logs if line["event"] in ("rebaselined", "feed_moved")
+            ] == ["its feed is no longer configured"]
