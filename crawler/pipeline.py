@@ -59,6 +59,8 @@ class Pipeline:
         """`offload`: where extraction and diffing of big inputs run (see `crawler.budget`);
         None runs everything inline."""
         self._settings = settings
+        # Asked for each entry a feed-sourced article has in another feed: built per config.
+        self._feed_urls = frozenset(feed.url for feed in settings.feeds)
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
@@ -74,7 +76,7 @@ class Pipeline:
             store, self._recorder, sightings,
             self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
             extract=lambda page, title: self._extract(page, fallback_title=title),
-            configured_feeds=lambda: {feed.url for feed in self._settings.feeds})
+            configured_feeds=lambda: self._feed_urls)
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)
@@ -83,6 +85,7 @@ class Pipeline:
         """Use a reloaded config (and, when `[fetch]` changed, a fetcher built from it) from
         the next request on."""
         self._settings = settings
+        self._feed_urls = frozenset(feed.url for feed in settings.feeds)
         if fetcher is not None:
             self._fetcher = fetcher
 
