@@ -25,8 +25,10 @@ file) the work runs inline, budgets on depth still applying.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 import structlog
 
@@ -40,6 +42,8 @@ from crawler.pages import read_with_rules
 from crawler.workers import WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,25 +86,19 @@ class Offload:
                         rules: SiteRules | None, *,
                         fallback_title: str) -> tuple[ExtractedArticle, Content]:
         """`crawler.pages.read_page` within the budget. Raises `OverBudgetError`."""
-        if self._pool is None or not self.heavy(len(body)):
+        if not self.heavy(len(body)):
             return read_with_rules(body, content_type, url, rules,
                                    fallback_title=fallback_title)
-        try:
-            return await self._pool.run(read_with_rules, body, content_type, url, rules,
-                                        fallback_title, deadline=self.budget.page_seconds)
-        except (WorkerTimeoutError, WorkerCrashedError) as exc:
-            raise OverBudgetError(f"extraction of {len(body)} bytes: {exc}") from exc
+        return await self._in_worker(f"extraction of {len(body)} bytes", read_with_rules,
+                                     body, content_type, url, rules, fallback_title)
 
     async def extract(self, html: str, url: str) -> ExtractedArticle:
         """`extract_article` of a feed entry's HTML within the budget. Raises
         `OverBudgetError`."""
-        if self._pool is None or not self.heavy(len(html)):
+        if not self.heavy(len(html)):
             return extract_article(html, url)
-        try:
-            return await self._pool.run(extract_article, html, url,
-                                        deadline=self.budget.page_seconds)
-        except (WorkerTimeoutError, WorkerCrashedError) as exc:
-            raise OverBudgetError(f"extraction of {len(html)} characters: {exc}") from exc
+        return await self._in_worker(f"extraction of {len(html)} characters", extract_article,
+                                     html, url)
 
     async def parse_feed(self, body: bytes, feed_url: str) -> ParsedFeed:
         """`crawler.feeds.parse_feed` within the budget: in a thread (an ordinary feed takes
@@ -108,13 +106,20 @@ class Offload:
         `page_seconds`. feedparser reads a malformed feed of a few MB for many seconds, and
         would on every poll: past the deadline the poll fails and backs off like any
         failure. Raises `FeedParseError`, `OverBudgetError`."""
-        if self._pool is None or not self.heavy(len(body)):
+        if not self.heavy(len(body)):
             return await asyncio.to_thread(parse_feed, body, feed_url)
+        return await self._in_worker(f"parsing {len(body)} bytes of feed", parse_feed,
+                                     body, feed_url)
+
+    async def _in_worker(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker under the page deadline; `OverBudgetError` (saying `what`
+        was over it) when the worker is killed at the deadline or dies."""
+        if self._pool is None:  # `heavy` is never true without a pool
+            raise RuntimeError("no worker pool")
         try:
-            return await self._pool.run(parse_feed, body, feed_url,
-                                        deadline=self.budget.page_seconds)
+            return await self._pool.run(fn, *args, deadline=self.budget.page_seconds)
         except (WorkerTimeoutError, WorkerCrashedError) as exc:
-            raise OverBudgetError(f"parsing {len(body)} bytes of feed: {exc}") from exc
+            raise OverBudgetError(f"{what}: {exc}") from exc
 
     def _cheap_enough(self, history: History, observed: Content) -> bool:
         """The edits `classify` may describe (from the last version, or from the one receivers
