@@ -259,6 +259,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN entry_feed_url TEXT;
     """,
+    # 14: the gap a feed asked for (its <ttl>, its server's max-age), kept across 304 answers
+    # and used to reschedule its next poll when the config changes (`FeedState.ttl_seconds`).
+    """
+    ALTER TABLE feeds ADD COLUMN ttl_seconds REAL;
+    """,
 )
 
 

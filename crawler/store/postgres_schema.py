@@ -276,6 +276,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN entry_feed_url text;
     """,
+    # 14: the gap a feed asked for (see the SQLite migration 14).
+    """
+    ALTER TABLE feeds ADD COLUMN ttl_seconds double precision;
+    """,
 )
 
 _VERSION_TABLE = """
