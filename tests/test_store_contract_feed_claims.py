@@ -137,7 +137,7 @@ async def test_schema_13_migrates_to_feeds_with_their_hosts(backend: Backend) ->
     rows = ["https://A.example/rss", "https://a.example?feed=2", "http://b.example:8080#x",
             "https://b.example/rss", "https://user@c.example/rss"]
     for url in rows:
-        backend.execute("INSERT INTO feeds (url, next_poll_at)"  # noqa: S608
+        backend.execute("INSERT INTO feeds (url, next_poll_at)"
                         f" VALUES ('{url}', '2026-11-26T12:00:00.000000Z')")
     s = backend.store()
     assert await s.migrate() == (13, len(MIGRATIONS))
