@@ -60,13 +60,19 @@ class HeldFeedsSite(NewsSite):
         return app
 
 
-def polled(db_path: Path, prefix: str) -> int:
-    """Feeds whose URL starts with `prefix` that have a poll recorded."""
+def feeds_where(db_path: Path, prefix: str, condition: str) -> int:
+    """Feeds whose URL starts with `prefix` and that meet `condition`, read under the
+    daemon."""
     with closing(sqlite3.connect(db_path)) as db:
         [(count,)] = db.execute(
-            "SELECT count(*) FROM feeds WHERE url LIKE ? AND last_status = 'ok'",
+            f"SELECT count(*) FROM feeds WHERE url LIKE ? AND {condition}",
             (prefix + "%",)).fetchall()
     return int(count)
+
+
+def polled(db_path: Path, prefix: str) -> int:
+    """Feeds whose URL starts with `prefix` that have a poll recorded."""
+    return feeds_where(db_path, prefix, "last_status = 'ok'")
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -112,6 +118,8 @@ async def test_a_slow_sites_feeds_leave_poll_slots_to_the_others(
             # slow site holds the requests of two of its polls and none of them has ended.
             await wait_for(lambda: slow.in_flight == PER_HOST)
             assert slow.feed_requests == PER_HOST
+            # Claimed: only those two of its forty (the others do not wait in the fetcher).
+            assert feeds_where(db_path, slow.base, "lease_owner IS NOT NULL") == PER_HOST
             assert polled(db_path, slow.base) == 0
             assert "/news/fast.html" in site.requests
             # The slow site answers: its feeds left out are polled as its polls end, two at
