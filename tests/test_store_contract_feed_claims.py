@@ -108,6 +108,16 @@ async def test_a_feeds_host_is_the_lower_cased_authority_of_its_url(store: Store
     assert urls(claimed) == [upper, query_only, other_port]
 
 
+async def test_a_feed_first_written_by_an_unclaimed_poll_has_its_host(store: Store) -> None:
+    """`crawler once` records polls without claiming them, before any sync wrote the feeds."""
+    feeds = [feed("a.example", 1), feed("b.example", 1)]
+    for url in feeds:
+        await store.record_feed_poll(url, polled_at=T0, status="ok", error=None, etag=None,
+                                     last_modified=None, next_poll_at=T0)
+    claimed = await store.claim_due_feeds(A, NOW, limit=10, lease_seconds=LEASE, per_host=1)
+    assert urls(claimed) == feeds
+
+
 async def test_racing_capped_feed_claims_never_exceed_the_host_cap(
         backend: Backend, store: Store) -> None:
     hosts = ["a.example", "b.example", "c.example"]
