@@ -77,7 +77,9 @@ class DueWork:
         with spare capacity then takes them, instead of the first to claim doing every
         feed's new articles (measured: one of two daemons did 83-95% of the work). Polls
         waiting on slow or polite hosts leave the loop idle, so they never hold up the
-        others. Alone, a saturated daemon takes its next polls as soon as it has caught up."""
+        others, and at most `fetch.per_host_concurrency` polls of one host (the feed URL's)
+        are under lease at a time. Alone, a saturated daemon takes its next polls as soon as
+        it has caught up."""
         # One at a time once polls are running: a feed's new articles are a large unit of
         # work, and members of a fleet that each take a batch of them split the work by
         # chance (measured: 72/28 in two runs of three; 50/50 one at a time, with the pause
@@ -87,8 +89,14 @@ class DueWork:
         if room <= 0 or await loop_lag() > BUSY_LAG:
             return []
         keeper = self._feeds
+        # At most as many polls of one host under lease (fleet-wide) as the fetcher lets
+        # requests to it run at once: more would only wait in its politeness slot (a slow
+        # host, a Crawl-delay, a Retry-After), each holding one of this process's poll slots,
+        # so that the feeds of one site could fill them all and every other site wait. The
+        # feeds left out keep their due time and are claimed first once their host's polls end.
         claimed = await keeper.store.claim_due_feeds(
-            keeper.owner, self._clock(), limit=room, lease_seconds=keeper.timing.seconds)
+            keeper.owner, self._clock(), limit=room, lease_seconds=keeper.timing.seconds,
+            per_host=self._settings().fetch.per_host_concurrency)
         keeper.hold(s.feed_url for s in claimed)
         return claimed
 

@@ -28,6 +28,14 @@ from tests.store_backends import T0, A, B, article_at
 PARAS = news_site.PARAS[:1]
 
 
+def one_host_of(config: Path, per_host: int) -> Path:
+    """`config` allowing `per_host` requests at once to a host, and so as many of its feeds'
+    polls under lease: for the tests of claims whose feeds are all on the one test site."""
+    config.write_text(config.read_text().replace(
+        "per_host_concurrency = 4", f"per_host_concurrency = {per_host}"))
+    return config
+
+
 async def test_a_keeper_renews_its_claims_while_the_work_runs(store: SQLiteStore) -> None:
     aid = await article_at(store, 1, due_in_s=0)
     clock = FakeClock(T0)
@@ -119,7 +127,7 @@ async def test_polls_are_claimed_a_few_at_a_time_and_not_while_busy(
     """So that in a fleet the members take turns at what falls due, and one busy with new
     articles leaves the next polls to the others."""
     feeds = [site.url(f"/rss.xml?part={n}") for n in range(10)]
-    settings = load_config(write_config(tmp_path, feeds, intervals='["1m"]'))
+    settings = load_config(one_host_of(write_config(tmp_path, feeds, intervals='["1m"]'), 16))
     async with App(settings, clock=clock) as app:
         await app.store.sync_feeds({url: clock.now for url in feeds})
         first = await app.due.claim_feeds()
@@ -210,7 +218,7 @@ async def test_one_claim_tick_starts_every_due_poll_a_lone_daemon_has_room_for(
     site.add("storm", "Storm hits coast", LEAD, news_site.PARAS)
     site.page_delay = 3.0  # the polls stay busy with their entry while the claims go on
     feeds = [site.url(f"/rss.xml?part={n}") for n in range(7)]
-    settings = load_config(write_config(tmp_path, feeds, intervals='["1m"]'))
+    settings = load_config(one_host_of(write_config(tmp_path, feeds, intervals='["1m"]'), 8))
     async with App(settings, clock=clock) as runtime:
         await runtime.store.sync_feeds({url: clock.now for url in feeds})
         daemon = Daemon(runtime, None)
@@ -218,3 +226,20 @@ async def test_one_claim_tick_starts_every_due_poll_a_lone_daemon_has_room_for(
         assert await runtime.store.claim_due_feeds(  # none left for the next tick
             "other:1:x", clock.now, limit=10, lease_seconds=60) == []
         await asyncio.gather(*daemon._inflight, return_exceptions=True)
+
+
+async def test_polls_of_one_host_are_claimed_no_more_than_its_fetches_run_at_once(
+        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
+    """`fetch.per_host_concurrency` polls of a host at a time: the rest of its feeds would
+    only wait for a turn at it, each holding a poll slot every other site's feeds need."""
+    feeds = [site.url(f"/rss.xml?part={n}") for n in range(10)]
+    settings = load_config(one_host_of(write_config(tmp_path, feeds, intervals='["1m"]'), 3))
+    async with App(settings, clock=clock) as app:
+        await app.store.sync_feeds({url: clock.now for url in feeds})
+        first = await app.due.claim_feeds()
+        assert len(first) == 3 < FEED_CLAIM_BATCH
+        assert await app.due.claim_feeds() == []
+        await app.feed_leases.release([first[0].feed_url])  # one poll of the host ends
+        [then] = await app.due.claim_feeds()
+        assert then.feed_url == first[0].feed_url  # given back with its due time: first again
+        await app.feed_leases.release([s.feed_url for s in (*first[1:], then)])

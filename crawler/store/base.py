@@ -100,8 +100,9 @@ EventBuilder = Callable[[int], EventRecord]
 
 
 def url_host(url: str) -> str:
-    """The authority of `url`, lower-cased: how re-check claims group articles per host
-    (each store's migration 7 derives the same from stored URLs)."""
+    """The authority of `url`, lower-cased: how re-check claims group articles per host and
+    feed claims group feeds (each store's migration 7 derives the same from stored article
+    URLs, migration 14 from feed URLs)."""
     return urlsplit(url).netloc.lower()
 
 

@@ -17,12 +17,17 @@ LeaseKey = str | int
 
 class StoreClaims(Protocol):
     async def claim_due_feeds(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        per_host: int | None = None,
     ) -> list[FeedState]:
         """Lease to `owner`, until `now + lease_seconds`, the configured feeds (`sync_feeds`)
         whose `next_poll_at` <= `now` and whose lease is free at `now`: the `limit` earliest
         due (ties by URL), exactly min(limit, how many qualify); returned in that order. The
-        poll completes with `record_feed_poll(..., lease_owner=owner)`."""
+        poll completes with `record_feed_poll(..., lease_owner=owner)`. `per_host`: as for
+        `claim_due_articles`, after the claim no host (the feed URL's `url_host`) has more
+        than this many feeds under an unexpired lease, whoever holds them; a host at the cap
+        gets none, and the feeds it did not get keep their due time, so they are the first of
+        their host claimed once its leases end."""
 
     async def claim_due_articles(
         self, owner: str, now: datetime, *, limit: int, lease_seconds: float,

@@ -259,7 +259,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN entry_feed_url TEXT;
     """,
-    # 14: the gap a feed asked for (its <ttl>, its server's max-age), kept across 304 answers
+    # 14: `feeds.host`, the authority of the feed's URL (`base.url_host`, as `articles.host`),
+    # so that feed claims can cap the polls handed out per host (`Store.claim_due_feeds`).
+    # Stored rows get what follows "://" up to the first "/", "?" or "#", lower-cased (in two
+    # steps: the rest of the URL, then its authority); `Store.sync_feeds` writes it again from
+    # the URL whenever the config is synced. The lease index holds only polls under a lease.
+    """
+    ALTER TABLE feeds ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    UPDATE feeds SET host = substr(url, instr(url, '://') + 3);
+    UPDATE feeds SET host = lower(substr(host, 1, min(
+        instr(host || '/', '/'), instr(host || '?', '?'), instr(host || '#', '#')) - 1));
+    CREATE INDEX feeds_leased ON feeds (host, lease_expires_at) WHERE lease_owner IS NOT NULL;
+    """,
+    # 15: the gap a feed asked for (its <ttl>, its server's max-age), kept across 304 answers
     # and used to reschedule its next poll when the config changes (`FeedState.ttl_seconds`).
     """
     ALTER TABLE feeds ADD COLUMN ttl_seconds REAL;

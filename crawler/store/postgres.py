@@ -23,7 +23,7 @@ from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue
 from crawler.store.postgres_entries import PostgresEntries
 from crawler.store.postgres_hosts import PostgresHostTurns
-from crawler.store.postgres_leases import FREE, lease_until
+from crawler.store.postgres_leases import FREE, capped_choice, lease_until
 from crawler.store.postgres_page_cache import PostgresPageCache
 from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
@@ -35,8 +35,10 @@ from crawler.store.shared_feeds import SharedFeeds
 
 __all__ = ["PostgresStore"]
 
-# pg_advisory_xact_lock's key serializing re-check claims under a per-host cap ("hostcap").
+# pg_advisory_xact_lock's keys serializing re-check claims ("hostcap") and feed claims
+# ("feedcap") under a per-host cap: a lock each, as the two never count each other's leases.
 _HOST_CAP_LOCK = 0x686F7374636170
+_FEED_CAP_LOCK = 0x66656564636170
 
 
 class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPageCache,
@@ -47,23 +49,36 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
 
     # --- feeds (the rest: `shared_feeds`) ----------------------------------------------------
     async def claim_due_feeds(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        per_host: int | None = None,
     ) -> list[FeedState]:
-        """See `Store.claim_due_feeds` (and `postgres_leases` for how a claim is made)."""
+        """See `Store.claim_due_feeds` (and `postgres_leases` for how a claim is made); the
+        per-host cap as for articles (`capped_choice`, under an advisory lock of its own)."""
         at, until = utc(now), lease_until(utc(now), lease_seconds)
+        due = f"configured AND next_poll_at <= %s AND {FREE}"
+        params: tuple[Any, ...]
+        if per_host is None:
+            chosen = f"""
+                chosen AS MATERIALIZED (
+                    SELECT url FROM feeds WHERE {due}
+                    ORDER BY next_poll_at, url LIMIT %s FOR UPDATE SKIP LOCKED
+                )"""  # noqa: S608
+            params = (at, at, limit)
+        else:
+            chosen = capped_choice("feeds", "url", "next_poll_at", due)
+            params = (at, at, at, per_host, limit, at, at)
         query = f"""
-            WITH chosen AS MATERIALIZED (
-                SELECT url FROM feeds
-                WHERE configured AND next_poll_at <= %s AND {FREE}
-                ORDER BY next_poll_at, url LIMIT %s FOR UPDATE SKIP LOCKED
-            ), taken AS (
+            WITH {chosen}, taken AS (
                 UPDATE feeds f SET lease_owner = %s, lease_expires_at = %s
                 FROM chosen WHERE f.url = chosen.url RETURNING f.*
             )
             SELECT * FROM taken ORDER BY next_poll_at, url"""  # noqa: S608
+        params = (*params, owner, until)
 
         async def tx(conn: Conn) -> list[FeedState]:
-            cur = await conn.execute(query, (at, at, limit, owner, until))
+            if per_host is not None:
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FEED_CAP_LOCK,))
+            cur = await conn.execute(query, params)
             return [ROWS.feed_state(r) for r in await cur.fetchall()]
 
         return await self._write(tx)
@@ -74,10 +89,9 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
         per_host: int | None = None,
     ) -> list[Article]:
         """See `Store.claim_due_articles` (and `postgres_leases` for how a claim is made).
-        With a per-host cap the due rows are ranked per host (a window over the due range)
-        in one CTE, less the unexpired leases each host already has, and the chosen ids are
-        locked `FOR UPDATE SKIP LOCKED` in the next (a row skipped there only lowers the
-        count). Capped claims take a transaction-level advisory lock first, so that two
+        With a per-host cap the due rows are ranked per host less the unexpired leases each
+        host already has, and the chosen ids locked, in the CTEs of `capped_choice`. Capped
+        claims take a transaction-level advisory lock first, so that two
         daemons' claims, each counting the other's leases, cannot together exceed the cap;
         it is held only for the claim's one statement."""
         at, until = utc(now), lease_until(utc(now), lease_seconds)
@@ -91,23 +105,7 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
                 )"""  # noqa: S608
             params = (at, at, limit)
         else:
-            chosen = f"""
-                ranked AS MATERIALIZED (
-                    SELECT id, host, next_check_at, row_number() OVER (
-                        PARTITION BY host ORDER BY next_check_at, id) AS rank
-                    FROM articles WHERE {due}
-                ), held AS MATERIALIZED (
-                    SELECT host, count(*) AS n FROM articles
-                    WHERE lease_owner IS NOT NULL AND lease_expires_at > %s GROUP BY host
-                ), picked AS MATERIALIZED (
-                    SELECT ranked.id FROM ranked LEFT JOIN held ON held.host = ranked.host
-                    WHERE ranked.rank + coalesce(held.n, 0) <= %s
-                    ORDER BY ranked.next_check_at, ranked.id LIMIT %s
-                ), chosen AS MATERIALIZED (
-                    SELECT a.id FROM articles a JOIN picked ON picked.id = a.id
-                    WHERE {due}
-                    FOR UPDATE OF a SKIP LOCKED
-                )"""  # noqa: S608
+            chosen = capped_choice("articles", "id", "next_check_at", due)
             params = (at, at, at, per_host, limit, at, at)
         query = f"""
             WITH {chosen}, taken AS (

@@ -23,9 +23,36 @@ from crawler.store.postgres_tx import PostgresWrites
 from crawler.store.shared_leases import SharedLeases
 from crawler.store.shared_leases import lease_expiry as lease_until
 
-__all__ = ["FREE", "PostgresLeases", "lease_until"]
+__all__ = ["FREE", "PostgresLeases", "capped_choice", "lease_until"]
 
 FREE = POSTGRES.sql(shared_leases.FREE)
+
+
+def capped_choice(table: str, key: str, due_at: str, due: str) -> str:
+    """The CTEs of a claim capped per host, ending in `chosen` (the keys to lease): the rows
+    of `table` that `due` selects are ranked per host (a window over the due range, earliest
+    `due_at` first, ties by `key`), the unexpired leases each host already has, whoever
+    holds them, are added to the rank, and the rows picked are locked `FOR UPDATE SKIP
+    LOCKED` (PostgreSQL cannot lock in a query with a window function; a row skipped there
+    only lowers the count). Parameters: those of `due`, the time of the claim, the cap, the
+    limit, those of `due` again."""
+    return f"""
+        ranked AS MATERIALIZED (
+            SELECT {key}, host, {due_at}, row_number() OVER (
+                PARTITION BY host ORDER BY {due_at}, {key}) AS rank
+            FROM {table} WHERE {due}
+        ), held AS MATERIALIZED (
+            SELECT host, count(*) AS n FROM {table}
+            WHERE lease_owner IS NOT NULL AND lease_expires_at > %s GROUP BY host
+        ), picked AS MATERIALIZED (
+            SELECT ranked.{key} FROM ranked LEFT JOIN held ON held.host = ranked.host
+            WHERE ranked.rank + coalesce(held.n, 0) <= %s
+            ORDER BY ranked.{due_at}, ranked.{key} LIMIT %s
+        ), chosen AS MATERIALIZED (
+            SELECT t.{key} FROM {table} t JOIN picked ON picked.{key} = t.{key}
+            WHERE {due}
+            FOR UPDATE OF t SKIP LOCKED
+        )"""  # noqa: S608
 
 
 class PostgresLeases(PostgresWrites, SharedLeases):

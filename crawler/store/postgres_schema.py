@@ -276,7 +276,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN entry_feed_url text;
     """,
-    # 14: the gap a feed asked for (see the SQLite migration 14).
+    # 14: `feeds.host`, the authority of the feed's URL (see the SQLite migration 14): stored
+    # rows get what follows "://" up to the first "/", "?" or "#", lower-cased.
+    """
+    ALTER TABLE feeds ADD COLUMN host text NOT NULL DEFAULT '';
+    UPDATE feeds SET host = lower(coalesce(substring(url from '://([^/?#]*)'), ''));
+    CREATE INDEX feeds_leased ON feeds (host, lease_expires_at) WHERE lease_owner IS NOT NULL;
+    """,
+    # 15: the gap a feed asked for (see the SQLite migration 15).
     """
     ALTER TABLE feeds ADD COLUMN ttl_seconds double precision;
     """,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.models import FeedState
+from crawler.store.base import url_host
 from crawler.store.errors import LeaseLostError
 from crawler.store.transaction import SharedWrites, Transaction
 
@@ -19,8 +20,8 @@ _FEED_STATUSES = ("ok", "not_modified", "error")
 
 _FEED_INSERT = """
     INSERT INTO feeds (url, etag, last_modified, last_polled_at, last_status, last_error,
-                       consecutive_errors, next_poll_at, last_entries, ttl_seconds)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       consecutive_errors, next_poll_at, last_entries, ttl_seconds, host)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # An error keeps the validators of the last good answer, for the next conditional GET.
 _FEED_ERROR = _FEED_INSERT + """
@@ -86,6 +87,7 @@ class SharedFeeds(SharedWrites):
             feed_url, None if failed else etag, None if failed else last_modified,
             dialect.write_time(polled_at), status, error, 1 if failed else 0,
             dialect.write_time_opt(next_poll_at), entries, None if failed else ttl_seconds,
+            url_host(feed_url),
         )
         sql = _FEED_ERROR if failed else _FEED_OK
 
@@ -122,9 +124,10 @@ class SharedFeeds(SharedWrites):
     async def sync_feeds(self, first_polls: Mapping[str, datetime],
                          due_by: Mapping[str, datetime] | None = None) -> None:
         """See `Store.sync_feeds`. The URLs go in sorted, so two daemons syncing at once take
-        the rows' locks in one order (PostgreSQL)."""
+        the rows' locks in one order (PostgreSQL). Each feed's host is written from its URL
+        (`url_host`), over what a migration derived in SQL."""
         write_time = self._dialect.write_time
-        rows = [(url, write_time(first_polls[url])) for url in sorted(first_polls)]
+        rows = [(url, write_time(first_polls[url]), url_host(url)) for url in sorted(first_polls)]
         sooner = [(write_time(at), url, write_time(at))
                   for url, at in sorted((due_by or {}).items()) if url in first_polls]
         true, false = self._dialect.true, self._dialect.false
@@ -133,8 +136,10 @@ class SharedFeeds(SharedWrites):
             await tx.run(f"UPDATE feeds SET configured = {false} WHERE configured = {true}")  # noqa: S608
             if rows:
                 await tx.run_many(
-                    f"""INSERT INTO feeds (url, configured, next_poll_at) VALUES (?, {true}, ?)
+                    f"""INSERT INTO feeds (url, configured, next_poll_at, host)
+                        VALUES (?, {true}, ?, ?)
                         ON CONFLICT (url) DO UPDATE SET configured = {true},
+                            host = excluded.host,
                             next_poll_at = COALESCE(feeds.next_poll_at,
                                                     excluded.next_poll_at)""",  # noqa: S608
                     rows,

@@ -18,7 +18,14 @@ from crawler.store.shared_checks import SharedChecks
 from crawler.store.shared_feeds import SharedFeeds
 from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_entries import SQLiteEntries
-from crawler.store.sqlite_leases import FREE, lease_until, placeholders, take
+from crawler.store.sqlite_leases import (
+    FREE,
+    capped_choice,
+    claim_chosen,
+    lease_until,
+    placeholders,
+    take,
+)
 from crawler.store.sqlite_page_cache import SQLitePageCache
 from crawler.store.sqlite_queries import SQLiteReads
 from crawler.store.sqlite_retarget import RetargetStore
@@ -35,29 +42,29 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
 
     # --- feeds (the rest: `shared_feeds`) ----------------------------------------------------
     async def claim_due_feeds(
-        self, owner: str, now: datetime, *, limit: int, lease_seconds: float
+        self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+        per_host: int | None = None,
     ) -> list[FeedState]:
-        """See `Store.claim_due_feeds`."""
+        """See `Store.claim_due_feeds`; the per-host cap as for articles (`capped_choice`,
+        over `feeds_leased`). The feeds are chosen on the reader first, so that while none
+        can be claimed (nothing due, or every due feed's host at its cap) no write
+        transaction is taken: claims come every second."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
-        if not await self._read(
-                f"SELECT 1 FROM feeds WHERE configured = 1 AND next_poll_at <= ? AND {FREE}"  # noqa: S608
-                " LIMIT 1", (at, at)):
-            return []  # nothing due: no write transaction (claims come every second)
+        due = f"configured = 1 AND next_poll_at <= ? AND {FREE}"
+        if per_host is None:
+            choose = (f"SELECT url FROM feeds WHERE {due}"  # noqa: S608
+                      " ORDER BY next_poll_at, url LIMIT ?")
+            params: tuple[object, ...] = (at, at, limit)
+        else:
+            choose = capped_choice("feeds", "url", "next_poll_at", due)
+            params = (at, at, at, per_host, limit)
+        if not await self._read(choose, params):
+            return []
 
         async def tx(conn: aiosqlite.Connection) -> list[FeedState]:
-            urls = [r[0] for r in await conn.execute_fetchall(
-                "SELECT url FROM feeds WHERE configured = 1 AND next_poll_at <= ?"  # noqa: S608
-                f" AND {FREE} ORDER BY next_poll_at, url LIMIT ?",
-                (at, at, limit),
-            )]
-            if not urls:
-                return []
-            await take(conn, "feed", urls, owner, until)
-            rows = await conn.execute_fetchall(
-                f"SELECT * FROM feeds WHERE url IN ({placeholders(len(urls))})"  # noqa: S608
-                " ORDER BY next_poll_at, url",
-                urls,
-            )
+            rows = await claim_chosen(
+                conn, "feed", choose, params, owner, until,
+                "SELECT * FROM feeds WHERE url IN ({keys}) ORDER BY next_poll_at, url")
             return [ROWS.feed_state(r) for r in rows]
 
         return await self._write(tx)
@@ -68,8 +75,8 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
         per_host: int | None = None,
     ) -> list[Article]:
         """See `Store.claim_due_articles`. The per-host cap ranks the due rows of each host
-        (a window over the due range of `articles_due`) and subtracts the leases its host
-        already has (`articles_leased`); without a cap it is a plain range scan."""
+        (`capped_choice`: a window over the due range of `articles_due`) and adds the leases
+        its host already has (`articles_leased`); without a cap it is a plain range scan."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
         due = f"next_check_at IS NOT NULL AND next_check_at <= ? AND {FREE}"
         if per_host is None:
@@ -77,18 +84,7 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
                       " ORDER BY next_check_at, id LIMIT ?")
             params: tuple[object, ...] = (at, at, limit)
         else:
-            choose = f"""
-                WITH due AS (
-                    SELECT id, host, next_check_at, row_number() OVER (
-                        PARTITION BY host ORDER BY next_check_at, id) AS rank
-                    FROM articles WHERE {due}
-                ), held AS (
-                    SELECT host, count(*) AS n FROM articles
-                    WHERE lease_owner IS NOT NULL AND lease_expires_at > ? GROUP BY host
-                )
-                SELECT due.id FROM due LEFT JOIN held ON held.host = due.host
-                WHERE due.rank + coalesce(held.n, 0) <= ?
-                ORDER BY due.next_check_at, due.id LIMIT ?"""  # noqa: S608
+            choose = capped_choice("articles", "id", "next_check_at", due)
             params = (at, at, at, per_host, limit)
         if not await self._read(f"SELECT 1 FROM articles WHERE {due} LIMIT 1", (at, at)):  # noqa: S608
             return []  # nothing due: no write transaction (claims come every second)

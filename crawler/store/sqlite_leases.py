@@ -26,6 +26,7 @@ from crawler.store.sqlite_tx import SQLiteWrites
 __all__ = [
     "FREE",
     "LeaseStore",
+    "capped_choice",
     "claim_chosen",
     "lease_until",
     "placeholders",
@@ -42,6 +43,25 @@ def lease_until(now: datetime, lease_seconds: float) -> str:
 
 def placeholders(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def capped_choice(table: str, key: str, due_at: str, due: str) -> str:
+    """The keys of the rows of `table` that `due` selects, earliest `due_at` first (ties by
+    `key`), capped per host: each host's due rows are ranked (a window over the due range)
+    and the unexpired leases the host already has, whoever holds them, are added to the
+    rank. Parameters: those of `due`, then the time of the claim, the cap and the limit."""
+    return f"""
+        WITH due AS (
+            SELECT {key}, host, {due_at}, row_number() OVER (
+                PARTITION BY host ORDER BY {due_at}, {key}) AS rank
+            FROM {table} WHERE {due}
+        ), held AS (
+            SELECT host, count(*) AS n FROM {table}
+            WHERE lease_owner IS NOT NULL AND lease_expires_at > ? GROUP BY host
+        )
+        SELECT due.{key} FROM due LEFT JOIN held ON held.host = due.host
+        WHERE due.rank + coalesce(held.n, 0) <= ?
+        ORDER BY due.{due_at}, due.{key} LIMIT ?"""  # noqa: S608
 
 
 async def take(conn: aiosqlite.Connection, kind: LeaseKind, keys: Sequence[LeaseKey],

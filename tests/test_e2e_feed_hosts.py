@@ -1,0 +1,133 @@
+"""End to end through `crawler run`: the feeds of one slow site (forty sections of a newspaper
+whose feed requests the server holds) take no more poll slots than the fetcher lets requests
+run on that host, so another site's feed is polled while they wait, and the slow site's other
+feeds are polled once its held polls end."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
+
+from crawler.store.sqlite import SQLiteStore
+from crawler.testing import news_site
+from crawler.testing.crawler_process import write_config
+from crawler.testing.news_site import LEAD, NewsSite
+from tests.e2e_support import running_daemon, stop_daemon
+
+SLOW_FEEDS = 40
+PER_HOST = 2
+
+
+class HeldFeedsSite(NewsSite):
+    """A news site on a host of its own (127.0.0.2: the fetcher's politeness counts per host
+    name) whose feed requests wait for `gate`: a host that answers slowly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.feed_requests = 0
+        """Feed requests that reached the server, held or answered."""
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.2:{self.port}"
+
+    async def start(self) -> HeldFeedsSite:
+        self.server = TestServer(self.app(), host="127.0.0.2", port=0)
+        await self.server.start_server()
+        return self
+
+    def app(self) -> web.Application:
+        app = super().app()
+
+        @web.middleware
+        async def held(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path == "/rss.xml":
+                self.feed_requests += 1
+                await self.gate.wait()
+            return await handler(request)
+
+        app.middlewares.append(held)
+        return app
+
+
+def feeds_where(db_path: Path, prefix: str, condition: str) -> int:
+    """Feeds whose URL starts with `prefix` and that meet `condition`, read under the
+    daemon."""
+    with closing(sqlite3.connect(db_path)) as db:
+        [(count,)] = db.execute(
+            f"SELECT count(*) FROM feeds WHERE url LIKE ? AND {condition}",
+            (prefix + "%",)).fetchall()
+    return int(count)
+
+
+def polled(db_path: Path, prefix: str) -> int:
+    """Feeds whose URL starts with `prefix` that have a poll recorded."""
+    return feeds_where(db_path, prefix, "last_status = 'ok'")
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_slow_sites_feeds_leave_poll_slots_to_the_others(
+        tmp_path: Path, site: NewsSite) -> None:
+    slow = await HeldFeedsSite().start()
+    try:
+        slow.add("slow", "Slow story", LEAD, news_site.PARAS[:1])
+        site.add("fast", "Fast story", LEAD, news_site.PARAS[:1])
+        slow_feeds = [slow.url(f"/rss.xml?part={n}") for n in range(SLOW_FEEDS)]
+        fast_feed = site.url("/rss.xml")
+        config = write_config(tmp_path, [*slow_feeds, fast_feed], intervals='["1h"]')
+        # The held requests never time out here, and two at a time may run on a host.
+        config.write_text(config.read_text().replace(
+            "per_host_concurrency = 4", f"per_host_concurrency = {PER_HOST}").replace(
+            'timeout = "5s"', 'timeout = "60s"'))
+        # Every slow feed falls due before the other site's: claimed earliest due first and
+        # uncapped, they would take every poll slot the daemon has (more than it has), and
+        # the other site's poll would wait for the slow site to answer.
+        db_path = tmp_path / "crawler.db"
+        now = datetime.now(UTC)
+        store = SQLiteStore(db_path)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.sync_feeds({
+                **{url: now - timedelta(minutes=10, seconds=-n)
+                   for n, url in enumerate(slow_feeds)},
+                fast_feed: now - timedelta(minutes=1)})
+        finally:
+            await store.close()
+
+        async with running_daemon(config, tmp_path) as daemon:
+            await wait_for(lambda: polled(db_path, site.base) == 1)
+            # The other site's poll (its feed and its new article) is recorded while the
+            # slow site holds the requests of two of its polls and none of them has ended.
+            await wait_for(lambda: slow.in_flight == PER_HOST)
+            assert slow.feed_requests == PER_HOST
+            # Claimed: only those two of its forty (the others do not wait in the fetcher).
+            assert feeds_where(db_path, slow.base, "lease_owner IS NOT NULL") == PER_HOST
+            assert polled(db_path, slow.base) == 0
+            assert "/news/fast.html" in site.requests
+            # The slow site answers: its feeds left out are polled as its polls end, two at
+            # a time.
+            slow.gate.set()
+            await wait_for(lambda: polled(db_path, slow.base) >= 3 * PER_HOST)
+            assert slow.most_in_flight <= PER_HOST
+            assert await stop_daemon(daemon) == 0
+    finally:
+        slow.gate.set()
+        await slow.close()
