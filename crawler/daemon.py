@@ -32,6 +32,7 @@ from crawler.clockstep import ClockWatch
 from crawler.config import ConfigError, Settings, load_config
 from crawler.events import notify_endpoint_key
 from crawler.logging_setup import configure_logging, reopen_log_files
+from crawler.schedule import polls_due_under
 from crawler.sdnotify import watchdog_interval, watchdog_loop
 from crawler.store import Maintenance, maintenance_of
 
@@ -104,7 +105,8 @@ class Daemon:
         async with runtime.feed_leases.renewing(), runtime.article_leases.renewing():
             settings = runtime.settings
             self._warn_short_intervals(settings)
-            await runtime.store.sync_feeds(self._first_polls(settings, runtime.clock()))
+            await runtime.store.sync_feeds(self._first_polls(settings, runtime.clock()),
+                                           due_by=await self._polls_due(settings))
             deliverer_task = asyncio.create_task(
                 runtime.deliverer.run(self.stop_event, runtime.delivery_wake), name="deliverer"
             )
@@ -232,13 +234,10 @@ class Daemon:
                     0, min(FIRST_POLL_SPREAD, f.interval)))
                 for f in settings.feeds}
 
-    @staticmethod
-    def _sooner_polls(old: Settings, new: Settings, now: datetime) -> dict[str, datetime]:
-        """Feeds whose interval a reload shortened: due within the new interval, rather than
-        at the end of the old one (which may be hours away)."""
-        before = {f.url: f.interval for f in old.feeds}
-        return {f.url: now + timedelta(seconds=f.interval) for f in new.feeds
-                if f.interval < before.get(f.url, f.interval)}
+    async def _polls_due(self, settings: Settings) -> dict[str, datetime]:
+        """When `settings` has each known feed polled next (`schedule.polls_due_under`): a
+        config edited while the daemon ran or was stopped shortens what it shortened."""
+        return polls_due_under(settings.feeds, await self.runtime.store.list_feed_states())
 
     def _spawn(self, name: str, work: Awaitable[Any]) -> None:
         """Run one claimed unit as its own task, drained on stop like the jobs' work."""
@@ -344,11 +343,11 @@ class Daemon:
         configure_logging(new.logging, stream=self._log_stream)  # OSError: a log file
         try:
             # Removed feeds are no longer claimed (a poll in flight finishes); added ones are
-            # due soon; the others keep their next poll, backoff included, unless their
-            # interval was shortened.
+            # due soon; the others keep their next poll, backoff and ttl included, unless the
+            # new config gives a sooner one.
             now = self.runtime.clock()
             await self.runtime.store.sync_feeds(self._first_polls(new, now),
-                                                due_by=self._sooner_polls(old, new, now))
+                                                due_by=await self._polls_due(new))
         except BaseException:
             configure_logging(old.logging, stream=self._log_stream)
             raise

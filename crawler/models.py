@@ -190,6 +190,9 @@ class FeedState:
     next_poll_at: datetime | None
     entries: int | None = None
     """Entries in the last feed that parsed."""
+    ttl_seconds: float | None = None
+    """The longest gap between polls the feed or its server asked for (RSS `<ttl>`,
+    Cache-Control max-age) as of its last answer that was not an error; None: neither."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,11 +112,15 @@ class Pipeline:
         except FetchError as exc:
             return await self.feed_failed(feed, str(exc), errors, lease_owner=lease_owner)
         if response.status == 304:
+            # A 304 refreshes the answer it stands for: the gap that answer asked for holds
+            # (RFC 9111, 4.3.4), unless this one asks for a longer one.
+            asked = _asked_gap(state.ttl_seconds if state else None, response)
             await self._store.record_feed_poll(
                 feed.url, polled_at=now, status="not_modified", error=None,
                 etag=response.etag or (state.etag if state else None),
                 last_modified=response.last_modified or (state.last_modified if state else None),
-                next_poll_at=self._next_poll(feed, now, response), lease_owner=lease_owner,
+                next_poll_at=self._next_poll(feed, now, asked), lease_owner=lease_owner,
+                ttl_seconds=asked,
             )
             self._metrics.feed_polled("not_modified")
             log.info("feed_polled", status="not_modified", http_status=304, entries=0,
@@ -140,11 +144,12 @@ class Pipeline:
         if failed:
             etag = state.etag if state else None
             last_modified = state.last_modified if state else None
+        asked = _asked_gap(parsed.ttl_seconds, response)
         await self._store.record_feed_poll(
             feed.url, polled_at=now, status="ok", error=None,
             etag=etag, last_modified=last_modified,
-            next_poll_at=self._next_poll(feed, now, response, parsed.ttl_seconds),
-            entries=len(parsed.entries), lease_owner=lease_owner,
+            next_poll_at=self._next_poll(feed, now, asked),
+            entries=len(parsed.entries), lease_owner=lease_owner, ttl_seconds=asked,
         )
         self._metrics.feed_polled("ok")
         log.info("feed_polled", status="ok", http_status=200, entries=len(parsed.entries),
@@ -152,13 +157,10 @@ class Pipeline:
         return PollOutcome(feed.url, ok=failed == 0, status="ok", entries=len(parsed.entries),
                            new_articles=new, failed_pages=failed)
 
-    def _next_poll(self, feed: FeedSettings, polled_at: datetime, response: Response,
-                   ttl_seconds: float | None = None) -> datetime:
-        ttl = None
-        if feed.respect_ttl:
-            ttl = max(ttl_seconds or 0.0, _max_age(response.headers.get("cache-control"))) or None
+    @staticmethod
+    def _next_poll(feed: FeedSettings, polled_at: datetime, asked: float | None) -> datetime:
         return next_feed_poll(polled_at, feed.interval, consecutive_errors=0,
-                              ttl_seconds=ttl)
+                              ttl_seconds=asked if feed.respect_ttl else None)
 
     async def feed_failed(self, feed: FeedSettings, error: str, errors: int, *,
                           lease_owner: str | None = None) -> PollOutcome:
@@ -231,6 +233,13 @@ class Pipeline:
     def _over_budget(self, reason: str) -> None:
         self._metrics.page_fetched("over_budget")
         log.warning("extraction_over_budget", error=reason)
+
+
+def _asked_gap(ttl_seconds: float | None, response: Response) -> float | None:
+    """The longest gap between polls the feed (`ttl_seconds`: its <ttl>, or what an earlier
+    answer asked for) or this answer's Cache-Control max-age asks for; None when neither
+    does. Kept whether or not `respect_ttl` is on, so that turning it on needs no poll."""
+    return max(ttl_seconds or 0.0, _max_age(response.headers.get("cache-control"))) or None
 
 
 def _max_age(cache_control: str | None) -> float:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from crawler.config import RecheckSettings
+from crawler.config import FeedSettings, RecheckSettings
+from crawler.models import FeedState
 
 # A failing feed is retried less and less often, up to this, so a dead site is not hammered.
 MAX_FEED_BACKOFF = 86400.0
@@ -35,3 +37,24 @@ def next_feed_poll(now: datetime, interval: float, *, consecutive_errors: int,
     if consecutive_errors > 0:
         gap = min(interval * 2 ** min(consecutive_errors, 16), max(MAX_FEED_BACKOFF, interval))
     return now + timedelta(seconds=gap)
+
+
+def polls_due_under(feeds: Iterable[FeedSettings],
+                    states: Iterable[FeedState]) -> dict[str, datetime]:
+    """For each configured feed polled before, when the config in force has it polled next,
+    counted from its last poll: its interval, the gap it asked for (`FeedState.ttl_seconds`,
+    while `respect_ttl` is on) and its backoff, as the poll itself schedules it. A config
+    that shortened an interval (or turned `respect_ttl` off) makes this sooner than the
+    stored due time, which was counted with the old one; the same config gives the same
+    time, so it is safe to apply at every start and reload (`Store.sync_feeds`' `due_by`
+    only ever moves a due time sooner)."""
+    by_url = {feed.url: feed for feed in feeds}
+    due: dict[str, datetime] = {}
+    for state in states:
+        feed = by_url.get(state.feed_url)
+        if feed is None or state.last_polled_at is None:
+            continue
+        due[feed.url] = next_feed_poll(
+            state.last_polled_at, feed.interval, consecutive_errors=state.consecutive_errors,
+            ttl_seconds=state.ttl_seconds if feed.respect_ttl else None)
+    return due

@@ -256,6 +256,12 @@ async def test_feed_ttl_and_max_age_slow_polling(
         assert await poll_due(app) == []
         clock.advance(0.5)
         assert len(await poll_due(app)) == 1
+        # Unchanged, the feed is answered 304 without a <ttl> or a Cache-Control of its own:
+        # the gap the full answer asked for still holds.
+        state = await app.store.get_feed_state(settings.feeds[0].url)
+        assert state is not None and state.last_status == "not_modified"
+        assert state.next_poll_at is not None
+        assert (state.next_poll_at - clock.now).total_seconds() == gap
 
 
 async def test_a_page_that_comes_back_can_be_deleted_again(

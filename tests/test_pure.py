@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.config import RecheckSettings
+from crawler.config import FeedSettings, RecheckSettings
 from crawler.identity import article_identity
-from crawler.models import Version
-from crawler.schedule import next_feed_poll, next_recheck
+from crawler.models import FeedState, Version
+from crawler.schedule import next_feed_poll, next_recheck, polls_due_under
 from crawler.textnorm import content_hash, make_content, normalize_text
 from crawler.units import format_duration, parse_duration, parse_size
 from crawler.urls import is_http_url, normalize_url
@@ -104,6 +104,32 @@ def test_feed_backoff_and_ttl() -> None:
     assert next_feed_poll(t0, 600, consecutive_errors=0, ttl_seconds=10**6) == t0 + timedelta(hours=6)
     assert next_feed_poll(t0, 600, consecutive_errors=3) == t0 + timedelta(minutes=80)
     assert next_feed_poll(t0, 600, consecutive_errors=40) == t0 + timedelta(days=1)
+
+
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("polled", "errors", "ttl", "respect", "due_after"), [
+    (True, 0, None, True, 600.0),       # the interval in force
+    (True, 0, 3600.0, True, 3600.0),    # the gap the feed asked for holds
+    (True, 0, 3600.0, False, 600.0),    # ... unless respect_ttl is off
+    (True, 0, 300.0, True, 600.0),      # a shorter ttl never shortens the interval
+    (True, 3, None, True, 4800.0),      # the backoff, counted with the interval in force
+    (False, 0, None, True, None),       # never polled: its first poll stays as synced
+])
+def test_polls_due_under_the_config_in_force(polled: bool, errors: int, ttl: float | None,
+                                             respect: bool, due_after: float | None) -> None:
+    feed = FeedSettings.model_validate({"url": "https://e.org/rss", "interval": "10m",
+                                         "respect_ttl": respect})
+    state = FeedState(feed_url=feed.url, etag=None, last_modified=None,
+                      last_polled_at=_T0 if polled else None, last_status="ok",
+                      last_error=None, consecutive_errors=errors,
+                      next_poll_at=_T0 + timedelta(hours=6), ttl_seconds=ttl)
+    unknown = FeedState(feed_url="https://gone.org/rss", etag=None, last_modified=None,
+                        last_polled_at=_T0, last_status="ok", last_error=None,
+                        consecutive_errors=0, next_poll_at=_T0)
+    due = polls_due_under([feed], [state, unknown])
+    assert due == ({} if due_after is None else {feed.url: _T0 + timedelta(seconds=due_after)})
 
 
 def _versions(*spec: tuple[str, float]) -> list[Version]:

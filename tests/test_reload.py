@@ -12,12 +12,14 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import structlog
 from aiohttp import web
 
+from crawler.models import FeedState
 from crawler.testing import news_site
 from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, NewsSite
@@ -226,6 +228,81 @@ async def test_a_reload_names_what_needs_a_restart_and_puts_a_shorter_interval_i
             assert runtime.settings.feeds[0].interval == 600
             clock.advance(600)
             assert [s.feed_url for s in await runtime.due.claim_feeds()] == [feed]
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+
+
+async def test_a_reload_that_shortens_an_interval_keeps_the_gap_the_feed_asked_for(
+        tmp_path: Path, site: NewsSite) -> None:
+    """A feed whose <ttl> asks for an hour, polled every 2 hours: the interval shortened to
+    10 minutes makes it due an hour after its last poll, not 10 minutes after the reload."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import FakeClock
+
+    site.feed_ttl_minutes = 60
+    feed = site.url("/rss.xml")
+    path = write_config(tmp_path, [feed])
+    path.write_text(path.read_text().replace('interval = "1s"', 'interval = "2h"'))
+    clock = FakeClock()
+    try:
+        async with App(load_config(path), clock=clock) as runtime:
+            daemon = Daemon(runtime, path)
+            await runtime.store.sync_feeds({feed: clock.now})
+            [state] = await runtime.due.claim_feeds()
+            assert (await runtime.due.poll(state)) is not None
+            polled = clock.now
+            path.write_text(path.read_text().replace('interval = "2h"', 'interval = "10m"'))
+            assert await daemon.reload() is True
+            after = await runtime.store.get_feed_state(feed)
+            assert after is not None and after.next_poll_at == polled + timedelta(hours=1)
+            clock.advance(600)
+            assert await runtime.due.claim_feeds() == []
+    finally:
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+
+
+async def test_a_restart_puts_an_interval_shortened_while_stopped_in_force(
+        tmp_path: Path, site: NewsSite) -> None:
+    """The config edited while the daemon was stopped (then `systemctl restart`): a feed
+    polled under a 6-hour interval, now 10 minutes, is due 10 minutes after its last poll."""
+    from crawler.app import App
+    from crawler.config import load_config
+    from crawler.daemon import Daemon
+    from tests.conftest import FakeClock
+
+    feed = site.url("/rss.xml")
+    path = write_config(tmp_path, [feed])
+    path.write_text(path.read_text().replace('interval = "1s"', 'interval = "6h"'))
+    clock = FakeClock()
+    async with App(load_config(path), clock=clock) as runtime:
+        await runtime.store.sync_feeds({feed: clock.now})
+        [state] = await runtime.due.claim_feeds()
+        assert (await runtime.due.poll(state)) is not None
+    polled = clock.now
+    path.write_text(path.read_text().replace('interval = "6h"', 'interval = "10m"'))
+    try:
+        async with App(load_config(path), clock=clock) as runtime:
+            daemon = Daemon(runtime, path)
+            running = asyncio.create_task(daemon.run())
+            due_soon = polled + timedelta(minutes=10)
+            states: list[FeedState | None] = []
+
+            def synced() -> bool:
+                return bool(states) and states[-1] is not None and (
+                    states[-1].next_poll_at == due_soon)
+
+            async def look() -> None:
+                while not synced():
+                    states.append(await runtime.store.get_feed_state(feed))
+                    await asyncio.sleep(0.02)
+
+            await asyncio.wait_for(look(), timeout=20)
+            daemon.request_stop()
+            assert await running == 0
     finally:
         logging.getLogger().handlers.clear()
         structlog.reset_defaults()

@@ -196,6 +196,33 @@ async def test_feed_state_round_trip_and_error_counting(store: Store) -> None:
                                      last_modified=None, next_poll_at=None)
 
 
+async def test_the_gap_a_feed_asked_for_is_kept_until_an_answer_replaces_it(
+        store: Store) -> None:
+    """`ttl_seconds` as the poll gives it on an answer, kept through errors, with or without a
+    lease; a feed that never asked for one has none."""
+    url = "https://news.example/rss"
+    await store.record_feed_poll(url, polled_at=T0, status="ok", error=None, etag=None,
+                                 last_modified=None, next_poll_at=T0, ttl_seconds=1800.0)
+    state = await store.get_feed_state(url)
+    assert state is not None and state.ttl_seconds == 1800.0
+    await store.record_feed_poll(url, polled_at=T0, status="error", error="timeout",
+                                 etag=None, last_modified=None, next_poll_at=T0)
+    state = await store.get_feed_state(url)
+    assert state is not None and state.ttl_seconds == 1800.0
+    await store.sync_feeds({url: T0})
+    [claimed] = await store.claim_due_feeds("a:1:x", T0, limit=1, lease_seconds=60)
+    assert claimed.feed_url == url
+    await store.record_feed_poll(url, polled_at=T0, status="not_modified", error=None,
+                                 etag=None, last_modified=None, next_poll_at=T0,
+                                 lease_owner="a:1:x", ttl_seconds=7200.0)
+    state = await store.get_feed_state(url)
+    assert state is not None and state.ttl_seconds == 7200.0
+    await store.record_feed_poll(url, polled_at=T0, status="ok", error=None, etag=None,
+                                 last_modified=None, next_poll_at=T0)
+    state = await store.get_feed_state(url)
+    assert state is not None and state.ttl_seconds is None
+
+
 # --- articles ----------------------------------------------------------------------------------
 
 async def test_create_article_writes_aliases_version_event_deliveries(store: Store) -> None:

@@ -162,6 +162,7 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         next_poll_at: datetime | None,
         entries: int | None = None,
         lease_owner: str | None = None,
+        ttl_seconds: float | None = None,
     ) -> None:
         """Store a poll's outcome. `status` is "ok", "not_modified" or "error"; an error
         increments `consecutive_errors` and keeps the previous etag/last_modified, any other
@@ -169,7 +170,8 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         was parsed (None keeps the last count). `lease_owner`: the poll completes a claim
         (see the module docstring: written only while the owner holds the feed's lease,
         which is cleared; else `LeaseLostError` and nothing written). Without it the feed's
-        row is created if missing (as a configured feed)."""
+        row is created if missing (as a configured feed). `ttl_seconds` (the gap the feed
+        asked for, `FeedState.ttl_seconds`) replaces the stored one unless the poll failed."""
 
     async def list_feed_states(self) -> list[FeedState]:
         """Every feed known to the store (polled, or configured by `sync_feeds`), by URL."""

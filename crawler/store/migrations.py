@@ -271,6 +271,11 @@ MIGRATIONS: tuple[str, ...] = (
         instr(host || '/', '/'), instr(host || '?', '?'), instr(host || '#', '#')) - 1));
     CREATE INDEX feeds_leased ON feeds (host, lease_expires_at) WHERE lease_owner IS NOT NULL;
     """,
+    # 15: the gap a feed asked for (its <ttl>, its server's max-age), kept across 304 answers
+    # and used to reschedule its next poll when the config changes (`FeedState.ttl_seconds`).
+    """
+    ALTER TABLE feeds ADD COLUMN ttl_seconds REAL;
+    """,
 )
 
 

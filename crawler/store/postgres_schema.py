@@ -283,6 +283,10 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE feeds SET host = lower(coalesce(substring(url from '://([^/?#]*)'), ''));
     CREATE INDEX feeds_leased ON feeds (host, lease_expires_at) WHERE lease_owner IS NOT NULL;
     """,
+    # 15: the gap a feed asked for (see the SQLite migration 15).
+    """
+    ALTER TABLE feeds ADD COLUMN ttl_seconds double precision;
+    """,
 )
 
 _VERSION_TABLE = """

@@ -192,6 +192,7 @@ class RowReader:
             consecutive_errors=int(row["consecutive_errors"]),
             next_poll_at=self.time_opt(row["next_poll_at"]),
             entries=row["last_entries"],
+            ttl_seconds=None if row["ttl_seconds"] is None else float(row["ttl_seconds"]),
         )
 
     def delivery(self, row: Row) -> Delivery:

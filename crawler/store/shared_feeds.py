@@ -20,8 +20,8 @@ _FEED_STATUSES = ("ok", "not_modified", "error")
 
 _FEED_INSERT = """
     INSERT INTO feeds (url, etag, last_modified, last_polled_at, last_status, last_error,
-                       consecutive_errors, next_poll_at, last_entries, host)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       consecutive_errors, next_poll_at, last_entries, ttl_seconds, host)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # An error keeps the validators of the last good answer, for the next conditional GET.
 _FEED_ERROR = _FEED_INSERT + """
@@ -41,7 +41,8 @@ _FEED_OK = _FEED_INSERT + """
         last_error = excluded.last_error,
         consecutive_errors = 0,
         next_poll_at = excluded.next_poll_at,
-        last_entries = COALESCE(excluded.last_entries, feeds.last_entries)
+        last_entries = COALESCE(excluded.last_entries, feeds.last_entries),
+        ttl_seconds = excluded.ttl_seconds
 """
 
 
@@ -68,6 +69,7 @@ class SharedFeeds(SharedWrites):
         next_poll_at: datetime | None,
         entries: int | None = None,
         lease_owner: str | None = None,
+        ttl_seconds: float | None = None,
     ) -> None:
         """See `Store.record_feed_poll`. Raises ValueError for an unknown status,
         `LeaseLostError`."""
@@ -77,14 +79,15 @@ class SharedFeeds(SharedWrites):
             await self._complete_feed_poll(
                 feed_url, lease_owner, polled_at=polled_at, status=status, error=error,
                 etag=etag, last_modified=last_modified, next_poll_at=next_poll_at,
-                entries=entries)
+                entries=entries, ttl_seconds=ttl_seconds)
             return
         failed = status == "error"
         dialect = self._dialect
         params = (
             feed_url, None if failed else etag, None if failed else last_modified,
             dialect.write_time(polled_at), status, error, 1 if failed else 0,
-            dialect.write_time_opt(next_poll_at), entries, url_host(feed_url),
+            dialect.write_time_opt(next_poll_at), entries, None if failed else ttl_seconds,
+            url_host(feed_url),
         )
         sql = _FEED_ERROR if failed else _FEED_OK
 
@@ -96,7 +99,7 @@ class SharedFeeds(SharedWrites):
     async def _complete_feed_poll(
         self, feed_url: str, owner: str, *, polled_at: datetime, status: str,
         error: str | None, etag: str | None, last_modified: str | None,
-        next_poll_at: datetime | None, entries: int | None,
+        next_poll_at: datetime | None, entries: int | None, ttl_seconds: float | None,
     ) -> None:
         """`record_feed_poll` of a claimed poll: one UPDATE, only while `owner` holds it."""
         changes: tuple[str, tuple[Any, ...]]
@@ -104,8 +107,8 @@ class SharedFeeds(SharedWrites):
             changes = ("consecutive_errors = consecutive_errors + 1", ())
         else:
             changes = ("etag = ?, last_modified = ?, consecutive_errors = 0,"
-                       " last_entries = COALESCE(?, last_entries)",
-                       (etag, last_modified, entries))
+                       " last_entries = COALESCE(?, last_entries), ttl_seconds = ?",
+                       (etag, last_modified, entries, ttl_seconds))
         sql = (f"UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,"  # noqa: S608
                f" next_poll_at = ?, {changes[0]}, lease_owner = NULL,"
                " lease_expires_at = NULL WHERE url = ? AND lease_owner = ?")
