@@ -19,8 +19,9 @@ class CheckOutcome:
     ok: bool
     result: str
     """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty", "stale" (the
-    article changed since it was read: nothing recorded) or "error"."""
+    "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty", "unreadable"
+    (a first sight refused, its entry without text), "stale" (the article changed since it
+    was read: nothing recorded) or "error"."""
 
 
 def as_seen(article: Article) -> AsSeen | None:
