@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import structlog
@@ -29,6 +30,7 @@ from crawler.fetch import FetchError, Response
 from crawler.log_context import unit, unit_ms
 from crawler.models import Article, Content, FeedEntry, Sighting
 from crawler.recorder import CheckOutcome, Recorder
+from crawler.refusals import Refusals
 from crawler.sightings import Sightings
 from crawler.store import EntryMatch, Store
 from crawler.textnorm import make_content
@@ -99,6 +101,9 @@ def _first_per_page(entries: Sequence[FeedEntry]) -> list[int]:
     return list(firsts.values())
 
 
+# A first sight whose page is refused and whose entry carries no text.
+_NOTHING_TO_READ = CheckOutcome(ok=True, result="unreadable")
+
 # Entries of other feeds remembered as no reason to move their article: a bound on memory.
 _STAYED_MAX = 4096
 
@@ -110,8 +115,10 @@ class EntryFollower:
     def __init__(self, store: Store, recorder: Recorder, sightings: Sightings,
                  offload: Offload, *, fetch_page: PageFetcher, extract: PageExtractor,
                  over_budget: Callable[[str], None],
-                 configured_feeds: Callable[[], Collection[str]]) -> None:
-        """`configured_feeds`: the URLs of the feeds in the config in use."""
+                 configured_feeds: Callable[[], Collection[str]],
+                 clock: Callable[[], datetime], refusals: Refusals) -> None:
+        """`configured_feeds`: the URLs of the feeds in the config in use; `refusals`: the
+        links refused with no text in their entry, and when to ask them again."""
         self._store = store
         self._recorder = recorder
         self._sightings = sightings
@@ -120,6 +127,8 @@ class EntryFollower:
         self._extract = extract
         self._over_budget = over_budget
         self._configured_feeds = configured_feeds
+        self._clock = clock
+        self._refusals = refusals
         # Feed-sourced articles' entries in other feeds that gave no reason to move them (see
         # `_other_feed_entry`), oldest first.
         self._stayed: dict[tuple[int, str], tuple[int, str, str]] = {}
@@ -274,13 +283,25 @@ class EntryFollower:
     async def _read_page(self, entry: FeedEntry) -> PageRead | CheckOutcome | None:
         """The entry's page, extracted, or the outcome of a first sight that ends here. None:
         the page will not be ours to read and the entry carries the article. Only what the
-        sighting needs leaves this frame: the response, and its body, do not."""
+        sighting needs leaves this frame: the response, and its body, do not. A page refused
+        while its entry carries no text has nothing to track: an outcome that is no failure
+        (the feed's validators are kept, an unchanged feed is not read again), and the page
+        is asked again on the re-check schedule only (`crawler.refusals`)."""
+        if not entry.content_html and self._refusals.waiting(entry.link, self._clock()):
+            return _NOTHING_TO_READ
         fetched = await self._fetch_page(entry.link)
         unreadable = (
             (isinstance(fetched, FetchError) and fetched.kind == "robots_disallowed")
             or (isinstance(fetched, Response) and fetched.status in UNREADABLE_STATUSES)
         )
-        if unreadable and entry.content_html:
+        if unreadable and not entry.content_html:
+            refusal = self._refusals.refused(entry.link, self._clock())
+            log.warning("page_unreadable", reason="refused, and its entry carries no text",
+                        http_status=fetched.status if isinstance(fetched, Response) else None,
+                        refusals=refusal.count, retry_at=refusal.retry_at, ms=unit_ms())
+            return _NOTHING_TO_READ
+        self._refusals.readable(entry.link)
+        if unreadable:
             return None
         if isinstance(fetched, FetchError):
             return CheckOutcome(ok=False, result="error")

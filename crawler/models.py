@@ -94,6 +94,17 @@ class PageCache:
 
 
 @dataclass(frozen=True, slots=True)
+class AsSeen:
+    """What a check of an article was decided on: the feed it was compared from and the
+    version it was compared with. A write given it (`as_seen=`) is made only while the
+    article is still so (`crawler.store.base`), else `StaleArticleError` and nothing."""
+
+    tracked_feed: str
+    current_version: int
+    current_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """A tracked article as stored."""
 
@@ -138,6 +149,11 @@ class Article:
     def tracked_feed(self) -> str:
         """The feed whose entries a feed-sourced article is compared with."""
         return self.entry_feed_url or self.feed_url
+
+    @property
+    def as_seen(self) -> AsSeen:
+        """This record's state, as a write decided on it expects to find it."""
+        return AsSeen(self.tracked_feed, self.current_version, self.current_hash)
 
 
 @dataclass(frozen=True, slots=True)

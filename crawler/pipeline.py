@@ -28,6 +28,7 @@ from crawler.models import Article, Content
 from crawler.pages import rules_for
 from crawler.recheck import Rechecks
 from crawler.recorder import CheckOutcome, Recorder
+from crawler.refusals import Refusals
 from crawler.schedule import next_feed_poll
 from crawler.sightings import Sightings
 from crawler.store import Store
@@ -76,7 +77,8 @@ class Pipeline:
             store, self._recorder, sightings,
             self._offload, fetch_page=self._fetch_page, over_budget=self._over_budget,
             extract=lambda page, title: self._extract(page, fallback_title=title),
-            configured_feeds=lambda: self._feed_urls)
+            configured_feeds=lambda: self._feed_urls, clock=clock,
+            refusals=Refusals(lambda: self._settings.recheck))
         self._rechecks = Rechecks(store, self._recorder, settings=lambda: self._settings,
                                   fetch=self._fetch_page, read=self._extract,
                                   offload=self._offload, metrics=self._metrics, clock=clock)

@@ -9,7 +9,6 @@ there, pure) and makes the one store write that records it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ import structlog
 
 from crawler import events
 from crawler.check_history import read_history
+from crawler.check_outcome import CheckOutcome, as_seen, stale
 from crawler.config import Settings
 from crawler.decision import (
     Collapsed,
@@ -42,23 +42,17 @@ from crawler.log_context import unit_ms
 from crawler.metrics import Metrics
 from crawler.models import Article, Content, EventRecord, Sighting
 from crawler.schedule import next_recheck
-from crawler.store import ArticleExistsError, PageCache, Store
+from crawler.store import ArticleExistsError, PageCache, StaleArticleError, Store
 
 log = structlog.get_logger(__name__)
+
+__all__ = ["COLLAPSE_RETRY", "MISSING_RETRY", "CheckOutcome", "Classifier", "Recorder"]
 
 # A collapsed page is looked at again this soon, to tell a glitch from a lasting change.
 COLLAPSE_RETRY = 300.0
 # A page that answered 404/410 is looked at again this soon: a real removal is announced
 # within minutes, a page that lies for one request is never announced.
 MISSING_RETRY = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOutcome:
-    ok: bool
-    result: str
-    """"new", "known", "edited", "flapped", "rebaselined", "unchanged", "restored", "deleted",
-    "settled", "missing", "gone", "moved", "collapsed", "error_page", "empty" or "error"."""
 
 
 # How a check is classified: `classify` itself by default; the daemon's runs it off the loop
@@ -136,15 +130,20 @@ class Recorder:
         there (`content`) the new baseline: a text that differs is stored without an event,
         as a re-baseline (two feeds' cuts of one article differ; the publisher edited
         nothing). An edit made since the last poll of the old feed is folded into it."""
-        if content.content_hash == article.current_hash:
-            await self._store.move_to_feed(article.article_id, feed_url)
-            log.info("feed_moved", article_id=article.article_id, to_feed=feed_url,
-                     from_feed=article.tracked_feed, reason=reason)
-            return CheckOutcome(ok=True, result="known")
-        now = self._clock()
-        rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
-        number = await self._silent_version(article, content, now, self._next_check(article, now),
-                                            rules, announces=True, feed_url=feed_url)
+        try:
+            if content.content_hash == article.current_hash:
+                await self._store.move_to_feed(article.article_id, feed_url,
+                                               as_seen=as_seen(article))
+                log.info("feed_moved", article_id=article.article_id, to_feed=feed_url,
+                         from_feed=article.tracked_feed, reason=reason)
+                return CheckOutcome(ok=True, result="known")
+            now = self._clock()
+            rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
+            number = await self._silent_version(article, content, now,
+                                                self._next_check(article, now), rules,
+                                                announces=True, feed_url=feed_url)
+        except StaleArticleError as refused:
+            return stale(refused)
         self._metrics.rebaselined()
         log.info("rebaselined", article_id=article.article_id, url=article.url, version=number,
                  content_hash=content.content_hash, to_feed=feed_url,
@@ -165,7 +164,10 @@ class Recorder:
         rules = Rules.from_settings(self._settings(), extractor.EXTRACTOR_VERSION)
         history = await read_history(self._store, article, observed, rules, self._clock)
         decision = await self._classify(history, observed, rules, now)
-        return await self._apply(article, decision, rules, now, page)
+        try:
+            return await self._apply(article, decision, rules, now, page)
+        except StaleArticleError as refused:
+            return stale(refused)
 
     async def _apply(self, article: Article, decision: Decision, rules: Rules, now: datetime,
                      page: PageCache | None) -> CheckOutcome:
@@ -179,7 +181,8 @@ class Recorder:
                     **self._options())
                 await self._store.mark_deleted(article.article_id, event=event, checked_at=now,
                                                next_check_at=next_check,
-                                               lease_owner=article.claimed_by)
+                                               lease_owner=article.claimed_by,
+                                               as_seen=as_seen(article))
                 self._stored(event.event_type, version=False)
                 log.info("page_checked", result="deleted", http_status=status,
                          event_id=event.event_id, ms=unit_ms())
@@ -192,7 +195,7 @@ class Recorder:
                            _sooner(next_check, now, MISSING_RETRY, article.source))
                 await self._store.mark_missing(
                     article.article_id, checked_at=now, next_check_at=confirm,
-                    lease_owner=article.claimed_by)
+                    lease_owner=article.claimed_by, as_seen=as_seen(article))
                 log.warning("page_missing", http_status=status, streak=streak,
                             announce_after=rules.delete_checks, ms=unit_ms())
                 return CheckOutcome(ok=True, result="missing")
@@ -216,7 +219,7 @@ class Recorder:
                 await self._store.mark_collapsed(
                     article.article_id, checked_at=now,
                     next_check_at=_sooner(next_check, now, COLLAPSE_RETRY, article.source),
-                    lease_owner=article.claimed_by,
+                    lease_owner=article.claimed_by, as_seen=as_seen(article),
                 )
                 log.warning("extraction_collapsed", previous_chars=previous_chars,
                             current_chars=current_chars, streak=streak,
@@ -247,7 +250,8 @@ class Recorder:
                     created_at=now, **self._options())
                 await self._store.mark_announced(
                     article.article_id, event=event, checked_at=now, next_check_at=next_check,
-                    extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
+                    extractor_version=rules.extractor_version, lease_owner=article.claimed_by,
+                    as_seen=as_seen(article))
                 self._stored(event.event_type, version=False)
                 log.info("page_checked", result="settled", version=article.current_version,
                          previous_version=previous_version, event_id=event.event_id,
@@ -293,7 +297,8 @@ class Recorder:
             number, event = article.current_version, event_for(article.current_version)
             await self._store.mark_restored(
                 article.article_id, event=event, checked_at=now, next_check_at=next_check,
-                extractor_version=rules.extractor_version, lease_owner=article.claimed_by)
+                extractor_version=rules.extractor_version, lease_owner=article.claimed_by,
+                as_seen=as_seen(article))
             self._stored(event.event_type, version=False)
         log.info("page_checked", result="restored", version=number,
                  previous_status=restored.previous_status, event_id=event.event_id,
@@ -307,6 +312,7 @@ class Recorder:
             article.article_id, content=content, event=None, fetched_at=now,
             next_check_at=next_check, extractor_version=rules.extractor_version,
             lease_owner=article.claimed_by, announces=announces, feed_url=feed_url,
+            as_seen=as_seen(article),
         )
         self._metrics.version_stored()
         return number
@@ -325,7 +331,7 @@ class Recorder:
         number = await self._store.add_version(
             article.article_id, content=content, event=event, fetched_at=now,
             next_check_at=next_check, extractor_version=rules.extractor_version,
-            lease_owner=article.claimed_by,
+            lease_owner=article.claimed_by, as_seen=as_seen(article),
         )
         self._stored(built[-1].event_type, version=True)
         return number, built[-1]
@@ -340,7 +346,7 @@ class Recorder:
         await self._store.mark_checked(
             article.article_id, checked_at=now, next_check_at=self._next_check(article, now),
             present=present, extractor_version=extractor_version,
-            lease_owner=article.claimed_by, page=page)
+            lease_owner=article.claimed_by, page=page, as_seen=as_seen(article))
 
     # --- helpers -----------------------------------------------------------------------------
     def _next_check(self, article: Article, now: datetime) -> datetime | None:
@@ -381,3 +387,4 @@ def _sooner(next_check: datetime | None, now: datetime, seconds: float,
     if next_check is None or source != "page":
         return next_check
     return min(now + timedelta(seconds=seconds), next_check)
+

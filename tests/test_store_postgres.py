@@ -13,7 +13,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from crawler.store.base import DatabaseConnectionError, Store
+from crawler.store.base import DatabaseConnectionError, StaleArticleError, Store
 from crawler.store.migrations import MIGRATIONS
 from crawler.store.postgres import PostgresStore
 from crawler.testing.postgres import PgCluster
@@ -173,6 +173,49 @@ async def test_a_cancelled_caller_leaves_its_write_whole(pg_url: str) -> None:
         assert [v.number for v in await store.get_versions(aid)] == [1, 2]
         kinds = sorted(d.event_type for d in await store.due_deliveries(T0, 10))
         assert kinds == ["article.edited", "article.new"]
+    finally:
+        await store.close()
+
+
+async def _waiting_on_a_lock(url: str) -> None:
+    """Until a session of the database waits for a row lock (what the server says, asked
+    again until then: no sleep stands for it)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
+        for _ in range(2000):
+            cur = await watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'")
+            row = await cur.fetchone()
+            if row is not None and row[0]:
+                return
+            await asyncio.sleep(0.005)
+    raise AssertionError("the write never waited for the row lock")
+
+
+async def test_a_check_waiting_behind_a_move_is_refused_once_the_move_commits(
+        pg_url: str) -> None:
+    # Another daemon's poll moves the article in a transaction not yet committed; the check
+    # decided on the article as it was waits for the row, then tests what it expects on the
+    # row as committed: refused, though it read nothing stale before its UPDATE.
+    store = await opened(pg_url)
+    try:
+        aid = await new_article(store)
+        article = await store.find_article_by_url("https://news.example/a/1")
+        assert article is not None
+        async with await psycopg.AsyncConnection.connect(pg_url) as mover:
+            await mover.execute("UPDATE articles SET entry_feed_url = 'https://o.example/f'"
+                                " WHERE id = %s", (aid,))
+            check = asyncio.create_task(store.add_version(
+                aid, content=content("edited"), event=lambda _: event("article.edited"),
+                fetched_at=T0, next_check_at=None, extractor_version=1,
+                as_seen=article.as_seen))
+            await _waiting_on_a_lock(pg_url)
+            assert not check.done()
+            await mover.commit()
+        with pytest.raises(StaleArticleError):
+            await check
+        assert [v.number for v in await store.get_versions(aid)] == [1]
+        assert len(await store.due_deliveries(T0, 10)) == 1  # the article.new's only
     finally:
         await store.close()
 

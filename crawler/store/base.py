@@ -22,6 +22,12 @@ number of daemons can share one database (DESIGN.md, "A claim is a lease"):
   the lease and sets the next due time in the same statement; otherwise nothing at all is
   written and `LeaseLostError` is raised. Without `lease_owner` these writes ignore leases
   and leave them as they are (`crawler once`, feed entries of known articles).
+- A write that records a check takes `as_seen=` (`models.AsSeen`: the feed the article was
+  compared from, its version and hash, as the check read them) when what it records was
+  decided on that state: it is made only while the article is still so, tested in the same
+  statement as the write; otherwise nothing at all is written and `StaleArticleError` is
+  raised (another poll moved the article to another feed or stored another version since:
+  the next check decides afresh). KeyError and `LeaseLostError` are told first.
 - `release_leases` gives work back undone (a stop, a reload that dropped a feed): it is due
   again at once for anyone, its due time unchanged.
 
@@ -40,6 +46,7 @@ from urllib.parse import urlsplit
 from crawler.clockstep import DueCaps
 from crawler.models import (
     Article,
+    AsSeen,
     Content,
     EventRecord,
     FeedState,
@@ -57,6 +64,7 @@ from crawler.store.errors import (
     SchemaError,
     SchemaOutdatedError,
     SchemaTooNewError,
+    StaleArticleError,
     StoreClosedError,
     StoreError,
     StoreLockedError,
@@ -83,6 +91,7 @@ __all__ = [
     "SchemaError",
     "SchemaOutdatedError",
     "SchemaTooNewError",
+    "StaleArticleError",
     "Store",
     "StoreClaims",
     "StoreClosedError",
@@ -199,6 +208,7 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         lease_owner: str | None = None,
         announces: bool | None = None,
         feed_url: str | None = None,
+        as_seen: AsSeen | None = None,
     ) -> int:
         """A new distinct version: the next version number, the event and its deliveries, one
         transaction; clears the deleted mark. `announces`: the version becomes the article's
@@ -211,21 +221,24 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         `lease_owner`: the check completes a claim (see the module docstring; on
         `LeaseLostError` no version, event or delivery is stored). `feed_url`: the article is
         compared with that feed's entries from now on, in the same transaction (see
-        `move_to_feed`)."""
+        `move_to_feed`). `as_seen`: only while the article is so (see the module docstring;
+        on `StaleArticleError` no version, event or delivery is stored)."""
 
-    async def move_to_feed(self, article_id: int, feed_url: str) -> None:
+    async def move_to_feed(self, article_id: int, feed_url: str, *,
+                           as_seen: AsSeen | None = None) -> None:
         """The feed whose entries the article is compared with becomes `feed_url`
         (`Article.entry_feed_url`; `Article.feed_url`, the feed it was first seen in, stays):
         a feed-sourced article moving to a feed whose entries carry more of it, or away from
-        a feed no longer configured. Raises KeyError for an unknown article."""
+        a feed no longer configured. Raises KeyError for an unknown article; `as_seen`: only
+        while the article is so (else `StaleArticleError`: a move decided on another state)."""
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> int:
         """A check whose extraction collapsed: like `mark_checked`, but the collapse streak
-        grows by one instead of ending. Returns the streak's new length. `lease_owner`: as in
-        `mark_checked`."""
+        grows by one instead of ending. Returns the streak's new length. `lease_owner`,
+        `as_seen`: as in `mark_checked`."""
 
     async def mark_deleted(
         self,
@@ -235,9 +248,10 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
         checked_at: datetime,
         next_check_at: datetime | None,
         lease_owner: str | None = None,
+        as_seen: AsSeen | None = None,
     ) -> None:
         """The page is gone (404/410): mark deleted, store the event and its deliveries.
-        `lease_owner`: as in `mark_checked` (on `LeaseLostError` no event is stored)."""
+        `lease_owner`, `as_seen`: as in `mark_checked` (refused, no event is stored)."""
 
     async def due_articles(self, now: datetime, limit: int) -> list[Article]:
         """Articles whose `next_check_at` <= now, oldest due first (an indexed query). A read:
@@ -269,34 +283,35 @@ class Store(EntryStore, StoreReads, PageCacheStore, StoreOutbox, StoreClaims, Pr
     async def mark_restored(
         self, article_id: int, *, event: EventRecord, checked_at: datetime,
         next_check_at: datetime | None, extractor_version: int,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> None:
         """A deleted article's page answered with its current text again: what
         `mark_checked(present=True, extractor_version=...)` does, plus the event
         (`article.restored`, stored with the current version number) and its deliveries, in
         one transaction. (A return with another text is `add_version`, which clears the
-        deleted mark too.) Raises KeyError for an unknown article; `lease_owner`: as in
-        `mark_checked` (on `LeaseLostError` no event is stored)."""
+        deleted mark too.) Raises KeyError for an unknown article; `lease_owner`, `as_seen`:
+        as in `mark_checked` (refused, no event is stored)."""
 
     async def mark_announced(
         self, article_id: int, *, event: EventRecord, checked_at: datetime,
         next_check_at: datetime | None, extractor_version: int,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> None:
         """A check that found the current text, now announced (`event`, stored with the
         current version number, e.g. the edit a silent flap turned out to be): the write of
         `mark_restored` (a deleted mark, if any, ends too); both make the current version the
-        `announced_version`. Raises KeyError for an unknown article; `lease_owner`: as in
-        `mark_checked` (on `LeaseLostError` no event is stored)."""
+        `announced_version`. Raises KeyError for an unknown article; `lease_owner`,
+        `as_seen`: as in `mark_checked` (refused, no event is stored)."""
 
     async def mark_missing(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> int:
         """A check whose page answered 404/410, not yet a confirmed deletion: like
         `mark_checked`, but the article's `gone_count` grows by one (any check whose page
         answered with a text, and `mark_deleted`, set it back to 0). Returns the new count.
-        Raises KeyError for an unknown article; `lease_owner`: as in `mark_checked`."""
+        Raises KeyError for an unknown article; `lease_owner`, `as_seen`: as in
+        `mark_checked`."""
 
     async def note_site_text(self, article_id: int, *, text_hash: str, seen_at: datetime,
                              since: datetime) -> int:

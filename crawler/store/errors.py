@@ -3,6 +3,7 @@ as it is; the others are conditions the caller handles (a lost lease, an article
 
 from __future__ import annotations
 
+from crawler.models import AsSeen
 from crawler.store.claims import LeaseKey, LeaseKind
 
 
@@ -20,6 +21,18 @@ class LeaseLostError(Exception):
         self.kind = kind
         self.key = key
         self.owner = owner
+
+
+class StaleArticleError(Exception):
+    """A write decided on the article as it was (`seen`: the feed it was compared from and
+    its version), made after another write changed that (`now`): another poll moved it to
+    another feed, or stored another version. Nothing was written."""
+
+    def __init__(self, article_id: int, seen: AsSeen, now: AsSeen) -> None:
+        super().__init__(f"article {article_id} changed since it was read: {seen} is now {now}")
+        self.article_id = article_id
+        self.seen = seen
+        self.now = now
 
 
 class StoreClosedError(RuntimeError):

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from crawler.models import PageCache
+from crawler.models import AsSeen, PageCache
 
 __all__ = ["PageCache", "PageCacheStore", "require_present"]
 
@@ -33,6 +33,7 @@ class PageCacheStore(Protocol):
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         present: bool = False, extractor_version: int | None = None,
         lease_owner: str | None = None, page: PageCache | None = None,
+        as_seen: AsSeen | None = None,
     ) -> None:
         """Same content as before: only the check time, count and next check move (and the
         collapse streak ends). `next_check_at` None ends re-checking. `present` True (the page
@@ -40,7 +41,8 @@ class PageCacheStore(Protocol):
         and ends the 404 streak (`mark_missing`).
         `extractor_version`: the extractor that found the same text, which becomes the
         article's `extractor_version` (None: no extraction took place, it stays).
-        `lease_owner`: the check completes a claim (see `crawler.store.base`).
+        `lease_owner`: the check completes a claim; `as_seen`: written only while the
+        article is as the check saw it, else `StaleArticleError` (see `crawler.store.base`).
         `page`: the page cache entry this check leaves (only with `present`: raises
         ValueError otherwise), stored in the same transaction and valid until the next
         write that records a check; without it, the entry this check found is ended."""

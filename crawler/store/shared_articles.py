@@ -15,13 +15,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from crawler.models import Article, Content, EventRecord, Version
+from crawler.models import Article, AsSeen, Content, EventRecord, Version
 from crawler.store.base import EventBuilder
 from crawler.store.records import ARTICLE_COLUMNS, encode_text
 from crawler.store.shared_leases import (
+    AS_SEEN,
     CLEAR_LEASE,
     LEASE_HELD,
-    lease_lost_or_missing,
+    article_refusal,
+    as_seen_params,
     lease_params,
 )
 from crawler.store.shared_outbox import write_event
@@ -45,9 +47,10 @@ class SharedArticles(SharedStreaks):
         lease_owner: str | None = None,
         announces: bool | None = None,
         feed_url: str | None = None,
+        as_seen: AsSeen | None = None,
     ) -> int:
         """See `Store.add_version`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
+        `LeaseLostError`, `StaleArticleError`."""
         dialect = self._dialect
         fetched = dialect.write_time(fetched_at)
         announced = event is not None if announces is None else announces
@@ -60,16 +63,19 @@ class SharedArticles(SharedStreaks):
                                                ELSE announced_version END,
                       entry_feed_url = COALESCE(?, entry_feed_url),
                       {CLEAR_LEASE}
-                  WHERE id = ? AND {LEASE_HELD} RETURNING current_version"""  # noqa: S608
+                  WHERE id = ? AND {LEASE_HELD} AND {AS_SEEN}
+                  RETURNING current_version"""  # noqa: S608
         params = (content.content_hash, content.title, fetched,
                   dialect.write_time_opt(next_check_at), extractor_version, announced,
                   feed_url, *lease_params(lease_owner), article_id,
-                  *lease_params(lease_owner))
+                  *lease_params(lease_owner), *as_seen_params(as_seen))
 
         async def body(tx: Transaction) -> int:
-            # Only while the owner (if any) holds the lease, cleared by the same statement:
-            # otherwise nothing is written, no version, no event.
-            number = await updated_version(tx, sql, params, article_id, lease_owner)
+            # Only while the owner (if any) holds the lease, cleared by the same statement,
+            # and the article is as seen (if given): otherwise nothing is written, no
+            # version, no event.
+            number = await updated_version(tx, sql, params, article_id, lease_owner,
+                                           as_seen)
             await write_version(tx, article_id, number, content, fetched, extractor_version)
             if event is not None:
                 await write_event(tx, event(number), article_id, number)
@@ -79,13 +85,13 @@ class SharedArticles(SharedStreaks):
 
     async def mark_collapsed(
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> int:
         """See `Store.mark_collapsed`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
+        `LeaseLostError`, `StaleArticleError`."""
         return await self._grow_streak(article_id, "collapse_count", also="gone_count = 0,",
                                        checked_at=checked_at, next_check_at=next_check_at,
-                                       lease_owner=lease_owner)
+                                       lease_owner=lease_owner, as_seen=as_seen)
 
     async def mark_deleted(
         self,
@@ -95,31 +101,38 @@ class SharedArticles(SharedStreaks):
         checked_at: datetime,
         next_check_at: datetime | None,
         lease_owner: str | None = None,
+        as_seen: AsSeen | None = None,
     ) -> None:
         """See `Store.mark_deleted`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
+        `LeaseLostError`, `StaleArticleError`."""
         dialect = self._dialect
         checked = dialect.write_time(checked_at)
         sql = f"""UPDATE articles SET deleted = {dialect.true}, deleted_at = ?,
                       last_checked_at = ?, check_count = check_count + 1, next_check_at = ?,
                       gone_count = 0, {CLEAR_LEASE}
-                  WHERE id = ? AND {LEASE_HELD} RETURNING current_version"""  # noqa: S608
+                  WHERE id = ? AND {LEASE_HELD} AND {AS_SEEN}
+                  RETURNING current_version"""  # noqa: S608
         params = (checked, checked, dialect.write_time_opt(next_check_at),
-                  *lease_params(lease_owner), article_id, *lease_params(lease_owner))
+                  *lease_params(lease_owner), article_id, *lease_params(lease_owner),
+                  *as_seen_params(as_seen))
 
         async def body(tx: Transaction) -> None:
-            version = await updated_version(tx, sql, params, article_id, lease_owner)
+            version = await updated_version(tx, sql, params, article_id, lease_owner,
+                                            as_seen)
             await write_event(tx, event, article_id, version)
 
         await self._transact(body)
 
-    async def move_to_feed(self, article_id: int, feed_url: str) -> None:
-        """See `Store.move_to_feed`. Raises KeyError for an unknown article."""
+    async def move_to_feed(self, article_id: int, feed_url: str, *,
+                           as_seen: AsSeen | None = None) -> None:
+        """See `Store.move_to_feed`. Raises KeyError for an unknown article,
+        `StaleArticleError`."""
 
         async def body(tx: Transaction) -> None:
-            if not await tx.run("UPDATE articles SET entry_feed_url = ? WHERE id = ?",
-                                (feed_url, article_id)):
-                raise KeyError(article_id)
+            if not await tx.run(
+                    f"UPDATE articles SET entry_feed_url = ? WHERE id = ? AND {AS_SEEN}",  # noqa: S608
+                    (feed_url, article_id, *as_seen_params(as_seen))):
+                raise await article_refusal(tx, article_id, None, as_seen)
 
         await self._transact(body)
 
@@ -155,12 +168,14 @@ class SharedArticles(SharedStreaks):
 
 
 async def updated_version(tx: Transaction, sql: str, params: tuple[Any, ...],
-                          article_id: int, lease_owner: str | None) -> int:
-    """Run a completing UPDATE of the article that returns its `current_version`; the
-    number. Raises KeyError for an unknown article, `LeaseLostError`."""
+                          article_id: int, lease_owner: str | None,
+                          as_seen: AsSeen | None) -> int:
+    """Run a completing UPDATE of the article (under `LEASE_HELD` and `AS_SEEN`) that returns
+    its `current_version`; the number. Raises KeyError for an unknown article,
+    `LeaseLostError`, `StaleArticleError`."""
     rows = await tx.rows(sql, params)
     if not rows:
-        raise await lease_lost_or_missing(tx, "article", article_id, lease_owner)
+        raise await article_refusal(tx, article_id, lease_owner, as_seen)
     return int(rows[0]["current_version"])
 
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crawler.models import EventRecord, Version, VersionMark
+from crawler.models import AsSeen, EventRecord, Version, VersionMark
 from crawler.store.records import decode_payload, deletion_status
 from crawler.store.shared_articles import updated_version
-from crawler.store.shared_leases import CLEAR_LEASE, LEASE_HELD, lease_params
+from crawler.store.shared_leases import (
+    AS_SEEN,
+    CLEAR_LEASE,
+    LEASE_HELD,
+    as_seen_params,
+    lease_params,
+)
 from crawler.store.shared_outbox import write_event
 from crawler.store.transaction import SharedWrites, Transaction
 
@@ -46,34 +52,37 @@ class SharedChecks(SharedWrites):
     async def mark_restored(
         self, article_id: int, *, event: EventRecord, checked_at: datetime,
         next_check_at: datetime | None, extractor_version: int,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> None:
         """See `Store.mark_restored`: a restoration is the current version announced again
         (`mark_announced` also ends the deletion)."""
         await self.mark_announced(article_id, event=event, checked_at=checked_at,
                                   next_check_at=next_check_at,
-                                  extractor_version=extractor_version, lease_owner=lease_owner)
+                                  extractor_version=extractor_version, lease_owner=lease_owner,
+                                  as_seen=as_seen)
 
     async def mark_announced(
         self, article_id: int, *, event: EventRecord, checked_at: datetime,
         next_check_at: datetime | None, extractor_version: int,
-        lease_owner: str | None = None,
+        lease_owner: str | None = None, as_seen: AsSeen | None = None,
     ) -> None:
         """See `Store.mark_announced`. Raises KeyError for an unknown article,
-        `LeaseLostError`."""
+        `LeaseLostError`, `StaleArticleError`."""
         dialect = self._dialect
         sql = f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
                       next_check_at = ?, collapse_count = 0, gone_count = 0,
                       deleted = {dialect.false}, deleted_at = NULL,
                       announced_version = current_version, extractor_version = ?,
                       {CLEAR_LEASE}
-                  WHERE id = ? AND {LEASE_HELD} RETURNING current_version"""  # noqa: S608
+                  WHERE id = ? AND {LEASE_HELD} AND {AS_SEEN}
+                  RETURNING current_version"""  # noqa: S608
         params = (dialect.write_time(checked_at), dialect.write_time_opt(next_check_at),
                   extractor_version, *lease_params(lease_owner), article_id,
-                  *lease_params(lease_owner))
+                  *lease_params(lease_owner), *as_seen_params(as_seen))
 
         async def body(tx: Transaction) -> None:
-            version = await updated_version(tx, sql, params, article_id, lease_owner)
+            version = await updated_version(tx, sql, params, article_id, lease_owner,
+                                            as_seen)
             await write_event(tx, event, article_id, version)
 
         await self._transact(body)

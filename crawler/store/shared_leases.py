@@ -1,5 +1,6 @@
 """Leases on due work, written once for both stores (the rules are in `crawler.store.base`):
-the SQL conditions a claim and a completing write carry, the leased tables, and
+the SQL conditions a claim and a completing write carry (and a write decided on the article
+as it was, `AS_SEEN`), the leased tables, and
 `Store.renew_leases` / `Store.release_leases`. How a claim chooses its rows differs (SQLite:
 the one writer chooses, then takes; PostgreSQL: `FOR UPDATE SKIP LOCKED`) and stays in each
 store's module (`sqlite_leases`, `postgres_leases`), which also give these in its own marks.
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from crawler.models import AsSeen
 from crawler.store.claims import LeaseKey, LeaseKind
-from crawler.store.errors import LeaseLostError
+from crawler.store.errors import LeaseLostError, StaleArticleError
 from crawler.store.transaction import SharedWrites, Transaction
 
 # A lease is free when nobody holds it or it has expired (`?` = the time of the claim).
@@ -34,6 +36,22 @@ LEASE_HELD = "(CAST(? AS text) IS NULL OR lease_owner = ?)"
 def lease_params(owner: str | None) -> tuple[Any, Any]:
     """The parameters of `CLEAR_LEASE`, and likewise of `LEASE_HELD`."""
     return owner, owner
+
+
+# In the WHERE clause of a write to an article given `as_seen` (None: any state): the
+# article is still compared from that feed, at that version. Every new text is a new
+# version, so the version number alone would do; the hash says what was compared with.
+# In the completing UPDATE itself: on PostgreSQL a racing writer's UPDATE waits for the row
+# lock and then tests the condition again on the row as committed (READ COMMITTED).
+AS_SEEN = ("(CAST(? AS text) IS NULL OR (COALESCE(entry_feed_url, feed_url) = ?"
+           " AND current_version = ? AND current_hash = ?))")
+
+
+def as_seen_params(seen: AsSeen | None) -> tuple[Any, Any, Any, Any]:
+    """The parameters of `AS_SEEN`."""
+    if seen is None:
+        return None, None, None, None
+    return seen.tracked_feed, seen.tracked_feed, seen.current_version, seen.current_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +94,25 @@ async def lease_lost_or_missing(tx: Transaction, kind: LeaseKind, key: LeaseKey,
         if await tx.rows(f"SELECT 1 FROM {table.name} WHERE {table.key} = ?", (key,)):  # noqa: S608
             return LeaseLostError(kind, key, owner)
     return KeyError(key)
+
+
+async def article_refusal(tx: Transaction, article_id: int, owner: str | None,
+                          seen: AsSeen | None) -> Exception:
+    """After a write to an article under `LEASE_HELD` and `AS_SEEN` matched no row: KeyError
+    when there is no such article, `LeaseLostError` when `owner` no longer holds it, else
+    `StaleArticleError` (it is no longer as `seen`)."""
+    if seen is None:
+        return await lease_lost_or_missing(tx, "article", article_id, owner)
+    found = await tx.rows(
+        "SELECT lease_owner, COALESCE(entry_feed_url, feed_url) AS tracked_feed,"
+        " current_version, current_hash FROM articles WHERE id = ?", (article_id,))
+    if not found:
+        return KeyError(article_id)
+    row = found[0]
+    if owner is not None and row["lease_owner"] != owner:
+        return LeaseLostError("article", article_id, owner)
+    now = AsSeen(row["tracked_feed"], int(row["current_version"]), row["current_hash"])
+    return StaleArticleError(article_id, seen, now)
 
 
 class SharedLeases(SharedWrites):

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from crawler.models import AsSeen
 from crawler.store.page_cache import PageCache, require_present
 from crawler.store.shared_leases import (
+    AS_SEEN,
     CLEAR_LEASE,
     LEASE_HELD,
-    lease_lost_or_missing,
+    article_refusal,
+    as_seen_params,
     lease_params,
 )
 from crawler.store.transaction import SharedWrites, Transaction
@@ -38,9 +41,10 @@ class SharedPageCache(SharedWrites):
         self, article_id: int, *, checked_at: datetime, next_check_at: datetime | None,
         present: bool = False, extractor_version: int | None = None,
         lease_owner: str | None = None, page: PageCache | None = None,
+        as_seen: AsSeen | None = None,
     ) -> None:
         """See `Store.mark_checked`. Raises KeyError for an unknown article,
-        `LeaseLostError`, ValueError for a `page` without `present`."""
+        `LeaseLostError`, `StaleArticleError`, ValueError for a `page` without `present`."""
         require_present(present, page)
         dialect = self._dialect
         update = f"""UPDATE articles SET last_checked_at = ?, check_count = check_count + 1,
@@ -49,17 +53,17 @@ class SharedPageCache(SharedWrites):
                   deleted = CASE WHEN ? THEN {dialect.false} ELSE deleted END,
                   deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END,
                   extractor_version = COALESCE(?, extractor_version), {CLEAR_LEASE}
-              WHERE id = ? AND {LEASE_HELD}"""  # noqa: S608
+              WHERE id = ? AND {LEASE_HELD} AND {AS_SEEN}"""  # noqa: S608
         params = (dialect.write_time(checked_at), dialect.write_time_opt(next_check_at),
                   present, present, present, extractor_version, *lease_params(lease_owner),
-                  article_id, *lease_params(lease_owner))
+                  article_id, *lease_params(lease_owner), *as_seen_params(as_seen))
         entry = None if page is None else (
             page.final_url, page.digest, page.reader, dialect.write_time(page.full_at),
             page.etag, page.last_modified, page.skipped)
 
         async def body(tx: Transaction) -> None:
             if not await self._write_check(tx, article_id, update, params, entry):
-                raise await lease_lost_or_missing(tx, "article", article_id, lease_owner)
+                raise await article_refusal(tx, article_id, lease_owner, as_seen)
 
         await self._transact(body)
 
