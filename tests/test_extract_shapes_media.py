@@ -4,7 +4,13 @@ parts (no real site) and states what must be in the text and what must not."""
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+from selectolax.lexbor import LexborNode
+
 from crawler.extract import extract_article
+from crawler.extract.dom import text_length
 from tests.test_extract_shapes import page, paras, prose, text_of
 
 
@@ -129,3 +135,36 @@ def test_a_line_before_the_body_that_is_no_sentence_is_not_a_standfirst() -> Non
                                "of the week first"))
     assert "PROMO" not in text
     assert "BODY sentence 0" in text
+
+
+def test_a_credit_left_alone_once_the_captions_beside_it_went_is_a_caption() -> None:
+    # A picture box holding a credit line and a captioned picture: the box is too long to be a
+    # caption until the inner caption goes; the next picture in it finds it short enough.
+    body = prose("BODY", 3)
+    caption = "CAPTION " + "of the second picture " * 10 + "in the box"  # 238 characters
+    assert len(caption) == 238
+    box = (f"<div class='pics'><img src='/a.jpg'>Pictures by Agency North-West<div class='pic'>"
+           f"<img src='/b.jpg'>{caption}</div><img src='/c.jpg'></div>")
+    text = text_of(page(f"<article>{paras(body[:2])}{box}{paras(body[2:])}</article>"))
+    assert all(p in text for p in body)
+    assert "CAPTION" not in text
+    assert "Agency North-West" not in text  # 29 + 238 characters: too long until the caption went
+
+
+def test_the_pictures_of_one_long_block_measure_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long article with a picture between every two paragraphs, each straight in the body's
+    # block: every picture's walk up meets the same block, whose text is measured only once
+    # (it was measured for every picture: quadratic in the pictures).
+    cleaning = importlib.import_module("crawler.extract.cleaning")
+    measured: list[str] = []
+
+    def counting(node: LexborNode) -> int:
+        measured.append(node.attributes.get("class") or "")
+        return text_length(node)
+
+    monkeypatch.setattr(cleaning, "text_length", counting)
+    body = prose("BODY", 60)
+    mixed = "".join(f"<p>{para}</p><img src='/{i}.jpg'>" for i, para in enumerate(body))
+    text = text_of(page(f"<article><div class='story'>{mixed}</div></article>"))
+    assert all(p in text for p in body)
+    assert measured.count("story") == 1

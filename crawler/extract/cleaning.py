@@ -253,19 +253,36 @@ def _not_links(node: LexborNode, length: int) -> bool:
 def _drop_captions(root: LexborNode) -> None:
     """An image's box with a line or two of text beside the image is its caption or credit
     (figures without <figure>): a block holding an <img> and little text, no paragraph."""
+    root_id = root.mem_id
+    # The images of a gallery or a long article share their larger boxes: each box found too
+    # long to be a caption is remembered, rather than measured again for every image in it
+    # (hundreds of images in one block made this quadratic). Detaching a caption shortens its
+    # ancestors, which are forgotten then and measured again.
+    too_long: set[int] = set()
     for image in root.css("img"):
         box = image.parent
         for _ in range(_CAPTION_LEVELS):
-            if box is None or box.mem_id == root.mem_id:
+            if box is None or box.mem_id == root_id:
                 break
             if box.tag in _CAPTION_BOXES:
+                if box.mem_id in too_long:
+                    break
                 length = text_length(box)
                 if 0 < length <= _CAPTION_TEXT and box.css_first("p") is None:
+                    _forget_ancestors(box, too_long, root_id)
                     detach(box)
                     break
                 if length > _CAPTION_TEXT:
+                    too_long.add(box.mem_id)
                     break
             box = box.parent
+
+
+def _forget_ancestors(node: LexborNode, known: set[int], root_id: int) -> None:
+    parent = node.parent
+    while parent is not None and known and parent.mem_id != root_id:
+        known.discard(parent.mem_id)
+        parent = parent.parent
 
 
 def _is_sentence(text: str) -> bool:
