@@ -28,6 +28,20 @@ log = structlog.get_logger(__name__)
 
 # Feed polls (each following its new entries) one process runs at once.
 FEED_POLLS_AT_ONCE = 32
+# At least this many polls of one feed host may be under lease at once (fleet-wide), however
+# few requests the fetcher lets run on it (`feed_polls_per_host`).
+FEED_POLLS_PER_HOST = FEED_POLLS_AT_ONCE // 4
+
+
+def feed_polls_per_host(settings: Settings) -> int:
+    """How many polls of one host's feeds may be under lease at once. A poll holds its slot
+    while it fetches its feed and while it follows the feed's new entries: the feeds of one
+    slow or polite site (a Crawl-delay, a Retry-After) must not take every slot and leave
+    other sites' feeds waiting, but an aggregator's feeds (one host; entries on many
+    publishers' sites) must not be polled two at a time either, as capping them at the
+    fetcher's per-host concurrency would. A quarter of the slots bounds the first and spares
+    the second."""
+    return max(settings.fetch.per_host_concurrency, FEED_POLLS_PER_HOST)
 # Polls one claim takes: small, so that members of a fleet take turns at what falls due (the
 # daemon claims again at once while it gets full batches and is not busy).
 FEED_CLAIM_BATCH = 4
@@ -77,8 +91,8 @@ class DueWork:
         with spare capacity then takes them, instead of the first to claim doing every
         feed's new articles (measured: one of two daemons did 83-95% of the work). Polls
         waiting on slow or polite hosts leave the loop idle, so they never hold up the
-        others, and at most `fetch.per_host_concurrency` polls of one host (the feed URL's)
-        are under lease at a time. Alone, a saturated daemon takes its next polls as soon as
+        others, and at most `feed_polls_per_host` polls of one host (the feed URL's) are
+        under lease at a time. Alone, a saturated daemon takes its next polls as soon as
         it has caught up."""
         # One at a time once polls are running: a feed's new articles are a large unit of
         # work, and members of a fleet that each take a batch of them split the work by
@@ -89,14 +103,9 @@ class DueWork:
         if room <= 0 or await loop_lag() > BUSY_LAG:
             return []
         keeper = self._feeds
-        # At most as many polls of one host under lease (fleet-wide) as the fetcher lets
-        # requests to it run at once: more would only wait in its politeness slot (a slow
-        # host, a Crawl-delay, a Retry-After), each holding one of this process's poll slots,
-        # so that the feeds of one site could fill them all and every other site wait. The
-        # feeds left out keep their due time and are claimed first once their host's polls end.
         claimed = await keeper.store.claim_due_feeds(
             keeper.owner, self._clock(), limit=room, lease_seconds=keeper.timing.seconds,
-            per_host=self._settings().fetch.per_host_concurrency)
+            per_host=feed_polls_per_host(self._settings()))
         keeper.hold(s.feed_url for s in claimed)
         return claimed
 

@@ -387,4 +387,3 @@ def _sooner(next_check: datetime | None, now: datetime, seconds: float,
     if next_check is None or source != "page":
         return next_check
     return min(now + timedelta(seconds=seconds), next_check)
-

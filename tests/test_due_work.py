@@ -8,14 +8,16 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler
 
 from crawler.app import App
 from crawler.config import load_config
-from crawler.due_work import BUSY_LAG, FEED_CLAIM_BATCH
+from crawler.due_work import BUSY_LAG, FEED_CLAIM_BATCH, FEED_POLLS_PER_HOST, feed_polls_per_host
 from crawler.leases import LeaseKeeper, LeaseTiming, new_owner
+from crawler.models import FeedState
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing import news_site
 from crawler.testing.crawler_process import write_config
@@ -228,18 +230,23 @@ async def test_one_claim_tick_starts_every_due_poll_a_lone_daemon_has_room_for(
         await asyncio.gather(*daemon._inflight, return_exceptions=True)
 
 
-async def test_polls_of_one_host_are_claimed_no_more_than_its_fetches_run_at_once(
-        tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
-    """`fetch.per_host_concurrency` polls of a host at a time: the rest of its feeds would
-    only wait for a turn at it, each holding a poll slot every other site's feeds need."""
-    feeds = [site.url(f"/rss.xml?part={n}") for n in range(10)]
-    settings = load_config(one_host_of(write_config(tmp_path, feeds, intervals='["1m"]'), 3))
+@pytest.mark.parametrize(("per_host", "cap"), [(2, FEED_POLLS_PER_HOST), (10, 10)])
+async def test_polls_of_one_host_take_at_most_a_quarter_of_the_poll_slots(
+        tmp_path: Path, site: NewsSite, clock: FakeClock, per_host: int, cap: int) -> None:
+    """A quarter of the poll slots for one host's feeds (or the fetcher's per-host
+    concurrency, if higher): the rest of its feeds would wait for a turn at it, each
+    holding a poll slot every other site's feeds need."""
+    feeds = [site.url(f"/rss.xml?part={n}") for n in range(cap + 4)]
+    settings = load_config(one_host_of(write_config(tmp_path, feeds, intervals='["1m"]'),
+                                       per_host))
+    assert feed_polls_per_host(settings) == cap
     async with App(settings, clock=clock) as app:
         await app.store.sync_feeds({url: clock.now for url in feeds})
-        first = await app.due.claim_feeds()
-        assert len(first) == 3 < FEED_CLAIM_BATCH
-        assert await app.due.claim_feeds() == []
-        await app.feed_leases.release([first[0].feed_url])  # one poll of the host ends
+        claimed: list[FeedState] = []
+        while batch := await app.due.claim_feeds():
+            claimed += batch
+        assert len(claimed) == cap
+        await app.feed_leases.release([claimed[0].feed_url])  # one poll of the host ends
         [then] = await app.due.claim_feeds()
-        assert then.feed_url == first[0].feed_url  # given back with its due time: first again
-        await app.feed_leases.release([s.feed_url for s in (*first[1:], then)])
+        assert then.feed_url == claimed[0].feed_url  # given back with its due time: first again
+        await app.feed_leases.release([s.feed_url for s in (*claimed[1:], then)])
