@@ -9,9 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from aiohttp.typedefs import Handler
 
 from crawler.app import App
 from crawler.config import load_config
@@ -24,6 +21,7 @@ from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.webhook_receiver import Receiver, webhook_table
 from tests.conftest import FakeClock
+from tests.e2e_support import GatedSite
 from tests.log_capture import capture_logs
 from tests.store_backends import T0, A, B, article_at
 
@@ -145,41 +143,9 @@ async def test_polls_are_claimed_a_few_at_a_time_and_not_while_busy(
         await app.feed_leases.release([s.feed_url for s in first])
 
 
-class GatedSite(NewsSite):
-    """A news site on a host of its own (127.0.0.2: politeness counts per host name) whose
-    article pages wait for `gate`: a host that stops answering."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.gate.set()
-
-    @property
-    def base(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.2:{self.server.port}"
-
-    async def start(self) -> GatedSite:
-        self.server = TestServer(self.app(), host="127.0.0.2", port=0)
-        await self.server.start_server()
-        return self
-
-    def app(self) -> web.Application:
-        app = super().app()
-
-        @web.middleware
-        async def gated(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path.startswith("/news/"):
-                await self.gate.wait()
-            return await handler(request)
-
-        app.middlewares.append(gated)
-        return app
-
-
 async def test_a_host_that_stops_answering_holds_up_only_its_own_checks(
         tmp_path: Path, site: NewsSite, clock: FakeClock) -> None:
-    slow = await GatedSite().start()
+    slow = await GatedSite(held="/news/").start()
     try:
         for n in range(4):
             slow.add(f"slow{n}", f"Slow story {n}", LEAD, PARAS)

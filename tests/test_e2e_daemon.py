@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from crawler.testing import news_site
 from crawler.testing.crawler_process import CRAWLER_CMD, subprocess_env, write_config
 from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.webhook_receiver import Receiver, make_secret, webhook_table
-from tests.e2e_support import running_daemon, stop_daemon
+from tests.e2e_support import running_daemon, stop_daemon, wait_for
 from tests.log_capture import capture_logs
 
 PARAS = news_site.PARAS[:2]
@@ -35,14 +34,6 @@ async def crawler(*args: str, cwd: Path) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def test_once_history_and_diff(tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:

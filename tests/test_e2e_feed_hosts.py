@@ -5,60 +5,20 @@ once its held polls end."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
-from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from aiohttp.typedefs import Handler
 
 from crawler.due_work import FEED_POLLS_PER_HOST
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing import news_site
 from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, NewsSite
-from tests.e2e_support import running_daemon, stop_daemon
+from tests.e2e_support import GatedSite, running_daemon, stop_daemon, wait_for
 
 SLOW_FEEDS = 40
 PER_HOST = 2
-
-
-class HeldFeedsSite(NewsSite):
-    """A news site on a host of its own (127.0.0.2: the fetcher's politeness counts per host
-    name) whose feed requests wait for `gate`: a host that answers slowly."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.feed_requests = 0
-        """Feed requests that reached the server, held or answered."""
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.2:{self.port}"
-
-    async def start(self) -> HeldFeedsSite:
-        self.server = TestServer(self.app(), host="127.0.0.2", port=0)
-        await self.server.start_server()
-        return self
-
-    def app(self) -> web.Application:
-        app = super().app()
-
-        @web.middleware
-        async def held(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path == "/rss.xml":
-                self.feed_requests += 1
-                await self.gate.wait()
-            return await handler(request)
-
-        app.middlewares.append(held)
-        return app
 
 
 def feeds_where(db_path: Path, prefix: str, condition: str) -> int:
@@ -76,17 +36,10 @@ def polled(db_path: Path, prefix: str) -> int:
     return feeds_where(db_path, prefix, "last_status = 'ok'")
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
 async def test_a_slow_sites_feeds_leave_poll_slots_to_the_others(
         tmp_path: Path, site: NewsSite) -> None:
-    slow = await HeldFeedsSite().start()
+    slow = await GatedSite(held="/rss.xml").start()
+    slow.gate.clear()  # its feeds' requests wait: a host that answers slowly
     try:
         slow.add("slow", "Slow story", LEAD, news_site.PARAS[:1])
         site.add("fast", "Fast story", LEAD, news_site.PARAS[:1])
@@ -119,7 +72,7 @@ async def test_a_slow_sites_feeds_leave_poll_slots_to_the_others(
             # slow site holds the requests of two of its polls (the fetcher's limit) and
             # none of them has ended.
             await wait_for(lambda: slow.in_flight == PER_HOST)
-            assert slow.feed_requests == PER_HOST
+            assert slow.held_requests == PER_HOST
             # Claimed: a quarter of the poll slots, not every one of its forty feeds.
             await wait_for(lambda: feeds_where(db_path, slow.base, "lease_owner IS NOT NULL")
                            == FEED_POLLS_PER_HOST)

@@ -12,7 +12,6 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,13 @@ import pytest
 from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import NewsSite
 from crawler.testing.webhook_receiver import Receiver, webhook_table
-from tests.e2e_support import running_daemon, stop_daemon
+from tests.e2e_support import running_daemon, stop_daemon, wait_for
 
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
 # Long leases: a takeover that waited for them would not finish within the test's waits.
 LEASE, RENEW = 60.0, 1.0
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:

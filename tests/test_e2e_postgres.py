@@ -17,10 +17,10 @@ from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import LEAD, NewsSite
 from crawler.testing.postgres import PgCluster
 from crawler.testing.webhook_receiver import Receiver, start_receiver, webhook_table
-from tests.e2e_support import running_daemon, stop_daemon
+from tests.e2e_support import running_daemon, stop_daemon, wait_for
 from tests.systemd_support import collect
 from tests.test_daemon_ops import _free_port, _get
-from tests.test_e2e_daemon import crawler, wait_for
+from tests.test_e2e_daemon import crawler
 
 PARAS = news_site.PARAS[:2]
 RAIL = ["The agreement came after talks that lasted through the night.",

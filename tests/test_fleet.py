@@ -16,7 +16,6 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from crawler.testing.crawler_process import write_config
 from crawler.testing.news_site import NewsSite
 from crawler.testing.postgres import PgCluster
 from crawler.testing.webhook_receiver import Receiver, webhook_table
-from tests.e2e_support import running_daemon, stop_daemon
+from tests.e2e_support import running_daemon, stop_daemon, wait_for
 from tests.test_e2e_postgres import use_postgres
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals")
@@ -36,14 +35,6 @@ INTERVAL = 4.0  # re-check interval (s); half of it is the shortest gap allowed 
 PER_HOST = 2
 STORIES, EDITED = 12, 6
 FAST = '[delivery]\nretry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]\n'
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
 
 def owner_of(folder: Path) -> str:
     for line in (folder / "crawler.jsonl").read_text().splitlines():
