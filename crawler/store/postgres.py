@@ -16,14 +16,13 @@ checkpoints, and backups are `pg_dump`'s job.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from crawler.models import Article, FeedState
 from crawler.store.postgres_db import Conn
 from crawler.store.postgres_due import PostgresDue
 from crawler.store.postgres_entries import PostgresEntries
 from crawler.store.postgres_hosts import PostgresHostTurns
-from crawler.store.postgres_leases import FREE, capped_choice, lease_until
+from crawler.store.postgres_leases import FREE, due_choice, lease_until
 from crawler.store.postgres_page_cache import PostgresPageCache
 from crawler.store.postgres_queries import PostgresReads
 from crawler.store.postgres_retarget import PostgresRetarget
@@ -55,18 +54,9 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
         """See `Store.claim_due_feeds` (and `postgres_leases` for how a claim is made); the
         per-host cap as for articles (`capped_choice`, under an advisory lock of its own)."""
         at, until = utc(now), lease_until(utc(now), lease_seconds)
-        due = f"configured AND next_poll_at <= %s AND {FREE}"
-        params: tuple[Any, ...]
-        if per_host is None:
-            chosen = f"""
-                chosen AS MATERIALIZED (
-                    SELECT url FROM feeds WHERE {due}
-                    ORDER BY next_poll_at, url LIMIT %s FOR UPDATE SKIP LOCKED
-                )"""  # noqa: S608
-            params = (at, at, limit)
-        else:
-            chosen = capped_choice("feeds", "url", "next_poll_at", due)
-            params = (at, at, at, per_host, limit, at, at)
+        chosen, params = due_choice("feeds", "url", "next_poll_at",
+                                    f"configured AND next_poll_at <= %s AND {FREE}",
+                                    at=at, limit=limit, per_host=per_host)
         query = f"""
             WITH {chosen}, taken AS (
                 UPDATE feeds f SET lease_owner = %s, lease_expires_at = %s
@@ -95,18 +85,10 @@ class PostgresStore(PostgresDue, PostgresHostTurns, PostgresRetarget, PostgresPa
         daemons' claims, each counting the other's leases, cannot together exceed the cap;
         it is held only for the claim's one statement."""
         at, until = utc(now), lease_until(utc(now), lease_seconds)
-        due = f"next_check_at IS NOT NULL AND next_check_at <= %s AND {FREE}"
-        params: tuple[Any, ...]
-        if per_host is None:
-            chosen = f"""
-                chosen AS MATERIALIZED (
-                    SELECT id FROM articles WHERE {due}
-                    ORDER BY next_check_at, id LIMIT %s FOR UPDATE SKIP LOCKED
-                )"""  # noqa: S608
-            params = (at, at, limit)
-        else:
-            chosen = capped_choice("articles", "id", "next_check_at", due)
-            params = (at, at, at, per_host, limit, at, at)
+        chosen, params = due_choice(
+            "articles", "id", "next_check_at",
+            f"next_check_at IS NOT NULL AND next_check_at <= %s AND {FREE}",
+            at=at, limit=limit, per_host=per_host)
         query = f"""
             WITH {chosen}, taken AS (
                 UPDATE articles a SET lease_owner = %s, lease_expires_at = %s

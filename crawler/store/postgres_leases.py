@@ -17,13 +17,16 @@ claims' own SQL.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from crawler.store import shared_leases
 from crawler.store.postgres_queries import POSTGRES
 from crawler.store.postgres_tx import PostgresWrites
 from crawler.store.shared_leases import SharedLeases
 from crawler.store.shared_leases import lease_expiry as lease_until
 
-__all__ = ["FREE", "PostgresLeases", "capped_choice", "lease_until"]
+__all__ = ["FREE", "PostgresLeases", "capped_choice", "due_choice", "lease_until"]
 
 FREE = POSTGRES.sql(shared_leases.FREE)
 
@@ -53,6 +56,21 @@ def capped_choice(table: str, key: str, due_at: str, due: str) -> str:
             WHERE {due}
             FOR UPDATE OF t SKIP LOCKED
         )"""  # noqa: S608
+
+
+def due_choice(table: str, key: str, due_at: str, due: str, *, at: datetime, limit: int,
+               per_host: int | None) -> tuple[str, tuple[Any, ...]]:
+    """The CTEs of a claim ending in `chosen` (the keys to lease, locked) and their
+    parameters: the `limit` rows of `table` that `due` selects (its two parameters both
+    `at`), earliest `due_at` first (ties by `key`); capped per host (`capped_choice`) unless
+    `per_host` is None."""
+    if per_host is None:
+        return f"""
+            chosen AS MATERIALIZED (
+                SELECT {key} FROM {table} WHERE {due}
+                ORDER BY {due_at}, {key} LIMIT %s FOR UPDATE SKIP LOCKED
+            )""", (at, at, limit)  # noqa: S608
+    return capped_choice(table, key, due_at, due), (at, at, at, per_host, limit, at, at)
 
 
 class PostgresLeases(PostgresWrites, SharedLeases):

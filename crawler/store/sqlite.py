@@ -20,8 +20,8 @@ from crawler.store.sqlite_due import DueStore
 from crawler.store.sqlite_entries import SQLiteEntries
 from crawler.store.sqlite_leases import (
     FREE,
-    capped_choice,
     claim_chosen,
+    due_choice,
     lease_until,
     placeholders,
     take,
@@ -50,14 +50,9 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
         can be claimed (nothing due, or every due feed's host at its cap) no write
         transaction is taken: claims come every second."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
-        due = f"configured = 1 AND next_poll_at <= ? AND {FREE}"
-        if per_host is None:
-            choose = (f"SELECT url FROM feeds WHERE {due}"  # noqa: S608
-                      " ORDER BY next_poll_at, url LIMIT ?")
-            params: tuple[object, ...] = (at, at, limit)
-        else:
-            choose = capped_choice("feeds", "url", "next_poll_at", due)
-            params = (at, at, at, per_host, limit)
+        choose, params = due_choice("feeds", "url", "next_poll_at",
+                                    f"configured = 1 AND next_poll_at <= ? AND {FREE}",
+                                    at=at, limit=limit, per_host=per_host)
         if not await self._read(choose, params):
             return []
 
@@ -79,13 +74,8 @@ class SQLiteStore(DueStore, RetargetStore, SQLitePageCache, SQLiteEntries, SQLit
         its host already has (`articles_leased`); without a cap it is a plain range scan."""
         at, until = encode_time(now), lease_until(now, lease_seconds)
         due = f"next_check_at IS NOT NULL AND next_check_at <= ? AND {FREE}"
-        if per_host is None:
-            choose = (f"SELECT id FROM articles WHERE {due}"  # noqa: S608
-                      " ORDER BY next_check_at, id LIMIT ?")
-            params: tuple[object, ...] = (at, at, limit)
-        else:
-            choose = capped_choice("articles", "id", "next_check_at", due)
-            params = (at, at, at, per_host, limit)
+        choose, params = due_choice("articles", "id", "next_check_at", due, at=at, limit=limit,
+                                    per_host=per_host)
         if not await self._read(f"SELECT 1 FROM articles WHERE {due} LIMIT 1", (at, at)):  # noqa: S608
             return []  # nothing due: no write transaction (claims come every second)
 

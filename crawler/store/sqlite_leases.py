@@ -64,6 +64,17 @@ def capped_choice(table: str, key: str, due_at: str, due: str) -> str:
         ORDER BY due.{due_at}, due.{key} LIMIT ?"""  # noqa: S608
 
 
+def due_choice(table: str, key: str, due_at: str, due: str, *, at: str, limit: int,
+               per_host: int | None) -> tuple[str, tuple[object, ...]]:
+    """The query choosing the keys a claim leases and its parameters: the `limit` rows of
+    `table` that `due` selects (its two parameters both `at`), earliest `due_at` first
+    (ties by `key`); capped per host (`capped_choice`) unless `per_host` is None."""
+    if per_host is None:
+        return (f"SELECT {key} FROM {table} WHERE {due}"  # noqa: S608
+                f" ORDER BY {due_at}, {key} LIMIT ?", (at, at, limit))
+    return capped_choice(table, key, due_at, due), (at, at, at, per_host, limit)
+
+
 async def take(conn: aiosqlite.Connection, kind: LeaseKind, keys: Sequence[LeaseKey],
                owner: str, until: str) -> None:
     """Lease the chosen rows (inside the claiming transaction)."""
