@@ -1,6 +1,7 @@
 """Steps of the wall clock against a running daemon: work is timed by the monotonic clock and
 stored due times are repaired, so after a step of an hour back, or with due times left days
-ahead by a step forward, nothing waits longer than its interval."""
+ahead by a clock that ran fast (seen at start, or while running), nothing waits longer than
+its interval."""
 
 from __future__ import annotations
 
@@ -95,3 +96,35 @@ async def test_due_times_left_days_ahead_are_repaired_at_start(
         assert await wait_for(lambda: site.requests.count("/rss.xml") > polls, 10) < 15
         assert await stop_daemon(daemon) == 0
     assert took < 15
+
+
+async def test_two_days_fast_and_back_while_running_delays_no_work(
+        tmp_path: Path, site: NewsSite, receiver: Receiver) -> None:
+    """The clock runs two days fast for a while (a VM resumed with a wrong clock) and NTP
+    steps it back, the daemon running all along: what it wrote meanwhile is due two days
+    ahead, and is repaired as soon as the daemon sees the step back."""
+    story = site.add("storm", "Storm hits coast", LEAD, PARAS)
+    page = "/news/storm.html"
+    config = write_config(tmp_path, [site.url("/rss.xml")], webhooks=webhook_table(receiver),
+                          intervals='["2s"]', extra=FAST)
+    clock = SteppingClock()
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_daemon(load_config(config), clock=clock, stop=stop))
+    try:
+        await wait_for(lambda: len(receiver.accepted()) == 1, 30)
+        clock.step(2 * 86400)
+        # Two days "later" everything is due: the feed is polled and the page re-checked,
+        # and both are scheduled from the fast clock.
+        polls, checks = site.requests.count("/rss.xml"), site.requests.count(page)
+        await wait_for(lambda: site.requests.count("/rss.xml") > polls
+                       and site.requests.count(page) > checks, 30)
+        await asyncio.sleep(0.5)
+        clock.step(-2 * 86400)
+        polls = site.requests.count("/rss.xml")
+        story.paragraphs[0] = PARAS[0].replace("Twelve", "Twenty")
+        # Left as written, the next poll and re-check would wait two days.
+        assert await wait_for(lambda: edited(receiver), 30) < 15
+        assert await wait_for(lambda: site.requests.count("/rss.xml") > polls, 15) < 15
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(running, 40) == 0
